@@ -1,0 +1,65 @@
+/**
+ * The small interfaces through which the protocol engine talks to the rest of Ferry.
+ * `turn/` imports nothing of ours; the composition root passes implementations in.
+ */
+
+/** A long-term credential key for one password, for both password algorithms (RFC 8489 §18.5.1). */
+export interface LongTermKey {
+  /** MD5(username ":" realm ":" password): the key of MESSAGE-INTEGRITY (HMAC-SHA1). */
+  readonly md5: Buffer;
+  /** SHA-256(username ":" realm ":" password): the key of MESSAGE-INTEGRITY-SHA256. */
+  readonly sha256: Buffer;
+}
+
+export type AuthLookup =
+  /** Known user: the account the allocation is billed to and the candidate keys (one per secret). */
+  | { readonly ok: true; readonly account: string; readonly keys: readonly LongTermKey[] }
+  /** Unknown user, expired or revoked credential: answered with 401. `reason` is for metrics only. */
+  | { readonly ok: false; readonly reason: 'unknown' | 'expired' | 'revoked' | 'malformed' };
+
+/** Resolves a USERNAME to its account and keys. Called on the request path, never per data packet. */
+export interface AuthHandler {
+  lookup(username: string, realm: string, nowMs: number): AuthLookup;
+}
+
+export type IpFamily = 4 | 6;
+
+/** Decides which peer addresses an allocation may relay to (CreatePermission, ChannelBind). */
+export interface PeerPolicy {
+  /** `address` is canonical (as Node prints it), `family` its family. */
+  allows(address: string, family: IpFamily): boolean;
+}
+
+/** Admission of new allocations beyond the engine's own per-user and total quotas. */
+export interface AllocationGate {
+  /** false refuses the Allocate with 486 (Allocation Quota Reached). */
+  mayAllocate(account: string): boolean;
+}
+
+export type TransportName = 'udp' | 'tcp' | 'tls';
+
+export type CloseReason = 'expired' | 'refresh' | 'client-closed' | 'admin' | 'shutdown' | 'error';
+
+/** A read-only view of an allocation for lifecycle events and admin listings. */
+export interface AllocationInfo {
+  readonly id: number;
+  readonly account: string;
+  readonly username: string;
+  readonly transport: TransportName;
+  readonly clientAddress: string;
+  readonly clientPort: number;
+  readonly relayAddresses: readonly { address: string; port: number; family: IpFamily }[];
+  readonly startedAt: number;
+  /** Application payload bytes and packets, client→peer ("out") and peer→client ("in"). */
+  readonly bytesToPeer: number;
+  readonly packetsToPeer: number;
+  readonly bytesToClient: number;
+  readonly packetsToClient: number;
+}
+
+/** Lifecycle events; implementations must not throw and must not block. */
+export interface TurnEvents {
+  allocationCreated?(info: AllocationInfo): void;
+  allocationClosed?(info: AllocationInfo, reason: CloseReason, endedAt: number): void;
+  authFailure?(reason: string): void;
+}

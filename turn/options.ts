@@ -1,0 +1,62 @@
+import type { AllocationGate, AuthHandler, PeerPolicy, TurnEvents } from './interfaces.js';
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface TlsListenAddress extends ListenAddress {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
+export interface RelayOptions {
+  /** Local IPv4 addresses relayed sockets bind to (round-robin). Empty: no IPv4 relaying. */
+  readonly ips4: readonly string[];
+  /** Local IPv6 addresses relayed sockets bind to. Empty: no IPv6 relaying (440 on request). */
+  readonly ips6: readonly string[];
+  /** Inclusive port range relayed addresses are bound from. */
+  readonly portMin: number;
+  readonly portMax: number;
+  /** Address advertised in XOR-RELAYED-ADDRESS instead of the bound one (server behind NAT). */
+  readonly externalIp4?: string;
+  readonly externalIp6?: string;
+}
+
+export interface Quotas {
+  readonly allocationsPerUser: number;
+  readonly totalAllocations: number;
+  readonly permissionsPerAllocation: number;
+  readonly channelsPerAllocation: number;
+}
+
+/** The subset of a pino logger the engine uses; never called on the per-packet path. */
+export interface EngineLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface TurnServerOptions {
+  readonly realm: string;
+  /** STUN/TURN over UDP and TCP on the same addresses. */
+  readonly listen: readonly ListenAddress[];
+  readonly tls?: readonly TlsListenAddress[];
+  readonly relay: RelayOptions;
+  readonly auth: AuthHandler;
+  readonly peerPolicy: PeerPolicy;
+  readonly quotas: Quotas;
+  readonly gate?: AllocationGate;
+  readonly events?: TurnEvents;
+  readonly log?: EngineLogger;
+  /** Allocation lifetimes in seconds (RFC 8656: default 600, max 3600). */
+  readonly defaultLifetime?: number;
+  readonly maxLifetime?: number;
+  /** How long a nonce stays fresh before 438 Stale Nonce (ms). Default 10 minutes. */
+  readonly nonceTtlMs?: number;
+  /** Secret that signs stateless nonces; random per process when absent. */
+  readonly nonceSecret?: Buffer;
+  /** Clock in ms; injectable for tests. Default Date.now. */
+  readonly now?: () => number;
+}
