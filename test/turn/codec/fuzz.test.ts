@@ -1,0 +1,117 @@
+/** 20,000 random and bit-mutated inputs: the decoder, every reader and the framers never throw. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeMessage, isStunHeader, stunMessageLength } from '../../../turn/codec/message.js';
+import * as A from '../../../turn/codec/attributes.js';
+import { readMappedAddress, readXorAddress } from '../../../turn/codec/address.js';
+import { checkFingerprint, checkMessageIntegrity, checkMessageIntegritySha256 } from '../../../turn/codec/integrity.js';
+import { channelDataLength } from '../../../turn/codec/channel-data.js';
+import { StreamFramer } from '../../../turn/codec/framing.js';
+import { StunWriter } from '../../../turn/codec/writer.js';
+import * as C from '../../../turn/codec/constants.js';
+import { hex, prng, randInt, randomBytes } from './helpers.js';
+
+const SEEDS = [
+  hex(`00 01 00 58 21 12 a4 42 b7 e7 a7 01 bc 34 d6 86 fa 87 df ae 80 22 00 10 53 54 55 4e 20 74 65 73 74 20 63 6c 69 65 6e 74
+       00 24 00 04 6e 00 01 ff 80 29 00 08 93 2f f9 b1 51 26 3b 36 00 06 00 09 65 76 74 6a 3a 68 36 76 59 20 20 20
+       00 08 00 14 9a ea a7 0c bf d8 cb 56 78 1e f2 b5 b2 d3 f2 49 c1 b5 71 a2 80 28 00 04 e5 7a 3b cf`),
+  (() => {
+    const w = new StunWriter(Buffer.alloc(1500));
+    w.begin(C.messageType(C.METHOD_ALLOCATE, C.CLASS_SUCCESS), Buffer.alloc(12, 3))
+      .addXorAddress(C.ATTR_XOR_RELAYED_ADDRESS, 6, Buffer.alloc(16, 1), 5000)
+      .addXorAddress(C.ATTR_XOR_MAPPED_ADDRESS, 4, Buffer.alloc(4, 2), 6000)
+      .addUint32(C.ATTR_LIFETIME, 600)
+      .addErrorCode(437)
+      .addUnknownAttributes([1, 2, 3])
+      .addPasswordAlgorithms([1, 2])
+      .addPasswordAlgorithm(2)
+      .addAddressFamily(C.ATTR_REQUESTED_ADDRESS_FAMILY, 4)
+      .addEvenPort(true)
+      .addChannelNumber(0x4000)
+      .addRequestedTransport(17)
+      .addAddressErrorCode(4, 440)
+      .addString(C.ATTR_NONCE, 'nonce')
+      .addMessageIntegrity('k')
+      .addMessageIntegritySha256('k')
+      .addFingerprint();
+    return Buffer.from(w.target.subarray(0, w.finish()));
+  })(),
+];
+
+function exercise(buf: Buffer): void {
+  isStunHeader(buf, 0);
+  stunMessageLength(buf, 0, buf.length);
+  channelDataLength(buf, 0, buf.length, false);
+  channelDataLength(buf, 0, buf.length, true);
+  const msg = decodeMessage(buf);
+  if (msg === null) return;
+  msg.unknownComprehensionRequired();
+  msg.transactionId();
+  checkFingerprint(msg);
+  checkMessageIntegrity(msg, 'k');
+  checkMessageIntegritySha256(msg, 'k');
+  for (let i = -1; i <= msg.attrTypes.length; i++) {
+    msg.attrValue(i);
+    A.readUint32(msg, i);
+    A.readChannelNumber(msg, i);
+    A.readRequestedTransport(msg, i);
+    A.readAddressFamily(msg, i);
+    A.readEvenPort(msg, i);
+    A.readString(msg, i, 763);
+    A.readErrorCode(msg, i);
+    A.readAddressErrorCode(msg, i);
+    A.readUnknownAttributes(msg, i);
+    A.readPasswordAlgorithm(msg, i);
+    A.readPasswordAlgorithms(msg, i);
+    readMappedAddress(msg, i);
+    readXorAddress(msg, i);
+  }
+}
+
+test('20,000 random and mutated messages never throw', () => {
+  const rand = prng(0xf022);
+  let decoded = 0;
+  for (let n = 0; n < 20000; n++) {
+    let buf: Buffer;
+    const kind = n % 4;
+    if (kind === 0) {
+      // Random bytes behind a valid-looking header.
+      buf = randomBytes(rand, 20 + 4 * randInt(rand, 40));
+      buf[0] &= 0x3f;
+      buf.writeUInt32BE(C.MAGIC_COOKIE, 4);
+      buf.writeUInt16BE(buf.length - 20, 2);
+    } else if (kind === 1) {
+      buf = randomBytes(rand, randInt(rand, 200));
+    } else {
+      // Bit flips, byte overwrites and truncations of good messages.
+      buf = Buffer.from(SEEDS[randInt(rand, SEEDS.length)]);
+      const flips = 1 + randInt(rand, 6);
+      for (let i = 0; i < flips; i++) {
+        const at = randInt(rand, buf.length);
+        if (rand() < 0.5) buf[at] ^= 1 << randInt(rand, 8);
+        else buf[at] = randInt(rand, 256);
+      }
+      if (rand() < 0.2) buf = buf.subarray(0, randInt(rand, buf.length + 1));
+    }
+    try {
+      exercise(buf);
+    } catch (err) {
+      assert.fail(`threw on ${buf.toString('hex')}: ${String(err)}`);
+    }
+    if (decodeMessage(buf)) decoded++;
+  }
+  assert.ok(decoded > 1000, `decoded ${decoded}`);
+});
+
+test('the framer never throws on random streams', () => {
+  const rand = prng(11);
+  for (let n = 0; n < 2000; n++) {
+    const f = new StreamFramer(2000);
+    const chunks = 1 + randInt(rand, 5);
+    for (let i = 0; i < chunks; i++) {
+      const c = randomBytes(rand, randInt(rand, 64));
+      if (rand() < 0.5 && c.length > 0) c[0] = 0x40 | (c[0] & 0x0f);
+      if (!f.push(c, () => {})) break;
+    }
+  }
+});
