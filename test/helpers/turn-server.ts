@@ -1,0 +1,71 @@
+// Starts Ferry's TurnServer in-process on ephemeral loopback ports, for protocol tests.
+import { TurnServer } from '../../turn/server.js';
+import type { TurnServerOptions } from '../../turn/options.js';
+import type { AllocationInfo, CloseReason } from '../../turn/interfaces.js';
+import { createAuthHandler } from '../../src/credentials/auth-handler.js';
+import { createPeerPolicy } from '../../turn/peer-policy.js';
+
+export interface Fixture {
+  server: TurnServer;
+  udpPort: number;
+  tcpPort: number;
+  tlsPort?: number;
+  /** A fake clock: tests move it with advance(). */
+  clock: { now: number; advance(ms: number): void };
+  closed: { info: AllocationInfo; reason: CloseReason }[];
+  stop(): Promise<void>;
+}
+
+export interface FixtureOptions {
+  host?: string;
+  users?: Record<string, string>;
+  secrets?: string[];
+  allow?: string[];
+  deny?: string[];
+  ips4?: string[];
+  ips6?: string[];
+  portMin?: number;
+  portMax?: number;
+  quotas?: Partial<TurnServerOptions['quotas']>;
+  tls?: { cert: Buffer; key: Buffer };
+  nonceTtlMs?: number;
+}
+
+let nextRange = 42000 + (process.pid % 40) * 200;
+
+export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
+  const host = o.host ?? '127.0.0.1';
+  const clock = {
+    now: Date.now(),
+    advance(ms: number) {
+      this.now += ms;
+    },
+  };
+  const closed: Fixture['closed'] = [];
+  const portMin = o.portMin ?? nextRange;
+  const portMax = o.portMax ?? portMin + 99;
+  nextRange += 100;
+  const server = new TurnServer({
+    realm: 'ferry.test',
+    listen: [{ host, port: 0 }],
+    tls: o.tls ? [{ host, port: 0, ...o.tls }] : undefined,
+    relay: { ips4: o.ips4 ?? (host.includes(':') ? [] : [host]), ips6: o.ips6 ?? (host.includes(':') ? [host] : []), portMin, portMax },
+    auth: createAuthHandler({ users: o.users ?? { alice: 'alice-pass', bob: 'bob-pass' }, secrets: o.secrets ?? [] }),
+    peerPolicy: createPeerPolicy({ allow: o.allow ?? ['127.0.0.0/8', '::1/128'], deny: o.deny ?? [], serverAddresses: [] }),
+    quotas: { allocationsPerUser: 10, totalAllocations: 100, permissionsPerAllocation: 10, channelsPerAllocation: 10, ...o.quotas },
+    nonceTtlMs: o.nonceTtlMs,
+    now: () => clock.now,
+    events: { allocationClosed: (info, reason) => closed.push({ info, reason }) },
+  });
+  await server.start();
+  const l = server.listening();
+  return {
+    server,
+    udpPort: l.find((x) => x.transport === 'udp')!.port,
+    tcpPort: l.find((x) => x.transport === 'tcp')!.port,
+    tlsPort: l.find((x) => x.transport === 'tls')?.port,
+    clock,
+    closed,
+    stop: () => server.stop(),
+  };
+}

@@ -1,0 +1,101 @@
+import type { CloseReason, TurnEvents } from './interfaces.js';
+import type { Allocation } from './allocation.js';
+import type { RelayBinder } from './relay-binder.js';
+import { relayFromPeer } from './data-path.js';
+
+/** A clock read on the data path: a number field refreshed by one timer, not a call per packet. */
+export interface CachedClock {
+  ms: number;
+}
+
+/**
+ * Owns every live allocation: counts per account and in total, wires relayed sockets to the
+ * data path, expires allocations, permissions and channels from one sweep, and reports
+ * lifecycle events.
+ */
+export class AllocationManager {
+  private readonly live = new Map<number, Allocation>();
+  private readonly perAccount = new Map<string, number>();
+  private nextId = 1;
+  private readonly binder: RelayBinder;
+  private readonly clock: CachedClock;
+  events: TurnEvents | undefined;
+
+  constructor(binder: RelayBinder, clock: CachedClock, events?: TurnEvents) {
+    this.binder = binder;
+    this.clock = clock;
+    this.events = events;
+  }
+
+  newId(): number {
+    return this.nextId++;
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  countFor(account: string): number {
+    return this.perAccount.get(account) ?? 0;
+  }
+
+  values(): IterableIterator<Allocation> {
+    return this.live.values();
+  }
+
+  get(id: number): Allocation | undefined {
+    return this.live.get(id);
+  }
+
+  /** Starts relaying for a fully built allocation (its relayed endpoints already bound). */
+  add(alloc: Allocation): void {
+    this.live.set(alloc.id, alloc);
+    this.perAccount.set(alloc.account, this.countFor(alloc.account) + 1);
+    const clock = this.clock;
+    for (const relay of [alloc.relay4, alloc.relay6]) {
+      if (relay === null) continue;
+      relay.socket.on('message', (msg, rinfo) => relayFromPeer(alloc, msg, rinfo, clock.ms));
+    }
+    this.events?.allocationCreated?.(alloc.info());
+  }
+
+  /** Ends an allocation: frees its ports, forgets its 5-tuple, reports the session. */
+  close(alloc: Allocation, reason: CloseReason, now: number): void {
+    if (alloc.closed) return;
+    alloc.closed = true;
+    this.live.delete(alloc.id);
+    const n = this.countFor(alloc.account) - 1;
+    if (n > 0) this.perAccount.set(alloc.account, n);
+    else this.perAccount.delete(alloc.account);
+    if (alloc.relay4 !== null) this.binder.release(alloc.relay4);
+    if (alloc.relay6 !== null) this.binder.release(alloc.relay6);
+    alloc.link.detach();
+    if (reason !== 'refresh' && reason !== 'client-closed' && reason !== 'expired') alloc.link.close();
+    try {
+      this.events?.allocationClosed?.(alloc.info(), reason, now);
+    } catch {
+      // events must not break the engine
+    }
+  }
+
+  /** Closes every allocation matching `predicate`; returns how many. */
+  closeWhere(predicate: (alloc: Allocation) => boolean, reason: CloseReason, now: number): number {
+    let n = 0;
+    for (const alloc of [...this.live.values()]) {
+      if (predicate(alloc)) {
+        this.close(alloc, reason, now);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** One timer drives every expiry: allocations, permissions, channels, port reservations. */
+  sweep(now: number): void {
+    for (const alloc of this.live.values()) {
+      if (alloc.expiresAt <= now) this.close(alloc, 'expired', now);
+      else alloc.sweep(now);
+    }
+    this.binder.sweep(now);
+  }
+}

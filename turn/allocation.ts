@@ -1,0 +1,184 @@
+import type { Socket as UdpSocket } from 'node:dgram';
+import type { AllocationInfo, IpFamily, TransportName } from './interfaces.js';
+import type { ClientLink } from './client-link.js';
+import { Permission, PERMISSION_LIFETIME_MS } from './permission.js';
+import { Channel, CHANNEL_COOLDOWN_MS, CHANNEL_LIFETIME_MS } from './channel.js';
+import { ipv4ToUint32 } from './codec/address.js';
+
+export interface RelayEndpoint {
+  readonly socket: UdpSocket;
+  readonly family: IpFamily;
+  /** The locally bound address and port. */
+  readonly boundAddress: string;
+  readonly port: number;
+  /** The address advertised in XOR-RELAYED-ADDRESS (external_ip or the bound one). */
+  readonly advertisedAddress: string;
+}
+
+/** The credential an allocation was created with; later requests must use the same username. */
+export interface AllocationAuth {
+  readonly username: string;
+  readonly account: string;
+  readonly realm: string;
+}
+
+/**
+ * One TURN allocation (RFC 8656 §2.2): the 5-tuple's client side, its relayed transport
+ * addresses, permissions, channels, lifetime and byte counters. Counters are plain numbers
+ * updated on the data path.
+ */
+export class Allocation implements AllocationInfo {
+  readonly id: number;
+  readonly account: string;
+  readonly username: string;
+  readonly realm: string;
+  readonly link: ClientLink;
+  readonly startedAt: number;
+  relay4: RelayEndpoint | null = null;
+  relay6: RelayEndpoint | null = null;
+  expiresAt: number;
+  closed = false;
+
+  /** Permissions by canonical peer IP text (lookups with Node's rinfo.address). */
+  readonly permissions = new Map<string, Permission>();
+  /** The same IPv4 permissions keyed by the address as a uint32 (Send indications, no strings). */
+  readonly permissionsV4 = new Map<number, Permission>();
+  /** Channels by number (0x4000–0x4FFF), including expired ones in their cool-down. */
+  readonly channels = new Map<number, Channel>();
+
+  bytesToPeer = 0;
+  packetsToPeer = 0;
+  bytesToClient = 0;
+  packetsToClient = 0;
+  /** Peer datagrams dropped for lack of a permission. */
+  droppedFromPeer = 0;
+
+  /** Transaction id and response of the Allocate that made this allocation (retransmissions). */
+  allocateTransactionId: Buffer | null = null;
+  allocateResponse: Buffer | null = null;
+
+  constructor(id: number, auth: AllocationAuth, link: ClientLink, now: number, lifetimeMs: number) {
+    this.id = id;
+    this.account = auth.account;
+    this.username = auth.username;
+    this.realm = auth.realm;
+    this.link = link;
+    this.startedAt = now;
+    this.expiresAt = now + lifetimeMs;
+  }
+
+  get transport(): TransportName {
+    return this.link.transport;
+  }
+  get clientAddress(): string {
+    return this.link.address;
+  }
+  get clientPort(): number {
+    return this.link.port;
+  }
+  get relayAddresses(): { address: string; port: number; family: IpFamily }[] {
+    const out: { address: string; port: number; family: IpFamily }[] = [];
+    for (const r of [this.relay4, this.relay6]) {
+      if (r !== null) out.push({ address: r.advertisedAddress, port: r.port, family: r.family });
+    }
+    return out;
+  }
+
+  relayFor(family: IpFamily): RelayEndpoint | null {
+    return family === 4 ? this.relay4 : this.relay6;
+  }
+
+  /** Number of live (unexpired) permissions. */
+  livePermissionCount(now: number): number {
+    let n = 0;
+    for (const p of this.permissions.values()) if (p.expiresAt > now) n++;
+    return n;
+  }
+
+  liveChannelCount(now: number): number {
+    let n = 0;
+    for (const c of this.channels.values()) if (c.expiresAt > now) n++;
+    return n;
+  }
+
+  /** Installs or refreshes the permission for a peer IP (RFC 8656 §9). */
+  installPermission(address: string, family: IpFamily, ipBytes: Buffer, now: number): Permission {
+    let p = this.permissions.get(address);
+    if (p === undefined) {
+      p = new Permission(address, family, ipBytes, now + PERMISSION_LIFETIME_MS);
+      this.permissions.set(address, p);
+      if (family === 4) this.permissionsV4.set(ipv4ToUint32(address), p);
+    } else {
+      p.expiresAt = now + PERMISSION_LIFETIME_MS;
+    }
+    return p;
+  }
+
+  /**
+   * Checks RFC 8656 §11.2's rebinding rules: the number must be unbound or bound to this peer,
+   * and the peer must be unbound or bound to this number (expired bindings count during their
+   * cool-down). Returns true when the bind may proceed.
+   */
+  mayBindChannel(number: number, address: string, port: number, now: number): boolean {
+    const byNumber = this.channels.get(number);
+    if (byNumber !== undefined && byNumber.expiresAt + CHANNEL_COOLDOWN_MS > now) {
+      if (byNumber.address !== address || byNumber.port !== port) return false;
+    }
+    const perm = this.permissions.get(address);
+    const byPeer = perm?.channelsByPort.get(port);
+    if (byPeer !== undefined && byPeer.number !== number && byPeer.expiresAt + CHANNEL_COOLDOWN_MS > now) return false;
+    return true;
+  }
+
+  /** Binds (or refreshes) a channel; also installs/refreshes the peer's permission. */
+  bindChannel(number: number, address: string, family: IpFamily, ipBytes: Buffer, port: number, now: number): Channel {
+    const perm = this.installPermission(address, family, ipBytes, now);
+    let ch = this.channels.get(number);
+    if (ch !== undefined && ch.permission === perm && ch.port === port) {
+      ch.expiresAt = now + CHANNEL_LIFETIME_MS;
+      return ch;
+    }
+    if (ch !== undefined) this.removeChannel(ch); // past its cool-down: free to reuse
+    const stale = perm.channelsByPort.get(port);
+    if (stale !== undefined) this.removeChannel(stale);
+    ch = new Channel(number, perm, port, now + CHANNEL_LIFETIME_MS);
+    this.channels.set(number, ch);
+    perm.channelsByPort.set(port, ch);
+    return ch;
+  }
+
+  private removeChannel(ch: Channel): void {
+    if (this.channels.get(ch.number) === ch) this.channels.delete(ch.number);
+    if (ch.permission.channelsByPort.get(ch.port) === ch) ch.permission.channelsByPort.delete(ch.port);
+  }
+
+  /** Drops permissions and channels whose lifetime (and channel cool-down) has passed. */
+  sweep(now: number): void {
+    for (const ch of this.channels.values()) {
+      if (ch.expiresAt + CHANNEL_COOLDOWN_MS <= now) this.removeChannel(ch);
+    }
+    for (const p of this.permissions.values()) {
+      if (p.expiresAt <= now && p.channelsByPort.size === 0) {
+        this.permissions.delete(p.address);
+        if (p.family === 4) this.permissionsV4.delete(ipv4ToUint32(p.address));
+      }
+    }
+  }
+
+  info(): AllocationInfo {
+    return {
+      id: this.id,
+      account: this.account,
+      username: this.username,
+      transport: this.transport,
+      clientAddress: this.clientAddress,
+      clientPort: this.clientPort,
+      relayAddresses: this.relayAddresses,
+      startedAt: this.startedAt,
+      bytesToPeer: this.bytesToPeer,
+      packetsToPeer: this.packetsToPeer,
+      bytesToClient: this.bytesToClient,
+      packetsToClient: this.packetsToClient,
+    };
+  }
+}

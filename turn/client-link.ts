@@ -1,0 +1,22 @@
+import type { TransportName } from './interfaces.js';
+import type { Permission } from './permission.js';
+
+/**
+ * The client side of an allocation's 5-tuple: how bytes get back to the client.
+ * Implementations live in transports/ (UDP datagrams, TCP/TLS streams).
+ */
+export interface ClientLink {
+  readonly transport: TransportName;
+  readonly address: string;
+  readonly port: number;
+  /** Sends a complete STUN message (control path: responses). The buffer is not retained by the caller. */
+  sendMessage(message: Buffer): void;
+  /** Per-packet: peer payload to the client as ChannelData on `channel`. */
+  sendChannelData(channel: number, payload: Buffer): void;
+  /** Per-packet: peer payload to the client as a Data indication from `peer`:`peerPort`. */
+  sendDataIndication(peer: Permission, peerPort: number, payload: Buffer): void;
+  /** Forgets the allocation on this 5-tuple (called once when the allocation ends). */
+  detach(): void;
+  /** Ends the client side (stream transports close the connection; UDP does nothing). */
+  close(): void;
+}

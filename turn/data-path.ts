@@ -1,0 +1,172 @@
+/**
+ * The per-packet data path (RFC 8656 §11, §12). Plain synchronous functions called straight
+ * from socket listeners: no Promise, no logging, no string building, no per-packet objects
+ * beyond what Node itself creates per datagram. Lifetimes are `expiresAt` numbers compared
+ * with the server's cached clock. Kept in one file so it can be replaced by a batched or
+ * native path without touching request handling.
+ */
+import type { RemoteInfo } from 'node:dgram';
+import type { Allocation } from './allocation.js';
+import type { Permission } from './permission.js';
+import { MAGIC_COOKIE, isKnownAttribute } from './codec/constants.js';
+import { crc32 } from './codec/integrity.js';
+
+const ATTR_XOR_PEER_ADDRESS = 0x0012;
+const ATTR_DATA = 0x0013;
+const ATTR_FINGERPRINT = 0x8028;
+const ATTR_DONT_FRAGMENT = 0x001a;
+const FINGERPRINT_XOR = 0x5354554e;
+const DATA_INDICATION = 0x0017;
+
+/** Zero padding for 4-byte alignment; never written to, so safe to share with pending sends. */
+export const PAD: readonly Buffer[] = [Buffer.alloc(0), Buffer.alloc(1), Buffer.alloc(2), Buffer.alloc(3)];
+
+/**
+ * Client → peer ChannelData (RFC 8656 §12.6). `buf[offset..offset+available)` holds one
+ * ChannelData message (a UDP datagram or one stream frame). Returns false when dropped.
+ */
+export function relayChannelDataToPeer(alloc: Allocation, buf: Buffer, offset: number, available: number, now: number): boolean {
+  if (available < 4) return false;
+  const number = (buf[offset] << 8) | buf[offset + 1];
+  const length = (buf[offset + 2] << 8) | buf[offset + 3];
+  if (length + 4 > available) return false;
+  const ch = alloc.channels.get(number);
+  if (ch === undefined || ch.expiresAt <= now) return false;
+  const perm = ch.permission;
+  if (perm.expiresAt <= now) return false;
+  const relay = perm.family === 4 ? alloc.relay4 : alloc.relay6;
+  if (relay === null) return false;
+  relay.socket.send(buf, offset + 4, length, ch.port, perm.address);
+  alloc.bytesToPeer += length;
+  alloc.packetsToPeer++;
+  return true;
+}
+
+/**
+ * Client → peer Send indication (RFC 8656 §11.2), parsed in place without decoding the whole
+ * message: XOR-PEER-ADDRESS and DATA are required; unknown comprehension-required attributes
+ * (DONT-FRAGMENT included: Ferry cannot set DF) and a bad FINGERPRINT discard it; a missing
+ * permission discards it. Never answered. Returns false when dropped.
+ */
+export function relaySendIndication(alloc: Allocation, buf: Buffer, offset: number, available: number, now: number): boolean {
+  if (available < 20) return false;
+  const bodyLength = (buf[offset + 2] << 8) | buf[offset + 3];
+  if ((bodyLength & 3) !== 0 || bodyLength + 20 !== available) return false;
+  if (buf.readUInt32BE(offset + 4) !== MAGIC_COOKIE) return false;
+  const end = offset + available;
+  let p = offset + 20;
+  let peerAt = -1;
+  let peerLength = 0;
+  let dataAt = -1;
+  let dataLength = 0;
+  while (p + 4 <= end) {
+    const type = (buf[p] << 8) | buf[p + 1];
+    const length = (buf[p + 2] << 8) | buf[p + 3];
+    const value = p + 4;
+    const next = value + ((length + 3) & ~3);
+    if (next > end) return false;
+    if (type === ATTR_XOR_PEER_ADDRESS) {
+      if (peerAt < 0) { peerAt = value; peerLength = length; }
+    } else if (type === ATTR_DATA) {
+      if (dataAt < 0) { dataAt = value; dataLength = length; }
+    } else if (type === ATTR_FINGERPRINT) {
+      if (length !== 4 || next !== end) return false;
+      const crc = (crc32(buf, offset, p - offset) ^ FINGERPRINT_XOR) >>> 0;
+      if (crc !== buf.readUInt32BE(value)) return false;
+    } else if (type === ATTR_DONT_FRAGMENT || (type < 0x8000 && !isKnownAttribute(type))) {
+      return false; // Ferry cannot set DF; unknown comprehension-required attributes discard
+    }
+    p = next;
+  }
+  if (p !== end || peerAt < 0 || dataAt < 0) return false;
+  const family = buf[peerAt + 1];
+  const port = ((buf[peerAt + 2] << 8) | buf[peerAt + 3]) ^ (MAGIC_COOKIE >>> 16);
+  if (port === 0) return false;
+  let perm: Permission | undefined;
+  if (family === 1) {
+    if (peerLength !== 8) return false;
+    const ip = (buf.readUInt32BE(peerAt + 4) ^ MAGIC_COOKIE) >>> 0;
+    perm = alloc.permissionsV4.get(ip);
+  } else if (family === 2) {
+    if (peerLength !== 20) return false;
+    perm = findPermissionV6(alloc, buf, peerAt + 4, offset + 4);
+  } else {
+    return false;
+  }
+  if (perm === undefined || perm.expiresAt <= now) return false;
+  const relay = perm.family === 4 ? alloc.relay4 : alloc.relay6;
+  if (relay === null) return false;
+  relay.socket.send(buf, dataAt, dataLength, port, perm.address);
+  alloc.bytesToPeer += dataLength;
+  alloc.packetsToPeer++;
+  return true;
+}
+
+/** IPv6 Send indications compare the XOR-ed bytes with each IPv6 permission: a handful per allocation. */
+function findPermissionV6(alloc: Allocation, buf: Buffer, at: number, xorAt: number): Permission | undefined {
+  for (const perm of alloc.permissions.values()) {
+    if (perm.family !== 6) continue;
+    const b = perm.ipBytes;
+    let i = 0;
+    while (i < 16 && (buf[at + i] ^ buf[xorAt + i]) === b[i]) i++;
+    if (i === 16) return perm;
+  }
+  return undefined;
+}
+
+/**
+ * Peer → client (RFC 8656 §11.3, §12.7): the datagram from `rinfo` arrived on one of the
+ * allocation's relayed sockets. Without a live permission for the peer's IP it is dropped;
+ * with a live channel for the peer's transport address it goes as ChannelData, otherwise as
+ * a Data indication.
+ */
+export function relayFromPeer(alloc: Allocation, msg: Buffer, rinfo: RemoteInfo, now: number): void {
+  const perm = alloc.permissions.get(rinfo.address);
+  if (perm === undefined || perm.expiresAt <= now) {
+    alloc.droppedFromPeer++;
+    return;
+  }
+  const ch = perm.channelsByPort.get(rinfo.port);
+  if (ch !== undefined && ch.expiresAt > now) alloc.link.sendChannelData(ch.number, msg);
+  else alloc.link.sendDataIndication(perm, rinfo.port, msg);
+  alloc.bytesToClient += msg.length;
+  alloc.packetsToClient++;
+}
+
+/** Transaction ids of Data indications: 8 random bytes once, then a 32-bit counter. */
+const tidBase = Buffer.alloc(8);
+for (let i = 0; i < 8; i++) tidBase[i] = Math.floor(Math.random() * 256);
+let tidCounter = 0;
+
+/**
+ * Writes a Data indication's header (STUN header, XOR-PEER-ADDRESS, DATA attribute header)
+ * for a payload of `payloadLength` bytes into `target` at 0; returns the header length
+ * (36 for IPv4 peers, 48 for IPv6). The payload and PAD[(4 - len % 4) % 4] follow it.
+ */
+export function writeDataIndicationHeader(target: Buffer, peer: Permission, peerPort: number, payloadLength: number): number {
+  const v6 = peer.family === 6;
+  const addrLength = v6 ? 20 : 8;
+  const padded = (payloadLength + 3) & ~3;
+  target[0] = DATA_INDICATION >>> 8;
+  target[1] = DATA_INDICATION & 0xff;
+  target.writeUInt16BE(4 + addrLength + 4 + padded, 2);
+  target.writeUInt32BE(MAGIC_COOKIE, 4);
+  tidBase.copy(target, 8);
+  tidCounter = (tidCounter + 1) >>> 0;
+  target.writeUInt32BE(tidCounter, 16);
+  target[20] = ATTR_XOR_PEER_ADDRESS >>> 8;
+  target[21] = ATTR_XOR_PEER_ADDRESS & 0xff;
+  target.writeUInt16BE(addrLength, 22);
+  target[24] = 0;
+  target[25] = v6 ? 2 : 1;
+  target.writeUInt16BE(peerPort ^ (MAGIC_COOKIE >>> 16), 26);
+  const ip = peer.ipBytes;
+  // XOR with the cookie and then the transaction id (bytes 4..19 of the header).
+  const n = v6 ? 16 : 4;
+  for (let i = 0; i < n; i++) target[28 + i] = ip[i] ^ target[4 + i];
+  const d = 28 + n;
+  target[d] = ATTR_DATA >>> 8;
+  target[d + 1] = ATTR_DATA & 0xff;
+  target.writeUInt16BE(payloadLength, d + 2);
+  return d + 4;
+}

@@ -1,0 +1,65 @@
+import {
+  CLASS_INDICATION,
+  CLASS_REQUEST,
+  METHOD_ALLOCATE,
+  METHOD_BINDING,
+  METHOD_CHANNEL_BIND,
+  METHOD_CREATE_PERMISSION,
+  METHOD_REFRESH,
+  METHOD_SEND,
+} from './codec/constants.js';
+import { decodeMessage } from './codec/message.js';
+import { checkFingerprint } from './codec/integrity.js';
+import { relaySendIndication } from './data-path.js';
+import type { ClientEndpoint, HandlerEnv, RequestContext } from './handlers/context.js';
+import { failure } from './handlers/respond.js';
+import { handleBinding } from './handlers/binding.js';
+import { handleAllocate } from './handlers/allocate.js';
+import { handleRefresh } from './handlers/refresh.js';
+import { handleCreatePermission } from './handlers/create-permission.js';
+import { handleChannelBind } from './handlers/channel-bind.js';
+
+function route(ctx: RequestContext): Buffer | null {
+  const unknown = ctx.req.unknownComprehensionRequired();
+  if (unknown.length > 0) return failure(ctx, 420, null, (w) => w.addUnknownAttributes(unknown));
+  switch (ctx.req.method) {
+    case METHOD_BINDING:
+      return handleBinding(ctx);
+    case METHOD_ALLOCATE:
+      return handleAllocate(ctx);
+    case METHOD_REFRESH:
+      return handleRefresh(ctx);
+    case METHOD_CREATE_PERMISSION:
+      return handleCreatePermission(ctx);
+    case METHOD_CHANNEL_BIND:
+      return handleChannelBind(ctx);
+    default:
+      return failure(ctx, 400);
+  }
+}
+
+/**
+ * Handles one STUN message from a client. Anything that is not a well-formed STUN message, or
+ * whose FINGERPRINT is wrong, gets no answer (no reflection). Requests get a response; a throw
+ * inside a handler becomes a 500 instead of escaping; indications other than Send and all
+ * responses are ignored. Returns false when the bytes were not STUN at all.
+ */
+export function handleStun(env: HandlerEnv, client: ClientEndpoint, buf: Buffer, offset: number, length: number, now: number): boolean {
+  const req = decodeMessage(buf, offset, length);
+  if (req === null) return false;
+  if (req.fingerprintIndex >= 0 && !checkFingerprint(req)) return true;
+  if (req.cls === CLASS_REQUEST) {
+    const ctx: RequestContext = { env, client, req, now };
+    let response: Buffer | null;
+    try {
+      response = route(ctx);
+    } catch {
+      response = failure(ctx, 500);
+    }
+    if (response !== null) client.reply(response);
+  } else if (req.cls === CLASS_INDICATION && req.method === METHOD_SEND) {
+    const alloc = client.allocation();
+    if (alloc !== undefined) relaySendIndication(alloc, buf, offset, length, now);
+  }
+  return true;
+}

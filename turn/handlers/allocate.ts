@@ -1,0 +1,151 @@
+import {
+  ATTR_ADDITIONAL_ADDRESS_FAMILY,
+  ATTR_ADDRESS_ERROR_CODE,
+  ATTR_DONT_FRAGMENT,
+  ATTR_EVEN_PORT,
+  ATTR_LIFETIME,
+  ATTR_REQUESTED_ADDRESS_FAMILY,
+  ATTR_REQUESTED_TRANSPORT,
+  ATTR_RESERVATION_TOKEN,
+  ATTR_XOR_MAPPED_ADDRESS,
+  ATTR_XOR_RELAYED_ADDRESS,
+  TRANSPORT_UDP,
+} from '../codec/constants.js';
+import { readAddressFamily, readEvenPort, readRequestedTransport } from '../codec/attributes.js';
+import { parseIp } from '../codec/address.js';
+import { reasonPhrase } from '../codec/error-codes.js';
+import type { StunWriter } from '../codec/writer.js';
+import type { IpFamily } from '../interfaces.js';
+import { Allocation, type RelayEndpoint } from '../allocation.js';
+import type { RequestContext } from './context.js';
+import { authenticate } from './authenticate.js';
+import { desiredLifetimeMs } from './lifetime.js';
+import { failure, success } from './respond.js';
+
+function writeAddress(w: StunWriter, attr: number, family: IpFamily, address: string, port: number): void {
+  const ip = parseIp(address);
+  if (ip !== null) w.addXorAddress(attr, ip.family, ip.bytes, port);
+  else if (family === 4) w.addXorAddress(attr, 4, Buffer.alloc(4), port);
+}
+
+/** ADDRESS-ERROR-CODE (RFC 8656 §18.13): family, reserved, then an ERROR-CODE value. */
+function addressErrorValue(family: IpFamily, code: number): Buffer {
+  const reason = Buffer.from(reasonPhrase(code), 'utf8');
+  const v = Buffer.alloc(4 + reason.length);
+  v[0] = family === 4 ? 1 : 2;
+  v[2] = Math.floor(code / 100);
+  v[3] = code % 100;
+  reason.copy(v, 4);
+  return v;
+}
+
+/** Allocate (RFC 8656 §7.2). */
+export function handleAllocate(ctx: RequestContext): Buffer {
+  const { req, env, client, now } = ctx;
+  const auth = authenticate(ctx);
+  if (!auth.ok) return auth.response;
+  const cred = auth.cred;
+
+  const existing = client.allocation();
+  if (existing !== undefined) {
+    const tid = req.transactionId();
+    if (existing.allocateTransactionId !== null && existing.allocateResponse !== null && tid.equals(existing.allocateTransactionId)) {
+      return existing.allocateResponse; // a retransmission: the same answer again
+    }
+    return failure(ctx, 437, cred);
+  }
+
+  const ti = req.index(ATTR_REQUESTED_TRANSPORT);
+  if (ti < 0) return failure(ctx, 400, cred);
+  const proto = readRequestedTransport(req, ti);
+  if (proto === null) return failure(ctx, 400, cred);
+  if (proto !== TRANSPORT_UDP) return failure(ctx, 442, cred);
+  if (req.has(ATTR_DONT_FRAGMENT)) {
+    // Ferry cannot set DF on relayed datagrams: treat it as unknown (RFC 8656 §7.2).
+    return failure(ctx, 420, cred, (w) => w.addUnknownAttributes([ATTR_DONT_FRAGMENT]));
+  }
+
+  const tokenIdx = req.index(ATTR_RESERVATION_TOKEN);
+  const evenIdx = req.index(ATTR_EVEN_PORT);
+  const rafIdx = req.index(ATTR_REQUESTED_ADDRESS_FAMILY);
+  const aafIdx = req.index(ATTR_ADDITIONAL_ADDRESS_FAMILY);
+  if (tokenIdx >= 0 && (evenIdx >= 0 || rafIdx >= 0 || aafIdx >= 0)) return failure(ctx, 400, cred);
+  if (rafIdx >= 0 && aafIdx >= 0) return failure(ctx, 400, cred);
+
+  let family: IpFamily = 4;
+  if (rafIdx >= 0) {
+    const f = readAddressFamily(req, rafIdx);
+    if (f === null) return failure(ctx, 400, cred);
+    if (f === 0) return failure(ctx, 440, cred);
+    family = f;
+  }
+  let wantV6Too = false;
+  if (aafIdx >= 0) {
+    const f = readAddressFamily(req, aafIdx);
+    if (f !== 6) return failure(ctx, 400, cred); // only IPv6 may be "additional"
+    wantV6Too = true;
+  }
+  let evenPort = false;
+  let reserveNext = false;
+  if (evenIdx >= 0) {
+    const e = readEvenPort(req, evenIdx);
+    if (e === null) return failure(ctx, 400, cred);
+    evenPort = true;
+    reserveNext = e.reserve;
+  }
+  let token: Buffer | undefined;
+  if (tokenIdx >= 0) {
+    if (req.attrLengths[tokenIdx] !== 8) return failure(ctx, 400, cred);
+    token = req.attrValue(tokenIdx);
+  }
+  if (token === undefined && !(family === 4 ? env.families.v4 : env.families.v6)) return failure(ctx, 440, cred);
+
+  if (env.allocations.countFor(cred.account) >= env.quotas.allocationsPerUser) return failure(ctx, 486, cred);
+  if (env.gate !== undefined && !env.gate.mayAllocate(cred.account)) return failure(ctx, 486, cred);
+  if (env.allocations.size >= env.quotas.totalAllocations) return failure(ctx, 508, cred);
+
+  const lifetimeMs = desiredLifetimeMs(ctx);
+  if (lifetimeMs === null) return failure(ctx, 400, cred);
+  const lifetime = lifetimeMs === 0 ? env.defaultLifetimeMs : lifetimeMs;
+
+  const primary = env.binder.bind({ family, evenPort, reserveNext, reservationToken: token }, now);
+  if (!primary.ok) return failure(ctx, primary.code, cred);
+  let secondary: RelayEndpoint | null = null;
+  let secondaryError = 0;
+  if (wantV6Too) {
+    if (!env.families.v6) secondaryError = 440;
+    else {
+      const r = env.binder.bind({ family: 6 }, now);
+      if (r.ok) secondary = r.endpoint;
+      else secondaryError = r.code;
+    }
+  }
+
+  const alloc = new Allocation(env.allocations.newId(), cred, client.createLink(), now, lifetime);
+  for (const ep of [primary.endpoint, secondary]) {
+    if (ep === null) continue;
+    if (ep.family === 4) alloc.relay4 = ep;
+    else alloc.relay6 = ep;
+  }
+  const response = success(
+    ctx,
+    (w) => {
+      for (const ep of [primary.endpoint, secondary]) {
+        if (ep !== null) writeAddress(w, ATTR_XOR_RELAYED_ADDRESS, ep.family, ep.advertisedAddress, ep.port);
+      }
+      if (secondaryError !== 0) {
+        const v = addressErrorValue(6, secondaryError);
+        w.addBytes(ATTR_ADDRESS_ERROR_CODE, v, 0, v.length);
+      }
+      w.addUint32(ATTR_LIFETIME, Math.floor(lifetime / 1000));
+      if (primary.reservationToken !== undefined) w.addBytes(ATTR_RESERVATION_TOKEN, primary.reservationToken, 0, 8);
+      writeAddress(w, ATTR_XOR_MAPPED_ADDRESS, client.family, client.address, client.port);
+    },
+    cred,
+  );
+  alloc.allocateTransactionId = Buffer.from(req.transactionId());
+  alloc.allocateResponse = response;
+  client.setAllocation(alloc);
+  env.allocations.add(alloc);
+  return response;
+}

@@ -1,0 +1,34 @@
+import { ATTR_CHANNEL_NUMBER } from '../codec/constants.js';
+import { readChannelNumber } from '../codec/attributes.js';
+import { CHANNEL_MAX, CHANNEL_MIN } from '../codec/channel-data.js';
+import type { RequestContext } from './context.js';
+import { requireAllocation } from './allocation-request.js';
+import { readPeers } from './peer-address.js';
+import { failure, success } from './respond.js';
+
+/** ChannelBind (RFC 8656 §11): bind or refresh a channel, refreshing the peer's permission too. */
+export function handleChannelBind(ctx: RequestContext): Buffer {
+  const r = requireAllocation(ctx);
+  if (!r.ok) return r.response;
+  const { cred, alloc } = r;
+  const { req, now } = ctx;
+  const ci = req.index(ATTR_CHANNEL_NUMBER);
+  const number = ci >= 0 ? readChannelNumber(req, ci) : null;
+  if (number === null || number < CHANNEL_MIN || number > CHANNEL_MAX) return failure(ctx, 400, cred);
+  const peers = readPeers(ctx, alloc);
+  if (typeof peers === 'number') return failure(ctx, peers, cred);
+  if (peers.length !== 1 || peers[0].port === 0) return failure(ctx, 400, cred);
+  const peer = peers[0];
+  if (!alloc.mayBindChannel(number, peer.address, peer.port, now)) return failure(ctx, 400, cred);
+  const quotas = ctx.env.quotas;
+  const current = alloc.channels.get(number);
+  if ((current === undefined || current.expiresAt <= now) && alloc.liveChannelCount(now) >= quotas.channelsPerAllocation) {
+    return failure(ctx, 508, cred);
+  }
+  const perm = alloc.permissions.get(peer.address);
+  if ((perm === undefined || perm.expiresAt <= now) && alloc.livePermissionCount(now) >= quotas.permissionsPerAllocation) {
+    return failure(ctx, 508, cred);
+  }
+  alloc.bindChannel(number, peer.address, peer.family, peer.ipBytes, peer.port, now);
+  return success(ctx, null, cred);
+}

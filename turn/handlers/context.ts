@@ -1,0 +1,48 @@
+import type { AllocationGate, AuthHandler, IpFamily, PeerPolicy, TransportName, TurnEvents } from '../interfaces.js';
+import type { Quotas } from '../options.js';
+import type { Allocation } from '../allocation.js';
+import type { AllocationManager } from '../allocation-manager.js';
+import type { ClientLink } from '../client-link.js';
+import type { NonceManager } from '../nonce.js';
+import type { RelayBinder } from '../relay-binder.js';
+import type { StunMessage } from '../codec/message.js';
+
+/** Everything request handling needs, injected; no sockets beyond the binder interface. */
+export interface HandlerEnv {
+  realm: string;
+  auth: AuthHandler;
+  peerPolicy: PeerPolicy;
+  quotas: Quotas;
+  gate?: AllocationGate;
+  events?: TurnEvents;
+  readonly nonces: NonceManager;
+  readonly allocations: AllocationManager;
+  readonly binder: RelayBinder;
+  readonly defaultLifetimeMs: number;
+  readonly maxLifetimeMs: number;
+  /** Relay families this server can offer (for 440). */
+  readonly families: { readonly v4: boolean; readonly v6: boolean };
+}
+
+/** Where a request came from: the client side of the 5-tuple. */
+export interface ClientEndpoint {
+  readonly transport: TransportName;
+  readonly address: string;
+  readonly port: number;
+  readonly family: IpFamily;
+  /** The allocation on this 5-tuple, if any. */
+  allocation(): Allocation | undefined;
+  /** The link an allocation on this 5-tuple sends through. */
+  createLink(): ClientLink;
+  /** Records the new allocation on this 5-tuple (its link's detach() forgets it). */
+  setAllocation(alloc: Allocation): void;
+  /** Sends a response to this client. */
+  reply(message: Buffer): void;
+}
+
+export interface RequestContext {
+  readonly env: HandlerEnv;
+  readonly client: ClientEndpoint;
+  readonly req: StunMessage;
+  readonly now: number;
+}

@@ -1,0 +1,27 @@
+import { ATTR_LIFETIME, ATTR_REQUESTED_ADDRESS_FAMILY } from '../codec/constants.js';
+import { readAddressFamily } from '../codec/attributes.js';
+import type { RequestContext } from './context.js';
+import { requireAllocation } from './allocation-request.js';
+import { desiredLifetimeMs } from './lifetime.js';
+import { failure, success } from './respond.js';
+
+/** Refresh (RFC 8656 §7.3): a new lifetime, or deletion with LIFETIME 0. */
+export function handleRefresh(ctx: RequestContext): Buffer {
+  const r = requireAllocation(ctx);
+  if (!r.ok) return r.response;
+  const { cred, alloc } = r;
+  const rafIdx = ctx.req.index(ATTR_REQUESTED_ADDRESS_FAMILY);
+  if (rafIdx >= 0) {
+    const f = readAddressFamily(ctx.req, rafIdx);
+    if (f === null || f === 0) return failure(ctx, 400, cred);
+    if (alloc.relayFor(f) === null) return failure(ctx, 443, cred);
+  }
+  const lifetime = desiredLifetimeMs(ctx);
+  if (lifetime === null) return failure(ctx, 400, cred);
+  if (lifetime === 0) {
+    ctx.env.allocations.close(alloc, 'refresh', ctx.now);
+  } else {
+    alloc.expiresAt = ctx.now + lifetime;
+  }
+  return success(ctx, (w) => w.addUint32(ATTR_LIFETIME, Math.floor(lifetime / 1000)), cred);
+}

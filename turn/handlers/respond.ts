@@ -1,0 +1,61 @@
+import { CLASS_ERROR, CLASS_SUCCESS, messageType, ATTR_NONCE, ATTR_REALM } from '../codec/constants.js';
+import { StunWriter } from '../codec/writer.js';
+import type { RequestContext } from './context.js';
+
+/** The credential a request was authenticated with; responses are signed with the same key. */
+export interface Credential {
+  readonly username: string;
+  readonly account: string;
+  readonly realm: string;
+  /** The long-term key of the request's password algorithm. */
+  readonly key: Buffer;
+  /** The request used MESSAGE-INTEGRITY-SHA256, so the response does too. */
+  readonly sha256: boolean;
+}
+
+const scratch = Buffer.allocUnsafe(4096);
+
+/**
+ * Builds a response to `ctx.req` of class `cls`: `build` adds the attributes, then
+ * MESSAGE-INTEGRITY(-SHA256) when the request was authenticated and FINGERPRINT when the
+ * request carried one. Returns a fresh buffer (responses may be queued by a stream).
+ */
+export function respond(ctx: RequestContext, cls: number, build: ((w: StunWriter) => void) | null, cred: Credential | null): Buffer {
+  const req = ctx.req;
+  const w = new StunWriter(scratch);
+  w.begin(messageType(req.method, cls), req.buf, req.tidOffset);
+  if (build !== null) build(w);
+  if (cred !== null) {
+    if (cred.sha256) w.addMessageIntegritySha256(cred.key);
+    else w.addMessageIntegrity(cred.key);
+  }
+  if (req.fingerprintIndex >= 0) w.addFingerprint();
+  const n = w.finish();
+  return Buffer.from(scratch.subarray(0, n));
+}
+
+export function success(ctx: RequestContext, build: ((w: StunWriter) => void) | null, cred: Credential | null): Buffer {
+  return respond(ctx, CLASS_SUCCESS, build, cred);
+}
+
+/** An error response; signed when the request was authenticated (RFC 8489 §9.2.4). */
+export function failure(ctx: RequestContext, code: number, cred: Credential | null = null, build?: (w: StunWriter) => void): Buffer {
+  return respond(
+    ctx,
+    CLASS_ERROR,
+    (w) => {
+      w.addErrorCode(code);
+      if (build !== undefined) build(w);
+    },
+    cred,
+  );
+}
+
+/** 401 or 438 with REALM and a fresh NONCE bound to the client's IP; never signed. */
+export function challenge(ctx: RequestContext, code: 401 | 438): Buffer {
+  const nonce = ctx.env.nonces.issue(ctx.client.address, ctx.now);
+  return failure(ctx, code, null, (w) => {
+    w.addString(ATTR_REALM, ctx.env.realm);
+    w.addString(ATTR_NONCE, nonce);
+  });
+}

@@ -1,0 +1,176 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import type { IpFamily } from './interfaces.js';
+import type { RelayEndpoint } from './allocation.js';
+import type { RelayOptions } from './options.js';
+import { syncLookup } from './sync-lookup.js';
+
+/** RFC 8656 §7.2: a RESERVATION-TOKEN holds the next port for about 30 seconds. */
+export const RESERVATION_LIFETIME_MS = 30_000;
+const MAX_TRIES = 128;
+
+export type BindResult =
+  | { readonly ok: true; readonly endpoint: RelayEndpoint; readonly reservationToken?: Buffer }
+  | { readonly ok: false; readonly code: 440 | 508 };
+
+export interface BindRequest {
+  readonly family: IpFamily;
+  readonly evenPort?: boolean;
+  readonly reserveNext?: boolean;
+  readonly reservationToken?: Buffer;
+}
+
+/** Binds relayed transport addresses; injected so request handling can be tested without sockets. */
+export interface RelayBinder {
+  bind(request: BindRequest, now: number): BindResult;
+  release(endpoint: RelayEndpoint): void;
+  sweep(now: number): void;
+  close(): void;
+}
+
+interface Reservation {
+  readonly family: IpFamily;
+  readonly ip: string;
+  readonly port: number;
+  readonly placeholder: Socket;
+  readonly expiresAt: number;
+}
+
+/** Binds one UDP socket now or reports why not; relies on the synchronous lookup. */
+function bindNow(family: IpFamily, address: string, port: number): Socket | null {
+  const socket = createSocket({ type: family === 4 ? 'udp4' : 'udp6', lookup: syncLookup, ipv6Only: family === 6 });
+  let bound = false;
+  let failed = false;
+  const onError = (): void => {
+    failed = true;
+  };
+  socket.once('error', onError);
+  socket.once('listening', () => {
+    bound = true;
+  });
+  socket.bind({ address, port, exclusive: true });
+  socket.removeListener('error', onError);
+  if (bound && !failed) {
+    socket.on('error', () => {
+      // ICMP-triggered send errors on a relayed socket are the peer's business, not fatal.
+    });
+    return socket;
+  }
+  socket.on('error', () => {});
+  try {
+    socket.close();
+  } catch {
+    // already closed
+  }
+  return null;
+}
+
+/** The UDP implementation: ports drawn at random from the configured range, per relay IP. */
+export class UdpRelayBinder implements RelayBinder {
+  private readonly opts: RelayOptions;
+  private readonly used = new Map<string, Uint8Array>();
+  private readonly reservations = new Map<string, Reservation>();
+  private next4 = 0;
+  private next6 = 0;
+
+  constructor(opts: RelayOptions) {
+    this.opts = opts;
+  }
+
+  private usedPorts(ip: string): Uint8Array {
+    let bits = this.used.get(ip);
+    if (bits === undefined) {
+      bits = new Uint8Array(65536);
+      this.used.set(ip, bits);
+    }
+    return bits;
+  }
+
+  private pickIp(family: IpFamily): string | undefined {
+    const ips = family === 4 ? this.opts.ips4 : this.opts.ips6;
+    if (ips.length === 0) return undefined;
+    if (family === 4) return ips[this.next4++ % ips.length];
+    return ips[this.next6++ % ips.length];
+  }
+
+  private endpoint(family: IpFamily, ip: string, port: number, socket: Socket): RelayEndpoint {
+    const external = family === 4 ? this.opts.externalIp4 : this.opts.externalIp6;
+    return { socket, family, boundAddress: ip, port, advertisedAddress: external ?? ip };
+  }
+
+  bind(req: BindRequest, now: number): BindResult {
+    if (req.reservationToken !== undefined) return this.bindReserved(req.reservationToken, now);
+    const ip = this.pickIp(req.family);
+    if (ip === undefined) return { ok: false, code: 440 };
+    const bits = this.usedPorts(ip);
+    const { portMin, portMax } = this.opts;
+    const span = portMax - portMin + 1;
+    const even = req.evenPort === true || req.reserveNext === true;
+    let port = portMin + Math.floor(Math.random() * span);
+    for (let tries = 0, scanned = 0; tries < MAX_TRIES && scanned < span; scanned++, port = port >= portMax ? portMin : port + 1) {
+      if (bits[port] !== 0 || (even && (port & 1) !== 0)) continue;
+      if (req.reserveNext === true && (port + 1 > portMax || bits[port + 1] !== 0)) continue;
+      tries++;
+      const socket = bindNow(req.family, ip, port);
+      if (socket === null) continue;
+      if (req.reserveNext === true) {
+        const placeholder = bindNow(req.family, ip, port + 1);
+        if (placeholder === null) {
+          socket.close();
+          continue;
+        }
+        bits[port] = 1;
+        bits[port + 1] = 1;
+        const token = randomBytes(8);
+        this.reservations.set(token.toString('hex'), {
+          family: req.family,
+          ip,
+          port: port + 1,
+          placeholder,
+          expiresAt: now + RESERVATION_LIFETIME_MS,
+        });
+        return { ok: true, endpoint: this.endpoint(req.family, ip, port, socket), reservationToken: token };
+      }
+      bits[port] = 1;
+      return { ok: true, endpoint: this.endpoint(req.family, ip, port, socket) };
+    }
+    return { ok: false, code: 508 };
+  }
+
+  private bindReserved(token: Buffer, now: number): BindResult {
+    const key = token.toString('hex');
+    const r = this.reservations.get(key);
+    if (r === undefined || r.expiresAt <= now) return { ok: false, code: 508 };
+    this.reservations.delete(key);
+    r.placeholder.close();
+    const socket = bindNow(r.family, r.ip, r.port);
+    if (socket === null) {
+      this.usedPorts(r.ip)[r.port] = 0;
+      return { ok: false, code: 508 };
+    }
+    return { ok: true, endpoint: this.endpoint(r.family, r.ip, r.port, socket) };
+  }
+
+  release(endpoint: RelayEndpoint): void {
+    this.usedPorts(endpoint.boundAddress)[endpoint.port] = 0;
+    try {
+      endpoint.socket.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  sweep(now: number): void {
+    for (const [key, r] of this.reservations) {
+      if (r.expiresAt > now) continue;
+      this.reservations.delete(key);
+      this.usedPorts(r.ip)[r.port] = 0;
+      r.placeholder.close();
+    }
+  }
+
+  close(): void {
+    for (const r of this.reservations.values()) r.placeholder.close();
+    this.reservations.clear();
+  }
+}

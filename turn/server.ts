@@ -1,0 +1,166 @@
+import type { Server } from 'node:net';
+import { isIP } from 'node:net';
+import type { CloseReason, IpFamily, TransportName } from './interfaces.js';
+import type { TurnServerOptions, Quotas } from './options.js';
+import type { AllocationGate, AuthHandler, PeerPolicy, TurnEvents, AllocationInfo } from './interfaces.js';
+import { AllocationManager, type CachedClock } from './allocation-manager.js';
+import { UdpRelayBinder, type RelayBinder } from './relay-binder.js';
+import { NonceManager } from './nonce.js';
+import type { HandlerEnv } from './handlers/context.js';
+import { UdpListener } from './transports/udp.js';
+import { createTcpListener, createTlsListener, listenStream, type StreamListenerDeps } from './transports/stream.js';
+
+const CLOCK_TICK_MS = 100;
+const SWEEP_MS = 1000;
+
+export interface ListeningAddress {
+  readonly transport: TransportName;
+  readonly address: string;
+  readonly port: number;
+}
+
+/** What can change while the server runs (config reload). */
+export interface TurnServerUpdate {
+  realm?: string;
+  auth?: AuthHandler;
+  peerPolicy?: PeerPolicy;
+  quotas?: Quotas;
+  gate?: AllocationGate;
+  events?: TurnEvents;
+}
+
+function familyOf(host: string): IpFamily {
+  return isIP(host) === 6 ? 6 : 4;
+}
+
+/**
+ * A STUN (RFC 8489) and TURN (RFC 8656) server over UDP, TCP and TLS. It never logs per packet
+ * and never throws from a socket handler; `stop()` closes every allocation (reporting each
+ * session) and every listener.
+ */
+export class TurnServer {
+  private readonly opts: TurnServerOptions;
+  private readonly now: () => number;
+  private readonly clock: CachedClock;
+  private readonly binder: RelayBinder;
+  readonly allocations: AllocationManager;
+  private readonly env: HandlerEnv;
+  private readonly udp: UdpListener[] = [];
+  private readonly streams: { server: Server; transport: TransportName }[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private started = false;
+
+  constructor(opts: TurnServerOptions, binder?: RelayBinder) {
+    this.opts = opts;
+    this.now = opts.now ?? Date.now;
+    this.clock = { ms: this.now() };
+    this.binder = binder ?? new UdpRelayBinder(opts.relay);
+    this.allocations = new AllocationManager(this.binder, this.clock, opts.events);
+    this.env = {
+      realm: opts.realm,
+      auth: opts.auth,
+      peerPolicy: opts.peerPolicy,
+      quotas: opts.quotas,
+      gate: opts.gate,
+      events: opts.events,
+      nonces: new NonceManager(opts.nonceTtlMs ?? 600_000, opts.nonceSecret),
+      allocations: this.allocations,
+      binder: this.binder,
+      defaultLifetimeMs: (opts.defaultLifetime ?? 600) * 1000,
+      maxLifetimeMs: (opts.maxLifetime ?? 3600) * 1000,
+      families: { v4: opts.relay.ips4.length > 0, v6: opts.relay.ips6.length > 0 },
+    };
+  }
+
+  async start(): Promise<void> {
+    if (this.started) throw new Error('TurnServer already started');
+    this.started = true;
+    const deps: StreamListenerDeps = { env: this.env, clock: this.clock, now: this.now };
+    try {
+      for (const l of this.opts.listen) {
+        const udp = new UdpListener(familyOf(l.host), this.env, this.clock, this.now);
+        this.udp.push(udp);
+        await udp.listen(l.host, l.port);
+        const tcp = createTcpListener(deps);
+        this.streams.push({ server: tcp, transport: 'tcp' });
+        await listenStream(tcp, l.host, l.port);
+      }
+      for (const l of this.opts.tls ?? []) {
+        const tls = createTlsListener(deps, l.cert, l.key);
+        this.streams.push({ server: tls, transport: 'tls' });
+        await listenStream(tls, l.host, l.port);
+      }
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    const tick = setInterval(() => {
+      this.clock.ms = this.now();
+    }, CLOCK_TICK_MS);
+    const sweep = setInterval(() => this.allocations.sweep(this.now()), SWEEP_MS);
+    tick.unref();
+    sweep.unref();
+    this.timers = [tick, sweep];
+  }
+
+  /** Closes every allocation (reason `shutdown`) and every listener. */
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.allocations.closeWhere(() => true, 'shutdown', this.now());
+    this.binder.close();
+    await Promise.all(this.udp.map((u) => u.close()));
+    this.udp.length = 0;
+    await Promise.all(
+      this.streams.map(
+        ({ server }) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            // connections without allocations may linger: end them
+            (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+          }),
+      ),
+    );
+    this.streams.length = 0;
+  }
+
+  listening(): ListeningAddress[] {
+    const out: ListeningAddress[] = [];
+    for (const u of this.udp) {
+      const a = u.socket.address();
+      out.push({ transport: 'udp', address: a.address, port: a.port });
+    }
+    for (const { server, transport } of this.streams) {
+      const a = server.address();
+      if (a !== null && typeof a === 'object') out.push({ transport, address: a.address, port: a.port });
+    }
+    return out;
+  }
+
+  allocationCount(): number {
+    return this.allocations.size;
+  }
+
+  /** Live allocations, for admin listings. */
+  sessions(): AllocationInfo[] {
+    return [...this.allocations.values()].map((a) => a.info());
+  }
+
+  /** Closes the allocations matching `predicate` (admin close, account revocation, limits). */
+  closeAllocations(predicate: (info: AllocationInfo) => boolean, reason: CloseReason = 'admin'): number {
+    return this.allocations.closeWhere((a) => predicate(a), reason, this.now());
+  }
+
+  /** Applies changed settings to new requests; live allocations are kept. */
+  update(u: TurnServerUpdate): void {
+    if (u.realm !== undefined) this.env.realm = u.realm;
+    if (u.auth !== undefined) this.env.auth = u.auth;
+    if (u.peerPolicy !== undefined) this.env.peerPolicy = u.peerPolicy;
+    if (u.quotas !== undefined) this.env.quotas = u.quotas;
+    if (u.gate !== undefined) this.env.gate = u.gate;
+    if (u.events !== undefined) {
+      this.env.events = u.events;
+      this.allocations.events = u.events;
+    }
+  }
+}

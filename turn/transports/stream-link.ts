@@ -1,0 +1,76 @@
+import type { Socket } from 'node:net';
+import type { TransportName } from '../interfaces.js';
+import type { ClientLink } from '../client-link.js';
+import type { Permission } from '../permission.js';
+import { writeDataIndicationHeader } from '../data-path.js';
+
+/**
+ * Bytes queued for a slow stream client beyond which relayed packets are dropped, as a UDP
+ * path would drop them, instead of growing memory without bound.
+ */
+export const STREAM_BACKLOG_LIMIT = 1 << 20;
+
+/** The client side of a TCP or TLS connection. Every frame is padded to 4 bytes (RFC 8656 §12.5). */
+export class StreamLink implements ClientLink {
+  readonly transport: TransportName;
+  readonly socket: Socket;
+  readonly address: string;
+  readonly port: number;
+  /** Relayed packets dropped because the client did not read fast enough. */
+  dropped = 0;
+  /** Set by the connection: forgets the allocation when it ends. */
+  onDetach: (() => void) | null = null;
+
+  constructor(transport: TransportName, socket: Socket, address: string, port: number) {
+    this.transport = transport;
+    this.socket = socket;
+    this.address = address;
+    this.port = port;
+  }
+
+  sendMessage(message: Buffer): void {
+    if (!this.socket.destroyed) this.socket.write(message);
+  }
+
+  sendChannelData(channel: number, payload: Buffer): void {
+    const s = this.socket;
+    if (s.writableLength > STREAM_BACKLOG_LIMIT || s.destroyed) {
+      this.dropped++;
+      return;
+    }
+    const length = payload.length;
+    const frame = Buffer.allocUnsafe(4 + ((length + 3) & ~3));
+    frame[0] = channel >>> 8;
+    frame[1] = channel & 0xff;
+    frame[2] = length >>> 8;
+    frame[3] = length & 0xff;
+    payload.copy(frame, 4);
+    frame.fill(0, 4 + length);
+    s.write(frame);
+  }
+
+  sendDataIndication(peer: Permission, peerPort: number, payload: Buffer): void {
+    const s = this.socket;
+    if (s.writableLength > STREAM_BACKLOG_LIMIT || s.destroyed) {
+      this.dropped++;
+      return;
+    }
+    const length = payload.length;
+    const headerLength = peer.family === 6 ? 48 : 36;
+    const frame = Buffer.allocUnsafe(headerLength + ((length + 3) & ~3));
+    writeDataIndicationHeader(frame, peer, peerPort, length);
+    payload.copy(frame, headerLength);
+    frame.fill(0, headerLength + length);
+    s.write(frame);
+  }
+
+  detach(): void {
+    const f = this.onDetach;
+    this.onDetach = null;
+    if (f !== null) f();
+  }
+
+  close(): void {
+    if (!this.socket.destroyed) this.socket.end();
+  }
+}

@@ -1,0 +1,89 @@
+import type { Socket } from 'node:dgram';
+import type { ClientLink } from '../client-link.js';
+import type { Permission } from '../permission.js';
+
+/** Where a UDP listener keeps its allocations by client address and port. */
+export interface FiveTuples {
+  remove(address: string, port: number): void;
+}
+import { PAD, writeDataIndicationHeader } from '../data-path.js';
+
+/*
+ * Per-packet headers are written into shared scratch buffers and sent together with the
+ * payload as one datagram (a gather write, no copy). Node sends synchronously when it can;
+ * only when the kernel queue is full does it keep the buffers for later, and then the scratch
+ * is handed over to that pending send and replaced (rare: allocation only under back-pressure).
+ */
+let channelHeader = Buffer.allocUnsafeSlow(4);
+let indicationScratch = Buffer.allocUnsafeSlow(48);
+let indicationV4 = indicationScratch.subarray(0, 36);
+let indicationV6 = indicationScratch.subarray(0, 48);
+const pair: Buffer[] = [channelHeader, channelHeader];
+const triple: Buffer[] = [channelHeader, channelHeader, channelHeader];
+
+function renewIndicationScratch(): void {
+  indicationScratch = Buffer.allocUnsafeSlow(48);
+  indicationV4 = indicationScratch.subarray(0, 36);
+  indicationV6 = indicationScratch.subarray(0, 48);
+}
+
+/** The client side of a UDP 5-tuple: the listening socket and the client's address. */
+export class UdpLink implements ClientLink {
+  readonly transport = 'udp' as const;
+  readonly socket: Socket;
+  readonly address: string;
+  readonly port: number;
+  private readonly tuples: FiveTuples;
+
+  constructor(tuples: FiveTuples, socket: Socket, address: string, port: number) {
+    this.tuples = tuples;
+    this.socket = socket;
+    this.address = address;
+    this.port = port;
+  }
+
+  sendMessage(message: Buffer): void {
+    this.socket.send(message, this.port, this.address);
+  }
+
+  sendChannelData(channel: number, payload: Buffer): void {
+    const h = channelHeader;
+    const length = payload.length;
+    h[0] = channel >>> 8;
+    h[1] = channel & 0xff;
+    h[2] = length >>> 8;
+    h[3] = length & 0xff;
+    pair[0] = h;
+    pair[1] = payload;
+    this.socket.send(pair, this.port, this.address);
+    pair[1] = h;
+    if (this.socket.getSendQueueCount() !== 0) channelHeader = Buffer.allocUnsafeSlow(4);
+  }
+
+  sendDataIndication(peer: Permission, peerPort: number, payload: Buffer): void {
+    const n = writeDataIndicationHeader(indicationScratch, peer, peerPort, payload.length);
+    const header = n === 36 ? indicationV4 : indicationV6;
+    const pad = (4 - (payload.length & 3)) & 3;
+    if (pad === 0) {
+      pair[0] = header;
+      pair[1] = payload;
+      this.socket.send(pair, this.port, this.address);
+      pair[1] = header;
+    } else {
+      triple[0] = header;
+      triple[1] = payload;
+      triple[2] = PAD[pad];
+      this.socket.send(triple, this.port, this.address);
+      triple[1] = header;
+    }
+    if (this.socket.getSendQueueCount() !== 0) renewIndicationScratch();
+  }
+
+  detach(): void {
+    this.tuples.remove(this.address, this.port);
+  }
+
+  close(): void {
+    // A UDP 5-tuple has nothing to close.
+  }
+}

@@ -1,0 +1,133 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { IpFamily } from '../interfaces.js';
+import type { Allocation } from '../allocation.js';
+import type { CachedClock } from '../allocation-manager.js';
+import type { ClientEndpoint, HandlerEnv } from '../handlers/context.js';
+import { handleStun } from '../dispatch.js';
+import { relayChannelDataToPeer, relaySendIndication } from '../data-path.js';
+import { syncLookup } from '../sync-lookup.js';
+import { UdpLink, type FiveTuples } from './udp-link.js';
+
+const SOCKET_BUFFER_BYTES = 4 << 20;
+
+/** A STUN/TURN listener on one UDP address. Allocations are found by the client's address and port. */
+export class UdpListener implements FiveTuples {
+  readonly socket: Socket;
+  readonly family: IpFamily;
+  /** client IP → client port → allocation: the 5-tuples of this listening address. */
+  private readonly allocations = new Map<string, Map<number, Allocation>>();
+  private readonly env: HandlerEnv;
+  private readonly clock: CachedClock;
+  private readonly now: () => number;
+
+  constructor(family: IpFamily, env: HandlerEnv, clock: CachedClock, now: () => number) {
+    this.family = family;
+    this.env = env;
+    this.clock = clock;
+    this.now = now;
+    this.socket = createSocket({ type: family === 4 ? 'udp4' : 'udp6', lookup: syncLookup, ipv6Only: family === 6 });
+    this.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
+    this.socket.on('error', () => {
+      // send errors (ICMP unreachable and the like) must not stop the listener
+    });
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.socket.once('error', onError);
+      this.socket.bind({ address: host, port, exclusive: true }, () => {
+        this.socket.removeListener('error', onError);
+        try {
+          this.socket.setRecvBufferSize(SOCKET_BUFFER_BYTES);
+          this.socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
+        } catch {
+          // the kernel may cap buffer sizes; the defaults still work
+        }
+        resolve();
+      });
+    });
+  }
+
+  find(address: string, port: number): Allocation | undefined {
+    return this.allocations.get(address)?.get(port);
+  }
+
+  add(address: string, port: number, alloc: Allocation): void {
+    let byPort = this.allocations.get(address);
+    if (byPort === undefined) {
+      byPort = new Map();
+      this.allocations.set(address, byPort);
+    }
+    byPort.set(port, alloc);
+  }
+
+  remove(address: string, port: number): void {
+    const byPort = this.allocations.get(address);
+    if (byPort === undefined) return;
+    byPort.delete(port);
+    if (byPort.size === 0) this.allocations.delete(address);
+  }
+
+  private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
+    try {
+      if (msg.length < 4) return;
+      const b0 = msg[0];
+      if (b0 >= 0x40) {
+        if (b0 < 0x80) {
+          const alloc = this.allocations.get(rinfo.address)?.get(rinfo.port);
+          if (alloc !== undefined) relayChannelDataToPeer(alloc, msg, 0, msg.length, this.clock.ms);
+        }
+        return;
+      }
+      if (b0 === 0x00 && msg[1] === 0x16) {
+        const alloc = this.allocations.get(rinfo.address)?.get(rinfo.port);
+        if (alloc !== undefined) relaySendIndication(alloc, msg, 0, msg.length, this.clock.ms);
+        return;
+      }
+      handleStun(this.env, new UdpClient(this, rinfo.address, rinfo.port), msg, 0, msg.length, this.now());
+    } catch {
+      // nothing a client sends may stop the listener
+    }
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      try {
+        this.socket.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+}
+
+/** The client side of one UDP request: used for the response and to attach an allocation. */
+class UdpClient implements ClientEndpoint {
+  readonly transport = 'udp' as const;
+  readonly family: IpFamily;
+
+  constructor(
+    private readonly listener: UdpListener,
+    readonly address: string,
+    readonly port: number,
+  ) {
+    this.family = listener.family;
+  }
+
+  allocation(): Allocation | undefined {
+    return this.listener.find(this.address, this.port);
+  }
+
+  createLink(): UdpLink {
+    return new UdpLink(this.listener, this.listener.socket, this.address, this.port);
+  }
+
+  setAllocation(alloc: Allocation): void {
+    this.listener.add(this.address, this.port, alloc);
+  }
+
+  reply(message: Buffer): void {
+    this.listener.socket.send(message, this.port, this.address);
+  }
+}
