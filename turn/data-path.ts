@@ -151,7 +151,7 @@ export function writeDataIndicationHeader(target: Buffer, peer: Permission, peer
   target[1] = DATA_INDICATION & 0xff;
   target.writeUInt16BE(4 + addrLength + 4 + padded, 2);
   target.writeUInt32BE(MAGIC_COOKIE, 4);
-  tidBase.copy(target, 8);
+  for (let i = 0; i < 8; i++) target[8 + i] = tidBase[i];
   tidCounter = (tidCounter + 1) >>> 0;
   target.writeUInt32BE(tidCounter, 16);
   target[20] = ATTR_XOR_PEER_ADDRESS >>> 8;

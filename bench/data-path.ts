@@ -1,0 +1,73 @@
+// Measures Ferry's per-packet functions in isolation: nanoseconds per call and heap bytes
+// allocated per call by our code (the sockets are stubs, so Node's own per-datagram work is
+// excluded). Prints one JSON document. Run: node --expose-gc dist/bench/data-path.js
+import type { RemoteInfo, Socket } from 'node:dgram';
+import { Allocation, type RelayEndpoint } from '../turn/allocation.js';
+import { UdpLink } from '../turn/transports/udp-link.js';
+import { relayChannelDataToPeer, relayFromPeer, relaySendIndication } from '../turn/data-path.js';
+import { StunWriter } from '../turn/codec/writer.js';
+import * as C from '../turn/codec/constants.js';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) {
+  console.error('run with node --expose-gc');
+  process.exit(2);
+}
+
+let sink = 0;
+const stub = {
+  send(_buf: unknown, a?: unknown, b?: unknown, c?: unknown, d?: unknown): void {
+    sink = (sink + (typeof a === 'number' ? 1 : 2)) & 0xffff;
+    void b;
+    void c;
+    void d;
+  },
+  getSendQueueCount: () => 0,
+} as unknown as Socket;
+
+const now = Date.now();
+const link = new UdpLink({ remove() {} }, stub, '127.0.0.1', 40000);
+const alloc = new Allocation(1, { username: 'u', account: 'u', realm: 'r' }, link, now, 600_000);
+const relay: RelayEndpoint = { socket: stub, family: 4, boundAddress: '127.0.0.1', port: 50000, advertisedAddress: '127.0.0.1' };
+alloc.relay4 = relay;
+alloc.bindChannel(0x4000, '127.0.0.2', 4, Buffer.from([127, 0, 0, 2]), 7000, now);
+alloc.installPermission('127.0.0.3', 4, Buffer.from([127, 0, 0, 3]), now);
+
+const payload = Buffer.alloc(100, 1);
+const channelData = Buffer.concat([Buffer.from([0x40, 0x00, 0x00, 100]), payload]);
+const sendInd = (() => {
+  const out = Buffer.alloc(256);
+  const w = new StunWriter(out).begin(C.messageType(C.METHOD_SEND, C.CLASS_INDICATION), Buffer.alloc(12, 3), 0);
+  w.addXorAddressString(C.ATTR_XOR_PEER_ADDRESS, 4, '127.0.0.3', 7001);
+  w.addBytes(C.ATTR_DATA, payload, 0, payload.length);
+  return Buffer.from(out.subarray(0, w.finish()));
+})();
+const fromChannelPeer: RemoteInfo = { address: '127.0.0.2', family: 'IPv4', port: 7000, size: 100 };
+const fromOtherPeer: RemoteInfo = { address: '127.0.0.3', family: 'IPv4', port: 7001, size: 100 };
+
+const cases: Record<string, () => void> = {
+  'client→peer ChannelData': () => relayChannelDataToPeer(alloc, channelData, 0, channelData.length, now),
+  'client→peer Send indication': () => relaySendIndication(alloc, sendInd, 0, sendInd.length, now),
+  'peer→client ChannelData': () => relayFromPeer(alloc, payload, fromChannelPeer, now),
+  'peer→client Data indication': () => relayFromPeer(alloc, payload, fromOtherPeer, now),
+};
+
+function measure(fn: () => void): { ns_per_call: number; bytes_per_call: number } {
+  for (let i = 0; i < 200_000; i++) fn(); // warm up and optimise
+  // allocation: a run short enough that no scavenge runs in between
+  const n = 50_000;
+  gc!();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < n; i++) fn();
+  const bytes = Math.max(0, process.memoryUsage().heapUsed - before) / n;
+  const m = 2_000_000;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < m; i++) fn();
+  const ns = Number(process.hrtime.bigint() - t0) / m;
+  return { ns_per_call: Math.round(ns * 10) / 10, bytes_per_call: Math.round(bytes * 10) / 10 };
+}
+
+const results: Record<string, { ns_per_call: number; bytes_per_call: number }> = {};
+for (const [name, fn] of Object.entries(cases)) results[name] = measure(fn);
+const counted = alloc.packetsToPeer + alloc.packetsToClient;
+console.log(JSON.stringify({ node: process.version, payload_bytes: 100, results, packets_counted: counted, sink: sink >= 0 }, null, 2));
