@@ -1,6 +1,7 @@
 import type { CloseReason, TurnEvents } from './interfaces.js';
 import type { Allocation } from './allocation.js';
 import type { RelayBinder } from './relay-binder.js';
+import type { EngineLogger } from './options.js';
 import { relayFromPeer } from './data-path.js';
 
 /** A clock read on the data path: a number field refreshed by one timer, not a call per packet. */
@@ -20,11 +21,13 @@ export class AllocationManager {
   private readonly binder: RelayBinder;
   private readonly clock: CachedClock;
   events: TurnEvents | undefined;
+  private readonly log: EngineLogger | undefined;
 
-  constructor(binder: RelayBinder, clock: CachedClock, events?: TurnEvents) {
+  constructor(binder: RelayBinder, clock: CachedClock, events?: TurnEvents, log?: EngineLogger) {
     this.binder = binder;
     this.clock = clock;
     this.events = events;
+    this.log = log;
   }
 
   newId(): number {
@@ -56,7 +59,15 @@ export class AllocationManager {
       if (relay === null) continue;
       relay.socket.on('message', (msg, rinfo) => relayFromPeer(alloc, msg, rinfo, clock.ms));
     }
-    this.events?.allocationCreated?.(alloc.info());
+    this.log?.debug(
+      { allocation: alloc.id, account: alloc.account, transport: alloc.transport, client: `${alloc.clientAddress}:${alloc.clientPort}`, relayed: alloc.relayAddresses },
+      'allocation created',
+    );
+    try {
+      this.events?.allocationCreated?.(alloc.info());
+    } catch {
+      // events must not break the engine
+    }
   }
 
   /** Ends an allocation: frees its ports, forgets its 5-tuple, reports the session. */
@@ -71,6 +82,17 @@ export class AllocationManager {
     if (alloc.relay6 !== null) this.binder.release(alloc.relay6);
     alloc.link.detach();
     if (reason !== 'refresh' && reason !== 'client-closed' && reason !== 'expired') alloc.link.close();
+    this.log?.debug(
+      {
+        allocation: alloc.id,
+        account: alloc.account,
+        reason,
+        seconds: Math.round((now - alloc.startedAt) / 1000),
+        bytes_to_peer: alloc.bytesToPeer,
+        bytes_to_client: alloc.bytesToClient,
+      },
+      'allocation closed',
+    );
     try {
       this.events?.allocationClosed?.(alloc.info(), reason, now);
     } catch {

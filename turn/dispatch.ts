@@ -53,7 +53,8 @@ export function handleStun(env: HandlerEnv, client: ClientEndpoint, buf: Buffer,
     let response: Buffer | null;
     try {
       response = route(ctx);
-    } catch {
+    } catch (err) {
+      env.log?.error({ err, method: req.method, client: client.address }, 'request handler failed');
       response = failure(ctx, 500);
     }
     if (response !== null) client.reply(response);

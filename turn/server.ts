@@ -1,4 +1,3 @@
-import type { Server } from 'node:net';
 import { isIP } from 'node:net';
 import type { CloseReason, IpFamily, TransportName } from './interfaces.js';
 import type { TurnServerOptions, Quotas } from './options.js';
@@ -8,7 +7,7 @@ import { UdpRelayBinder, type RelayBinder } from './relay-binder.js';
 import { NonceManager } from './nonce.js';
 import type { HandlerEnv } from './handlers/context.js';
 import { UdpListener } from './transports/udp.js';
-import { createTcpListener, createTlsListener, listenStream, type StreamListenerDeps } from './transports/stream.js';
+import { StreamListener, type StreamListenerDeps } from './transports/stream.js';
 
 const CLOCK_TICK_MS = 100;
 const SWEEP_MS = 1000;
@@ -46,7 +45,7 @@ export class TurnServer {
   readonly allocations: AllocationManager;
   private readonly env: HandlerEnv;
   private readonly udp: UdpListener[] = [];
-  private readonly streams: { server: Server; transport: TransportName }[] = [];
+  private readonly streams: StreamListener[] = [];
   private timers: NodeJS.Timeout[] = [];
   private started = false;
 
@@ -55,7 +54,7 @@ export class TurnServer {
     this.now = opts.now ?? Date.now;
     this.clock = { ms: this.now() };
     this.binder = binder ?? new UdpRelayBinder(opts.relay);
-    this.allocations = new AllocationManager(this.binder, this.clock, opts.events);
+    this.allocations = new AllocationManager(this.binder, this.clock, opts.events, opts.log);
     this.env = {
       realm: opts.realm,
       auth: opts.auth,
@@ -63,6 +62,7 @@ export class TurnServer {
       quotas: opts.quotas,
       gate: opts.gate,
       events: opts.events,
+      log: opts.log,
       nonces: new NonceManager(opts.nonceTtlMs ?? 600_000, opts.nonceSecret),
       allocations: this.allocations,
       binder: this.binder,
@@ -81,14 +81,14 @@ export class TurnServer {
         const udp = new UdpListener(familyOf(l.host), this.env, this.clock, this.now);
         this.udp.push(udp);
         await udp.listen(l.host, l.port);
-        const tcp = createTcpListener(deps);
-        this.streams.push({ server: tcp, transport: 'tcp' });
-        await listenStream(tcp, l.host, l.port);
+        const tcp = new StreamListener('tcp', deps);
+        this.streams.push(tcp);
+        await tcp.listen(l.host, l.port);
       }
       for (const l of this.opts.tls ?? []) {
-        const tls = createTlsListener(deps, l.cert, l.key);
-        this.streams.push({ server: tls, transport: 'tls' });
-        await listenStream(tls, l.host, l.port);
+        const tls = new StreamListener('tls', deps, { cert: l.cert, key: l.key });
+        this.streams.push(tls);
+        await tls.listen(l.host, l.port);
       }
     } catch (err) {
       await this.stop();
@@ -111,16 +111,7 @@ export class TurnServer {
     this.binder.close();
     await Promise.all(this.udp.map((u) => u.close()));
     this.udp.length = 0;
-    await Promise.all(
-      this.streams.map(
-        ({ server }) =>
-          new Promise<void>((resolve) => {
-            server.close(() => resolve());
-            // connections without allocations may linger: end them
-            (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
-          }),
-      ),
-    );
+    await Promise.all(this.streams.map((l) => l.close()));
     this.streams.length = 0;
   }
 
@@ -130,9 +121,9 @@ export class TurnServer {
       const a = u.socket.address();
       out.push({ transport: 'udp', address: a.address, port: a.port });
     }
-    for (const { server, transport } of this.streams) {
-      const a = server.address();
-      if (a !== null && typeof a === 'object') out.push({ transport, address: a.address, port: a.port });
+    for (const l of this.streams) {
+      const a = l.server.address();
+      if (a !== null && typeof a === 'object') out.push({ transport: l.transport, address: a.address, port: a.port });
     }
     return out;
   }

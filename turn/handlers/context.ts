@@ -1,5 +1,5 @@
 import type { AllocationGate, AuthHandler, IpFamily, PeerPolicy, TransportName, TurnEvents } from '../interfaces.js';
-import type { Quotas } from '../options.js';
+import type { EngineLogger, Quotas } from '../options.js';
 import type { Allocation } from '../allocation.js';
 import type { AllocationManager } from '../allocation-manager.js';
 import type { ClientLink } from '../client-link.js';
@@ -15,6 +15,7 @@ export interface HandlerEnv {
   quotas: Quotas;
   gate?: AllocationGate;
   events?: TurnEvents;
+  readonly log?: EngineLogger;
   readonly nonces: NonceManager;
   readonly allocations: AllocationManager;
   readonly binder: RelayBinder;

@@ -103,29 +103,47 @@ export interface StreamListenerDeps {
   readonly now: () => number;
 }
 
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port, exclusive: true }, () => {
-      server.removeListener('error', reject);
-      resolve();
+/** A TCP or TLS listener that knows its connections, so stop() can end them. */
+export class StreamListener {
+  readonly server: Server;
+  readonly transport: TransportName;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(transport: 'tcp' | 'tls', deps: StreamListenerDeps, tlsOptions?: { cert: Buffer; key: Buffer }) {
+    this.transport = transport;
+    const accept = (socket: Socket): void => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      new StreamConnection(transport, socket, deps.env, deps.clock, deps.now);
+    };
+    if (transport === 'tls' && tlsOptions !== undefined) {
+      this.server = createTlsServer({ cert: tlsOptions.cert, key: tlsOptions.key, handshakeTimeout: 10_000 }, accept);
+      this.server.on('tlsClientError', () => {});
+    } else {
+      this.server = createTcpServer(accept);
+    }
+    this.server.on('error', () => {});
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port, exclusive: true }, () => {
+        this.server.removeListener('error', reject);
+        resolve();
+      });
     });
-  });
-}
+  }
 
-/** A TURN-over-TCP listener. */
-export function createTcpListener(deps: StreamListenerDeps): Server {
-  const server = createTcpServer((socket) => new StreamConnection('tcp', socket, deps.env, deps.clock, deps.now));
-  server.on('error', () => {});
-  return server;
-}
+  get connections(): number {
+    return this.sockets.size;
+  }
 
-/** A TURN-over-TLS listener (RFC 8656 §3.1). */
-export function createTlsListener(deps: StreamListenerDeps, cert: Buffer, key: Buffer): Server {
-  const server = createTlsServer({ cert, key, handshakeTimeout: 10_000 }, (socket) => new StreamConnection('tls', socket, deps.env, deps.clock, deps.now));
-  server.on('tlsClientError', () => {});
-  server.on('error', () => {});
-  return server;
+  /** Stops accepting, ends every connection, and resolves once the server is closed. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
+    });
+  }
 }
-
-export { listen as listenStream };

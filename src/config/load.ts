@@ -1,0 +1,73 @@
+/** Reading and validating Ferry's JSON config file. */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ConfigError, problemsFromIssues } from './errors.js';
+import { findJsonSyntaxProblem } from './json-error.js';
+import { parseHostPort, parsePortRange, type HostPort, type PortRange } from './net.js';
+import { ConfigSchema, type Config } from './schema.js';
+
+export { ConfigError } from './errors.js';
+
+/** A validated config, defaults filled in, with its network values parsed. */
+export interface LoadedConfig {
+  readonly config: Config;
+  /** Absolute path of the file read, or null for the embedded defaults. */
+  readonly source: string | null;
+  /** `address` parsed. */
+  readonly listen: HostPort;
+  /** `tls_address` parsed, when set. */
+  readonly tlsListen?: HostPort;
+  /** `relay_ports` parsed. */
+  readonly relayPorts: PortRange;
+}
+
+/** Validates an already parsed JSON value; `source` names it in error messages. */
+export function parseConfig(raw: unknown, source: string | null = null): LoadedConfig {
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) {
+    throw ConfigError.fromProblems(source ?? 'the embedded defaults', problemsFromIssues(result.error.issues));
+  }
+  const config = result.data;
+  return {
+    config,
+    source,
+    listen: parseHostPort(config.address),
+    ...(config.tls_address !== undefined ? { tlsListen: parseHostPort(config.tls_address) } : {}),
+    relayPorts: parsePortRange(config.relay_ports),
+  };
+}
+
+function jsonError(source: string, text: string, parseMessage: string): ConfigError {
+  const problem = findJsonSyntaxProblem(text);
+  if (problem === null) return new ConfigError(`${source}: invalid JSON: ${parseMessage}`);
+  const lineText = text.split('\n')[problem.line - 1].replace(/\r$/, '');
+  const caret = `${' '.repeat(problem.column - 1)}^`;
+  return new ConfigError(
+    `${source}: invalid JSON at line ${problem.line}, column ${problem.column}: ${problem.message}\n  ${lineText}\n  ${caret}`,
+  );
+}
+
+/**
+ * Loads the config file at `path` (JSON), or the embedded defaults when no path is given.
+ * Throws ConfigError (unreadable file, bad JSON, or one line per invalid key).
+ */
+export async function loadConfig(path?: string): Promise<LoadedConfig> {
+  if (path === undefined) return parseConfig({}, null);
+  const source = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(source, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    throw new ConfigError(`${source}: cannot read the config file: ${why}`);
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw jsonError(source, text, (err as Error).message);
+  }
+  return parseConfig(raw, source);
+}

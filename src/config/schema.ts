@@ -1,0 +1,190 @@
+/**
+ * The one schema of Ferry's config file: it validates, fills in defaults, gives the TypeScript
+ * type and documents every key (README's option table is generated from it by
+ * scripts/config-table.js). Objects are strict so a misspelt key is an error, not a silent default.
+ */
+import { z } from 'zod';
+import { cidrProblem, ipFamily, isUnspecifiedIp, NetSyntaxError, parseHostPort, parsePortRange } from './net.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** A string checked by one of net.ts's parsers; the parser's message becomes the issue. */
+function syntax(expected: string, parse: (s: string) => unknown) {
+  return z.string({ error: `expected ${expected}` }).superRefine((value, ctx) => {
+    try {
+      parse(value);
+    } catch (err) {
+      if (!(err instanceof NetSyntaxError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message });
+    }
+  });
+}
+
+const hostPort = () => syntax('a string "host:port"', parseHostPort);
+
+const specificIp = z
+  .string({ error: 'expected an IP address' })
+  .refine((s) => ipFamily(s) !== 0, { error: (iss) => `${JSON.stringify(iss.input)} is not an IP address` })
+  .refine((s) => !isUnspecifiedIp(s), { error: 'must be a specific address, not 0.0.0.0 or ::' });
+
+const ipOrList = () =>
+  z.union([specificIp, z.array(specificIp).min(1, { error: 'must not be an empty list' })], {
+    error: 'expected an IP address or a list of IP addresses',
+  });
+
+const cidr = z
+  .string({ error: 'expected a CIDR block such as 10.0.0.0/8' })
+  .superRefine((s, ctx) => {
+    const problem = cidrProblem(s);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const positiveInt = (def: number, description: string) =>
+  z
+    .int({ error: 'expected a positive integer' })
+    .positive({ error: 'expected a positive integer' })
+    .default(def)
+    .describe(description);
+
+const TlsSchema = z
+  .strictObject({
+    cert: z.string({ error: 'expected a file path' }).min(1, { error: 'expected a file path' })
+      .describe('Path of the PEM certificate (chain) served on tls_address; relative paths start at the config file\'s directory.'),
+    key: z.string({ error: 'expected a file path' }).min(1, { error: 'expected a file path' })
+      .describe('Path of the PEM private key of that certificate.'),
+  }, { error: 'expected an object {"cert": "<file>", "key": "<file>"}' })
+  .optional()
+  .describe('Certificate and key files for TURN over TLS; required when tls_address is set.');
+
+const PeersSchema = z
+  .strictObject({
+    allow: z.array(cidr, { error: 'expected a list of CIDR blocks' }).default([])
+      .describe('CIDR blocks (or single IPs) opened despite the built-in deny list of special-purpose ranges, e.g. 127.0.0.0/8 for local tests. The relay\'s own addresses stay refused unless an entry other than 0.0.0.0/0 or ::/0 covers them.'),
+    deny: z.array(cidr, { error: 'expected a list of CIDR blocks' }).default([])
+      .describe('CIDR blocks (or single IPs) always refused, on top of the built-in deny list; deny wins over allow.'),
+  }, { error: 'expected an object {"allow": [...], "deny": [...]}' })
+  .prefault({})
+  .describe('Which peer addresses allocations may relay to (CreatePermission, ChannelBind).');
+
+const QuotasSchema = z
+  .strictObject({
+    allocations_per_user: positiveInt(100, 'Allocations one user (account) may hold at once; further Allocate requests are refused.'),
+    total_allocations: positiveInt(10000, 'Allocations the relay holds at once across all users; further Allocate requests are refused.'),
+    permissions_per_allocation: positiveInt(100, 'Peer permissions one allocation may install.'),
+    channels_per_allocation: positiveInt(100, 'Channels one allocation may bind.'),
+  }, { error: 'expected an object of positive integers' })
+  .prefault({})
+  .describe('Limits that protect the relay from one client or from overload.');
+
+export const ConfigSchema = z
+  .strictObject({
+    address: hostPort()
+      .default('0.0.0.0:3478')
+      .describe('Where STUN/TURN listens, over UDP and TCP: "host:port" with an IP as host, IPv6 in brackets ([::1]:3478). 0.0.0.0 or [::] listens on all interfaces.'),
+    relay_ip: ipOrList()
+      .optional()
+      .describe('Local IP address(es) relayed sockets bind to: one IP or a list (IPv4 and/or IPv6). Default: the listening IP when it is a specific address, else the first IPv4 and IPv6 of the network interfaces (127.0.0.1 when there is none).'),
+    tls_address: hostPort()
+      .optional()
+      .describe('Where TURN over TLS listens ("host:port", e.g. 0.0.0.0:5349). Needs tls. Not set: no TLS listener.'),
+    tls: TlsSchema,
+    realm: z
+      .string({ error: 'expected a string' })
+      .min(1, { error: 'must not be empty' })
+      .max(127, { error: 'must be at most 127 characters' })
+      .default('ferry')
+      .describe('Realm of the long-term credentials; clients compute their keys from user, realm and password.'),
+    external_ip: ipOrList()
+      .superRefine((value, ctx) => {
+        const list = typeof value === 'string' ? [value] : value;
+        const v4 = list.filter((ip) => ipFamily(ip) === 4).length;
+        if (v4 > 1 || list.length - v4 > 1) {
+          ctx.addIssue({ code: 'custom', message: 'expected one IP, or a list of one IPv4 and one IPv6' });
+        }
+      })
+      .optional()
+      .describe('Public IP(s) advertised as the relayed address when Ferry is behind NAT: one IP, or one IPv4 and one IPv6. Relayed sockets still bind to relay_ip.'),
+    relay_ports: syntax('a port range such as "49152-65535"', parsePortRange)
+      .default('49152-65535')
+      .describe('Inclusive port range relayed addresses are taken from ("low-high", within 1024-65535).'),
+    users: z
+      .record(
+        z.string().min(1, { error: 'user names must not be empty' }),
+        z.string({ error: 'expected a password string' }).min(1, { error: 'passwords must not be empty' }),
+        { error: 'expected an object {"name": "password"}' },
+      )
+      .default({})
+      .describe('Static long-term credentials: {"name": "password"}.'),
+    auth_secrets: z
+      .array(
+        z.string({ error: 'expected a string' }).min(16, { error: 'a secret must be at least 16 characters' }),
+        { error: 'expected a list of secret strings' },
+      )
+      .default([])
+      .describe('Shared secrets for time-limited credentials (TURN REST API: username "<expiry>:<name>", password base64(HMAC-SHA1(secret, username))). Several allow rotation; each at least 16 characters.'),
+    peers: PeersSchema,
+    quotas: QuotasSchema,
+    log_level: z
+      .enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` })
+      .default('info')
+      .describe('Least severe level written to the log (JSON lines on stdout).'),
+  }, { error: 'expected a JSON object' })
+  .refine(
+    (c) => typeof c !== 'object' || c === null || c.tls_address === undefined || c.tls !== undefined,
+    { path: ['tls'], error: 'required when tls_address is set: {"cert": "<file>", "key": "<file>"}', when: () => true },
+  )
+  .refine(
+    (c) => typeof c !== 'object' || c === null || c.tls === undefined || c.tls_address !== undefined,
+    { path: ['tls_address'], error: 'required when tls is set (or remove tls)', when: () => true },
+  )
+  .describe('Ferry configuration file (JSON).');
+
+/** A validated config with its defaults filled in. */
+export type Config = z.output<typeof ConfigSchema>;
+/** What may be written in a config file (every key optional where a default exists). */
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** The embedded defaults: what Ferry runs with when there is no config file. */
+export function defaultConfig(): Config {
+  return ConfigSchema.parse({});
+}
+
+interface SchemaNode {
+  readonly def: {
+    readonly type: string;
+    readonly innerType?: SchemaNode;
+    readonly in?: SchemaNode;
+    readonly shape?: Record<string, SchemaNode>;
+    readonly element?: SchemaNode;
+    readonly valueType?: SchemaNode;
+  };
+}
+
+/** Strips default/prefault/optional/pipe wrappers: the schema that describes the value's shape. */
+export function unwrapSchema(schema: unknown): SchemaNode {
+  let node = schema as SchemaNode;
+  for (;;) {
+    const { type, innerType } = node.def;
+    if ((type === 'default' || type === 'prefault' || type === 'optional' || type === 'nullable' || type === 'readonly') && innerType) {
+      node = innerType;
+    } else if (type === 'pipe' && node.def.in) {
+      node = node.def.in;
+    } else {
+      return node;
+    }
+  }
+}
+
+/** The keys an object in the config may have at `path` (e.g. ['quotas']); [] when not an object. */
+export function knownKeys(path: readonly PropertyKey[]): string[] {
+  let node: SchemaNode | undefined = unwrapSchema(ConfigSchema);
+  for (const segment of path) {
+    const def: SchemaNode['def'] = node.def;
+    const next: SchemaNode | undefined =
+      def.type === 'object' ? def.shape?.[String(segment)] : def.type === 'array' ? def.element : def.type === 'record' ? def.valueType : undefined;
+    if (next === undefined) return [];
+    node = unwrapSchema(next);
+  }
+  return node.def.type === 'object' && node.def.shape ? Object.keys(node.def.shape) : [];
+}

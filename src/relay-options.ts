@@ -1,0 +1,167 @@
+/**
+ * Config → TurnServerOptions: reads the TLS files, chooses the relay addresses, builds the
+ * auth handler and the peer policy. Part of the composition root (it imports turn/).
+ */
+import { readFile } from 'node:fs/promises';
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import { createAuthHandler, type UpdatableAuthHandler } from './credentials/auth-handler.js';
+import { ConfigError } from './config/errors.js';
+import type { LoadedConfig } from './config/load.js';
+import { ipFamily, isUnspecifiedIp } from './config/net.js';
+import type { EngineLogger, TlsListenAddress, TurnServerOptions } from '../turn/options.js';
+import { createPeerPolicy } from '../turn/peer-policy.js';
+
+export type InterfaceMap = NodeJS.Dict<NetworkInterfaceInfo[]>;
+
+/** Where the relay addresses came from. */
+export type RelayIpSource = 'relay_ip' | 'listening address' | 'network interfaces' | 'loopback fallback';
+
+export interface RelayIps {
+  readonly ips4: readonly string[];
+  readonly ips6: readonly string[];
+  readonly source: RelayIpSource;
+}
+
+export interface RelayPlan {
+  readonly options: TurnServerOptions;
+  /** The auth handler inside `options`, kept for reloading users and secrets. */
+  readonly auth: UpdatableAuthHandler;
+  readonly relay: RelayIps;
+  /** Addresses the peer policy treats as the server's own. */
+  readonly serverAddresses: readonly string[];
+}
+
+export interface RelayOptionsDeps {
+  readonly log: EngineLogger;
+  /** os.networkInterfaces by default; injectable for tests. */
+  readonly interfaces?: () => InterfaceMap;
+}
+
+const list = (v: string | readonly string[] | undefined): readonly string[] =>
+  v === undefined ? [] : typeof v === 'string' ? [v] : v;
+
+const isV4 = (a: NetworkInterfaceInfo) => a.family === 'IPv4' || (a.family as unknown) === 4;
+const isV6 = (a: NetworkInterfaceInfo) => a.family === 'IPv6' || (a.family as unknown) === 6;
+/** fe80::/10 needs a zone to be usable: never a relay address. */
+const isLinkLocal6 = (ip: string) => /^fe[89ab]/i.test(ip);
+const stripZone = (ip: string) => ip.split('%')[0];
+
+/**
+ * The relay addresses: `relay_ip` when set; else the listening IP when it is a specific one;
+ * else the first non-internal IPv4 and the first non-internal, non-link-local IPv6 of the
+ * machine; 127.0.0.1 when there is no such IPv4.
+ */
+export function chooseRelayIps(loaded: LoadedConfig, interfaces: InterfaceMap): RelayIps {
+  const configured = list(loaded.config.relay_ip);
+  if (configured.length > 0) {
+    return {
+      ips4: configured.filter((ip) => ipFamily(ip) === 4),
+      ips6: configured.filter((ip) => ipFamily(ip) === 6),
+      source: 'relay_ip',
+    };
+  }
+  const { host, family } = loaded.listen;
+  if (!isUnspecifiedIp(host)) {
+    return { ips4: family === 4 ? [host] : [], ips6: family === 6 ? [host] : [], source: 'listening address' };
+  }
+  const all = Object.values(interfaces).flatMap((addrs) => addrs ?? []);
+  const v4 = all.find((a) => !a.internal && isV4(a));
+  const v6 = all.find((a) => !a.internal && isV6(a) && !isLinkLocal6(a.address));
+  if (v4 === undefined) {
+    return { ips4: ['127.0.0.1'], ips6: v6 ? [stripZone(v6.address)] : [], source: 'loopback fallback' };
+  }
+  return { ips4: [v4.address], ips6: v6 ? [stripZone(v6.address)] : [], source: 'network interfaces' };
+}
+
+/**
+ * The addresses a client could reach the server on: the listening IPs (every interface address
+ * when listening on 0.0.0.0 or ::), the relay IPs and the external IPs. The peer policy refuses
+ * them as peers so the relay never relays into itself.
+ */
+export function serverAddresses(loaded: LoadedConfig, relay: RelayIps, interfaces: InterfaceMap): string[] {
+  const out = new Set<string>();
+  for (const { host } of [loaded.listen, ...(loaded.tlsListen ? [loaded.tlsListen] : [])]) {
+    if (isUnspecifiedIp(host)) {
+      for (const addrs of Object.values(interfaces)) for (const a of addrs ?? []) out.add(stripZone(a.address));
+    } else {
+      out.add(host);
+    }
+  }
+  for (const ip of [...relay.ips4, ...relay.ips6, ...list(loaded.config.external_ip)]) out.add(ip);
+  return [...out];
+}
+
+async function readPem(file: string, key: 'tls.cert' | 'tls.key'): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    throw new ConfigError(`${key}: cannot read ${file}: ${why}`, [{ path: key, message: `cannot read ${file}: ${why}` }]);
+  }
+}
+
+async function tlsListeners(loaded: LoadedConfig): Promise<TlsListenAddress[] | undefined> {
+  const { tls } = loaded.config;
+  if (loaded.tlsListen === undefined || tls === undefined) return undefined;
+  const base = loaded.source === null ? process.cwd() : dirname(loaded.source);
+  const cert = await readPem(resolve(base, tls.cert), 'tls.cert');
+  const key = await readPem(resolve(base, tls.key), 'tls.key');
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    const message = `cannot use ${tls.cert} with ${tls.key}: ${(err as Error).message}`;
+    throw new ConfigError(`tls: ${message}`, [{ path: 'tls', message }]);
+  }
+  return [{ host: loaded.tlsListen.host, port: loaded.tlsListen.port, cert, key }];
+}
+
+export async function buildRelayPlan(loaded: LoadedConfig, deps: RelayOptionsDeps): Promise<RelayPlan> {
+  const { config } = loaded;
+  const interfaces = (deps.interfaces ?? networkInterfaces)();
+  const relay = chooseRelayIps(loaded, interfaces);
+  const fields = { relay_ips: [...relay.ips4, ...relay.ips6], chosen_from: relay.source };
+  if (relay.source === 'loopback fallback') {
+    deps.log.warn(fields, 'no non-internal IPv4 address found: relaying from 127.0.0.1, only local peers are reachable (set relay_ip)');
+  } else {
+    deps.log.info(fields, `relay addresses from ${relay.source}`);
+  }
+
+  const external = list(config.external_ip);
+  const externalIp4 = external.find((ip) => ipFamily(ip) === 4);
+  const externalIp6 = external.find((ip) => ipFamily(ip) === 6);
+  if ((externalIp4 && relay.ips4.length === 0) || (externalIp6 && relay.ips6.length === 0)) {
+    deps.log.warn({ external_ip: external, relay_ips: fields.relay_ips }, 'external_ip has a family with no relay address of that family; it is not used');
+  }
+
+  const own = serverAddresses(loaded, relay, interfaces);
+  const auth = createAuthHandler({ users: config.users, secrets: config.auth_secrets });
+  const peerPolicy = createPeerPolicy({ allow: config.peers.allow, deny: config.peers.deny, serverAddresses: own });
+  const tls = await tlsListeners(loaded);
+
+  const options: TurnServerOptions = {
+    realm: config.realm,
+    listen: [{ host: loaded.listen.host, port: loaded.listen.port }],
+    ...(tls ? { tls } : {}),
+    relay: {
+      ips4: relay.ips4,
+      ips6: relay.ips6,
+      portMin: loaded.relayPorts.min,
+      portMax: loaded.relayPorts.max,
+      ...(externalIp4 ? { externalIp4 } : {}),
+      ...(externalIp6 ? { externalIp6 } : {}),
+    },
+    auth,
+    peerPolicy,
+    quotas: {
+      allocationsPerUser: config.quotas.allocations_per_user,
+      totalAllocations: config.quotas.total_allocations,
+      permissionsPerAllocation: config.quotas.permissions_per_allocation,
+      channelsPerAllocation: config.quotas.channels_per_allocation,
+    },
+    log: deps.log,
+  };
+  return { options, auth, relay, serverAddresses: own };
+}

@@ -1,0 +1,194 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// dist/test/src/cli.test.js → the repository root
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const FERRY = join(ROOT, 'bin', 'ferry.js');
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'ferry-cli-'));
+}
+
+/** Runs `ferry args...` to completion in `cwd` (a fresh temp dir by default). */
+function ferry(args: string[], cwd = tempDir()) {
+  const res = spawnSync(process.execPath, [FERRY, ...args], { cwd, encoding: 'utf8', timeout: 20_000 });
+  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+/** A port free on 127.0.0.1 for both TCP and UDP. */
+async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const tcp = createServer();
+    const port = await new Promise<number>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(0, '127.0.0.1', () => resolve((tcp.address() as { port: number }).port));
+    });
+    const udp = createSocket('udp4');
+    const udpFree = await new Promise<boolean>((resolve) => {
+      udp.once('error', () => resolve(false));
+      udp.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    if (udpFree) {
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      return port;
+    }
+  }
+  throw new Error('no free port found');
+}
+
+describe('ferry CLI usage', () => {
+  it('--help prints usage and exits 0', () => {
+    const r = ferry(['--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Usage: ferry <command>/);
+    assert.match(r.stdout, /start/);
+  });
+
+  it('start --help describes start and exits 0', () => {
+    const r = ferry(['start', '--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Usage: ferry start/);
+    assert.match(r.stdout, /--config FILE/);
+  });
+
+  it('an unknown command prints usage on stderr and exits 2', () => {
+    const r = ferry(['launch']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /unknown command "launch"/);
+    assert.match(r.stderr, /Usage: ferry <command>/);
+  });
+
+  it('no command and an unknown option exit 2', () => {
+    assert.equal(ferry([]).code, 2);
+    const r = ferry(['start', '--daemon']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--daemon/);
+  });
+
+  it('--version prints the package version', () => {
+    const r = ferry(['--version']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('ferry start with a bad config', () => {
+  it('exits 1 and names the key', () => {
+    const dir = tempDir();
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ quotas: { total_allocations: 0 }, log_level: 'loud' }));
+    const r = ferry(['start', '--fg', '--config', file], dir);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, new RegExp(`invalid configuration in ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:`));
+    assert.match(r.stderr, /\n {2}quotas\.total_allocations: expected a positive integer/);
+    assert.match(r.stderr, /\n {2}log_level: /);
+  });
+
+  it('exits 1 on invalid JSON with the position', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'config.json'), '{ "realm": "x" "users": {} }');
+    // no --config: ./config.json is used when present
+    const r = ferry(['start', '--fg'], dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /config\.json: invalid JSON at line 1, column 16/);
+  });
+
+  it('exits 1 when --config names a missing file', () => {
+    const r = ferry(['start', '--config', 'nope.json']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /nope\.json: cannot read the config file: no such file/);
+  });
+});
+
+describe('ferry start', () => {
+  it('listens, logs where, and stops cleanly on SIGTERM', { timeout: 20_000 }, async () => {
+    const port = await freePort();
+    const dir = tempDir();
+    const password = 'wonderland-password';
+    const secret = 'rest-secret-0123456789';
+    writeFileSync(
+      join(dir, 'ferry.json'),
+      JSON.stringify({
+        address: `127.0.0.1:${port}`,
+        relay_ports: '50000-50999',
+        users: { alice: password },
+        auth_secrets: [secret],
+        peers: { allow: ['127.0.0.0/8'] },
+      }),
+    );
+    const child = spawn(process.execPath, [FERRY, 'start', '--fg', '--config', 'ferry.json'], { cwd: dir });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    try {
+      const lines = () => stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const listening = (t: string) => lines().some((l) => l.transport === t && l.port === port && l.address === '127.0.0.1');
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no listening lines within 10 s\nstdout:\n${stdout}\nstderr:\n${stderr}`)), 10_000);
+        child.stdout.on('data', (d: Buffer) => {
+          stdout += d.toString();
+          if (listening('udp') && listening('tcp')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        void exited.then(({ code }) => reject(new Error(`ferry exited early (${code})\nstdout:\n${stdout}\nstderr:\n${stderr}`)));
+      });
+      const relay = lines().find((l) => l.relay_ports !== undefined);
+      assert.ok(relay, 'a line gives the relay addresses');
+      assert.deepEqual(relay.relay_ips, ['127.0.0.1']);
+      assert.equal(relay.relay_ports, '50000-50999');
+
+      const started = Date.now();
+      child.kill('SIGTERM');
+      const { code, signal } = await exited;
+      assert.equal(signal, null);
+      assert.equal(code, 0, stderr);
+      assert.ok(Date.now() - started < 5000, 'stopped within 5 s');
+      assert.ok(!stdout.includes(password) && !stdout.includes(secret), 'no secret in the log');
+      assert.ok(lines().some((l) => l.msg === 'stopped'));
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('warns when no credentials are configured', { timeout: 20_000 }, async () => {
+    const port = await freePort();
+    const dir = tempDir();
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ address: `127.0.0.1:${port}`, log_level: 'warn' }));
+    const child = spawn(process.execPath, [FERRY, 'start'], { cwd: dir });
+    let stdout = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no warning within 10 s: ${stdout}`)), 10_000);
+        child.stdout.on('data', (d: Buffer) => {
+          stdout += d.toString();
+          if (/only STUN Binding works/.test(stdout)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      const warning = JSON.parse(stdout.split('\n')[0]) as { level: number };
+      assert.equal(warning.level, 40);
+      child.kill('SIGINT');
+      assert.equal(await exited, 0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
