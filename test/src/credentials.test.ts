@@ -133,3 +133,35 @@ test('secrets never appear in error messages', () => {
     assert.throws(fn, (e: unknown) => e instanceof Error && !e.message.includes('top-secret-value'));
   }
 });
+
+test('parse: a Ferry-minted <expiry>:<account>:<issuedAtMs> username', () => {
+  const cases: [string, ReturnType<typeof parseRestUsername>][] = [
+    ['1700000600:acc_x:1700000000123', { expiry: 1_700_000_600, account: 'acc_x', issuedAt: 1_700_000_000_123 }],
+    ['1700000600:org:alice:5', { expiry: 1_700_000_600, account: 'org:alice', issuedAt: 5 }],
+    ['1700000600:alice:123456789012345', { expiry: 1_700_000_600, account: 'alice', issuedAt: 123_456_789_012_345 }],
+    // Not an issued-at: too long, not all digits, empty → plain, account = everything after the first colon.
+    ['1700000600:alice:1234567890123456', { expiry: 1_700_000_600, account: 'alice:1234567890123456' }],
+    ['1700000600:alice:12a', { expiry: 1_700_000_600, account: 'alice:12a' }],
+    ['1700000600:alice:', { expiry: 1_700_000_600, account: 'alice:' }],
+    ['1700000600:12', { expiry: 1_700_000_600, account: '12' }],
+    // An issued-at with nothing in between is malformed.
+    ['1700000600::12', null],
+    [`1700000600:${'a'.repeat(257)}:12`, null],
+  ];
+  for (const [u, expected] of cases) assert.deepEqual(parseRestUsername(u), expected, u);
+  assert.ok(parseRestUsername(`1700000600:${'a'.repeat(256)}:12`));
+});
+
+test('mint with { issuedAt: true }: the username carries the issue time in ms', () => {
+  const c = mintRestCredential(S1, 'acc_x', 600, NOW + 999, { issuedAt: true });
+  assert.equal(c.username, `1700000600:acc_x:${NOW + 999}`);
+  assert.equal(c.issuedAt, NOW + 999);
+  assert.equal(c.password, restPassword(S1, c.username));
+  assert.equal(c.expiresAt, 1_700_000_600_000);
+  assert.equal(mintRestCredential(S1, 'acc_x', 600, NOW).issuedAt, undefined, 'old call shape unchanged');
+  assert.equal(mintRestCredential(S1, 'x:42', 600, NOW, { issuedAt: true }).username, `1700000600:x:42:${NOW}`);
+  assert.throws(() => mintRestCredential(S1, 'x:42', 600, NOW), /ambiguous/);
+  const r = lookupRestUsername(c.username, REALM, [S1], NOW);
+  assert.equal(r.ok && r.account, 'acc_x');
+  if (r.ok) assert.deepEqual(r.keys[0], deriveLongTermKey(c.username, REALM, c.password));
+});

@@ -1,0 +1,174 @@
+/**
+ * Account management over an AccountStore, keeping the in-memory AccountDirectory (read by the
+ * TURN auth path) current and closing live allocations through RelayControl when an account is
+ * disabled, deleted or has its credentials revoked. Absence is a value (undefined / false / null);
+ * invalid input throws an AccountError with code 'invalid'.
+ */
+import { AccountDirectory } from './directory.js';
+import { AccountError } from './errors.js';
+import { apiKeyPrefix, hashApiKey, isApiKeyShape, newAccountId, newApiKey, newApiKeyId } from './keys.js';
+import type { Account, AccountState, AccountStatus, AccountStore, ApiKeyInfo, RelayControl } from './types.js';
+
+export { AccountError } from './errors.js';
+
+export const MAX_NAME_LENGTH = 100;
+
+export interface AccountUpdate {
+  readonly name?: string;
+  readonly disabled?: boolean;
+}
+
+/** Trims and validates an account name: 1..100 characters, no control characters. */
+export function validateAccountName(name: unknown): string {
+  if (typeof name !== 'string') throw new AccountError('invalid', 'name must be a string');
+  const trimmed = name.trim();
+  const length = [...trimmed].length;
+  if (length === 0 || length > MAX_NAME_LENGTH) {
+    throw new AccountError('invalid', `name must be 1..${MAX_NAME_LENGTH} characters (after trimming)`);
+  }
+  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw new AccountError('invalid', 'name must not contain control characters');
+  return trimmed;
+}
+
+function stateOf(account: Account): AccountState {
+  const status: AccountStatus = account.disabled ? 'disabled' : 'active';
+  return { id: account.id, status, credentialsNotBefore: account.credentialsNotBefore };
+}
+
+export class AccountService {
+  readonly #store: AccountStore;
+  readonly #directory: AccountDirectory;
+  #relay: RelayControl | null;
+  readonly #now: () => number;
+
+  constructor(store: AccountStore, directory: AccountDirectory, relay: RelayControl | null, now: () => number) {
+    this.#store = store;
+    this.#directory = directory;
+    this.#relay = relay;
+    this.#now = now;
+  }
+
+  /** A service whose directory is warmed from `store.states()` (deleted accounts included). */
+  static async open(store: AccountStore, relay: RelayControl | null, now: () => number): Promise<AccountService> {
+    const directory = new AccountDirectory();
+    directory.load(await store.states());
+    return new AccountService(store, directory, relay, now);
+  }
+
+  /** The directory to hand to `createAuthHandler({ accounts })` and `SignalTokens`. */
+  get directory(): AccountDirectory {
+    return this.#directory;
+  }
+
+  /** The relay starts after the service in the composition root; set it once it exists. */
+  setRelay(relay: RelayControl | null): void {
+    this.#relay = relay;
+  }
+
+  async createAccount(name: string): Promise<{ account: Account; apiKey: string }> {
+    const account: Account = {
+      id: newAccountId(),
+      name: validateAccountName(name),
+      disabled: false,
+      createdAt: this.#now(),
+      // 0: nothing revoked yet, so plain `<expiry>:<account>` credentials work from the start.
+      credentialsNotBefore: 0,
+    };
+    await this.#store.createAccount(account);
+    this.#directory.set(stateOf(account));
+    const { apiKey } = await this.#addKey(account.id);
+    return { account, apiKey };
+  }
+
+  listAccounts(): Promise<Account[]> {
+    return this.#store.listAccounts();
+  }
+
+  getAccount(id: string): Promise<Account | undefined> {
+    return this.#store.getAccount(id);
+  }
+
+  /** undefined for an unknown or deleted account. Disabling closes the account's live allocations. */
+  async updateAccount(id: string, update: AccountUpdate): Promise<Account | undefined> {
+    const patch: { name?: string; disabled?: boolean } = {};
+    if (update.name !== undefined) patch.name = validateAccountName(update.name);
+    if (update.disabled !== undefined) {
+      if (typeof update.disabled !== 'boolean') throw new AccountError('invalid', 'disabled must be a boolean');
+      patch.disabled = update.disabled;
+    }
+    const account = await this.#store.updateAccount(id, patch);
+    if (account === undefined) return undefined;
+    this.#directory.set(stateOf(account));
+    if (account.disabled) this.#closeAllocations(id);
+    return account;
+  }
+
+  /** Soft delete; false for an unknown or already deleted account. Closes live allocations. */
+  async deleteAccount(id: string): Promise<boolean> {
+    const deleted = await this.#store.deleteAccount(id, this.#now());
+    if (!deleted) return false;
+    const previous = this.#directory.state(id);
+    this.#directory.set({ id, status: 'deleted', credentialsNotBefore: previous?.credentialsNotBefore ?? 0 });
+    this.#closeAllocations(id);
+    return true;
+  }
+
+  /** A new API key (shown once; only its hash is stored); undefined for an unknown account. */
+  async createApiKey(id: string): Promise<{ apiKey: string; key: ApiKeyInfo } | undefined> {
+    if ((await this.#store.getAccount(id)) === undefined) return undefined;
+    return this.#addKey(id);
+  }
+
+  /** undefined for an unknown account. */
+  async listApiKeys(id: string): Promise<ApiKeyInfo[] | undefined> {
+    if ((await this.#store.getAccount(id)) === undefined) return undefined;
+    return this.#store.listApiKeys(id);
+  }
+
+  /** true when the account has this key (revoking twice is true and keeps the first revokedAt). */
+  revokeApiKey(id: string, keyId: string): Promise<boolean> {
+    return this.#store.revokeApiKey(id, keyId, this.#now());
+  }
+
+  /**
+   * Refuses every TURN credential and signaling token issued before now (see src/credentials/rest.ts)
+   * and closes the account's live allocations. undefined for an unknown or deleted account.
+   */
+  async revokeCredentials(id: string): Promise<{ closed: number } | undefined> {
+    const current = await this.#store.getAccount(id);
+    if (current === undefined) return undefined;
+    // Never move the boundary backwards (a clock step back must not un-revoke anything).
+    const notBefore = Math.max(this.#now(), current.credentialsNotBefore);
+    const account = await this.#store.updateAccount(id, { credentialsNotBefore: notBefore });
+    if (account === undefined) return undefined;
+    this.#directory.set(stateOf(account));
+    return { closed: this.#closeAllocations(id) };
+  }
+
+  /** The active account of a valid, unrevoked API key; null otherwise (never throws on bad input). */
+  async authenticateApiKey(key: string): Promise<Account | null> {
+    if (!isApiKeyShape(key)) return null;
+    // Looked up by hash: comparing hashes leaks nothing useful about the key, so no timing concern.
+    const info = await this.#store.findApiKey(hashApiKey(key));
+    if (info === undefined || info.revokedAt !== null) return null;
+    if (this.#directory.state(info.accountId)?.status !== 'active') return null;
+    const account = await this.#store.getAccount(info.accountId);
+    if (account === undefined || account.disabled) return null;
+    return account;
+  }
+
+  state(id: string): AccountState | undefined {
+    return this.#directory.state(id);
+  }
+
+  async #addKey(accountId: string): Promise<{ apiKey: string; key: ApiKeyInfo }> {
+    const apiKey = newApiKey();
+    const key: ApiKeyInfo = { id: newApiKeyId(), accountId, prefix: apiKeyPrefix(apiKey), createdAt: this.#now(), revokedAt: null };
+    await this.#store.addApiKey(key, hashApiKey(apiKey));
+    return { apiKey, key };
+  }
+
+  #closeAllocations(id: string): number {
+    return this.#relay?.closeAccountAllocations(id) ?? 0;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * ICE server lists for WebRTC clients (RTCConfiguration.iceServers) with Ferry-minted TURN REST
+ * credentials `<expiry>:<accountId>:<issuedAtMs>` (see ./rest.ts), so that revoking an account's
+ * credentials refuses exactly those minted before the revocation.
+ */
+import { isIPv6 } from 'node:net';
+import { CredentialError } from './errors.js';
+import { DEFAULT_MAX_TTL_SECONDS, mintRestCredential } from './rest.js';
+
+export const DEFAULT_ICE_TTL_SECONDS = 3600;
+export const MIN_ICE_TTL_SECONDS = 60;
+
+export interface IceServerIssuerOptions {
+  /** The minting secret (the first of `auth_secrets`), read per call so a config reload applies. */
+  readonly secret: () => string | undefined;
+  /** STUN/TURN port over UDP and TCP. */
+  readonly turnPort: number;
+  /** TURN over TLS port; omitted when TLS is off. */
+  readonly tlsPort?: number;
+  /** Host name or IP clients should use; default: the host of the request. */
+  readonly publicHost?: string;
+  /** Upper bound of the TTL (seconds); must match the auth handler's. Default 86400. */
+  readonly maxTtlSeconds?: number;
+  readonly now: () => number;
+}
+
+export interface IceServers {
+  readonly iceServers: [{ urls: string[]; username: string; credential: string }];
+  /** ISO 8601 expiry of the credential. */
+  readonly expires_at: string;
+}
+
+const HOST_NAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_.])?$/;
+
+/**
+ * The host part of a Host header or configured host, without any port; IPv6 in brackets, host names
+ * lowercased. null for anything that is not a plain host name or IP (it ends up in URLs).
+ */
+export function normalizeHost(raw: string): string | null {
+  const s = raw.trim();
+  if (s.startsWith('[')) {
+    const end = s.indexOf(']');
+    if (end < 0) return null;
+    const rest = s.slice(end + 1);
+    if (rest !== '' && !/^:\d{1,5}$/.test(rest)) return null;
+    const ip = s.slice(1, end);
+    return isIPv6(ip) ? `[${ip.toLowerCase()}]` : null;
+  }
+  const colons = s.split(':').length - 1;
+  if (colons >= 2) return isIPv6(s) ? `[${s.toLowerCase()}]` : null;
+  let host = s;
+  if (colons === 1) {
+    const at = s.indexOf(':');
+    if (!/^\d{1,5}$/.test(s.slice(at + 1))) return null;
+    host = s.slice(0, at);
+  }
+  return HOST_NAME.test(host) ? host.toLowerCase() : null;
+}
+
+function checkPort(name: string, port: number): void {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`ice servers: ${name} must be a port (1..65535)`);
+}
+
+export class IceServerIssuer {
+  readonly #secret: () => string | undefined;
+  readonly #turnPort: number;
+  readonly #tlsPort: number | undefined;
+  readonly #publicHost: string | undefined;
+  readonly #maxTtl: number;
+  readonly #now: () => number;
+
+  constructor(options: IceServerIssuerOptions) {
+    checkPort('turnPort', options.turnPort);
+    if (options.tlsPort !== undefined) checkPort('tlsPort', options.tlsPort);
+    const maxTtl = options.maxTtlSeconds ?? DEFAULT_MAX_TTL_SECONDS;
+    if (!Number.isSafeInteger(maxTtl) || maxTtl < MIN_ICE_TTL_SECONDS) {
+      throw new Error(`ice servers: maxTtlSeconds must be an integer ≥ ${MIN_ICE_TTL_SECONDS}`);
+    }
+    let publicHost: string | undefined;
+    if (options.publicHost !== undefined) {
+      const h = normalizeHost(options.publicHost);
+      if (h === null) throw new Error(`ice servers: publicHost ${JSON.stringify(options.publicHost)} is not a host name or IP`);
+      publicHost = h;
+    }
+    this.#secret = options.secret;
+    this.#turnPort = options.turnPort;
+    this.#tlsPort = options.tlsPort;
+    this.#publicHost = publicHost;
+    this.#maxTtl = maxTtl;
+    this.#now = options.now;
+  }
+
+  /** The TTL actually used: default 3600, floored, clamped to 60..maxTtl. */
+  ttl(ttlSeconds: number | undefined): number {
+    if (ttlSeconds === undefined || Number.isNaN(ttlSeconds)) return Math.min(DEFAULT_ICE_TTL_SECONDS, this.#maxTtl);
+    return Math.min(this.#maxTtl, Math.max(MIN_ICE_TTL_SECONDS, Math.floor(ttlSeconds)));
+  }
+
+  /**
+   * Credentials for `accountId` and the URLs to reach Ferry at publicHost ?? requestHost.
+   * Throws CredentialError 'no_secret' without a secret, 'invalid' for an unusable host.
+   */
+  issue(accountId: string, ttlSeconds: number | undefined, requestHost: string): IceServers {
+    const secret = this.#secret();
+    if (secret === undefined || secret.length === 0) {
+      throw new CredentialError('no_secret', 'TURN credentials are unavailable: no auth_secrets are configured');
+    }
+    const host = this.#publicHost ?? normalizeHost(requestHost);
+    if (host === null) throw new CredentialError('invalid', 'the request host is not a host name or IP');
+    const cred = mintRestCredential(secret, accountId, this.ttl(ttlSeconds), this.#now(), { issuedAt: true });
+    const p = this.#turnPort;
+    const urls = [`stun:${host}:${p}`, `turn:${host}:${p}?transport=udp`, `turn:${host}:${p}?transport=tcp`];
+    if (this.#tlsPort !== undefined) urls.push(`turns:${host}:${this.#tlsPort}?transport=tcp`);
+    return {
+      iceServers: [{ urls, username: cred.username, credential: cred.password }],
+      expires_at: new Date(cred.expiresAt).toISOString(),
+    };
+  }
+}

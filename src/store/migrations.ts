@@ -1,0 +1,68 @@
+/**
+ * Versioned schema migrations of the SQLite store. `schema_version` holds one row: the version
+ * applied last. Each migration runs in its own transaction together with the version bump, so
+ * opening a database twice (or two processes racing at start) applies nothing twice.
+ * Append new migrations; never edit one that has shipped.
+ */
+import type { Database } from 'better-sqlite3';
+
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'accounts and API keys',
+    sql: `
+      CREATE TABLE accounts (
+        id                     TEXT PRIMARY KEY,
+        name                   TEXT NOT NULL,
+        disabled               INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+        created_at             INTEGER NOT NULL,
+        credentials_not_before INTEGER NOT NULL DEFAULT 0,
+        deleted_at             INTEGER
+      ) STRICT;
+      CREATE TABLE api_keys (
+        id         TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        hash       TEXT NOT NULL UNIQUE,
+        prefix     TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      ) STRICT;
+      CREATE INDEX api_keys_account ON api_keys(account_id);
+    `,
+  },
+];
+
+/** The schema version of the database (0 for a new one). */
+export function schemaVersion(db: Database): number {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  const row = db.prepare('SELECT max(version) AS version FROM schema_version').get() as { version: number | null };
+  return row.version ?? 0;
+}
+
+/** Applies every migration newer than the database; returns the versions applied. */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  const applied: number[] = [];
+  for (const m of migrations) {
+    // IMMEDIATE: take the write lock before reading the version, so a concurrent opener waits.
+    const step = db.transaction(() => {
+      if (schemaVersion(db) >= m.version) return false;
+      db.exec(m.sql);
+      db.prepare('DELETE FROM schema_version').run();
+      db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(m.version);
+      return true;
+    });
+    if (step.immediate()) applied.push(m.version);
+  }
+  const latest = migrations.length > 0 ? migrations[migrations.length - 1].version : 0;
+  const current = schemaVersion(db);
+  if (current > latest) {
+    throw new Error(`storage: the database has schema version ${current}, newer than this Ferry supports (${latest})`);
+  }
+  return applied;
+}
