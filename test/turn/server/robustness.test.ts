@@ -106,3 +106,19 @@ test('a bad FINGERPRINT is not answered', async () => {
   await assert.rejects(c.transact(b, 600), /no response/);
   c.close();
 });
+
+test('stop() ends idle TCP connections and live TCP allocations at once', async () => {
+  const own = await startServer({});
+  const idle = connect({ host: '127.0.0.1', port: own.tcpPort });
+  idle.on('error', () => {});
+  await new Promise<void>((r) => idle.once('connect', () => r()));
+  const c = await TestTurnClient.connect({ port: own.tcpPort, transport: 'tcp', username: 'alice', password: 'alice-pass' });
+  assert.equal((await c.allocate()).code, 0);
+  const closed = new Promise<void>((r) => idle.once('close', () => r()));
+  const t0 = Date.now();
+  await own.stop();
+  await closed;
+  assert.ok(Date.now() - t0 < 1000, `stop took ${Date.now() - t0} ms`);
+  assert.equal(own.closed.at(-1)?.reason, 'shutdown');
+  c.close();
+});
