@@ -4,7 +4,7 @@ import type { LogLevel } from './config/schema.js';
 
 export type { Logger } from 'pino';
 
-const SECRET_KEYS = ['password', 'passwords', 'secret', 'secrets', 'users', 'auth_secrets', 'nonceSecret'];
+const SECRET_KEYS = ['password', 'passwords', 'secret', 'secrets', 'users', 'auth_secrets', 'nonceSecret', 'admin_token', 'api_key', 'authorization'];
 
 /**
  * Paths whose values are replaced by "[redacted]": secret-bearing keys at the top of a log

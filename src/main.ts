@@ -1,10 +1,17 @@
 /**
  * The composition root: config in, running relay out. The only place (with src/cli/) that wires
- * turn/ to the domain modules.
+ * turn/ and signaling/ to the domain modules and the concrete store.
  */
+import type { FastifyInstance } from 'fastify';
+import { AccountService } from './accounts/service.js';
+import type { RelayControl } from './accounts/types.js';
 import type { LoadedConfig } from './config/load.js';
+import { IceServerIssuer } from './credentials/ice-servers.js';
+import { SignalTokens } from './credentials/signal-token.js';
 import type { Logger } from './logger.js';
 import { buildRelayPlan, type RelayPlan } from './relay-options.js';
+import { openSqliteStore } from './store/sqlite-account-store.js';
+import { buildSignalingApp } from '../signaling/app.js';
 import { TurnServer } from '../turn/server.js';
 
 export interface Listener {
@@ -16,17 +23,33 @@ export interface Listener {
 export interface FerryHandle {
   /** The sockets actually listening (ports resolved). */
   listening(): Listener[];
+  /** Where the signaling HTTP API and WebSocket listen (port resolved when configured as 0). */
+  signalingAddress(): { readonly address: string; readonly port: number };
   allocationCount(): number;
   readonly plan: RelayPlan;
-  /** Closes the listeners and every allocation; idempotent. */
+  readonly accounts: AccountService;
+  /** Closes signaling (and its WebSockets), then every allocation and listener, then the store; idempotent. */
   stop(): Promise<void>;
 }
 
 const hostText = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
 
-/** Builds the engine from the config, starts it and logs where it listens. */
+/** Runs every step even when one fails; rethrows the first failure. */
+async function closeAll(steps: Array<() => Promise<unknown> | unknown>): Promise<void> {
+  let first: unknown;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  if (first !== undefined) throw first;
+}
+
+/** Builds the engine and the signaling service from the config, starts them and logs where they listen. */
 export async function startFerry(config: LoadedConfig, logger: Logger): Promise<FerryHandle> {
-  const { users, auth_secrets: secrets } = config.config;
+  const { users, auth_secrets: secrets, signaling } = config.config;
   logger.info(
     { config: config.source ?? 'embedded defaults', static_user_count: Object.keys(users).length, rest_secret_count: secrets.length },
     'configuration loaded',
@@ -35,34 +58,91 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
     logger.warn('no users and no auth_secrets configured: only STUN Binding works, every Allocate gets 401');
   }
 
-  const plan = await buildRelayPlan(config, { log: logger.child({ component: 'relay-options' }) });
-  const server = new TurnServer({ ...plan.options, log: logger.child({ component: 'turn' }) });
-  await server.start();
+  const store = openSqliteStore(config.storageUrl);
+  let server: TurnServer | undefined;
+  let app: FastifyInstance | undefined;
+  try {
+    // The relay starts after the accounts (its auth handler reads their directory); setRelay below.
+    const accounts = await AccountService.open(store, null, Date.now);
+    const plan = await buildRelayPlan(config, { log: logger.child({ component: 'relay-options' }), accounts: accounts.directory });
+    const turn = new TurnServer({ ...plan.options, log: logger.child({ component: 'turn' }) });
+    server = turn;
+    await turn.start();
+    const relayControl: RelayControl = {
+      closeAccountAllocations: (accountId) => turn.closeAllocations((info) => info.account === accountId, 'admin'),
+    };
+    accounts.setRelay(relayControl);
 
-  for (const l of server.listening()) {
-    logger.info({ transport: l.transport, address: l.address, port: l.port }, `listening on ${l.transport} ${hostText(l.address)}:${l.port}`);
+    for (const l of turn.listening()) {
+      logger.info({ transport: l.transport, address: l.address, port: l.port }, `listening on ${l.transport} ${hostText(l.address)}:${l.port}`);
+    }
+    const { relay } = plan.options;
+    logger.info(
+      {
+        relay_ips: [...relay.ips4, ...relay.ips6],
+        relay_ports: `${relay.portMin}-${relay.portMax}`,
+        ...(relay.externalIp4 || relay.externalIp6
+          ? { external_ip: [relay.externalIp4, relay.externalIp6].filter((x) => x !== undefined) }
+          : {}),
+      },
+      `relaying from ${[...relay.ips4, ...relay.ips6].map(hostText).join(', ') || 'no address'} ports ${relay.portMin}-${relay.portMax}`,
+    );
+
+    // The first REST secret mints TURN credentials and signs signaling tokens.
+    const mintingSecret = () => secrets[0];
+    const iceServers = new IceServerIssuer({
+      secret: mintingSecret,
+      turnPort: config.listen.port,
+      ...(config.tlsListen ? { tlsPort: config.tlsListen.port } : {}),
+      ...(signaling.public_host !== undefined ? { publicHost: signaling.public_host } : {}),
+      now: Date.now,
+    });
+    const tokens = new SignalTokens({ secret: mintingSecret, directory: accounts.directory, now: Date.now });
+    app = buildSignalingApp({
+      accounts,
+      iceServers,
+      tokens,
+      ...(signaling.admin_token !== undefined ? { adminToken: signaling.admin_token } : {}),
+      log: logger,
+      relaySessions: () => turn.sessions(),
+    });
+    const { host, port } = config.signalingListen;
+    try {
+      await app.listen({ host, port });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'EADDRINUSE' ? 'address in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+      throw new Error(`cannot listen on signaling.address ${signaling.address}: ${why}`, { cause: err });
+    }
+    const bound = app.server.address();
+    const signalingAt = typeof bound === 'object' && bound !== null ? { address: bound.address, port: bound.port } : { address: host, port };
+    logger.info(
+      { transport: 'http', address: signalingAt.address, port: signalingAt.port },
+      `signaling on http://${hostText(signalingAt.address)}:${signalingAt.port}`,
+    );
+    if (signaling.admin_token === undefined) logger.info('signaling.admin_token is not set: the admin API (/v1/accounts) answers 503');
+    if (secrets.length === 0) logger.info('no auth_secrets: /v1/ice-servers and /v1/signal-tokens answer 503');
+
+    const started = { app, server: turn };
+    let stopping: Promise<void> | undefined;
+    return {
+      plan,
+      accounts,
+      listening: () => turn.listening(),
+      signalingAddress: () => signalingAt,
+      allocationCount: () => turn.allocationCount(),
+      stop() {
+        stopping ??= closeAll([() => started.app.close(), () => started.server.stop(), () => store.close()]).then(() =>
+          logger.info('stopped'),
+        );
+        return stopping;
+      },
+    };
+  } catch (err) {
+    const [a, s] = [app, server];
+    await closeAll([() => a?.close(), () => s?.stop(), () => store.close()]).catch((closeErr: unknown) =>
+      logger.warn({ err: closeErr }, 'cleanup after a failed start'),
+    );
+    throw err;
   }
-  const { relay } = plan.options;
-  logger.info(
-    {
-      relay_ips: [...relay.ips4, ...relay.ips6],
-      relay_ports: `${relay.portMin}-${relay.portMax}`,
-      ...(relay.externalIp4 || relay.externalIp6
-        ? { external_ip: [relay.externalIp4, relay.externalIp6].filter((x) => x !== undefined) }
-        : {}),
-    },
-    `relaying from ${[...relay.ips4, ...relay.ips6].map(hostText).join(', ') || 'no address'} ports ${relay.portMin}-${relay.portMax}`,
-  );
-
-  let stopping: Promise<void> | undefined;
-  return {
-    plan,
-    listening: () => server.listening(),
-    allocationCount: () => server.allocationCount(),
-    stop() {
-      const p = stopping ?? server.stop().then(() => logger.info('stopped'));
-      stopping = p;
-      return p;
-    },
-  };
 }

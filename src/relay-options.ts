@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import type { AccountDirectory } from './accounts/directory.js';
 import { createAuthHandler, type UpdatableAuthHandler } from './credentials/auth-handler.js';
 import { ConfigError } from './config/errors.js';
 import type { LoadedConfig } from './config/load.js';
@@ -37,6 +38,8 @@ export interface RelayOptionsDeps {
   readonly log: EngineLogger;
   /** os.networkInterfaces by default; injectable for tests. */
   readonly interfaces?: () => InterfaceMap;
+  /** Ferry's accounts: REST credentials minted for them are subject to revocation. */
+  readonly accounts?: AccountDirectory;
 }
 
 const list = (v: string | readonly string[] | undefined): readonly string[] =>
@@ -137,7 +140,11 @@ export async function buildRelayPlan(loaded: LoadedConfig, deps: RelayOptionsDep
   }
 
   const own = serverAddresses(loaded, relay, interfaces);
-  const auth = createAuthHandler({ users: config.users, secrets: config.auth_secrets });
+  const auth = createAuthHandler({
+    users: config.users,
+    secrets: config.auth_secrets,
+    ...(deps.accounts ? { accounts: deps.accounts } : {}),
+  });
   const peerPolicy = createPeerPolicy({ allow: config.peers.allow, deny: config.peers.deny, serverAddresses: own });
   const tls = await tlsListeners(loaded);
 

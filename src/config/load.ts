@@ -1,6 +1,6 @@
 /** Reading and validating Ferry's JSON config file. */
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, problemsFromIssues } from './errors.js';
 import { findJsonSyntaxProblem } from './json-error.js';
 import { parseHostPort, parsePortRange, type HostPort, type PortRange } from './net.js';
@@ -19,6 +19,22 @@ export interface LoadedConfig {
   readonly tlsListen?: HostPort;
   /** `relay_ports` parsed. */
   readonly relayPorts: PortRange;
+  /** `signaling.address` parsed (port 0: any free port). */
+  readonly signalingListen: HostPort;
+  /**
+   * `storage` with a relative SQLite path made absolute (against the config file's directory,
+   * or the working directory for the embedded defaults); `sqlite::memory:` unchanged.
+   */
+  readonly storageUrl: string;
+}
+
+export const MEMORY_STORAGE = 'sqlite::memory:';
+
+/** `storage` with its SQLite file path resolved against `base`. */
+export function resolveStorageUrl(storage: string, base: string): string {
+  if (storage === MEMORY_STORAGE || !storage.startsWith('sqlite:')) return storage;
+  const file = storage.slice('sqlite:'.length);
+  return isAbsolute(file) ? storage : `sqlite:${resolve(base, file)}`;
 }
 
 /** Validates an already parsed JSON value; `source` names it in error messages. */
@@ -34,6 +50,8 @@ export function parseConfig(raw: unknown, source: string | null = null): LoadedC
     listen: parseHostPort(config.address),
     ...(config.tls_address !== undefined ? { tlsListen: parseHostPort(config.tls_address) } : {}),
     relayPorts: parsePortRange(config.relay_ports),
+    signalingListen: parseHostPort(config.signaling.address, 0),
+    storageUrl: resolveStorageUrl(config.storage, source === null ? process.cwd() : dirname(source)),
   };
 }
 

@@ -25,8 +25,11 @@ function parsePort(text: string, what: string, min: number): number {
   return port;
 }
 
-/** `0.0.0.0:3478`, `127.0.0.1:3478`, `[::1]:3478`, `[::]:5349`. The host must be an IP literal. */
-export function parseHostPort(text: string): HostPort {
+/**
+ * `0.0.0.0:3478`, `127.0.0.1:3478`, `[::1]:3478`, `[::]:5349`. The host must be an IP literal.
+ * `minPort` 0 also accepts port 0 ("any free port", for listeners whose port is logged).
+ */
+export function parseHostPort(text: string, minPort: 0 | 1 = 1): HostPort {
   const usage = 'expected "host:port" with an IP address as host (IPv6 in brackets, e.g. [::1]:3478)';
   let host: string;
   let port: string;
@@ -44,7 +47,7 @@ export function parseHostPort(text: string): HostPort {
     if (host.includes(':')) throw new NetSyntaxError(`put an IPv6 address in brackets, e.g. [${host}]:${port}`);
     if (isIP(host) !== 4) throw new NetSyntaxError(`${usage}, got ${JSON.stringify(text)}`);
   }
-  return { host, port: parsePort(port, 'port', 1), family: host.includes(':') ? 6 : 4 };
+  return { host, port: parsePort(port, 'port', minPort), family: host.includes(':') ? 6 : 4 };
 }
 
 /** `49152-65535` → {min, max}; both within 1024..65535 and min <= max. */

@@ -4,6 +4,7 @@
  * scripts/config-table.js). Objects are strict so a misspelt key is an error, not a silent default.
  */
 import { z } from 'zod';
+import { normalizeHost } from '../credentials/ice-servers.js';
 import { cidrProblem, ipFamily, isUnspecifiedIp, NetSyntaxError, parseHostPort, parsePortRange } from './net.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -22,6 +23,40 @@ function syntax(expected: string, parse: (s: string) => unknown) {
 }
 
 const hostPort = () => syntax('a string "host:port"', parseHostPort);
+/** Like hostPort, but port 0 ("any free port") is accepted. */
+const hostPortOrAny = () => syntax('a string "host:port"', (s) => parseHostPort(s, 0));
+
+/** A DNS name or an IP address (IPv6 with or without brackets), as put in a turn: URL. */
+const DNS_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const publicHost = z
+  .string({ error: 'expected a host name or an IP address' })
+  .refine((s) => (DNS_NAME.test(s) || ipFamily(s.replace(/^\[(.*)\]$/, '$1')) !== 0) && normalizeHost(s) !== null, {
+    error: (iss) => `${JSON.stringify(iss.input)} is not a host name or an IP address (no scheme, no port)`,
+  });
+
+const SignalingSchema = z
+  .strictObject({
+    address: hostPortOrAny()
+      .default('0.0.0.0:8080')
+      .describe('Where the signaling service (HTTP API and WebSocket) listens: "host:port" with an IP as host, IPv6 in brackets. Port 0 takes a free port (logged at start).'),
+    admin_token: z
+      .string({ error: 'expected a string' })
+      .min(16, { error: 'must be at least 16 characters' })
+      .optional()
+      .describe('Bearer token of the admin API (/v1/accounts...), at least 16 characters. Not set: the admin API is disabled and answers 503.'),
+    public_host: publicHost
+      .optional()
+      .describe('Host name or IP put in the TURN URLs that /v1/ice-servers hands out (e.g. turn.example.org). Default: the host of the request\'s Host header.'),
+  }, { error: 'expected an object {"address": "host:port", "admin_token": "...", "public_host": "..."}' })
+  .prefault({})
+  .describe('The signaling service: accounts and credentials over HTTP, signaling over WebSocket, the demo page.');
+
+const STORAGE = /^sqlite:.+$/;
+const StorageSchema = z
+  .string({ error: 'expected a string "sqlite:<file>"' })
+  .regex(STORAGE, { error: 'expected "sqlite:<file>" (e.g. sqlite:data/ferry.db) or "sqlite::memory:"' })
+  .default('sqlite:data/ferry.db')
+  .describe('Where accounts and API keys are stored: "sqlite:<file>", relative paths starting at the config file\'s directory (the working directory without a config file); "sqlite::memory:" keeps nothing across restarts.');
 
 const specificIp = z
   .string({ error: 'expected an IP address' })
@@ -125,6 +160,8 @@ export const ConfigSchema = z
       .describe('Shared secrets for time-limited credentials (TURN REST API: username "<expiry>:<name>", password base64(HMAC-SHA1(secret, username))). Several allow rotation; each at least 16 characters.'),
     peers: PeersSchema,
     quotas: QuotasSchema,
+    signaling: SignalingSchema,
+    storage: StorageSchema,
     log_level: z
       .enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` })
       .default('info')

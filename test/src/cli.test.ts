@@ -124,6 +124,7 @@ describe('ferry start', () => {
         users: { alice: password },
         auth_secrets: [secret],
         peers: { allow: ['127.0.0.0/8'] },
+        signaling: { address: '127.0.0.1:0' },
       }),
     );
     const child = spawn(process.execPath, [FERRY, 'start', '--fg', '--config', 'ferry.json'], { cwd: dir });
@@ -168,7 +169,7 @@ describe('ferry start', () => {
   it('warns when no credentials are configured', { timeout: 20_000 }, async () => {
     const port = await freePort();
     const dir = tempDir();
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ address: `127.0.0.1:${port}`, log_level: 'warn' }));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ address: `127.0.0.1:${port}`, signaling: { address: '127.0.0.1:0' }, log_level: 'warn' }));
     const child = spawn(process.execPath, [FERRY, 'start'], { cwd: dir });
     let stdout = '';
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

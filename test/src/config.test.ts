@@ -40,6 +40,8 @@ describe('config defaults', () => {
         permissions_per_allocation: 100,
         channels_per_allocation: 100,
       },
+      signaling: { address: '0.0.0.0:8080' },
+      storage: 'sqlite:data/ferry.db',
       log_level: 'info',
     });
   });

@@ -1,0 +1,86 @@
+/**
+ * The signaling HTTP app: admin API (accounts, API keys, revocation), account API (ICE servers,
+ * signaling tokens), WebSocket signaling, the demo page, /healthz and /openapi.json. It never
+ * listens; the composition root does (or tests call `app.inject()`).
+ */
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { accountAuthHook, authenticateCredential, requireAdmin } from './auth.js';
+import type { SignalingDeps } from './deps.js';
+import { registerDemo } from './demo.js';
+import { installErrorHandling } from './errors.js';
+import { swaggerOptions } from './openapi.js';
+import { accountRoutes } from './routes/accounts.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { credentialRoutes } from './routes/credentials.js';
+import { healthRoutes } from './routes/health.js';
+import { openApiRoutes } from './routes/openapi.js';
+import { registerSignalingSocket } from './ws/index.js';
+
+export type { SignalingDeps } from './deps.js';
+
+/** Largest accepted request body. */
+export const BODY_LIMIT = 64 * 1024;
+
+export function buildSignalingApp(deps: SignalingDeps): FastifyInstance {
+  const loggerInstance: FastifyBaseLogger | undefined = deps.log?.child({ component: 'signaling' });
+  const app: FastifyInstance = Fastify({
+    bodyLimit: BODY_LIMIT,
+    ...(loggerInstance ? { loggerInstance } : { logger: false }),
+    // Request lines are logged below without the query string (it may carry a signaling token).
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app, BODY_LIMIT);
+
+  // JSON bodies as usual, but an empty body with a JSON content type reads as "no body", as
+  // browsers send it for a bodyless POST with `content-type: application/json`.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.length === 0) done(null, undefined);
+    else parseJson(request, text, done);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const path = request.url.split('?', 1)[0];
+    const fields = { method: request.method, path, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    // Health probes arrive every few seconds: debug, not info.
+    if (path === '/healthz') request.log.debug(fields, 'request');
+    else request.log.info(fields, 'request');
+  });
+
+  void app.register(fastifySwagger, swaggerOptions);
+
+  void app.register(healthRoutes);
+  void app.register(openApiRoutes);
+  // Admin API: the admin token is checked before the body is even read.
+  void app.register(async (admin) => {
+    admin.addHook('onRequest', async (request) => requireAdmin(request, deps.adminToken));
+    await admin.register(accountRoutes(deps));
+    await admin.register(apiKeyRoutes(deps));
+  });
+  // Account API: an API key or a signaling token.
+  void app.register(async (account) => {
+    account.addHook('onRequest', accountAuthHook(deps));
+    await account.register(credentialRoutes(deps));
+  });
+
+  registerSignalingSocket(app, {
+    // A bearer header may carry an API key or a signaling token; a token in the URL (browsers
+    // cannot set headers on a WebSocket) must be a signaling token, so API keys stay out of URLs.
+    authenticate: async ({ bearer, token }) => {
+      const principal =
+        bearer !== undefined ? await authenticateCredential(deps, bearer)
+        : token !== undefined ? await authenticateCredential(deps, token, { apiKey: false })
+        : null;
+      return principal?.accountId ?? null;
+    },
+    ...(deps.log ? { log: deps.log.child({ component: 'signaling-ws' }) } : {}),
+  });
+  registerDemo(app);
+  return app;
+}

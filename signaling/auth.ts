@@ -1,0 +1,89 @@
+/**
+ * Bearer authentication of the HTTP API: the admin token (constant-time compare) and the account
+ * credentials (an API key, or a short-lived signaling token `st_...` for browsers).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { SignalingDeps } from './deps.js';
+import { ApiError } from './errors.js';
+
+export const SIGNAL_TOKEN_PREFIX = 'st_';
+
+/** Who made an account API request, and with what kind of credential. */
+export interface Principal {
+  readonly accountId: string;
+  readonly via: 'api_key' | 'signal_token';
+}
+
+const CHALLENGE = { 'www-authenticate': 'Bearer realm="ferry"' } as const;
+
+export const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message, CHALLENGE);
+
+/** The token of an `Authorization: Bearer <token>` header; undefined when absent or another scheme. */
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return undefined;
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  return m ? m[1] : undefined;
+}
+
+/** Compares secrets in time independent of where they differ (and of their lengths). */
+export function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given, 'utf8').digest();
+  const b = createHash('sha256').update(expected, 'utf8').digest();
+  return timingSafeEqual(a, b);
+}
+
+/** Throws 503 when the admin API is disabled, 401 unless the request carries the admin token. */
+export function requireAdmin(request: FastifyRequest, adminToken: string | undefined): void {
+  if (adminToken === undefined) {
+    throw new ApiError(503, 'admin_disabled', 'the admin API is disabled: set signaling.admin_token in the config');
+  }
+  const token = bearerToken(request);
+  if (token === undefined) throw unauthorized('missing admin credentials: send Authorization: Bearer <admin_token>');
+  if (!sameSecret(token, adminToken)) throw unauthorized('invalid admin token');
+}
+
+/**
+ * The account behind a credential: a signaling token (`st_...`, checked by SignalTokens and
+ * refused once its account is disabled, deleted or revoked) or an API key. Null when refused.
+ */
+export async function authenticateCredential(
+  deps: Pick<SignalingDeps, 'accounts' | 'tokens'>,
+  credential: string,
+  allow: { apiKey: boolean } = { apiKey: true },
+): Promise<Principal | null> {
+  if (credential.startsWith(SIGNAL_TOKEN_PREFIX)) {
+    const verified = deps.tokens.verify(credential);
+    if (verified === null) return null;
+    const state = deps.accounts.state(verified.accountId);
+    if (state === undefined || state.status !== 'active') return null;
+    return { accountId: verified.accountId, via: 'signal_token' };
+  }
+  if (!allow.apiKey) return null;
+  const account = await deps.accounts.authenticateApiKey(credential);
+  if (account === null || account === undefined || account.disabled) return null;
+  return { accountId: account.id, via: 'api_key' };
+}
+
+const principals = new WeakMap<FastifyRequest, Principal>();
+
+/** onRequest hook of the account API: 401 unless an API key or a signaling token is presented. */
+export function accountAuthHook(deps: Pick<SignalingDeps, 'accounts' | 'tokens'>) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const token = bearerToken(request);
+    if (token === undefined) {
+      throw unauthorized('missing credentials: send Authorization: Bearer <api_key or signaling token>');
+    }
+    const principal = await authenticateCredential(deps, token);
+    if (principal === null) throw unauthorized('invalid, revoked or expired credentials, or the account is disabled');
+    principals.set(request, principal);
+  };
+}
+
+/** The principal the account auth hook attached to this request. */
+export function principalOf(request: FastifyRequest): Principal {
+  const p = principals.get(request);
+  if (p === undefined) throw new Error('principalOf: the route is not behind accountAuthHook');
+  return p;
+}

@@ -1,0 +1,119 @@
+/** Admin: accounts (create, list, read, update, delete) and credential revocation. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { SignalingDeps } from '../deps.js';
+import { ApiError } from '../errors.js';
+import { AccountNameSchema, AccountParams, AccountSchema, accountDto, errors, NoContent } from '../schemas.js';
+
+export const ADMIN_SECURITY: Array<Record<string, string[]>> = [{ adminToken: [] }];
+
+export const noAccount = (id: string) => new ApiError(404, 'not_found', `no account ${JSON.stringify(id)}`);
+
+export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
+  const { accounts } = deps;
+  const tags = ['admin: accounts'];
+  return async (app) => {
+    app.post('/v1/accounts', {
+      schema: {
+        summary: 'Create an account and its first API key',
+        tags,
+        security: ADMIN_SECURITY,
+        body: z.strictObject({ name: AccountNameSchema }),
+        response: {
+          201: z.object({
+            id: z.string().describe('Account id.'),
+            name: z.string(),
+            api_key: z.string().describe('The API key; shown only in this response.'),
+          }),
+          ...errors(400, 401, 413, 415, 503),
+        },
+      },
+    }, async (request, reply) => {
+      const { account, apiKey } = await accounts.createAccount(request.body.name);
+      return reply.code(201).send({ id: account.id, name: account.name, api_key: apiKey });
+    });
+
+    app.get('/v1/accounts', {
+      schema: {
+        summary: 'List the accounts (oldest first)',
+        tags,
+        security: ADMIN_SECURITY,
+        response: { 200: z.object({ accounts: z.array(AccountSchema) }), ...errors(401, 503) },
+      },
+    }, async () => ({ accounts: (await accounts.listAccounts()).map(accountDto) }));
+
+    app.get('/v1/accounts/:id', {
+      schema: {
+        summary: 'Read an account',
+        tags,
+        security: ADMIN_SECURITY,
+        params: AccountParams,
+        response: { 200: AccountSchema, ...errors(400, 401, 404, 503) },
+      },
+    }, async (request) => {
+      const account = await accounts.getAccount(request.params.id);
+      if (account === undefined) throw noAccount(request.params.id);
+      return accountDto(account);
+    });
+
+    app.patch('/v1/accounts/:id', {
+      schema: {
+        summary: 'Rename, disable or enable an account',
+        description: 'Disabling refuses the account\'s API keys, signaling tokens and TURN credentials and closes its live allocations.',
+        tags,
+        security: ADMIN_SECURITY,
+        params: AccountParams,
+        body: z
+          .strictObject({
+            name: AccountNameSchema.optional(),
+            disabled: z.boolean().optional().describe('true disables the account, false enables it again.'),
+          })
+          .refine((b) => b.name !== undefined || b.disabled !== undefined, { error: 'give name and/or disabled' }),
+        response: { 200: AccountSchema, ...errors(400, 401, 404, 413, 415, 503) },
+      },
+    }, async (request) => {
+      const { name, disabled } = request.body;
+      const account = await accounts.updateAccount(request.params.id, {
+        ...(name !== undefined ? { name } : {}),
+        ...(disabled !== undefined ? { disabled } : {}),
+      });
+      if (account === undefined) throw noAccount(request.params.id);
+      return accountDto(account);
+    });
+
+    app.delete('/v1/accounts/:id', {
+      schema: {
+        summary: 'Delete an account',
+        description: 'Its keys, tokens and TURN credentials are refused from now on and its live allocations are closed.',
+        tags,
+        security: ADMIN_SECURITY,
+        params: AccountParams,
+        response: { 204: NoContent, ...errors(400, 401, 404, 503) },
+      },
+    }, async (request, reply) => {
+      if (!(await accounts.deleteAccount(request.params.id))) throw noAccount(request.params.id);
+      return reply.code(204).send();
+    });
+
+    app.post('/v1/accounts/:id/revoke', {
+      schema: {
+        summary: 'Revoke every TURN credential and signaling token issued so far',
+        description: 'Closes the account\'s live allocations. API keys stay valid (revoke them one by one).',
+        tags,
+        security: ADMIN_SECURITY,
+        params: AccountParams,
+        response: {
+          200: z.object({
+            revoked: z.literal(true),
+            closed_allocations: z.int().nonnegative().describe('Live allocations closed.'),
+          }),
+          ...errors(400, 401, 404, 503),
+        },
+      },
+    }, async (request) => {
+      const result = await accounts.revokeCredentials(request.params.id);
+      if (result === undefined) throw noAccount(request.params.id);
+      return { revoked: true as const, closed_allocations: result.closed };
+    });
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Account API: TURN credentials as an RTCConfiguration.iceServers list, and short-lived signaling
+ * tokens for browsers. Authenticated by the account auth hook (API key or signaling token).
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { MIN_ICE_TTL_SECONDS } from '../../src/credentials/ice-servers.js';
+import { DEFAULT_MAX_TTL_SECONDS } from '../../src/credentials/rest.js';
+import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS } from '../../src/credentials/signal-token.js';
+import { principalOf } from '../auth.js';
+import type { SignalingDeps } from '../deps.js';
+import { ApiError } from '../errors.js';
+import { OPTIONAL_BODY } from '../openapi.js';
+import { errors } from '../schemas.js';
+
+const ACCOUNT_SECURITY: Array<Record<string, string[]>> = [{ apiKey: [] }, { signalToken: [] }];
+
+/** An optional body: none at all (fastify reads it as null) is the same as {}. */
+const TtlBody = (description: string, max: number) =>
+  z.preprocess(
+    (body) => body ?? {},
+    z.strictObject({ ttl: z.int().positive().max(max).optional().describe(description) }).describe('Optional; no body is the same as {}.'),
+  );
+
+const IceServersResponse = z.object({
+  iceServers: z
+    .array(
+      z.object({
+        urls: z.array(z.string()).describe('stun:, turn: (UDP and TCP) and, when TLS is on, turns: URLs.'),
+        username: z.string().describe('TURN REST username: "<expiry>:<account id>:<issued at>".'),
+        credential: z.string().describe('TURN password for that username.'),
+      }),
+    )
+    .describe('Pass as is to new RTCPeerConnection({ iceServers }).'),
+  expires_at: z.string().describe('When the credential stops working (ISO 8601, UTC).'),
+});
+
+export function credentialRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post('/v1/ice-servers', {
+      schema: {
+        summary: 'TURN credentials for RTCPeerConnection',
+        description: 'The URLs use signaling.public_host, or else the host of the request.',
+        tags: ['account'],
+        security: ACCOUNT_SECURITY,
+        [OPTIONAL_BODY]: true,
+        body: TtlBody(`Lifetime in seconds; default 3600, at least ${MIN_ICE_TTL_SECONDS} (shorter values are raised).`, DEFAULT_MAX_TTL_SECONDS),
+        response: { 200: IceServersResponse, ...errors(400, 401, 413, 415, 503) },
+      },
+    }, async (request) => {
+      const { accountId } = principalOf(request);
+      const issued = deps.iceServers.issue(accountId, request.body.ttl, request.host);
+      return { iceServers: [...issued.iceServers], expires_at: issued.expires_at };
+    });
+
+    app.post('/v1/signal-tokens', {
+      schema: {
+        summary: 'A short-lived signaling token for a browser',
+        description: 'Needs an API key (a signaling token cannot mint another). Browsers pass the token as ?token= to the WebSocket /v1/signal, or as a bearer to /v1/ice-servers.',
+        tags: ['account'],
+        security: [{ apiKey: [] }],
+        [OPTIONAL_BODY]: true,
+        body: TtlBody(`Lifetime in seconds (1..${MAX_TOKEN_TTL_SECONDS}); default ${DEFAULT_TOKEN_TTL_SECONDS}.`, MAX_TOKEN_TTL_SECONDS),
+        response: {
+          201: z.object({
+            token: z.string().describe('st_...; revoked with the account\'s credentials.'),
+            expires_at: z.string().describe('Expiry (ISO 8601, UTC).'),
+          }),
+          ...errors(400, 401, 403, 413, 415, 503),
+        },
+      },
+    }, async (request, reply) => {
+      const { accountId, via } = principalOf(request);
+      if (via !== 'api_key') {
+        throw new ApiError(403, 'forbidden', 'a signaling token cannot mint signaling tokens: use an API key');
+      }
+      return reply.code(201).send(deps.tokens.mint(accountId, request.body.ttl));
+    });
+  };
+}

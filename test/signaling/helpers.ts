@@ -1,0 +1,92 @@
+// A signaling app over an in-memory SQLite store, a fake clock and a recording RelayControl.
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { AccountService } from '../../src/accounts/service.js';
+import type { RelayControl } from '../../src/accounts/types.js';
+import { IceServerIssuer } from '../../src/credentials/ice-servers.js';
+import { SignalTokens } from '../../src/credentials/signal-token.js';
+import { openSqliteStore } from '../../src/store/sqlite-account-store.js';
+import type { SqliteAccountStore } from '../../src/store/sqlite-account-store.js';
+import { buildSignalingApp } from '../../signaling/app.js';
+
+export const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
+export const SECRET = 'rest-secret-0123456789abcdef';
+export const TURN_PORT = 3478;
+
+export interface TestAppOptions {
+  /** null: no admin token (admin API disabled). */
+  readonly adminToken?: string | null;
+  /** null: no auth_secrets. */
+  readonly secret?: string | null;
+  readonly tlsPort?: number;
+  readonly publicHost?: string;
+  /** Allocations RelayControl claims to close per call. */
+  readonly closedPerCall?: number;
+}
+
+export interface TestApp {
+  readonly app: FastifyInstance;
+  readonly accounts: AccountService;
+  readonly store: SqliteAccountStore;
+  /** Account ids RelayControl was asked to close, in order. */
+  readonly closeCalls: string[];
+  readonly clock: { ms: number };
+  /** app.inject with the admin bearer unless `auth` says otherwise (null: no Authorization). */
+  request(opts: InjectOptions & { auth?: string | null }): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const clock = { ms: Date.UTC(2030, 0, 1) };
+  const now = () => clock.ms;
+  const store = openSqliteStore('sqlite::memory:');
+  const closeCalls: string[] = [];
+  const relay: RelayControl = {
+    closeAccountAllocations: (id) => {
+      closeCalls.push(id);
+      return options.closedPerCall ?? 0;
+    },
+  };
+  const accounts = await AccountService.open(store, relay, now);
+  const secret = options.secret === undefined ? SECRET : options.secret ?? undefined;
+  const iceServers = new IceServerIssuer({
+    secret: () => secret,
+    turnPort: TURN_PORT,
+    ...(options.tlsPort !== undefined ? { tlsPort: options.tlsPort } : {}),
+    ...(options.publicHost !== undefined ? { publicHost: options.publicHost } : {}),
+    now,
+  });
+  const tokens = new SignalTokens({ secret: () => secret, directory: accounts.directory, now });
+  const adminToken = options.adminToken === undefined ? ADMIN_TOKEN : options.adminToken ?? undefined;
+  const app = buildSignalingApp({ accounts, iceServers, tokens, ...(adminToken !== undefined ? { adminToken } : {}) });
+  await app.ready();
+  return {
+    app,
+    accounts,
+    store,
+    closeCalls,
+    clock,
+    request({ auth, ...opts }) {
+      const token = auth === undefined ? ADMIN_TOKEN : auth;
+      const headers = { ...(opts.headers ?? {}), ...(token !== null ? { authorization: `Bearer ${token}` } : {}) };
+      return app.inject({ ...opts, headers });
+    },
+    async close() {
+      await app.close();
+      await store.close();
+    },
+  };
+}
+
+/** The error body of a response, checked to be `{error: {code, message}}` and nothing more. */
+export function errorOf(res: LightMyRequestResponse): { code: string; message: string } {
+  if (!/^application\/json/.test(String(res.headers['content-type']))) {
+    throw new Error(`expected a JSON error, got ${String(res.headers['content-type'])}: ${res.body}`);
+  }
+  const body = res.json() as { error?: { code?: unknown; message?: unknown } };
+  const { error } = body;
+  if (Object.keys(body).length !== 1 || typeof error?.code !== 'string' || typeof error.message !== 'string') {
+    throw new Error(`not an error body: ${res.body}`);
+  }
+  if (/\n\s+at /.test(res.body)) throw new Error(`stack trace in ${res.body}`);
+  return { code: error.code, message: error.message };
+}

@@ -1,0 +1,143 @@
+// The composition root for real: startFerry with a config file, the signaling API over HTTP, a TURN
+// allocation made with credentials from /v1/ice-servers, revocation closing it, and a restart that
+// finds the account again in the SQLite file next to the config.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/logger.js';
+import { startFerry, type FerryHandle } from '../../src/main.js';
+import { TestTurnClient } from '../helpers/turn-client.js';
+
+const ADMIN = 'start-test-admin-token-0123';
+const SECRET = 'start-test-rest-secret-0123';
+
+/** A port free on 127.0.0.1 for UDP and TCP right now. */
+async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const tcp = createServer();
+    const port = await new Promise<number>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(0, '127.0.0.1', () => resolve((tcp.address() as { port: number }).port));
+    });
+    const udp = createSocket('udp4');
+    const free = await new Promise<boolean>((resolve) => {
+      udp.once('error', () => resolve(false));
+      udp.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    await new Promise<void>((resolve) => (free ? udp.close(() => resolve()) : resolve()));
+    if (free) return port;
+  }
+  throw new Error('no free port');
+}
+
+function logSink() {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, logger: createLogger('info', stream) };
+}
+
+describe('startFerry with signaling', () => {
+  let dir: string;
+  let configFile: string;
+  let turnPort: number;
+  let ferry: FerryHandle | undefined;
+  const log = logSink();
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ferry-signaling-'));
+    turnPort = await freePort();
+    configFile = join(dir, 'ferry.json');
+    writeFileSync(configFile, JSON.stringify({
+      address: `127.0.0.1:${turnPort}`,
+      auth_secrets: [SECRET],
+      signaling: { address: '127.0.0.1:0', admin_token: ADMIN },
+      log_level: 'info',
+    }));
+    ferry = await startFerry(await loadConfig(configFile), log.logger);
+  });
+  after(async () => {
+    await ferry?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const base = () => `http://127.0.0.1:${ferry!.signalingAddress().port}`;
+  const call = (method: string, path: string, token?: string, body?: unknown) =>
+    fetch(`${base()}${path}`, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+
+  it('listens where it logs, answers /healthz, and keeps the store next to the config file', async () => {
+    const at = ferry!.signalingAddress();
+    assert.equal(at.address, '127.0.0.1');
+    assert.ok(at.port > 0);
+    assert.ok(log.lines.some((l) => l.transport === 'http' && l.port === at.port), 'a log line says where signaling listens');
+    const res = await call('GET', '/healthz');
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ok' });
+    assert.ok(existsSync(join(dir, 'data', 'ferry.db')), 'sqlite:data/ferry.db resolved against the config directory');
+  });
+
+  it('hands out TURN credentials that allocate; revoking closes the allocation and refuses them', async () => {
+    const created = await call('POST', '/v1/accounts', ADMIN, { name: 'e2e' });
+    assert.equal(created.status, 201);
+    const account = (await created.json()) as { id: string; api_key: string };
+
+    const ice = await call('POST', '/v1/ice-servers', account.api_key);
+    assert.equal(ice.status, 200);
+    const { iceServers } = (await ice.json()) as { iceServers: Array<{ urls: string[]; username: string; credential: string }> };
+    const [server] = iceServers;
+    assert.ok(server.urls.includes(`turn:127.0.0.1:${turnPort}?transport=udp`), server.urls.join(' '));
+
+    const client = await TestTurnClient.connect({ port: turnPort, username: server.username, password: server.credential });
+    try {
+      const alloc = await client.allocate();
+      assert.equal(alloc.code, 0, 'Allocate with the issued credentials succeeds');
+      assert.equal(ferry!.allocationCount(), 1);
+
+      const revoked = await call('POST', `/v1/accounts/${account.id}/revoke`, ADMIN);
+      assert.equal(revoked.status, 200);
+      assert.deepEqual(await revoked.json(), { revoked: true, closed_allocations: 1 });
+      assert.equal(ferry!.allocationCount(), 0);
+    } finally {
+      client.close();
+    }
+    const again = await TestTurnClient.connect({ port: turnPort, username: server.username, password: server.credential });
+    try {
+      assert.equal((await again.allocate()).code, 401, 'revoked credentials are refused');
+    } finally {
+      again.close();
+    }
+  });
+
+  it('stops signaling with the relay, and a restart finds the accounts in the SQLite file', async () => {
+    const created = await call('POST', '/v1/accounts', ADMIN, { name: 'persistent' });
+    const account = (await created.json()) as { id: string; api_key: string };
+    const port = ferry!.signalingAddress().port;
+    await ferry!.stop();
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`), 'signaling is closed');
+    assert.equal(ferry!.listening().length, 0);
+
+    ferry = await startFerry(await loadConfig(configFile), log.logger);
+    const read = await call('GET', `/v1/accounts/${account.id}`, ADMIN);
+    assert.equal(read.status, 200);
+    assert.equal(((await read.json()) as { name: string }).name, 'persistent');
+    assert.equal((await call('POST', '/v1/ice-servers', account.api_key)).status, 200, 'the API key survived the restart');
+  });
+});
