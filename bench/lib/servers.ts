@@ -1,0 +1,116 @@
+// Starting the servers under test (coturn, Ferry) and the echo peer, each in its own process group,
+// with readiness checked by a STUN Binding request (bounded: `readyMs`, or as soon as it exits).
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sleep, spawnChild, stopChild, type Child } from './children.js';
+import type { RelayRange } from './ports.js';
+
+export interface Server {
+  readonly name: string;
+  readonly port: number;
+  readonly child: Child;
+  /** The exact command line, for the report. */
+  readonly command: string[];
+  stop(): Promise<void>;
+}
+
+/** One STUN Binding request to 127.0.0.1:port; true if a matching success response arrives in `ms`. */
+export function stunPing(port: number, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    const req = Buffer.alloc(20);
+    req.writeUInt16BE(0x0001, 0);
+    req.writeUInt32BE(0x2112a442, 4);
+    randomBytes(12).copy(req, 8);
+    const finish = (ok: boolean): void => {
+      clearTimeout(timer);
+      s.close();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), ms);
+    s.on('error', () => finish(false));
+    s.on('message', (m) => {
+      if (m.length >= 20 && m.readUInt16BE(0) === 0x0101 && m.subarray(8, 20).equals(req.subarray(8, 20))) finish(true);
+    });
+    s.send(req, port, '127.0.0.1');
+  });
+}
+
+async function waitReady(child: Child, port: number, readyMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + readyMs;
+  while (performance.now() < deadline) {
+    if (child.hasExited()) throw new Error(`${what} exited during startup (${child.exitStatus()}):\n${child.tail()}`);
+    if (await stunPing(port, 250)) return;
+    await sleep(100);
+  }
+  await stopChild(child, 1000);
+  throw new Error(`${what} did not answer STUN on 127.0.0.1:${port} within ${readyMs / 1000} s:\n${child.tail()}`);
+}
+
+function server(name: string, port: number, child: Child, command: string[]): Server {
+  return { name, port, child, command, stop: () => stopChild(child) };
+}
+
+export function startEcho(fwd: string, port: number): Child {
+  return spawnChild('echo-peer', fwd, ['echo', String(port)]);
+}
+
+export function coturnVersion(): string {
+  const r = spawnSync('turnserver', ['--version'], { encoding: 'utf8', timeout: 5000 });
+  return r.error ? 'not installed' : (r.stdout || r.stderr || '').trim().split('\n')[0];
+}
+
+/** coturn with ONE relay thread (`--relay-threads 1`; engine v3 = one UDP relay thread per thread). */
+export async function startCoturn(port: number, relay: RelayRange, tmp: string, readyMs: number): Promise<Server> {
+  const args = [
+    '-n', '--no-tls', '--no-dtls', '--no-cli', '--relay-threads', '1',
+    '--listening-ip', '127.0.0.1', '--relay-ip', '127.0.0.1', '-p', String(port),
+    '--min-port', String(relay.lo), '--max-port', String(relay.hi),
+    '--user', 'u:p', '--realm', 'ferry', '--lt-cred-mech', '--allow-loopback-peers',
+    '--log-file', join(tmp, 'coturn.log'), '--simple-log', '--no-stdout-log', '--pidfile', join(tmp, 'coturn.pid'),
+  ];
+  const child = spawnChild('coturn', 'turnserver', args, { logFile: join(tmp, 'coturn.out') });
+  await waitReady(child, port, readyMs, 'coturn');
+  return server('coturn', port, child, ['turnserver', ...args]);
+}
+
+export async function startFerry(
+  repoRoot: string, port: number, relay: RelayRange, tmp: string, readyMs: number, extra: Record<string, unknown>,
+): Promise<Server> {
+  const config = {
+    address: `127.0.0.1:${port}`,
+    realm: 'ferry',
+    relay_ports: `${relay.lo}-${relay.hi}`,
+    users: { u: 'p' },
+    peers: { allow: ['127.0.0.0/8'] },
+    log_level: 'warn',
+    signaling: { address: '127.0.0.1:0' },
+    storage: 'sqlite::memory:',
+    ...extra,
+  };
+  const configPath = join(tmp, 'ferry.json');
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const args = ['bin/ferry.js', 'start', '--fg', '--config', configPath];
+  const child = spawnChild('ferry', process.execPath, args, { cwd: repoRoot, logFile: join(tmp, 'ferry.log') });
+  await waitReady(child, port, readyMs, `ferry (${join(repoRoot, 'bin/ferry.js')})`);
+  return server('ferry', port, child, ['node', ...args]);
+}
+
+/** The bare Node dgram relay (bench/bare-relay.ts): the ceiling of a Node data path without TURN. */
+export async function startBareNode(repoRoot: string, port: number, peerPort: number, tmp: string, readyMs: number): Promise<Server> {
+  const args = ['dist/bench/bare-relay.js', String(port), String(peerPort)];
+  const child = spawnChild('node-bare', process.execPath, args, { cwd: repoRoot, logFile: join(tmp, 'node-bare.log') });
+  const deadline = performance.now() + readyMs;
+  while (!child.tail().includes('ready')) {
+    if (child.hasExited()) throw new Error(`node-bare exited during startup (${child.exitStatus()}):\n${child.tail()}`);
+    if (performance.now() > deadline) {
+      await stopChild(child, 1000);
+      throw new Error(`node-bare did not start within ${readyMs / 1000} s`);
+    }
+    await sleep(50);
+  }
+  return server('node-bare', port, child, ['node', ...args]);
+}
