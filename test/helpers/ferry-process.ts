@@ -1,0 +1,130 @@
+// Runs Ferry as a real process (`node bin/ferry.js start --fg --config FILE`) on free ports with its
+// own relay port block, waits until it answers a STUN Binding over UDP, and always kills it afterwards
+// (stop() from the file's after() hook; the reaper on process exit or SIGINT/SIGTERM; guard.js when
+// the test process dies without running any handler).
+import { createHmac } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, reservePortRange } from './ports.js';
+import { exited, spawnGuarded, terminate } from './reaper.js';
+import { waitForStun } from './stun-ping.js';
+import { makeSelfSignedCert } from './tls-cert.js';
+
+export interface FerryConfig {
+  address: string;
+  tls_address?: string;
+  tls?: { cert: string; key: string };
+  realm: string;
+  relay_ip: string;
+  relay_ports: string;
+  users: Record<string, string>;
+  auth_secrets: string[];
+  peers?: { allow?: string[]; deny?: string[] };
+  signaling?: { address?: string; [key: string]: unknown };
+  storage?: string;
+  log_level: string;
+  [key: string]: unknown;
+}
+
+export interface StartOptions {
+  /** Generate a self-signed certificate and open a TLS listener on a free port. */
+  readonly tls?: boolean;
+  /** Startup deadline (default 10 s). */
+  readonly startTimeoutMs?: number;
+}
+
+export interface FerryHandle {
+  readonly udpPort: number;
+  readonly tcpPort: number;
+  readonly tlsPort?: number;
+  readonly config: FerryConfig;
+  /** True while the server process is alive. */
+  running(): boolean;
+  stop(): Promise<void>;
+  logs(): string;
+}
+
+/** Credentials in every test config. Loopback peers stay refused unless `peers: LOOPBACK_PEERS`. */
+export const TEST_USER = 'alice';
+export const TEST_PASSWORD = 'alice-pass-1';
+export const TEST_SECRET = 'ferry-interop-rest-secret-0123';
+export const LOOPBACK_PEERS = { allow: ['127.0.0.0/8'] };
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/helpers → root
+
+export async function startFerry(overrides: Partial<FerryConfig> = {}, opts: StartOptions = {}): Promise<FerryHandle> {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-interop-'));
+  const port = await freePort();
+  const range = await reservePortRange();
+  let tlsPort: number | undefined;
+  const config: FerryConfig = {
+    address: `127.0.0.1:${port}`,
+    realm: 'ferry.test',
+    relay_ip: '127.0.0.1',
+    relay_ports: `${range.lo}-${range.hi}`,
+    users: { [TEST_USER]: TEST_PASSWORD },
+    auth_secrets: [TEST_SECRET],
+    log_level: 'debug',
+    signaling: { address: '127.0.0.1:0' }, // any free port: the default 0.0.0.0:8080 collides
+    storage: 'sqlite::memory:',
+    ...overrides,
+  };
+  let cert: ReturnType<typeof makeSelfSignedCert> | undefined;
+  if (opts.tls) {
+    cert = makeSelfSignedCert();
+    tlsPort = await freePort();
+    config.tls_address = `127.0.0.1:${tlsPort}`;
+    config.tls = { cert: cert.certPath, key: cert.keyPath };
+  } else if (config.tls_address) {
+    tlsPort = Number(config.tls_address.split(':')[1]);
+  }
+  const configPath = join(dir, 'ferry.json');
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+
+  const bin = join(REPO_ROOT, 'bin', 'ferry.js');
+  if (!existsSync(bin)) throw new Error(`startFerry: ${bin} does not exist`);
+  const child = spawnGuarded(process.execPath, [bin, 'start', '--fg', '--config', configPath], REPO_ROOT);
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  let spawnError: Error | undefined;
+  child.once('error', (err) => { spawnError = err; });
+
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= terminate(child, 3000).then(() => {
+      range.release();
+      cert?.remove();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    return stopped;
+  };
+  const handle: FerryHandle = {
+    udpPort: port,
+    tcpPort: port,
+    tlsPort,
+    config,
+    running: () => !exited(child),
+    stop,
+    logs: () => out,
+  };
+  try {
+    await waitForStun(port, opts.startTimeoutMs ?? 10_000, '127.0.0.1', () => {
+      if (spawnError) return `server failed to spawn: ${spawnError.message}`;
+      if (exited(child)) return `server exited early (code ${child.exitCode}, signal ${child.signalCode}):\n${out.slice(-4000)}`;
+      return undefined;
+    });
+  } catch (err) {
+    await stop();
+    throw new Error(`startFerry: ${(err as Error).message}\n--- server output ---\n${out.slice(-4000)}`);
+  }
+  return handle;
+}
+
+/** TURN REST credentials: username `<unix-expiry>:<account>`, password base64(HMAC-SHA1(secret, username)). */
+export function restCredentials(secret: string, account: string, ttlSeconds = 3600): { username: string; password: string } {
+  const username = `${Math.floor(Date.now() / 1000) + ttlSeconds}:${account}`;
+  return { username, password: createHmac('sha1', secret).update(username).digest('base64') };
+}
