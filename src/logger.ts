@@ -1,6 +1,7 @@
 /** Ferry's logger: pino, JSON lines, with secrets redacted wherever they might be logged. */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from './config/schema.js';
+import { stdoutDestination } from './log-destination.js';
 
 export type { Logger } from 'pino';
 
@@ -19,5 +20,5 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
     redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return destination === undefined ? pino(options) : pino(options, destination);
+  return pino(options, destination ?? stdoutDestination());
 }

@@ -52,6 +52,7 @@ export function authenticate(ctx: RequestContext): AuthOutcome {
   const found = env.auth.lookup(username, realm, now);
   if (!found.ok) {
     env.events?.authFailure?.(found.reason);
+    env.log?.debug({ client: ctx.client.address, username, reason: found.reason }, 'authentication failed');
     return refuse(challenge(ctx, 401));
   }
   for (const k of found.keys) {
@@ -60,5 +61,6 @@ export function authenticate(ctx: RequestContext): AuthOutcome {
     if (valid) return { ok: true, cred: { username, account: found.account, realm, key, sha256 } };
   }
   env.events?.authFailure?.('bad-integrity');
+  env.log?.debug({ client: ctx.client.address, username, reason: 'bad-integrity' }, 'authentication failed');
   return refuse(challenge(ctx, 401));
 }

@@ -28,6 +28,11 @@ export function readPeers(ctx: RequestContext, alloc: Allocation): PeerAddress[]
   }
   if (peers.length === 0) return 400;
   for (const p of peers) if (alloc.relayFor(p.family) === null) return 443;
-  for (const p of peers) if (!ctx.env.peerPolicy.allows(p.address, p.family)) return 403;
+  for (const p of peers) {
+    if (!ctx.env.peerPolicy.allows(p.address, p.family)) {
+      ctx.env.log?.debug({ allocation: alloc.id, account: alloc.account, peer: p.address }, 'peer refused by the peer policy');
+      return 403;
+    }
+  }
   return peers;
 }
