@@ -1,0 +1,222 @@
+/**
+ * The signaling hub, without I/O: peers by account id → peer id, routing, the queue for absent
+ * peers, and replacement. A peer is reached through a PeerLink (a `ws` WebSocket is one); tests
+ * drive the hub with fake links and a fake clock.
+ */
+import type { SignalLimits } from './limits.js';
+import { ExpiryFifo, PendingTable, type Pending } from './pending.js';
+import { CLOSE, deliveredText, errorText, welcomeText, type RoutedFrame, type SignalErrorCode } from './protocol.js';
+
+/** What the hub needs of a connection. */
+export interface PeerLink {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+  /** Bytes accepted by send() but not yet written to the network. */
+  readonly bufferedAmount: number;
+}
+
+interface Account {
+  readonly id: string;
+  readonly peers: Map<string, PeerSession>;
+  readonly pending: PendingTable;
+}
+
+export class PeerSession {
+  /** False once detached or replaced: its late events change nothing. */
+  open = true;
+
+  constructor(
+    readonly account: Account,
+    readonly peerId: string,
+    readonly link: PeerLink,
+    private readonly maxBufferedBytes: number,
+  ) {}
+
+  get accountId(): string {
+    return this.account.id;
+  }
+
+  /** Error frames are dropped for a connection that does not read (they are advisory). */
+  sendError(code: SignalErrorCode, message: string, id?: string | number, to?: string): void {
+    if (this.link.bufferedAmount > this.maxBufferedBytes) return;
+    this.link.send(errorText(code, message, id, to));
+  }
+}
+
+export interface HubStats {
+  /** Accounts with at least one connected peer. */
+  accounts: number;
+  peers: number;
+  queued: number;
+}
+
+export class Hub {
+  private readonly accounts = new Map<string, Account>();
+  private readonly fifo = new ExpiryFifo();
+  private activeAccounts = 0;
+  private peerCount = 0;
+  private queuedCount = 0;
+
+  constructor(
+    private readonly limits: SignalLimits,
+    private readonly now: () => number,
+  ) {}
+
+  stats(): HubStats {
+    return { accounts: this.activeAccounts, peers: this.peerCount, queued: this.queuedCount };
+  }
+
+  /** Whether attach() would accept this peer now (a replacement always fits). */
+  canAttach(accountId: string, peerId: string): boolean {
+    const account = this.accounts.get(accountId);
+    return !account || account.peers.has(peerId) || account.peers.size < this.limits.maxPeersPerAccount;
+  }
+
+  /**
+   * Registers a connected peer: sends `welcome`, then the messages queued for it, in order. An
+   * existing peer with the same id is replaced (closed with 4000 "replaced"). Returns null when the
+   * account is full.
+   */
+  attach(accountId: string, peerId: string, link: PeerLink): PeerSession | null {
+    if (!this.canAttach(accountId, peerId)) return null;
+    let account = this.accounts.get(accountId);
+    if (!account) {
+      account = { id: accountId, peers: new Map(), pending: new PendingTable(accountId) };
+      this.accounts.set(accountId, account);
+    }
+    const session = new PeerSession(account, peerId, link, this.limits.maxBufferedBytes);
+    const old = account.peers.get(peerId);
+    account.peers.set(peerId, session);
+    if (old) {
+      old.open = false;
+      old.link.close(CLOSE.replaced, 'replaced');
+    } else {
+      this.peerCount += 1;
+      if (account.peers.size === 1) this.activeAccounts += 1;
+    }
+    link.send(welcomeText(peerId));
+    if (account.pending.size(peerId) > 0) this.flush(account, session);
+    return session;
+  }
+
+  /** Unregisters a peer whose connection closed. Does nothing for a replaced (or already detached) session. */
+  detach(session: PeerSession): void {
+    if (!session.open) return;
+    session.open = false;
+    const account = session.account;
+    if (account.peers.get(session.peerId) !== session) return;
+    account.peers.delete(session.peerId);
+    this.peerCount -= 1;
+    if (account.peers.size === 0) {
+      this.activeAccounts -= 1;
+      this.dropIfEmpty(account);
+    }
+  }
+
+  /**
+   * Delivers a message to a peer of the sender's account, or queues it while that peer is absent.
+   * `source`: the text `frame` was parsed from (its payload is reused as is).
+   */
+  route(from: PeerSession, frame: RoutedFrame, source?: string): void {
+    if (!from.open) return;
+    const account = from.account;
+    const target = account.peers.get(frame.to);
+    if (target) {
+      if (target.link.bufferedAmount > this.limits.maxBufferedBytes) {
+        from.sendError('peer_unavailable', `peer ${frame.to} is not reading its connection`, frame.id, frame.to);
+        return;
+      }
+      target.link.send(deliveredText(frame, from.peerId, source));
+      return;
+    }
+    if (frame.type === 'bye') return; // a goodbye to a peer that is gone is not kept
+    const pending = account.pending;
+    if (pending.size(frame.to) >= this.limits.maxQueuedPerPeer || pending.count >= this.limits.maxQueuedPerAccount) {
+      from.sendError('peer_unavailable', `peer ${frame.to} is not connected and its queue is full`, frame.id, frame.to);
+      return;
+    }
+    const p: Pending = {
+      table: pending,
+      target: frame.to,
+      text: deliveredText(frame, from.peerId, source),
+      from: from.peerId,
+      id: frame.id,
+      expiresAt: this.now() + this.limits.queueTtlMs,
+      done: false,
+    };
+    pending.add(p);
+    this.fifo.push(p);
+    this.queuedCount += 1;
+  }
+
+  /** Expires queued messages whose time is up; their senders (if connected) get `peer_unavailable`. */
+  sweep(): void {
+    this.fifo.sweep(this.now(), (p) => this.expire(p));
+  }
+
+  /** Closes every connection of one account (e.g. its credentials were revoked) and drops its queue. */
+  closeAccount(accountId: string, code: number, reason: string): number {
+    const account = this.accounts.get(accountId);
+    if (!account) return 0;
+    const n = account.peers.size;
+    for (const session of account.peers.values()) {
+      session.open = false;
+      session.link.close(code, reason);
+    }
+    account.peers.clear();
+    this.peerCount -= n;
+    if (n > 0) this.activeAccounts -= 1;
+    for (const target of [...account.pending.byTarget.keys()]) {
+      const queue = account.pending.take(target);
+      this.queuedCount -= queue.length;
+      for (const p of queue) p.text = '';
+    }
+    this.accounts.delete(accountId);
+    return n;
+  }
+
+  /** Closes every connection (e.g. 1001 on shutdown) and drops every queued message. */
+  closeAll(code: number, reason: string): void {
+    for (const account of this.accounts.values()) {
+      for (const session of account.peers.values()) {
+        session.open = false;
+        session.link.close(code, reason);
+      }
+    }
+    this.accounts.clear();
+    this.fifo.clear();
+    this.activeAccounts = 0;
+    this.peerCount = 0;
+    this.queuedCount = 0;
+  }
+
+  private flush(account: Account, session: PeerSession): void {
+    const now = this.now();
+    const queue = account.pending.take(session.peerId);
+    this.queuedCount -= queue.length;
+    for (const p of queue) {
+      if (p.expiresAt <= now) this.notifyExpired(account, p);
+      else session.link.send(p.text);
+      p.text = '';
+    }
+  }
+
+  private expire(p: Pending): void {
+    // A table with a message in it keeps its account in the map (dropIfEmpty).
+    const account = this.accounts.get(p.table.accountId);
+    p.table.remove(p);
+    this.queuedCount -= 1;
+    if (!account) return;
+    this.notifyExpired(account, p);
+    this.dropIfEmpty(account);
+  }
+
+  private notifyExpired(account: Account, p: Pending): void {
+    const sender = account.peers.get(p.from);
+    sender?.sendError('peer_unavailable', `peer ${p.target} did not connect within ${this.limits.queueTtlMs} ms`, p.id, p.target);
+  }
+
+  private dropIfEmpty(account: Account): void {
+    if (account.peers.size === 0 && account.pending.count === 0) this.accounts.delete(account.id);
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * `registerSignalingSocket(app, deps)`: the signaling WebSocket `GET /v1/signal` (protocol in
+ * ./protocol.ts). Registers @fastify/websocket on `app` unless it is there already, and returns the
+ * hub (stats, close). The route and plugin are added when `app` loads its plugins (ready/listen).
+ */
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import websocket from '@fastify/websocket';
+import type { WebSocket } from 'ws';
+import { SignalConnection } from './connection.js';
+import { Heartbeat } from './heartbeat.js';
+import { Hub, type HubStats } from './hub.js';
+import { resolveLimits, type SignalLimits } from './limits.js';
+import { CLOSE } from './protocol.js';
+import { isRefusal, readUpgradeRequest, refusal, type SignalCredentials, type UpgradeRefusal } from './upgrade.js';
+
+export type { SignalLimits } from './limits.js';
+export { DEFAULT_SIGNAL_LIMITS } from './limits.js';
+export type { SignalCredentials } from './upgrade.js';
+export type { HubStats } from './hub.js';
+
+type LogFn = (obj: Record<string, unknown>, msg?: string) => void;
+
+export interface SignalSocketDeps {
+  /** The account id of these credentials, or null when they are not valid. */
+  authenticate(cred: SignalCredentials): Promise<string | null>;
+  log?: { info: LogFn; warn: LogFn; debug: LogFn };
+  limits?: Partial<SignalLimits>;
+  /** Clock in ms (queue expiry, rate limits). Default Date.now. */
+  now?: () => number;
+}
+
+export interface SignalingHub {
+  stats(): HubStats;
+  /** Closes every signaling socket with 1001 and stops the timers; resolves once they are closed. */
+  close(): Promise<void>;
+  /** Expires queued messages now (a timer does it every queueTtlMs/4, at most every second). */
+  sweep(): void;
+  /**
+   * Closes every signaling socket of an account (1008 "account closed": call it when the account is
+   * disabled or its credentials are revoked) and drops its queued messages; returns how many.
+   */
+  closeAccount(accountId: string): number;
+}
+
+export const SIGNAL_PATH = '/v1/signal';
+const CLOSE_WAIT_MS = 1000;
+
+const noop: LogFn = () => {};
+
+export function registerSignalingSocket(app: FastifyInstance, deps: SignalSocketDeps): SignalingHub {
+  const limits = resolveLimits(deps.limits);
+  const now = deps.now ?? Date.now;
+  const log = deps.log ?? { info: noop, warn: noop, debug: noop };
+  const hub = new Hub(limits, now);
+  const heartbeat = new Heartbeat(limits.heartbeatMs);
+  const admitted = new WeakMap<FastifyRequest, { accountId: string; peerId: string; response: ServerResponse }>();
+  let sweeper: NodeJS.Timeout | undefined;
+  let closing: Promise<void> | undefined;
+
+  const refuse = (reply: FastifyReply, r: UpgradeRefusal): FastifyReply => reply.code(r.status).send(r.body);
+
+  const admit = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    const read = readUpgradeRequest(request.query, request.headers.authorization);
+    if (isRefusal(read)) return refuse(reply, read);
+    let accountId: string | null;
+    try {
+      accountId = await deps.authenticate(read.credentials);
+    } catch (err) {
+      log.warn({ err }, 'signaling: authenticate failed');
+      return refuse(reply, refusal(503, 'unavailable', 'could not check the credentials; try again'));
+    }
+    if (!accountId) return refuse(reply, refusal(401, 'unauthorized', 'invalid or expired credentials'));
+    if (closing) return refuse(reply, refusal(503, 'unavailable', 'the server is shutting down'));
+    if (!hub.canAttach(accountId, read.peerId)) {
+      return refuse(
+        reply,
+        refusal(429, 'too_many_peers', `the account has ${limits.maxPeersPerAccount} connected peers, the most allowed`),
+      );
+    }
+    admitted.set(request, { accountId, peerId: read.peerId, response: reply.raw });
+    return undefined;
+  };
+
+  // ws closes the connection itself on protocol errors (1009 too big, 1002…): log, do not cut it.
+  function onSocketError(this: WebSocket, err: Error): void {
+    log.debug({ err: err.message }, 'signaling: socket error');
+    if (this.readyState === this.OPEN) this.terminate();
+  }
+
+  const onSocket = (socket: WebSocket, request: FastifyRequest): void => {
+    const who = admitted.get(request);
+    admitted.delete(request);
+    if (!who) {
+      socket.close(CLOSE.policy, 'not admitted');
+      return;
+    }
+    if (closing) {
+      socket.close(CLOSE.goingAway, 'server shutting down');
+      return;
+    }
+    const session = hub.attach(who.accountId, who.peerId, socket);
+    if (!session) {
+      socket.close(CLOSE.policy, 'too many peers in this account');
+      return;
+    }
+    // Memory per idle peer: @fastify/websocket's error listener holds the fastify request and
+    // reply, and the raw response stays attached to the TCP socket; drop both (≈ 2.5 KB of heap each).
+    who.response.detachSocket(request.raw.socket);
+    socket.removeAllListeners('error');
+    socket.on('error', onSocketError);
+    const conn = new SignalConnection(socket, session, hub, limits, now);
+    heartbeat.add(conn);
+    const { accountId, peerId } = who; // the close listener must not hold `who` (and its response)
+    log.debug({ account: accountId, peer: peerId }, 'signaling: peer connected');
+    socket.once('close', (code: number) => {
+      heartbeat.delete(conn);
+      hub.detach(session);
+      log.debug({ account: accountId, peer: peerId, code }, 'signaling: peer disconnected');
+    });
+  };
+
+  const close = (): Promise<void> => {
+    if (closing) return closing;
+    closing = (async () => {
+      if (sweeper) clearInterval(sweeper);
+      sweeper = undefined;
+      heartbeat.stop();
+      const sockets = heartbeat.sockets();
+      hub.closeAll(CLOSE.goingAway, 'server shutting down');
+      await Promise.all(sockets.map((s) => closed(s, CLOSE_WAIT_MS)));
+    })();
+    return closing;
+  };
+
+  const plugin = async (scope: FastifyInstance): Promise<void> => {
+    // Before @fastify/websocket's own preClose (which closes sockets without a code): ours say 1001.
+    scope.addHook('preClose', close);
+    if (!scope.hasPlugin('@fastify/websocket')) {
+      await scope.register(websocket, {
+        options: { maxPayload: limits.maxFrameBytes, perMessageDeflate: false },
+        errorHandler: (err: Error, socket: WebSocket) => onSocketError.call(socket, err),
+      });
+    } else {
+      const max = (scope.websocketServer.options as { maxPayload?: number }).maxPayload ?? 0;
+      if (max > limits.maxFrameBytes) {
+        log.info({ maxPayload: max, maxMessageBytes: limits.maxMessageBytes }, 'signaling: @fastify/websocket was registered with a larger maxPayload; frames over maxMessageBytes get too_large');
+      }
+    }
+    scope.route({
+      method: 'GET',
+      url: SIGNAL_PATH,
+      schema: { hide: true },
+      preValidation: admit,
+      handler: (_request, reply) =>
+        reply.code(426).header('upgrade', 'websocket').send({
+          error: { code: 'upgrade_required', message: 'this endpoint is a WebSocket' },
+        }),
+      wsHandler: onSocket,
+    });
+    sweeper = setInterval(() => hub.sweep(), Math.min(1000, Math.max(20, limits.queueTtlMs / 4)));
+    sweeper.unref();
+  };
+  Object.assign(plugin, {
+    [Symbol.for('skip-override')]: true, // like fastify-plugin: register on `app` itself, not a child
+    [Symbol.for('fastify.display-name')]: 'ferry-signaling-socket',
+  });
+  app.register(plugin);
+
+  return {
+    stats: () => hub.stats(),
+    close,
+    sweep: () => hub.sweep(),
+    closeAccount: (accountId) => hub.closeAccount(accountId, CLOSE.policy, 'account closed'),
+  };
+}
+
+/** Resolves when the socket has closed; terminates it after `ms`. */
+function closed(socket: WebSocket, ms: number): Promise<void> {
+  if (socket.readyState === socket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => socket.terminate(), ms);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,65 @@
+/**
+ * Admission of a signaling connection, before the WebSocket handshake completes: credentials
+ * (`Authorization: Bearer <api key>` or `?token=`), the peer id, the account's peer limit. A refusal
+ * is an ordinary HTTP response with a JSON body, so a client sees why (a WebSocket that opens and
+ * closes at once tells it nothing).
+ */
+import { PEER_ID_PATTERN } from './protocol.js';
+
+export interface SignalCredentials {
+  readonly bearer?: string;
+  readonly token?: string;
+}
+
+export interface UpgradeRefusal {
+  readonly status: 400 | 401 | 429 | 503;
+  readonly body: { error: { code: string; message: string } };
+}
+
+export function refusal(status: UpgradeRefusal['status'], code: string, message: string): UpgradeRefusal {
+  return { status, body: { error: { code, message } } };
+}
+
+export interface UpgradeRequest {
+  readonly peerId: string;
+  readonly credentials: SignalCredentials;
+}
+
+/** Reads the peer id and the credentials of an upgrade request, or says what is wrong (400/401). */
+export function readUpgradeRequest(
+  query: unknown,
+  authorization: string | string[] | undefined,
+): UpgradeRequest | UpgradeRefusal {
+  const q = (typeof query === 'object' && query !== null ? query : {}) as Record<string, unknown>;
+  let bearer: string | undefined;
+  if (typeof authorization === 'string') {
+    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
+    if (!m) return refusal(401, 'unauthorized', 'the Authorization header must be "Bearer <api key>"');
+    bearer = m[1];
+  } else if (authorization !== undefined) {
+    return refusal(401, 'unauthorized', 'one Authorization header expected');
+  }
+  let token: string | undefined;
+  if (q.token !== undefined) {
+    if (typeof q.token !== 'string' || q.token.length === 0) {
+      return refusal(401, 'unauthorized', 'token must be given once, not empty');
+    }
+    token = q.token;
+  }
+  if (bearer === undefined && token === undefined) {
+    return refusal(
+      401,
+      'unauthorized',
+      'credentials required: an "Authorization: Bearer <api key>" header or a ?token=<signaling token> query parameter',
+    );
+  }
+  const peerId = q.peer_id;
+  if (typeof peerId !== 'string' || !PEER_ID_PATTERN.test(peerId)) {
+    return refusal(400, 'bad_request', 'peer_id is required once: 1..64 characters of [A-Za-z0-9_.-]');
+  }
+  return { peerId, credentials: { bearer, token } };
+}
+
+export function isRefusal(x: UpgradeRequest | UpgradeRefusal): x is UpgradeRefusal {
+  return 'status' in x;
+}
