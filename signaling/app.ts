@@ -69,7 +69,7 @@ export function buildSignalingApp(deps: SignalingDeps): FastifyInstance {
     await account.register(credentialRoutes(deps));
   });
 
-  registerSignalingSocket(app, {
+  const hub = registerSignalingSocket(app, {
     // A bearer header may carry an API key or a signaling token; a token in the URL (browsers
     // cannot set headers on a WebSocket) must be a signaling token, so API keys stay out of URLs.
     authenticate: async ({ bearer, token }) => {
@@ -81,6 +81,8 @@ export function buildSignalingApp(deps: SignalingDeps): FastifyInstance {
     },
     ...(deps.log ? { log: deps.log.child({ component: 'signaling-ws' }) } : {}),
   });
+  // A disabled, deleted or revoked account loses its signaling sockets with its allocations.
+  deps.accounts.onAccessRevoked((accountId) => hub.closeAccount(accountId));
   registerDemo(app);
   return app;
 }

@@ -39,6 +39,7 @@ export class AccountService {
   readonly #store: AccountStore;
   readonly #directory: AccountDirectory;
   #relay: RelayControl | null;
+  readonly #revokedListeners: ((accountId: string) => void)[] = [];
   readonly #now: () => number;
 
   constructor(store: AccountStore, directory: AccountDirectory, relay: RelayControl | null, now: () => number) {
@@ -168,7 +169,23 @@ export class AccountService {
     return { apiKey, key };
   }
 
+  /**
+   * Registers a listener called when an account loses access (disabled, deleted, credentials
+   * revoked), after its relay allocations are closed: signaling closes the account's sockets.
+   */
+  onAccessRevoked(listener: (accountId: string) => void): void {
+    this.#revokedListeners.push(listener);
+  }
+
   #closeAllocations(id: string): number {
-    return this.#relay?.closeAccountAllocations(id) ?? 0;
+    const closed = this.#relay?.closeAccountAllocations(id) ?? 0;
+    for (const listener of this.#revokedListeners) {
+      try {
+        listener(id);
+      } catch {
+        // a listener's failure must not undo the revocation
+      }
+    }
+    return closed;
   }
 }
