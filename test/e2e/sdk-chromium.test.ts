@@ -3,19 +3,13 @@
 // path and exchange chat messages, typed into the page and through its test hook.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { startSignalingFerry, type SignalingFerry } from './sdk-ferry.js';
+
+import { launchChromium, type LaunchedChromium } from '../helpers/chromium.js';
 
 const TEST_TIMEOUT = 90_000;
 const N = 50;
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync',
-];
-
 interface DemoState {
   status: string;
   path: string | null;
@@ -42,21 +36,15 @@ async function waitForState(page: Page, what: string, check: (s: DemoState) => b
 describe('SDK in Chromium: the /demo page through Ferry', () => {
   let f: SignalingFerry;
   let context: BrowserContext | undefined;
-  let profileDir: string | undefined;
+  let browser: LaunchedChromium | undefined;
 
   before(async () => {
     f = await startSignalingFerry();
-    profileDir = mkdtempSync(join(tmpdir(), 'ferry-sdk-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: CHROMIUM_ARGS,
-      timeout: 30_000,
-    });
+    browser = await launchChromium();
+    context = browser.context;
   });
   after(async () => {
-    await context?.close().catch(() => undefined);
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await browser?.close();
     await f?.stop();
   });
 

@@ -2,22 +2,15 @@
 // RTCPeerConnections in one page, through Ferry over TURN/UDP, TURN/TCP and TURN/TLS.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import {
   LOOPBACK_PEERS, TEST_PASSWORD, TEST_SECRET, TEST_USER, restCredentials, startFerry, type FerryHandle,
 } from '../helpers/ferry-process.js';
 
+import { launchChromium, type LaunchedChromium } from '../helpers/chromium.js';
+
 const TEST_TIMEOUT = 60_000;
 const N = 200;
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync',
-  '--ignore-certificate-errors', // Ferry's TLS listener uses a self-signed certificate
-];
-
 interface IceServerInit { urls: string; username: string; credential: string }
 interface CandidateError { errorCode: number; errorText: string; url: string }
 interface PageResult {
@@ -112,21 +105,15 @@ async function gatherErrors(args: { iceServers: IceServerInit[] }): Promise<Cand
 describe('Chromium through Ferry (relay only)', () => {
   let ferry: FerryHandle;
   let context: BrowserContext;
-  let profileDir: string;
+  let browser: LaunchedChromium | undefined;
 
   before(async () => {
     ferry = await startFerry({ peers: LOOPBACK_PEERS }, { tls: true });
-    profileDir = mkdtempSync(join(tmpdir(), 'ferry-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: CHROMIUM_ARGS,
-      timeout: 30_000,
-    });
+    browser = await launchChromium(['--ignore-certificate-errors']);
+    context = browser.context;
   });
   after(async () => {
-    await context?.close().catch(() => undefined);
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await browser?.close();
     await ferry?.stop();
   });
 

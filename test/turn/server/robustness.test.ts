@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { startServer, type Fixture } from '../../helpers/turn-server.js';
 import { TestTurnClient } from '../../helpers/turn-client.js';
 import * as C from '../../../turn/codec/constants.js';
+import { prng } from '../codec/helpers.js';
 
 let fx: Fixture;
 before(async () => {
@@ -13,18 +14,6 @@ before(async () => {
 after(async () => {
   await fx.stop();
 });
-
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function bindingWorks(): Promise<boolean> {
   const c = await TestTurnClient.connect({ port: fx.udpPort });
