@@ -19,6 +19,8 @@ declare -A NEEDED=(
   [chromium]=chromium
   [ip]=iproute2
   [iptables]=iptables
+  [nginx]=nginx-light
+  [systemd-analyze]=systemd
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do
@@ -70,6 +72,15 @@ if command -v turnserver >/dev/null 2>&1; then
     for pid in $(ss -Hlnptu 'sport = :3478' 2>/dev/null | grep -o '"turnserver",pid=[0-9]*' | grep -o '[0-9]*$' | sort -u); do
       stop_pid "$pid"
     done
+  fi
+fi
+
+# --- nginx: only its binary is used (test/src/deploy.test.ts runs its own instances) ------------
+if [ -r /run/nginx.pid ] && [ "$(id -u)" -eq 0 ]; then
+  pid=$(tr -dc 0-9 </run/nginx.pid)
+  if [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = nginx ]; then
+    log "stopping the nginx service the package started"
+    kill "$pid" 2>/dev/null || true
   fi
 fi
 

@@ -1,7 +1,7 @@
 /**
- * The signaling HTTP app: admin API (accounts, API keys, revocation), account API (ICE servers,
- * signaling tokens), WebSocket signaling, the demo page, /healthz and /openapi.json. It never
- * listens; the composition root does (or tests call `app.inject()`).
+ * The signaling HTTP app: admin API (accounts, API keys, revocation, relay sessions), account API
+ * (ICE servers, signaling tokens), WebSocket signaling, the demo page, /healthz and /openapi.json.
+ * It never listens; the composition root does (or tests call `app.inject()`).
  */
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -16,6 +16,7 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { credentialRoutes } from './routes/credentials.js';
 import { healthRoutes } from './routes/health.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { sessionRoutes } from './routes/sessions.js';
 import { registerSignalingSocket } from './ws/index.js';
 
 export type { SignalingDeps } from './deps.js';
@@ -62,6 +63,7 @@ export function buildSignalingApp(deps: SignalingDeps): FastifyInstance {
     admin.addHook('onRequest', async (request) => requireAdmin(request, deps.adminToken));
     await admin.register(accountRoutes(deps));
     await admin.register(apiKeyRoutes(deps));
+    await admin.register(sessionRoutes(deps));
   });
   // Account API: an API key or a signaling token.
   void app.register(async (account) => {

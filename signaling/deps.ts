@@ -12,6 +12,35 @@ export interface SignalingDeps {
   readonly adminToken?: string;
   /** Where request and error logs go; silent when absent. */
   readonly log?: Logger;
-  /** Live relay sessions (TurnServer.sessions), for operators; not exposed over HTTP yet. */
-  readonly relaySessions?: () => unknown;
+  /**
+   * Live relay sessions (TurnServer.sessions), listed by the admin sessions API. Absent (as with
+   * closeSessions): the sessions routes answer 503.
+   */
+  readonly relaySessions?: () => readonly RelaySession[];
+  /**
+   * Closes the live sessions matching `predicate` (TurnServer.closeAllocations with reason
+   * 'admin': a TCP/TLS client's connection ends and the relayed ports are freed); returns how many.
+   */
+  readonly closeSessions?: (predicate: (session: RelaySession) => boolean) => number;
+  /** Clock for session ages (ms since the epoch); Date.now when absent. */
+  readonly now?: () => number;
+}
+
+/**
+ * What the sessions API reads of a live allocation. Structurally a subset of turn/'s
+ * AllocationInfo (signaling/ does not import turn/), so `() => turn.sessions()` fits as is.
+ */
+export interface RelaySession {
+  readonly id: number;
+  readonly account: string;
+  readonly transport: 'udp' | 'tcp' | 'tls';
+  readonly clientAddress: string;
+  readonly clientPort: number;
+  readonly relayAddresses: readonly { readonly address: string; readonly port: number; readonly family: 4 | 6 }[];
+  /** ms since the epoch. */
+  readonly startedAt: number;
+  readonly bytesToPeer: number;
+  readonly packetsToPeer: number;
+  readonly bytesToClient: number;
+  readonly packetsToClient: number;
 }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Account, ApiKeyInfo } from '../src/accounts/types.js';
+import type { RelaySession } from './deps.js';
 import { ErrorBodySchema } from './errors.js';
 
 const isoTime = (what: string) => z.string().describe(`${what} (ISO 8601, UTC)`);
@@ -26,6 +27,30 @@ export const ApiKeySchema = z
   })
   .describe('API key (the secret itself is only shown when created).');
 
+const count = (what: string) => z.int().nonnegative().describe(what);
+
+export const SessionSchema = z
+  .object({
+    id: z.int().nonnegative().describe('Session (allocation) id, unique while the relay runs; DELETE /v1/sessions/{id} closes it.'),
+    account: z.string().describe('Account the session is billed to: an account id, a static user name or the name of a REST credential.'),
+    transport: z.enum(['udp', 'tcp', 'tls']).describe('Transport between the client and the relay.'),
+    client: z.string().describe('The client\'s address as the relay sees it: "ip:port", IPv6 in brackets.'),
+    relayed: z
+      .array(z.object({ address: z.string(), port: z.int(), family: z.union([z.literal(4), z.literal(6)]) }))
+      .describe('Relayed transport addresses (the advertised address: external_ip when set).'),
+    started_at: isoTime('When the allocation was made'),
+    age_seconds: count('Seconds since started_at.'),
+    bytes_to_peer: count('Application payload bytes relayed from the client to peers.'),
+    bytes_to_client: count('Application payload bytes relayed from peers to the client.'),
+    packets_to_peer: count('Packets relayed from the client to peers.'),
+    packets_to_client: count('Packets relayed from peers to the client.'),
+  })
+  .describe('Live relay session (TURN allocation)');
+
+export const SessionParams = z.object({
+  id: z.string().regex(/^[0-9]{1,15}$/, { error: 'a session id is a non-negative integer' }).describe('Session id.'),
+});
+
 export const AccountParams = z.object({ id: z.string().min(1).max(64).describe('Account id (acc_...).') });
 export const ApiKeyParams = AccountParams.extend({ keyId: z.string().min(1).max(64).describe('Key id (key_...).') });
 
@@ -46,4 +71,22 @@ export function accountDto(a: Account): z.output<typeof AccountSchema> {
 
 export function apiKeyDto(k: ApiKeyInfo): z.output<typeof ApiKeySchema> {
   return { id: k.id, prefix: k.prefix, created_at: iso(k.createdAt), revoked_at: k.revokedAt === null ? null : iso(k.revokedAt) };
+}
+
+const hostPort = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+
+export function sessionDto(s: RelaySession, nowMs: number): z.output<typeof SessionSchema> {
+  return {
+    id: s.id,
+    account: s.account,
+    transport: s.transport,
+    client: hostPort(s.clientAddress, s.clientPort),
+    relayed: s.relayAddresses.map((r) => ({ address: r.address, port: r.port, family: r.family })),
+    started_at: iso(s.startedAt),
+    age_seconds: Math.max(0, Math.floor((nowMs - s.startedAt) / 1000)),
+    bytes_to_peer: s.bytesToPeer,
+    bytes_to_client: s.bytesToClient,
+    packets_to_peer: s.packetsToPeer,
+    packets_to_client: s.packetsToClient,
+  };
 }

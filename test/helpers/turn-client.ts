@@ -93,6 +93,14 @@ export class TestTurnClient {
     return this.udp ? this.udp.address().port : (this.stream?.localPort ?? 0);
   }
 
+  /** Resolves once the TCP/TLS connection has closed (at once when it already has); never for UDP. */
+  streamClosed(): Promise<void> {
+    const s = this.stream;
+    if (s === undefined) return new Promise<void>(() => {});
+    if (s.closed) return Promise.resolve();
+    return new Promise<void>((r) => s.once('close', () => r()));
+  }
+
   sendRaw(buf: Buffer): void {
     if (this.udp) this.udp.send(buf, this.opts.port, this.opts.host);
     else this.stream?.write(buf);

@@ -138,6 +138,10 @@ describe('admin authentication', () => {
     ['GET', '/v1/accounts/acc_x/keys', undefined],
     ['DELETE', '/v1/accounts/acc_x/keys/key_x', undefined],
     ['POST', '/v1/accounts/acc_x/revoke', undefined],
+    ['GET', '/v1/sessions', undefined],
+    ['GET', '/v1/sessions?account=acc_x', undefined],
+    ['DELETE', '/v1/sessions/1', undefined],
+    ['DELETE', '/v1/accounts/acc_x/sessions', undefined],
   ] as const;
 
   it('refuses a missing, wrong or malformed admin token with 401 JSON (before reading the body)', async () => {
@@ -301,10 +305,13 @@ describe('GET /openapi.json', () => {
     assert.deepEqual(routes, [
       'DELETE /v1/accounts/{id}',
       'DELETE /v1/accounts/{id}/keys/{keyId}',
+      'DELETE /v1/accounts/{id}/sessions',
+      'DELETE /v1/sessions/{id}',
       'GET /healthz',
       'GET /v1/accounts',
       'GET /v1/accounts/{id}',
       'GET /v1/accounts/{id}/keys',
+      'GET /v1/sessions',
       'PATCH /v1/accounts/{id}',
       'POST /v1/accounts',
       'POST /v1/accounts/{id}/keys',

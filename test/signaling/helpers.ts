@@ -6,7 +6,7 @@ import { IceServerIssuer } from '../../src/credentials/ice-servers.js';
 import { SignalTokens } from '../../src/credentials/signal-token.js';
 import { openSqliteStore } from '../../src/store/sqlite-account-store.js';
 import type { SqliteAccountStore } from '../../src/store/sqlite-account-store.js';
-import { buildSignalingApp } from '../../signaling/app.js';
+import { buildSignalingApp, type SignalingDeps } from '../../signaling/app.js';
 
 export const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 export const SECRET = 'rest-secret-0123456789abcdef';
@@ -21,6 +21,8 @@ export interface TestAppOptions {
   readonly publicHost?: string;
   /** Allocations RelayControl claims to close per call. */
   readonly closedPerCall?: number;
+  /** Relay session deps (the sessions API answers 503 without them). */
+  readonly relay?: Pick<SignalingDeps, 'relaySessions' | 'closeSessions' | 'now'>;
 }
 
 export interface TestApp {
@@ -57,7 +59,13 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   });
   const tokens = new SignalTokens({ secret: () => secret, directory: accounts.directory, now });
   const adminToken = options.adminToken === undefined ? ADMIN_TOKEN : options.adminToken ?? undefined;
-  const app = buildSignalingApp({ accounts, iceServers, tokens, ...(adminToken !== undefined ? { adminToken } : {}) });
+  const app = buildSignalingApp({
+    accounts,
+    iceServers,
+    tokens,
+    ...(adminToken !== undefined ? { adminToken } : {}),
+    ...options.relay,
+  });
   await app.ready();
   return {
     app,

@@ -70,7 +70,7 @@ test('formatIp matches Node on 5,000 random zero-heavy IPv6 addresses', () => {
   }
 });
 
-test('formatIp agrees with rinfo.address of real sockets (::1 and v4-mapped)', async (t) => {
+test('formatIp agrees with rinfo.address of real sockets (::1 and v4-mapped)', async () => {
   const rinfo = (bindAddr: string, sendType: 'udp4' | 'udp6', sendTo: string) =>
     new Promise<string | null>((resolve) => {
       const rx = dgram.createSocket({ type: 'udp6', ipv6Only: false });
@@ -87,11 +87,11 @@ test('formatIp agrees with rinfo.address of real sockets (::1 and v4-mapped)', a
       setTimeout(() => done(null), 1000).unref();
     });
   const loop6 = await rinfo('::1', 'udp6', '::1');
-  if (loop6 === null) return t.skip('no IPv6 loopback here');
+  assert.notEqual(loop6, null, 'this test needs an IPv6 loopback (::1), as the IPv6 relay tests do');
   assert.equal(loop6, '::1');
   assert.equal(canonicalIp('0:0:0:0:0:0:0:1'), loop6);
   const mapped = await rinfo('::', 'udp4', '127.0.0.1');
-  if (mapped === null) return t.skip('no dual-stack sockets here');
+  assert.notEqual(mapped, null, 'this test needs dual-stack sockets');
   assert.equal(mapped, '::ffff:127.0.0.1');
   assert.equal(canonicalIp('::FFFF:7F00:0001'), mapped);
 });

@@ -1,0 +1,63 @@
+# syntax=docker/dockerfile:1
+# Ferry: TURN/STUN relay and signaling service.
+#
+#   docker build -t ferry .
+#   docker run -d --name ferry --network host \
+#     -v /etc/ferry/config.json:/etc/ferry/config.json:ro -v ferry-data:/var/lib/ferry ferry
+#
+# Real deployments use --network host: a relay needs one UDP port per allocation and the
+# addresses it advertises must be the host's, which port publishing (-p) and Docker's NAT get in
+# the way of. The config must keep its SQLite file on the volume:
+# "storage": "sqlite:/var/lib/ferry/ferry.db" (the default config of this image does).
+
+# --- build: compile TypeScript and the native better-sqlite3 addon --------------------------------
+FROM node:24-bookworm-slim AS build
+# Toolchain for node-gyp, used when better-sqlite3 has no prebuilt binary for this Node/platform.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+# The sources come before `npm ci`: it runs the `prepare` script (tsc), which needs them. Only the
+# product is copied (no test/ or bench/), so dist/ holds only what Ferry runs.
+COPY package.json package-lock.json tsconfig.json ./
+COPY bin ./bin
+COPY turn ./turn
+COPY signaling ./signaling
+COPY src ./src
+RUN npm ci
+RUN npx tsc -p .
+RUN npm prune --omit=dev
+
+# --- runtime ---------------------------------------------------------------------------------------
+FROM node:24-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    FERRY_HEALTHZ_URL=http://127.0.0.1:8080/healthz
+# A fixed uid/gid (10001) so volume and mounted-file permissions can be set from the host.
+RUN groupadd --gid 10001 ferry \
+ && useradd --uid 10001 --gid ferry --home-dir /var/lib/ferry --no-create-home --shell /usr/sbin/nologin ferry \
+ && mkdir -p /var/lib/ferry /etc/ferry \
+ && chown ferry:ferry /var/lib/ferry
+WORKDIR /opt/ferry
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/bin ./bin
+# Default config: embedded defaults with the accounts database on the volume. Mount your own
+# config over it (it must set "storage" to a path under /var/lib/ferry too).
+COPY deploy/config.json /etc/ferry/config.json
+USER ferry
+
+# STUN/TURN over UDP and TCP, TURN over TLS (when tls_address is set), signaling HTTP/WebSocket.
+EXPOSE 3478/udp 3478/tcp 5349/tcp 8080/tcp
+# Relayed addresses: for a bridge network, narrow relay_ports to a small range such as this one and
+# publish it (-p 49152-49252:49152-49252/udp) with external_ip set to the host's public IP. Real
+# deployments use --network host instead and size relay_ports to the expected allocations.
+EXPOSE 49152-49252/udp
+VOLUME /var/lib/ferry
+
+# GET /healthz of the signaling service; set FERRY_HEALTHZ_URL when signaling.address is not :8080.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch(process.env.FERRY_HEALTHZ_URL, { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+ENTRYPOINT ["node", "bin/ferry.js"]
+CMD ["start", "--fg", "--config", "/etc/ferry/config.json"]
