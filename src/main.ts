@@ -6,12 +6,14 @@ import type { FastifyInstance } from 'fastify';
 import { AccountService } from './accounts/service.js';
 import type { RelayControl } from './accounts/types.js';
 import type { LoadedConfig } from './config/load.js';
+import { diffConfig, type ConfigDiff } from './config/reload.js';
 import { IceServerIssuer } from './credentials/ice-servers.js';
 import { SignalTokens } from './credentials/signal-token.js';
 import type { Logger } from './logger.js';
 import { buildRelayPlan, type RelayPlan } from './relay-options.js';
 import { openSqliteStore } from './store/sqlite-account-store.js';
 import { buildSignalingApp } from '../signaling/app.js';
+import { createPeerPolicy } from '../turn/peer-policy.js';
 import { TurnServer } from '../turn/server.js';
 
 export interface Listener {
@@ -28,6 +30,13 @@ export interface FerryHandle {
   allocationCount(): number;
   readonly plan: RelayPlan;
   readonly accounts: AccountService;
+  /**
+   * Applies a re-read config (SIGHUP) without dropping allocations or WebSockets: users and
+   * auth_secrets, peers, quotas, realm, log_level and signaling.admin_token. Keys that need a
+   * restart are left as they are and listed in the result (`restart`). Throws, keeping the
+   * running config, when the new settings cannot be applied.
+   */
+  reload(next: LoadedConfig): ConfigDiff;
   /** Closes signaling (and its WebSockets), then every allocation and listener, then the store; idempotent. */
   stop(): Promise<void>;
 }
@@ -50,6 +59,8 @@ async function closeAll(steps: Array<() => Promise<unknown> | unknown>): Promise
 /** Builds the engine and the signaling service from the config, starts them and logs where they listen. */
 export async function startFerry(config: LoadedConfig, logger: Logger): Promise<FerryHandle> {
   const { users, auth_secrets: secrets, signaling } = config.config;
+  // What a reload may replace; read per use (minting secret, admin token).
+  let current = config.config;
   logger.info(
     { config: config.source ?? 'embedded defaults', static_user_count: Object.keys(users).length, rest_secret_count: secrets.length },
     'configuration loaded',
@@ -89,7 +100,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
     );
 
     // The first REST secret mints TURN credentials and signs signaling tokens.
-    const mintingSecret = () => secrets[0];
+    const mintingSecret = () => current.auth_secrets[0];
     const iceServers = new IceServerIssuer({
       secret: mintingSecret,
       turnPort: config.listen.port,
@@ -102,9 +113,13 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
       accounts,
       iceServers,
       tokens,
-      ...(signaling.admin_token !== undefined ? { adminToken: signaling.admin_token } : {}),
+      // A getter: the admin routes read it per request, so a reload can change the token.
+      get adminToken() {
+        return current.signaling.admin_token;
+      },
       log: logger,
       relaySessions: () => turn.sessions(),
+      closeSessions: (predicate) => turn.closeAllocations(predicate, 'admin'),
     });
     const { host, port } = config.signalingListen;
     try {
@@ -131,6 +146,36 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
       listening: () => turn.listening(),
       signalingAddress: () => signalingAt,
       allocationCount: () => turn.allocationCount(),
+      reload(next) {
+        const diff = diffConfig(current, next.config);
+        const c = next.config;
+        // Build everything first so a failure leaves the running config untouched.
+        const peerPolicy = createPeerPolicy({ allow: c.peers.allow, deny: c.peers.deny, serverAddresses: plan.serverAddresses });
+        plan.auth.update({ users: c.users, secrets: c.auth_secrets });
+        turn.update({
+          realm: c.realm,
+          peerPolicy,
+          quotas: {
+            allocationsPerUser: c.quotas.allocations_per_user,
+            totalAllocations: c.quotas.total_allocations,
+            permissionsPerAllocation: c.quotas.permissions_per_allocation,
+            channelsPerAllocation: c.quotas.channels_per_allocation,
+          },
+        });
+        logger.level = c.log_level;
+        // Restart-only keys keep their running values: only the live ones are taken over.
+        current = {
+          ...current,
+          users: c.users,
+          auth_secrets: c.auth_secrets,
+          peers: c.peers,
+          quotas: c.quotas,
+          realm: c.realm,
+          log_level: c.log_level,
+          signaling: { ...current.signaling, admin_token: c.signaling.admin_token },
+        };
+        return diff;
+      },
       stop() {
         stopping ??= closeAll([() => started.app.close(), () => started.server.stop(), () => store.close()]).then(() =>
           logger.info('stopped'),

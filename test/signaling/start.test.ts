@@ -126,6 +126,26 @@ describe('startFerry with signaling', () => {
     }
   });
 
+  it('lists live sessions and closes one through the admin API (the relay frees it)', async () => {
+    const created = await call('POST', '/v1/accounts', ADMIN, { name: 'sessions' });
+    const account = (await created.json()) as { id: string; api_key: string };
+    const ice = await call('POST', '/v1/ice-servers', account.api_key);
+    const [server] = ((await ice.json()) as { iceServers: Array<{ username: string; credential: string }> }).iceServers;
+    const client = await TestTurnClient.connect({ port: turnPort, username: server.username, password: server.credential });
+    try {
+      assert.equal((await client.allocate()).code, 0);
+      const listed = (await (await call('GET', `/v1/sessions?account=${account.id}`, ADMIN)).json()) as { sessions: Array<{ id: number; account: string }> };
+      assert.equal(listed.sessions.length, 1);
+      assert.equal(listed.sessions[0].account, account.id);
+      const del = await call('DELETE', `/v1/sessions/${listed.sessions[0].id}`, ADMIN);
+      assert.equal(del.status, 204);
+      assert.equal(ferry!.allocationCount(), 0);
+      assert.equal((await client.refresh(600)).code, 437, 'the client sees its allocation gone');
+    } finally {
+      client.close();
+    }
+  });
+
   it('stops signaling with the relay, and a restart finds the accounts in the SQLite file', async () => {
     const created = await call('POST', '/v1/accounts', ADMIN, { name: 'persistent' });
     const account = (await created.json()) as { id: string; api_key: string };

@@ -135,13 +135,14 @@ describe('ferry start', () => {
       child.once('exit', (code, signal) => resolve({ code, signal })),
     );
     try {
-      const lines = () => stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+      // Complete lines only: a chunk may end in the middle of one.
+      const lines = () => stdout.split('\n').slice(0, -1).filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
       const listening = (t: string) => lines().some((l) => l.transport === t && l.port === port && l.address === '127.0.0.1');
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no listening lines within 10 s\nstdout:\n${stdout}\nstderr:\n${stderr}`)), 10_000);
         child.stdout.on('data', (d: Buffer) => {
           stdout += d.toString();
-          if (listening('udp') && listening('tcp')) {
+          if (listening('udp') && listening('tcp') && lines().some((l) => l.relay_ports !== undefined)) {
             clearTimeout(timer);
             resolve();
           }
@@ -170,7 +171,7 @@ describe('ferry start', () => {
     const port = await freePort();
     const dir = tempDir();
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ address: `127.0.0.1:${port}`, signaling: { address: '127.0.0.1:0' }, log_level: 'warn' }));
-    const child = spawn(process.execPath, [FERRY, 'start'], { cwd: dir });
+    const child = spawn(process.execPath, [FERRY, 'start', '--fg'], { cwd: dir });
     let stdout = '';
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {

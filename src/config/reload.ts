@@ -1,0 +1,56 @@
+/**
+ * What a config reload (SIGHUP) may change in a running Ferry: `diffConfig(old, next)` sorts the
+ * changed keys into those applied live and those that only take effect after a restart.
+ */
+import type { Config } from './schema.js';
+
+/** Keys applied to the running process without dropping allocations or WebSockets. */
+export const LIVE_KEYS = ['users', 'auth_secrets', 'peers', 'quotas', 'realm', 'log_level', 'signaling.admin_token'] as const;
+
+/** Keys that need a restart: sockets, relay addresses, storage, TLS files, URLs handed out. */
+export const RESTART_KEYS = [
+  'address',
+  'relay_ip',
+  'tls_address',
+  'tls',
+  'external_ip',
+  'relay_ports',
+  'storage',
+  'signaling.address',
+  'signaling.public_host',
+] as const;
+
+export type LiveKey = (typeof LIVE_KEYS)[number];
+export type RestartKey = (typeof RESTART_KEYS)[number];
+
+export interface ConfigDiff {
+  /** Changed keys that a reload applies. */
+  readonly live: LiveKey[];
+  /** Changed keys that are ignored until the next restart. */
+  readonly restart: RestartKey[];
+}
+
+function valueAt(config: Config, key: string): unknown {
+  let v: unknown = config;
+  for (const part of key.split('.')) v = v === undefined || v === null ? undefined : (v as Record<string, unknown>)[part];
+  return v;
+}
+
+/** Stable JSON (sorted object keys) so `{a, b}` and `{b, a}` compare equal. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+  }
+  return v === undefined ? 'undefined' : JSON.stringify(v);
+}
+
+const changed = (a: Config, b: Config, key: string) => canonical(valueAt(a, key)) !== canonical(valueAt(b, key));
+
+export function diffConfig(old: Config, next: Config): ConfigDiff {
+  return {
+    live: LIVE_KEYS.filter((k) => changed(old, next, k)),
+    restart: RESTART_KEYS.filter((k) => changed(old, next, k)),
+  };
+}
