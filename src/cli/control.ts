@@ -54,15 +54,23 @@ function pidFileOf(values: Record<string, string | boolean | undefined>): { conf
   return { config, pidFile: str(values['pid-file']) ?? defaultPidFile(config) };
 }
 
-export async function stopCommand(args: readonly string[], io: CliIo): Promise<number> {
-  const p = parseCommand(io, args, STOP_USAGE, controlOptions);
-  if (!p.ok) return p.code;
+/** Parses a stop/reload command line and finds the running Ferry, or says why not (exit code). */
+function runningFerry(io: CliIo, args: readonly string[], usage: string): { pid: number; pidFile: string } | { code: number } {
+  const p = parseCommand(io, args, usage, controlOptions);
+  if (!p.ok) return { code: p.code };
   const { pidFile } = pidFileOf(p.values);
   const pid = runningPid(pidFile);
   if (pid === undefined) {
     io.stderr(`ferry: not running (pid file ${pidFile})\n`);
-    return EXIT_FAILURE;
+    return { code: EXIT_FAILURE };
   }
+  return { pid, pidFile };
+}
+
+export async function stopCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const r = runningFerry(io, args, STOP_USAGE);
+  if ('code' in r) return r.code;
+  const { pid, pidFile } = r;
   process.kill(pid, 'SIGTERM');
   const end = Date.now() + STOP_WAIT_MS;
   while (alive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
@@ -76,14 +84,9 @@ export async function stopCommand(args: readonly string[], io: CliIo): Promise<n
 }
 
 export async function reloadCommand(args: readonly string[], io: CliIo): Promise<number> {
-  const p = parseCommand(io, args, RELOAD_USAGE, controlOptions);
-  if (!p.ok) return p.code;
-  const { pidFile } = pidFileOf(p.values);
-  const pid = runningPid(pidFile);
-  if (pid === undefined) {
-    io.stderr(`ferry: not running (pid file ${pidFile})\n`);
-    return EXIT_FAILURE;
-  }
+  const r = runningFerry(io, args, RELOAD_USAGE);
+  if ('code' in r) return r.code;
+  const { pid } = r;
   process.kill(pid, 'SIGHUP');
   io.stdout(`reload requested (SIGHUP to pid ${pid}); the log says what was applied or why it was refused\n`);
   return EXIT_OK;

@@ -1,38 +1,10 @@
-// Minimal STUN Binding over UDP, to tell when a server is up (independent of its log wording).
-import { createSocket } from 'node:dgram';
-import { randomBytes } from 'node:crypto';
-
-const MAGIC_COOKIE = 0x2112a442;
-const BINDING_REQUEST = 0x0001;
-const BINDING_SUCCESS = 0x0101;
+// STUN Binding over UDP, to tell when a server is up (independent of its log wording). The probe
+// itself is the CLI's (`ferry start` waits for its child the same way).
+import { stunBinding } from '../../src/cli/stun-probe.js';
 
 /** One Binding request; resolves true when a success response with our transaction id arrives. */
 export function stunPing(port: number, host = '127.0.0.1', timeoutMs = 300): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createSocket('udp4');
-    const req = Buffer.alloc(20);
-    req.writeUInt16BE(BINDING_REQUEST, 0);
-    req.writeUInt16BE(0, 2);
-    req.writeUInt32BE(MAGIC_COOKIE, 4);
-    const tid = randomBytes(12);
-    tid.copy(req, 8);
-    let done = false;
-    const finish = (ok: boolean): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.close();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => finish(false), timeoutMs);
-    sock.on('error', () => finish(false));
-    sock.on('message', (msg) => {
-      if (msg.length >= 20 && msg.readUInt16BE(0) === BINDING_SUCCESS && msg.subarray(8, 20).equals(tid)) {
-        finish(true);
-      }
-    });
-    sock.send(req, port, host, (err) => { if (err) finish(false); });
-  });
+  return stunBinding(host, port, timeoutMs);
 }
 
 /** Polls with Binding requests until one is answered or `deadlineMs` passes. */
