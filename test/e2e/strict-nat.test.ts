@@ -266,7 +266,8 @@ describe('control: the same routers as port-preserving (cone) NATs let STUN-only
       assert.equal(side.path, 'direct', brief(side));
       // Public (server-reflexive) addresses on both ends: the LANs themselves stay unreachable.
       const sel = side.selected as { local: { type: string }; remote: { type: string } };
-      assert.deepEqual([sel.local.type, sel.remote.type], ['srflx', 'srflx'], brief(side));
+      // (a peer-reflexive candidate is the same NAT mapping, learned from a check before it was signaled)
+      for (const type of [sel.local.type, sel.remote.type]) assert.ok(type === 'srflx' || type === 'prflx', brief(side));
       assert.equal(side.received, 100, brief(side));
     }
   });
@@ -423,7 +424,9 @@ describe('SDK peers without NAT: a direct path', () => {
       assert.equal(side.connected, true, `${sdkBrief(side)}\n${r.output.slice(-3000)}`);
       assert.equal(side.path, 'direct', sdkBrief(side));
       const sel = side.selected as { local: { type: string; address: string }; remote: { type: string; address: string } };
-      assert.deepEqual([sel.local.type, sel.remote.type], ['host', 'host'], sdkBrief(side));
+      // host candidates, or a peer-reflexive one when the other side's check arrived before its
+      // host candidate was signaled: the same direct address either way (checked next)
+      for (const type of [sel.local.type, sel.remote.type]) assert.ok(type === 'host' || type === 'prflx', sdkBrief(side));
       assert.deepEqual([sel.local.address, sel.remote.address].sort(), [...FLAT_PEER_IPS], sdkBrief(side));
       assert.equal(side.received, MESSAGES, sdkBrief(side));
       assert.equal(side.inOrder, true, sdkBrief(side));
