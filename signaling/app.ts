@@ -16,7 +16,9 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { credentialRoutes } from './routes/credentials.js';
 import { healthRoutes } from './routes/health.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { usageRoutes } from './routes/usage.js';
 import { registerSignalingSocket } from './ws/index.js';
 
 export type { SignalingDeps } from './deps.js';
@@ -58,6 +60,7 @@ export function buildSignalingApp(deps: SignalingDeps): FastifyInstance {
 
   void app.register(healthRoutes);
   void app.register(openApiRoutes);
+  if (deps.metrics) void app.register(metricsRoutes(deps.metrics));
   // Admin API: the admin token is checked before the body is even read.
   void app.register(async (admin) => {
     admin.addHook('onRequest', async (request) => requireAdmin(request, deps.adminToken));
@@ -70,6 +73,9 @@ export function buildSignalingApp(deps: SignalingDeps): FastifyInstance {
     account.addHook('onRequest', accountAuthHook(deps));
     await account.register(credentialRoutes(deps));
   });
+
+  // Usage: the admin token or an account's API key, checked by the routes themselves.
+  void app.register(usageRoutes(deps));
 
   const hub = registerSignalingSocket(app, {
     // A bearer header may carry an API key or a signaling token; a token in the URL (browsers
@@ -85,6 +91,7 @@ export function buildSignalingApp(deps: SignalingDeps): FastifyInstance {
   });
   // A disabled, deleted or revoked account loses its signaling sockets with its allocations.
   deps.accounts.onAccessRevoked((accountId) => hub.closeAccount(accountId));
+  deps.metrics?.observeSignaling?.(() => hub.stats());
   registerDemo(app);
   return app;
 }

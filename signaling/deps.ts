@@ -3,6 +3,9 @@ import type { Logger } from 'pino';
 import type { AccountService } from '../src/accounts/service.js';
 import type { IceServerIssuer } from '../src/credentials/ice-servers.js';
 import type { SignalTokens } from '../src/credentials/signal-token.js';
+import type { UsageQuery } from '../src/metering/query.js';
+
+export type { UsageQuery } from '../src/metering/query.js';
 
 export interface SignalingDeps {
   readonly accounts: AccountService;
@@ -22,8 +25,24 @@ export interface SignalingDeps {
    * 'admin': a TCP/TLS client's connection ends and the relayed ports are freed); returns how many.
    */
   readonly closeSessions?: (predicate: (session: RelaySession) => boolean) => number;
+  /**
+   * The usage ledger (with the not yet written part) for GET /v1/usage and /v1/usage/export.csv.
+   * Absent: those routes answer 503.
+   */
+  readonly usage?: UsageQuery;
   /** Clock for session ages (ms since the epoch); Date.now when absent. */
   readonly now?: () => number;
+  /** GET /metrics (Prometheus text). Absent: no /metrics route. */
+  readonly metrics?: MetricsEndpoint;
+}
+
+/** What GET /metrics serves; src/metrics/ provides it. */
+export interface MetricsEndpoint {
+  /** Bearer token required when set (read per request, so a getter may change it). */
+  readonly token?: string;
+  render(): Promise<{ contentType: string; body: string }>;
+  /** Called once the signaling hub exists, so connection counts can be read at scrape time. */
+  observeSignaling?(stats: () => { readonly peers: number }): void;
 }
 
 /**

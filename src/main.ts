@@ -10,8 +10,15 @@ import { diffConfig, type ConfigDiff } from './config/reload.js';
 import { IceServerIssuer } from './credentials/ice-servers.js';
 import { SignalTokens } from './credentials/signal-token.js';
 import type { Logger } from './logger.js';
+import { FerryMetrics } from './metrics/index.js';
 import { buildRelayPlan, type RelayPlan } from './relay-options.js';
+import { UsageAggregator } from './metering/aggregator.js';
+import { liveUsage } from './metering/query.js';
+import { meteringSettings } from './metering/settings.js';
 import { openSqliteStore } from './store/sqlite-account-store.js';
+import { SqliteUsageStore } from './store/sqlite-usage-store.js';
+import { combineTurnEvents } from './turn-events.js';
+import { WebhookDispatcher } from './webhooks/index.js';
 import { buildSignalingApp } from '../signaling/app.js';
 import { createPeerPolicy } from '../turn/peer-policy.js';
 import { TurnServer } from '../turn/server.js';
@@ -30,6 +37,8 @@ export interface FerryHandle {
   allocationCount(): number;
   readonly plan: RelayPlan;
   readonly accounts: AccountService;
+  /** Writes the usage counted so far to the ledger now (SIGUSR2); resolves when written. */
+  flushUsage(): Promise<void>;
   /**
    * Applies a re-read config (SIGHUP) without dropping allocations or WebSockets: users and
    * auth_secrets, peers, quotas, realm, log_level and signaling.admin_token. Keys that need a
@@ -72,12 +81,46 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
   const store = openSqliteStore(config.storageUrl);
   let server: TurnServer | undefined;
   let app: FastifyInstance | undefined;
+  let meter: UsageAggregator | undefined;
+  let webhooks: WebhookDispatcher | undefined;
   try {
     // The relay starts after the accounts (its auth handler reads their directory); setRelay below.
     const accounts = await AccountService.open(store, null, Date.now);
     const plan = await buildRelayPlan(config, { log: logger.child({ component: 'relay-options' }), accounts: accounts.directory });
-    const turn = new TurnServer({ ...plan.options, log: logger.child({ component: 'turn' }) });
+    const metering = meteringSettings(config);
+    const usageStore = new SqliteUsageStore(store.db);
+    let liveSessions: () => ReturnType<TurnServer['sessions']> = () => [];
+    const aggregator = new UsageAggregator({
+      store: usageStore,
+      sessions: () => liveSessions(),
+      timeframeMs: metering.timeframeMs,
+      writeIntervalMs: metering.writeIntervalMs,
+      ...(metering.archiveDir !== undefined ? { archiveDir: metering.archiveDir } : {}),
+      log: logger.child({ component: 'metering' }),
+    });
+    await aggregator.start();
+    meter = aggregator;
+    // Webhooks (session.closed here; usage.* through dispatcher.enqueue) and Prometheus metrics.
+    const metrics = new FerryMetrics();
+    const dispatcher = new WebhookDispatcher({ hooks: config.config.webhooks, db: store.db, log: logger.child({ component: 'webhooks' }) });
+    webhooks = dispatcher;
+    dispatcher.start();
+    metrics.sources.webhookBacklog = () => dispatcher.backlog();
+    const planEvents = plan.options.events;
+    const turn = new TurnServer({
+      ...plan.options,
+      events: combineTurnEvents({
+        ...planEvents,
+        allocationClosed(info, reason, endedAt) {
+          planEvents?.allocationClosed?.(info, reason, endedAt);
+          aggregator.allocationClosed(info, reason, endedAt);
+        },
+      }, metrics.turnEvents(), dispatcher.turnEvents()),
+      log: logger.child({ component: 'turn' }),
+    });
     server = turn;
+    liveSessions = () => turn.sessions();
+    metrics.sources.sessions = () => turn.sessions();
     await turn.start();
     const relayControl: RelayControl = {
       closeAccountAllocations: (accountId) => turn.closeAllocations((info) => info.account === accountId, 'admin'),
@@ -120,6 +163,16 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
       log: logger,
       relaySessions: () => turn.sessions(),
       closeSessions: (predicate) => turn.closeAllocations(predicate, 'admin'),
+      usage: liveUsage(usageStore, aggregator),
+      metrics: {
+        get token() {
+          return current.metrics.token;
+        },
+        render: () => metrics.render(),
+        observeSignaling: (stats) => {
+          metrics.sources.signalingPeers = () => stats().peers;
+        },
+      },
     });
     const { host, port } = config.signalingListen;
     try {
@@ -146,6 +199,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
       listening: () => turn.listening(),
       signalingAddress: () => signalingAt,
       allocationCount: () => turn.allocationCount(),
+      flushUsage: () => aggregator.flush(),
       reload(next) {
         const diff = diffConfig(current, next.config);
         const c = next.config;
@@ -177,15 +231,24 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
         return diff;
       },
       stop() {
-        stopping ??= closeAll([() => started.app.close(), () => started.server.stop(), () => store.close()]).then(() =>
+        stopping ??= closeAll([
+          () => started.app.close(),
+          () => started.server.stop(),
+          // After the relay: its last allocationClosed events are in this final flush.
+          () => aggregator.stop(),
+          // Delivers what is due for a moment (the last session.closed events); the rest stays stored.
+          () => dispatcher.stop(),
+          () => store.close(),
+        ]).then(() =>
           logger.info('stopped'),
         );
         return stopping;
       },
     };
   } catch (err) {
-    const [a, s] = [app, server];
-    await closeAll([() => a?.close(), () => s?.stop(), () => store.close()]).catch((closeErr: unknown) =>
+    await webhooks?.stop().catch(() => undefined);
+    const [a, s, m] = [app, server, meter];
+    await closeAll([() => a?.close(), () => s?.stop(), () => m?.stop(), () => store.close()]).catch((closeErr: unknown) =>
       logger.warn({ err: closeErr }, 'cleanup after a failed start'),
     );
     throw err;

@@ -10,6 +10,7 @@ import { configCommand } from './config-check.js';
 import { reloadCommand, statusCommand, stopCommand } from './control.js';
 import { initCommand } from './init.js';
 import { startCommand } from './start.js';
+import { usageCommand } from './usage.js';
 
 export { EXIT_FAILURE, EXIT_NOT_RUNNING, EXIT_OK, EXIT_USAGE, type CliIo } from './common.js';
 export { STOP_TIMEOUT_MS } from './start.js';
@@ -25,6 +26,7 @@ Commands:
   accounts create NAME | list | disable ID
                                   manage accounts in the configured store
   credentials ACCOUNT [--ttl 1h]  mint TURN credentials ({iceServers}) locally
+  usage [--account ID] [--json]   the current timeframe's relayed usage per account
   config check FILE               validate a config file
 
 Options:
@@ -43,6 +45,7 @@ const COMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promise<n
   reload: reloadCommand,
   accounts: accountsCommand,
   credentials: credentialsCommand,
+  usage: usageCommand,
   config: configCommand,
 };
 

@@ -214,6 +214,15 @@ async function runUntilSignal(
   setHup(() => {
     if (count === 0) reloading = reloading.then(() => reload(loaded.source, handle, logger)).catch((err: unknown) => logger.error({ err }, 'reload failed'));
   });
+  // SIGUSR2: write the counted usage to the ledger now.
+  const onUsr2 = () => {
+    if (count > 0) return;
+    handle.flushUsage().then(
+      () => logger.info('SIGUSR2: usage written to the ledger'),
+      (err: unknown) => logger.error({ err }, 'SIGUSR2: usage flush failed'),
+    );
+  };
+  process.on('SIGUSR2', onUsr2);
   if (dev !== undefined) await announceDevSetup(handle, dev, io, logger);
 
   const signal = await firstSignal;
@@ -223,6 +232,7 @@ async function runUntilSignal(
   const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS)));
   const late = await Promise.race([handle.stop().then(() => false), timedOut]);
   clearTimeout(timer);
+  process.off('SIGUSR2', onUsr2);
   if (late) {
     logger.error({ timeout_ms: STOP_TIMEOUT_MS }, 'stop did not complete in time: exiting anyway');
     return EXIT_FAILURE;

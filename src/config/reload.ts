@@ -18,6 +18,9 @@ export const RESTART_KEYS = [
   'storage',
   'signaling.address',
   'signaling.public_host',
+  'network_usage',
+  'webhooks',
+  'metrics',
 ] as const;
 
 export type LiveKey = (typeof LIVE_KEYS)[number];

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { normalizeHost } from '../credentials/ice-servers.js';
+import { parseDuration, parsePercent, parseSize, UnitError } from './units.js';
 import { cidrProblem, ipFamily, isUnspecifiedIp, NetSyntaxError, parseHostPort, parsePortRange } from './net.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -112,6 +113,93 @@ const QuotasSchema = z
   .prefault({})
   .describe('Limits that protect the relay from one client or from overload.');
 
+/** A value checked by one of units.ts's parsers and kept as written (src/metering/settings.ts converts it). */
+function unitValue<T extends z.ZodType<string | number>>(base: T, parse: (v: never) => number) {
+  return base.superRefine((value, ctx) => {
+    try {
+      parse(value as never);
+    } catch (err) {
+      if (!(err instanceof UnitError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message });
+    }
+  });
+}
+const duration = (minMs: number, min: string) =>
+  unitValue(z.string({ error: 'expected a duration such as 10s or 30d' }), (v: string) => {
+    const ms = parseDuration(v);
+    if (ms < minMs) throw new UnitError(`must be at least ${min}; got ${JSON.stringify(v)}`);
+    return ms;
+  });
+const percent = () => unitValue(z.string({ error: 'expected a percentage such as 90%' }), parsePercent);
+const size = () => unitValue(z.union([z.string(), z.number()], { error: 'expected a size such as 500GB or 2TB' }), parseSize);
+
+const NetworkUsageSchema = z
+  .strictObject({
+    timeframe: duration(60_000, '1m')
+      .default('30d')
+      .describe('Length of a usage timeframe (e.g. 30d): a fixed window starting when metering first started, persisted in the store; at its end its totals are archived and counting starts afresh.'),
+    write_interval: duration(100, '100ms')
+      .default('10s')
+      .describe('How often the counted bytes are written to the usage ledger (also on SIGUSR2 and on stop); a crash loses at most this much.'),
+    archive_dir: z
+      .string({ error: 'expected a directory path' })
+      .min(1, { error: 'must not be empty' })
+      .optional()
+      .describe('Directory where each closed timeframe\'s totals are written as a JSON file; relative paths start at the config file\'s directory. Not set: closed timeframes are kept in the store only.'),
+    global_limit: size()
+      .optional()
+      .describe('Relayed bytes allowed per timeframe across all accounts (e.g. 2TB). Validated and stored; not enforced yet.'),
+    soft_limit: percent()
+      .default('90%')
+      .describe('Share of global_limit at which the relay should start warning. Validated; not enforced yet.'),
+    hard_limit: percent()
+      .default('93%')
+      .describe('Share of global_limit at which the relay should refuse traffic. Validated; not enforced yet.'),
+  }, { error: 'expected an object' })
+  .refine(
+    (nu) => {
+      try {
+        return parsePercent(nu.hard_limit) >= parsePercent(nu.soft_limit);
+      } catch {
+        return true; // a bad percentage is reported on its own key
+      }
+    },
+    { path: ['hard_limit'], error: 'must be at least soft_limit' },
+  )
+  .prefault({})
+  .describe('Metering: the usage ledger of relayed application payload bytes per account.');
+
+const WEBHOOK_EVENTS = ['usage.soft_limit', 'usage.hard_limit', 'usage.reset', 'session.closed', 'usage.report', '*'] as const;
+const WebhookSchema = z.strictObject({
+  url: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
+    .describe('Where events are POSTed (http or https).'),
+  secret: z
+    .string({ error: 'expected a string' })
+    .min(16, { error: 'must be at least 16 characters' })
+    .describe('Key of the Ferry-Signature HMAC-SHA256, at least 16 characters.'),
+  events: z
+    .array(z.enum(WEBHOOK_EVENTS, { error: `expected one of ${WEBHOOK_EVENTS.join(', ')}` }), { error: 'expected a list of event types' })
+    .min(1, { error: 'must not be an empty list' })
+    .describe(`Event types sent to this URL: ${WEBHOOK_EVENTS.map((e) => JSON.stringify(e)).join(', ')} (all).`),
+}, { error: 'expected an object {"url": "...", "secret": "...", "events": [...]}' });
+const WebhooksSchema = z
+  .array(WebhookSchema, { error: 'expected a list of webhooks' })
+  .refine((list) => new Set(list.map((w) => w.url)).size === list.length, { error: 'each url may appear once' })
+  .default([])
+  .describe('Webhooks: [{"url", "secret", "events"}]. Events are stored durably and delivered in order per URL, signed (Ferry-Signature), retried with backoff until a 2xx answer.');
+
+const MetricsSchema = z
+  .strictObject({
+    token: z
+      .string({ error: 'expected a string' })
+      .min(16, { error: 'must be at least 16 characters' })
+      .optional()
+      .describe('Bearer token required by GET /metrics (Prometheus text) on the signaling address, at least 16 characters. Not set: /metrics answers without authentication.'),
+  }, { error: 'expected an object {"token": "..."}' })
+  .prefault({})
+  .describe('The Prometheus metrics endpoint (GET /metrics on the signaling address).');
+
 export const ConfigSchema = z
   .strictObject({
     address: hostPort()
@@ -162,6 +250,9 @@ export const ConfigSchema = z
     quotas: QuotasSchema,
     signaling: SignalingSchema,
     storage: StorageSchema,
+    network_usage: NetworkUsageSchema,
+    webhooks: WebhooksSchema,
+    metrics: MetricsSchema,
     log_level: z
       .enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` })
       .default('info')

@@ -36,6 +36,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX api_keys_account ON api_keys(account_id);
     `,
   },
+  {
+    version: 2,
+    description: 'webhook outbox',
+    sql: `
+      CREATE TABLE webhook_outbox (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        id              TEXT NOT NULL UNIQUE,
+        webhook         TEXT NOT NULL,
+        type            TEXT NOT NULL,
+        body            TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error      TEXT
+      ) STRICT;
+      CREATE INDEX webhook_outbox_order ON webhook_outbox(webhook, seq);
+    `,
+  },
 ];
 
 /** The schema version of the database (0 for a new one). */

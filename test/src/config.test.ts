@@ -42,6 +42,9 @@ describe('config defaults', () => {
       },
       signaling: { address: '0.0.0.0:8080' },
       storage: 'sqlite:data/ferry.db',
+      network_usage: { timeframe: '30d', write_interval: '10s', soft_limit: '90%', hard_limit: '93%' },
+      webhooks: [],
+      metrics: {},
       log_level: 'info',
     });
   });

@@ -1,0 +1,109 @@
+/**
+ * Usage for billing: relayed application payload bytes and packets per account and bucket (hour,
+ * UTC day or timeframe), the not yet written part included. The admin token sees every account
+ * (or one with ?account=); an account's API key sees its own usage only. The CSV export is admin only.
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { UsageRow } from '../../src/metering/types.js';
+import { authenticateCredential, bearerToken, requireAdmin, sameSecret, unauthorized } from '../auth.js';
+import type { SignalingDeps } from '../deps.js';
+import { ApiError } from '../errors.js';
+import { errors } from '../schemas.js';
+import { ADMIN_SECURITY } from './accounts.js';
+
+const isoTime = (what: string) =>
+  z
+    .string()
+    .refine((s) => !Number.isNaN(Date.parse(s)), { error: `${what} must be an ISO 8601 time, e.g. 2026-01-31T00:00:00Z` })
+    .optional();
+
+const UsageFilterQuery = z.object({
+  account: z.string().min(1).max(256).optional().describe('Admin only: this account\'s usage (all accounts when absent). With an API key it must be the key\'s own account, if given.'),
+  from: isoTime('from').describe('Buckets starting at or after this time (ISO 8601).'),
+  to: isoTime('to').describe('Buckets starting before this time (ISO 8601).'),
+  granularity: z.enum(['hour', 'day', 'timeframe']).default('hour').describe('Bucket size: hour, UTC day, or the metering timeframe (network_usage.timeframe).'),
+});
+
+const UsageRowSchema = z.object({
+  account: z.string().describe('The account (account id, static user or REST credential name).'),
+  start: z.string().describe('Start of the bucket (ISO 8601, UTC).'),
+  bytes_to_peer: z.int().nonnegative().describe('Application payload bytes relayed from the client to its peers.'),
+  bytes_to_client: z.int().nonnegative().describe('Application payload bytes relayed from peers to the client.'),
+  packets_to_peer: z.int().nonnegative(),
+  packets_to_client: z.int().nonnegative(),
+});
+
+const usageDto = (r: UsageRow): z.output<typeof UsageRowSchema> => ({
+  account: r.account,
+  start: new Date(r.start).toISOString(),
+  bytes_to_peer: r.bytesToPeer,
+  bytes_to_client: r.bytesToClient,
+  packets_to_peer: r.packetsToPeer,
+  packets_to_client: r.packetsToClient,
+});
+
+const csvCell = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+
+export function usageRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
+  const query = () => {
+    if (deps.usage === undefined) throw new ApiError(503, 'usage_unavailable', 'this signaling service has no usage ledger');
+    return deps.usage;
+  };
+  /** The account the caller may see: undefined means all (admin without ?account=). */
+  const scope = async (request: FastifyRequest, account: string | undefined): Promise<string | undefined> => {
+    const token = bearerToken(request);
+    if (token === undefined) throw unauthorized('missing credentials: send Authorization: Bearer <admin_token or api_key>');
+    const admin = deps.adminToken;
+    if (admin !== undefined && sameSecret(token, admin)) return account;
+    const principal = await authenticateCredential(deps, token);
+    if (principal === null || principal.via !== 'api_key') throw unauthorized('invalid or revoked API key, or the account is disabled');
+    if (account !== undefined && account !== principal.accountId) {
+      throw new ApiError(403, 'forbidden', 'an API key may read its own account\'s usage only');
+    }
+    return principal.accountId;
+  };
+  const filter = (q: z.output<typeof UsageFilterQuery>, account: string | undefined) => ({
+    ...(account !== undefined ? { account } : {}),
+    ...(q.from !== undefined ? { from: Date.parse(q.from) } : {}),
+    ...(q.to !== undefined ? { to: Date.parse(q.to) } : {}),
+    granularity: q.granularity,
+  });
+
+  return async (app) => {
+    app.get('/v1/usage', {
+      schema: {
+        summary: 'Relayed usage per account and bucket',
+        description: 'Application payload only (no STUN/TURN/IP headers), each way, including what is counted but not yet written to the ledger. The admin token sees every account; an API key its own.',
+        tags: ['usage'],
+        security: [...ADMIN_SECURITY, { apiKey: [] }],
+        querystring: UsageFilterQuery,
+        response: { 200: z.object({ granularity: z.enum(['hour', 'day', 'timeframe']), usage: z.array(UsageRowSchema) }), ...errors(400, 401, 403, 503) },
+      },
+    }, async (request) => {
+      const account = await scope(request, request.query.account);
+      const rows = await query().usage(filter(request.query, account));
+      return { granularity: request.query.granularity, usage: rows.map(usageDto) };
+    });
+
+    app.get('/v1/usage/export.csv', {
+      schema: {
+        summary: 'Usage as CSV, for billing systems',
+        description: 'Admin only; the same filters as GET /v1/usage. A header row, then one row per account per bucket: account,start,bytes_to_peer,bytes_to_client,packets_to_peer,packets_to_client.',
+        tags: ['usage'],
+        security: ADMIN_SECURITY,
+        querystring: UsageFilterQuery,
+        response: { 200: z.string().describe('text/csv'), ...errors(400, 401, 503) },
+      },
+    }, async (request, reply) => {
+      requireAdmin(request, deps.adminToken);
+      const rows = await query().usage(filter(request.query, request.query.account));
+      const lines = ['account,start,bytes_to_peer,bytes_to_client,packets_to_peer,packets_to_client'];
+      for (const r of rows.map(usageDto)) {
+        lines.push([csvCell(r.account), r.start, r.bytes_to_peer, r.bytes_to_client, r.packets_to_peer, r.packets_to_client].join(','));
+      }
+      return reply.type('text/csv; charset=utf-8').send(`${lines.join('\r\n')}\r\n`);
+    });
+  };
+}

@@ -1,0 +1,229 @@
+/**
+ * The usage aggregator: every write_interval it takes, per live allocation, the payload counted
+ * since its previous snapshot, and writes the sum per account to the ledger (hour bucket and
+ * timeframe) in one transaction; an ended allocation's last delta and its session record go into
+ * the next flush. The per-packet path is never touched: counters come from TurnServer.sessions()
+ * snapshots and allocationClosed events. Each byte is counted once: a snapshot moves the
+ * allocation's "last seen" counters forward at once, and a failed write puts its deltas back.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../logger.js';
+import {
+  addCounters,
+  hourOf,
+  zeroCounters,
+  type AccountDelta,
+  type ArchivedTimeframe,
+  type Counters,
+  type SessionRecord,
+  type Timeframe,
+  type UsageStore,
+} from './types.js';
+
+/** What the aggregator reads of an allocation (a subset of turn/'s AllocationInfo). */
+export interface MeteredAllocation extends Readonly<Counters> {
+  readonly id: number;
+  readonly account: string;
+  readonly transport: string;
+  readonly clientAddress: string;
+  readonly clientPort: number;
+  readonly startedAt: number;
+}
+
+export interface AggregatorOptions {
+  readonly store: UsageStore;
+  /** The live allocations (TurnServer.sessions). */
+  readonly sessions: () => readonly MeteredAllocation[];
+  readonly timeframeMs: number;
+  readonly writeIntervalMs: number;
+  readonly archiveDir?: string;
+  readonly now?: () => number;
+  /** Runs `fn` every `ms`; returns a canceller. Default: an unref'd setInterval. */
+  readonly every?: (ms: number, fn: () => void) => () => void;
+  readonly log?: Logger;
+}
+
+/** The not yet written part of the usage. */
+export interface PendingUsage {
+  readonly hour: number;
+  readonly timeframeStart: number;
+  readonly deltas: readonly AccountDelta[];
+}
+
+const defaultEvery = (ms: number, fn: () => void) => {
+  const t = setInterval(fn, ms);
+  t.unref();
+  return () => clearInterval(t);
+};
+
+const minus = (a: Counters, b: Counters): Counters => ({
+  bytesToPeer: a.bytesToPeer - b.bytesToPeer,
+  bytesToClient: a.bytesToClient - b.bytesToClient,
+  packetsToPeer: a.packetsToPeer - b.packetsToPeer,
+  packetsToClient: a.packetsToClient - b.packetsToClient,
+});
+const copy = (c: Counters): Counters => ({ bytesToPeer: c.bytesToPeer, bytesToClient: c.bytesToClient, packetsToPeer: c.packetsToPeer, packetsToClient: c.packetsToClient });
+const isZero = (c: Counters) => c.bytesToPeer === 0 && c.bytesToClient === 0 && c.packetsToPeer === 0 && c.packetsToClient === 0;
+
+function addTo(map: Map<string, Counters>, account: string, c: Counters): void {
+  let acc = map.get(account);
+  if (acc === undefined) map.set(account, (acc = zeroCounters()));
+  addCounters(acc, c);
+}
+
+export class UsageAggregator {
+  readonly #o: AggregatorOptions;
+  readonly #now: () => number;
+  /** Counters of each live allocation as of its last snapshot. */
+  readonly #last = new Map<number, Counters>();
+  /** Deltas taken but not written yet, per account. */
+  #unwritten = new Map<string, Counters>();
+  #ended: SessionRecord[] = [];
+  #timeframe: Timeframe | undefined;
+  #cancel: (() => void) | undefined;
+  #chain: Promise<unknown> = Promise.resolve();
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: AggregatorOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Reads (or starts) the persisted timeframe, rolls it over when it has ended, starts the interval. */
+  async start(): Promise<void> {
+    let tf = await this.#o.store.timeframe();
+    if (tf === null) {
+      tf = { start: this.#now(), lengthMs: this.#o.timeframeMs };
+      await this.#o.store.setTimeframe(tf);
+    } else if (tf.lengthMs !== this.#o.timeframeMs) {
+      // A changed network_usage.timeframe applies to the current window, from its start.
+      tf = { start: tf.start, lengthMs: this.#o.timeframeMs };
+      await this.#o.store.setTimeframe(tf);
+    }
+    this.#timeframe = tf;
+    await this.#rolloverIfDue(this.#now());
+    const every = this.#o.every ?? defaultEvery;
+    this.#cancel = every(this.#o.writeIntervalMs, () => {
+      this.flush().catch((err: unknown) => this.#o.log?.error({ err }, 'usage flush failed; retrying at the next interval'));
+    });
+  }
+
+  /** The current timeframe (after start()). */
+  timeframe(): Timeframe {
+    if (this.#timeframe === undefined) throw new Error('UsageAggregator: not started');
+    return this.#timeframe;
+  }
+
+  /** TurnEvents.allocationClosed: the final delta and the session record wait for the next flush. */
+  allocationClosed(info: MeteredAllocation, reason: string, endedAt: number): void {
+    const last = this.#last.get(info.id) ?? zeroCounters();
+    this.#last.delete(info.id);
+    const delta = minus(info, last);
+    if (!isZero(delta)) addTo(this.#unwritten, info.account, delta);
+    this.#ended.push({
+      allocationId: info.id,
+      account: info.account,
+      transport: info.transport,
+      clientAddress: info.clientAddress,
+      clientPort: info.clientPort,
+      startedAt: info.startedAt,
+      endedAt,
+      reason,
+      ...copy(info),
+    });
+  }
+
+  /** Usage counted but not written yet (live allocations included), per account; changes nothing. */
+  pending(): PendingUsage {
+    const at = this.#now();
+    const sums = new Map<string, Counters>();
+    for (const [account, c] of this.#unwritten) addTo(sums, account, c);
+    for (const s of this.#o.sessions()) {
+      const d = minus(s, this.#last.get(s.id) ?? zeroCounters());
+      if (!isZero(d)) addTo(sums, s.account, d);
+    }
+    return { hour: hourOf(at), timeframeStart: this.timeframe().start, deltas: [...sums].map(([account, c]) => ({ account, ...c })) };
+  }
+
+  /** Writes everything counted so far; flushes run one at a time. */
+  flush(): Promise<void> {
+    const run = this.#chain.then(() => this.#flush());
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #flush(): Promise<void> {
+    const tf = this.timeframe();
+    const at = this.#now();
+    const live = new Set<number>();
+    for (const s of this.#o.sessions()) {
+      live.add(s.id);
+      const d = minus(s, this.#last.get(s.id) ?? zeroCounters());
+      this.#last.set(s.id, copy(s));
+      if (!isZero(d)) addTo(this.#unwritten, s.account, d);
+    }
+    const deltas = [...this.#unwritten].map(([account, c]) => ({ account, ...c }));
+    const sessions = this.#ended;
+    this.#unwritten = new Map();
+    this.#ended = [];
+    const end = tf.start + tf.lengthMs;
+    if (deltas.length > 0 || sessions.length > 0) {
+      try {
+        // Bytes counted before the timeframe's end belong to it, in its last hour at the latest.
+        await this.#o.store.record({ hour: hourOf(Math.min(at, end - 1)), timeframeStart: tf.start, deltas, sessions });
+      } catch (err) {
+        for (const d of deltas) addTo(this.#unwritten, d.account, d);
+        this.#ended = [...sessions, ...this.#ended];
+        throw err;
+      }
+    }
+    await this.#rolloverIfDue(at);
+  }
+
+  async #rolloverIfDue(at: number): Promise<ArchivedTimeframe | undefined> {
+    const tf = this.timeframe();
+    if (at < tf.start + tf.lengthMs) return undefined;
+    const periods = Math.floor((at - tf.start) / tf.lengthMs);
+    const next = { start: tf.start + periods * tf.lengthMs, lengthMs: tf.lengthMs };
+    const archived = await this.#o.store.rollover(tf, next, at);
+    this.#timeframe = next;
+    this.#o.log?.info(
+      { timeframe_start: new Date(archived.start).toISOString(), timeframe_end: new Date(archived.end).toISOString(), accounts: archived.accounts.length },
+      'usage timeframe closed and archived',
+    );
+    if (this.#o.archiveDir !== undefined) {
+      const file = join(this.#o.archiveDir, `usage-${new Date(archived.start).toISOString().replace(/:/g, '-')}.json`);
+      try {
+        await mkdir(this.#o.archiveDir, { recursive: true });
+        await writeFile(file, `${JSON.stringify(archiveJson(archived), null, 2)}\n`);
+      } catch (err) {
+        this.#o.log?.error({ err, file }, 'cannot write the usage archive file (the archive row is in the store)');
+      }
+    }
+    return archived;
+  }
+
+  /** Stops the interval and writes what is left; idempotent. */
+  stop(): Promise<void> {
+    this.#cancel?.();
+    this.#stopping ??= this.#timeframe === undefined ? Promise.resolve() : this.flush();
+    return this.#stopping;
+  }
+}
+
+/** The archive file's content: ISO times, snake_case counters (as the usage API). */
+export function archiveJson(a: ArchivedTimeframe) {
+  return {
+    timeframe_start: new Date(a.start).toISOString(),
+    timeframe_end: new Date(a.end).toISOString(),
+    archived_at: new Date(a.archivedAt).toISOString(),
+    accounts: a.accounts.map((r) => ({
+      account: r.account,
+      bytes_to_peer: r.bytesToPeer,
+      bytes_to_client: r.bytesToClient,
+      packets_to_peer: r.packetsToPeer,
+      packets_to_client: r.packetsToClient,
+    })),
+  };
+}

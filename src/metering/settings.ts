@@ -1,0 +1,28 @@
+/** The `network_usage` config keys, converted (the schema has validated them already). */
+import { dirname, resolve } from 'node:path';
+import type { LoadedConfig } from '../config/load.js';
+import { parseDuration, parsePercent, parseSize } from '../config/units.js';
+
+export interface MeteringSettings {
+  readonly timeframeMs: number;
+  readonly writeIntervalMs: number;
+  /** Absolute path; undefined: closed timeframes stay in the store only. */
+  readonly archiveDir?: string;
+  /** Bytes per timeframe across all accounts. Stored only: the limits are not enforced yet. */
+  readonly globalLimitBytes?: number;
+  readonly softLimit: number;
+  readonly hardLimit: number;
+}
+
+export function meteringSettings(loaded: Pick<LoadedConfig, 'config' | 'source'>): MeteringSettings {
+  const nu = loaded.config.network_usage;
+  const base = loaded.source === null ? process.cwd() : dirname(loaded.source);
+  return {
+    timeframeMs: parseDuration(nu.timeframe),
+    writeIntervalMs: parseDuration(nu.write_interval),
+    ...(nu.archive_dir !== undefined ? { archiveDir: resolve(base, nu.archive_dir) } : {}),
+    ...(nu.global_limit !== undefined ? { globalLimitBytes: parseSize(nu.global_limit) } : {}),
+    softLimit: parsePercent(nu.soft_limit),
+    hardLimit: parsePercent(nu.hard_limit),
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * The usage ledger's model: relayed application payload (bytes and packets, each way) per
+ * account, per hour bucket and per timeframe, plus one record per ended allocation. The store
+ * interface is async so a Redis store can implement it later.
+ */
+
+/** Payload counters, client→peer ("to peer") and peer→client ("to client"). */
+export interface Counters {
+  bytesToPeer: number;
+  bytesToClient: number;
+  packetsToPeer: number;
+  packetsToClient: number;
+}
+
+export interface AccountDelta extends Counters {
+  readonly account: string;
+}
+
+/** One ended allocation. */
+export interface SessionRecord extends Counters {
+  readonly allocationId: number;
+  readonly account: string;
+  readonly transport: string;
+  readonly clientAddress: string;
+  readonly clientPort: number;
+  /** ms since the epoch. */
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly reason: string;
+}
+
+/** What one flush writes, in one transaction. */
+export interface FlushBatch {
+  /** Start of the hour bucket (ms since the epoch, UTC) the deltas are added to. */
+  readonly hour: number;
+  /** Start of the timeframe the deltas are added to. */
+  readonly timeframeStart: number;
+  readonly deltas: readonly AccountDelta[];
+  readonly sessions: readonly SessionRecord[];
+}
+
+export interface Timeframe {
+  /** ms since the epoch. */
+  readonly start: number;
+  readonly lengthMs: number;
+}
+
+export type Granularity = 'hour' | 'day' | 'timeframe';
+
+export interface UsageFilter {
+  readonly account?: string;
+  /** Buckets starting at or after `from` (ms), and before `to`. */
+  readonly from?: number;
+  readonly to?: number;
+  readonly granularity: Granularity;
+}
+
+/** One account's usage in one bucket (an hour, a UTC day or a timeframe starting at `start`). */
+export interface UsageRow extends Counters {
+  readonly account: string;
+  readonly start: number;
+}
+
+/** A closed timeframe, archived at rollover. */
+export interface ArchivedTimeframe {
+  readonly start: number;
+  readonly end: number;
+  readonly archivedAt: number;
+  readonly accounts: readonly UsageRow[];
+}
+
+export interface UsageStore {
+  /** The persisted current timeframe; null before metering ever started. */
+  timeframe(): Promise<Timeframe | null>;
+  setTimeframe(tf: Timeframe): Promise<void>;
+  /** Adds the deltas and the session records in one transaction. */
+  record(batch: FlushBatch): Promise<void>;
+  usage(filter: UsageFilter): Promise<UsageRow[]>;
+  /** Archives a timeframe (its totals from the ledger) and makes `next` current, in one transaction. */
+  rollover(closed: Timeframe, next: Timeframe, archivedAt: number): Promise<ArchivedTimeframe>;
+  archives(): Promise<ArchivedTimeframe[]>;
+  sessions(account?: string): Promise<SessionRecord[]>;
+}
+
+export const zeroCounters = (): Counters => ({ bytesToPeer: 0, bytesToClient: 0, packetsToPeer: 0, packetsToClient: 0 });
+
+export function addCounters(into: Counters, c: Counters): void {
+  into.bytesToPeer += c.bytesToPeer;
+  into.bytesToClient += c.bytesToClient;
+  into.packetsToPeer += c.packetsToPeer;
+  into.packetsToClient += c.packetsToClient;
+}
+
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
+export const hourOf = (t: number) => Math.floor(t / HOUR_MS) * HOUR_MS;
+export const dayOf = (t: number) => Math.floor(t / DAY_MS) * DAY_MS;

@@ -1,0 +1,167 @@
+/**
+ * Prometheus metrics (prom-client, a registry of our own). Labels are bounded sets only:
+ * transport, direction, close reason, auth failure reason, limit event — never an account, user
+ * or peer id. Relayed bytes and packets cost nothing per packet: at scrape time they are the sum
+ * of the closed allocations' totals (kept from allocationClosed) and the live allocations' counters.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AllocationInfo, CloseReason, TransportName, TurnEvents } from '../../turn/interfaces.js';
+
+const TRANSPORTS: readonly TransportName[] = ['udp', 'tcp', 'tls'];
+export const LIMIT_EVENTS = ['soft_limit', 'hard_limit', 'reset'] as const;
+export type LimitEvent = (typeof LIMIT_EVENTS)[number];
+const AUTH_REASONS = new Set(['unknown', 'expired', 'revoked', 'malformed', 'bad-integrity']);
+
+interface Totals {
+  bytesToPeer: number;
+  packetsToPeer: number;
+  bytesToClient: number;
+  packetsToClient: number;
+}
+const zero = (): Totals => ({ bytesToPeer: 0, packetsToPeer: 0, bytesToClient: 0, packetsToClient: 0 });
+
+export interface MetricsSources {
+  /** Live allocations (TurnServer.sessions). */
+  sessions?: () => readonly AllocationInfo[];
+  /** Undelivered webhook events. */
+  webhookBacklog?: () => number;
+  /** Signaling hub: connected WebSocket peers. */
+  signalingPeers?: () => number;
+}
+
+export interface FerryMetricsOptions {
+  /** Node process metrics (CPU, memory, event loop, GC); default true. */
+  readonly defaultMetrics?: boolean;
+}
+
+export class FerryMetrics {
+  readonly registry = new Registry();
+  readonly sources: MetricsSources = {};
+  readonly #closed = new Map<TransportName, Totals>(TRANSPORTS.map((t) => [t, zero()]));
+  readonly #allocationsTotal: Counter<'transport'>;
+  readonly #sessionsClosed: Counter<'reason'>;
+  readonly #authFailures: Counter<'reason'>;
+  readonly #limitEvents: Counter<'event'>;
+
+  constructor(o: FerryMetricsOptions = {}) {
+    const registers = [this.registry];
+    if (o.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    // Scrape-time collection reads `self`, as prom-client calls collect() with `this` = the metric.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    new Gauge({
+      name: 'ferry_allocations_active',
+      help: 'TURN allocations currently held, by client transport.',
+      labelNames: ['transport'] as const,
+      registers,
+      collect() {
+        const counts = new Map<TransportName, number>(TRANSPORTS.map((t) => [t, 0]));
+        for (const s of self.sources.sessions?.() ?? []) counts.set(s.transport, (counts.get(s.transport) ?? 0) + 1);
+        for (const [transport, n] of counts) this.set({ transport }, n);
+      },
+    });
+    this.#allocationsTotal = new Counter({
+      name: 'ferry_allocations_total',
+      help: 'TURN allocations created, by client transport.',
+      labelNames: ['transport'] as const,
+      registers,
+    });
+    for (const transport of TRANSPORTS) this.#allocationsTotal.inc({ transport }, 0);
+    this.#sessionsClosed = new Counter({
+      name: 'ferry_sessions_closed_total',
+      help: 'TURN allocations closed, by reason.',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    const relayed = (name: string, help: string, pick: (t: Totals) => [toPeer: number, toClient: number]) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['transport', 'direction'] as const,
+        registers,
+        collect() {
+          const sums = new Map<TransportName, Totals>(TRANSPORTS.map((t) => [t, { ...self.#closed.get(t)! }]));
+          for (const s of self.sources.sessions?.() ?? []) {
+            const t = sums.get(s.transport)!;
+            t.bytesToPeer += s.bytesToPeer;
+            t.packetsToPeer += s.packetsToPeer;
+            t.bytesToClient += s.bytesToClient;
+            t.packetsToClient += s.packetsToClient;
+          }
+          this.reset();
+          for (const [transport, t] of sums) {
+            const [toPeer, toClient] = pick(t);
+            this.inc({ transport, direction: 'to_peer' }, toPeer);
+            this.inc({ transport, direction: 'to_client' }, toClient);
+          }
+        },
+      });
+    relayed('ferry_relayed_bytes_total', 'Application payload bytes relayed, by client transport and direction (to_peer: client→peer).', (t) => [
+      t.bytesToPeer,
+      t.bytesToClient,
+    ]);
+    relayed('ferry_relayed_packets_total', 'Application payload packets relayed, by client transport and direction.', (t) => [
+      t.packetsToPeer,
+      t.packetsToClient,
+    ]);
+    this.#authFailures = new Counter({
+      name: 'ferry_auth_failures_total',
+      help: 'TURN requests refused for their credentials, by reason.',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    this.#limitEvents = new Counter({
+      name: 'ferry_limit_events_total',
+      help: 'Usage limit events (soft limit reached, hard limit reached, reset).',
+      labelNames: ['event'] as const,
+      registers,
+    });
+    new Gauge({
+      name: 'ferry_webhook_backlog',
+      help: 'Webhook events stored and not yet delivered.',
+      registers,
+      collect() {
+        this.set(self.sources.webhookBacklog?.() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'ferry_signaling_connections',
+      help: 'Signaling WebSocket peers connected.',
+      registers,
+      collect() {
+        this.set(self.sources.signalingPeers?.() ?? 0);
+      },
+    });
+  }
+
+  /** Counts a usage limit event; for the metering and limits work. */
+  limitEvent(event: LimitEvent): void {
+    this.#limitEvents.inc({ event });
+  }
+
+  /** Listeners feeding the allocation counters; compose them with the engine's other listeners. */
+  turnEvents(): TurnEvents {
+    return {
+      allocationCreated: (info) => this.#allocationsTotal.inc({ transport: info.transport }),
+      allocationClosed: (info, reason) => {
+        const t = this.#closed.get(info.transport);
+        if (t) {
+          t.bytesToPeer += info.bytesToPeer;
+          t.packetsToPeer += info.packetsToPeer;
+          t.bytesToClient += info.bytesToClient;
+          t.packetsToClient += info.packetsToClient;
+        }
+        this.#sessionsClosed.inc({ reason });
+      },
+      // The engine's reasons are a small fixed set; anything else is folded into 'other'.
+      authFailure: (reason) => this.#authFailures.inc({ reason: AUTH_REASONS.has(reason) ? reason : 'other' }),
+    };
+  }
+
+  /** The Prometheus text exposition. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+export type { CloseReason };

@@ -1,0 +1,245 @@
+/**
+ * UsageStore over better-sqlite3, in the accounts' database file (it shares SqliteAccountStore's
+ * connection). Its tables have their own versioned migrations (`usage_schema_version`), applied
+ * like ./migrations.ts's: one transaction per step, never twice.
+ */
+import type { Database } from 'better-sqlite3';
+import type {
+  ArchivedTimeframe,
+  Counters,
+  FlushBatch,
+  SessionRecord,
+  Timeframe,
+  UsageFilter,
+  UsageRow,
+  UsageStore,
+} from '../metering/types.js';
+import { DAY_MS, dayOf } from '../metering/types.js';
+
+const COUNTER_COLUMNS = `
+  bytes_to_peer     INTEGER NOT NULL DEFAULT 0,
+  bytes_to_client   INTEGER NOT NULL DEFAULT 0,
+  packets_to_peer   INTEGER NOT NULL DEFAULT 0,
+  packets_to_client INTEGER NOT NULL DEFAULT 0`;
+
+export const USAGE_MIGRATIONS: readonly { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE usage_timeframe (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        start     INTEGER NOT NULL,
+        length_ms INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE usage_hourly (
+        account TEXT NOT NULL,
+        hour    INTEGER NOT NULL,${COUNTER_COLUMNS},
+        PRIMARY KEY (account, hour)
+      ) STRICT;
+      CREATE TABLE usage_timeframes (
+        account         TEXT NOT NULL,
+        timeframe_start INTEGER NOT NULL,${COUNTER_COLUMNS},
+        PRIMARY KEY (account, timeframe_start)
+      ) STRICT;
+      CREATE TABLE usage_sessions (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        allocation_id  INTEGER NOT NULL,
+        account        TEXT NOT NULL,
+        transport      TEXT NOT NULL,
+        client_address TEXT NOT NULL,
+        client_port    INTEGER NOT NULL,
+        started_at     INTEGER NOT NULL,
+        ended_at       INTEGER NOT NULL,
+        reason         TEXT NOT NULL,${COUNTER_COLUMNS}
+      ) STRICT;
+      CREATE INDEX usage_sessions_account ON usage_sessions(account, ended_at);
+      CREATE TABLE usage_archives (
+        start       INTEGER PRIMARY KEY,
+        end         INTEGER NOT NULL,
+        archived_at INTEGER NOT NULL,
+        totals      TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+];
+
+function migrateUsage(db: Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS usage_schema_version (version INTEGER NOT NULL)');
+  const current = () => (db.prepare('SELECT max(version) AS v FROM usage_schema_version').get() as { v: number | null }).v ?? 0;
+  for (const m of USAGE_MIGRATIONS) {
+    db.transaction(() => {
+      if (current() >= m.version) return;
+      db.exec(m.sql);
+      db.prepare('DELETE FROM usage_schema_version').run();
+      db.prepare('INSERT INTO usage_schema_version (version) VALUES (?)').run(m.version);
+    }).immediate();
+  }
+  const latest = USAGE_MIGRATIONS[USAGE_MIGRATIONS.length - 1].version;
+  if (current() > latest) throw new Error(`storage: the usage tables have schema version ${current()}, newer than this Ferry supports (${latest})`);
+}
+
+interface CounterRow {
+  bytes_to_peer: number;
+  bytes_to_client: number;
+  packets_to_peer: number;
+  packets_to_client: number;
+}
+
+const counters = (r: CounterRow): Counters => ({
+  bytesToPeer: r.bytes_to_peer,
+  bytesToClient: r.bytes_to_client,
+  packetsToPeer: r.packets_to_peer,
+  packetsToClient: r.packets_to_client,
+});
+
+const SUMS =
+  'sum(bytes_to_peer) AS bytes_to_peer, sum(bytes_to_client) AS bytes_to_client, sum(packets_to_peer) AS packets_to_peer, sum(packets_to_client) AS packets_to_client';
+const UPSERT_SET =
+  'bytes_to_peer = bytes_to_peer + excluded.bytes_to_peer, bytes_to_client = bytes_to_client + excluded.bytes_to_client, packets_to_peer = packets_to_peer + excluded.packets_to_peer, packets_to_client = packets_to_client + excluded.packets_to_client';
+
+export class SqliteUsageStore implements UsageStore {
+  readonly #db: Database;
+
+  /** `db`: an open connection, e.g. SqliteAccountStore.db; the caller closes it. */
+  constructor(db: Database) {
+    this.#db = db;
+    migrateUsage(db);
+  }
+
+  async timeframe(): Promise<Timeframe | null> {
+    const row = this.#db.prepare('SELECT start, length_ms FROM usage_timeframe WHERE id = 1').get() as
+      | { start: number; length_ms: number }
+      | undefined;
+    return row === undefined ? null : { start: row.start, lengthMs: row.length_ms };
+  }
+
+  async setTimeframe(tf: Timeframe): Promise<void> {
+    this.#setTimeframe(tf);
+  }
+
+  #setTimeframe(tf: Timeframe): void {
+    this.#db
+      .prepare('INSERT INTO usage_timeframe (id, start, length_ms) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET start = excluded.start, length_ms = excluded.length_ms')
+      .run(tf.start, tf.lengthMs);
+  }
+
+  async record(batch: FlushBatch): Promise<void> {
+    const db = this.#db;
+    const hourly = db.prepare(
+      `INSERT INTO usage_hourly (account, hour, bytes_to_peer, bytes_to_client, packets_to_peer, packets_to_client)
+       VALUES (@account, @at, @bytesToPeer, @bytesToClient, @packetsToPeer, @packetsToClient)
+       ON CONFLICT (account, hour) DO UPDATE SET ${UPSERT_SET}`,
+    );
+    const perTimeframe = db.prepare(
+      `INSERT INTO usage_timeframes (account, timeframe_start, bytes_to_peer, bytes_to_client, packets_to_peer, packets_to_client)
+       VALUES (@account, @at, @bytesToPeer, @bytesToClient, @packetsToPeer, @packetsToClient)
+       ON CONFLICT (account, timeframe_start) DO UPDATE SET ${UPSERT_SET}`,
+    );
+    const session = db.prepare(
+      `INSERT INTO usage_sessions (allocation_id, account, transport, client_address, client_port, started_at, ended_at, reason,
+         bytes_to_peer, bytes_to_client, packets_to_peer, packets_to_client)
+       VALUES (@allocationId, @account, @transport, @clientAddress, @clientPort, @startedAt, @endedAt, @reason,
+         @bytesToPeer, @bytesToClient, @packetsToPeer, @packetsToClient)`,
+    );
+    db.transaction(() => {
+      for (const d of batch.deltas) {
+        const c = { account: d.account, bytesToPeer: d.bytesToPeer, bytesToClient: d.bytesToClient, packetsToPeer: d.packetsToPeer, packetsToClient: d.packetsToClient };
+        hourly.run({ ...c, at: batch.hour });
+        perTimeframe.run({ ...c, at: batch.timeframeStart });
+      }
+      for (const s of batch.sessions) session.run({ ...s });
+    }).immediate();
+  }
+
+  async usage(filter: UsageFilter): Promise<UsageRow[]> {
+    const where: string[] = [];
+    const params: Record<string, unknown> = {};
+    const col = filter.granularity === 'timeframe' ? 'timeframe_start' : 'hour';
+    const table = filter.granularity === 'timeframe' ? 'usage_timeframes' : 'usage_hourly';
+    if (filter.account !== undefined) {
+      where.push('account = @account');
+      params.account = filter.account;
+    }
+    // Per day: whole days whose start is within [from, to), so the hours from the first day boundary.
+    const bound = (t: number) => (filter.granularity === 'day' ? Math.ceil(t / DAY_MS) * DAY_MS : t);
+    if (filter.from !== undefined) {
+      where.push(`${col} >= @from`);
+      params.from = bound(filter.from);
+    }
+    if (filter.to !== undefined) {
+      where.push(`${col} < @to`);
+      params.to = bound(filter.to);
+    }
+    const rows = this.#db
+      .prepare(`SELECT account, ${col} AS start, ${SUMS} FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY account, ${col} ORDER BY ${col}, account`)
+      .all(params) as (CounterRow & { account: string; start: number })[];
+    const out = rows.map((r) => ({ account: r.account, start: r.start, ...counters(r) }));
+    if (filter.granularity !== 'day') return out;
+    const days = new Map<string, UsageRow & Counters>();
+    for (const r of out) {
+      const start = dayOf(r.start);
+      const key = `${start}\u0000${r.account}`;
+      const d = days.get(key);
+      if (d === undefined) days.set(key, { ...r, start });
+      else {
+        d.bytesToPeer += r.bytesToPeer;
+        d.bytesToClient += r.bytesToClient;
+        d.packetsToPeer += r.packetsToPeer;
+        d.packetsToClient += r.packetsToClient;
+      }
+    }
+    return [...days.values()];
+  }
+
+  async rollover(closed: Timeframe, next: Timeframe, archivedAt: number): Promise<ArchivedTimeframe> {
+    const db = this.#db;
+    return db.transaction(() => {
+      const rows = db
+        .prepare(`SELECT account, timeframe_start AS start, ${SUMS} FROM usage_timeframes WHERE timeframe_start = ? GROUP BY account ORDER BY account`)
+        .all(closed.start) as (CounterRow & { account: string; start: number })[];
+      const archived: ArchivedTimeframe = {
+        start: closed.start,
+        end: closed.start + closed.lengthMs,
+        archivedAt,
+        accounts: rows.map((r) => ({ account: r.account, start: r.start, ...counters(r) })),
+      };
+      db.prepare('INSERT OR REPLACE INTO usage_archives (start, end, archived_at, totals) VALUES (?, ?, ?, ?)').run(
+        archived.start,
+        archived.end,
+        archivedAt,
+        JSON.stringify(archived.accounts),
+      );
+      this.#setTimeframe(next);
+      return archived;
+    }).immediate();
+  }
+
+  async archives(): Promise<ArchivedTimeframe[]> {
+    const rows = this.#db.prepare('SELECT start, end, archived_at, totals FROM usage_archives ORDER BY start').all() as {
+      start: number;
+      end: number;
+      archived_at: number;
+      totals: string;
+    }[];
+    return rows.map((r) => ({ start: r.start, end: r.end, archivedAt: r.archived_at, accounts: JSON.parse(r.totals) as UsageRow[] }));
+  }
+
+  async sessions(account?: string): Promise<SessionRecord[]> {
+    const rows = (
+      account === undefined
+        ? this.#db.prepare('SELECT * FROM usage_sessions ORDER BY id').all()
+        : this.#db.prepare('SELECT * FROM usage_sessions WHERE account = ? ORDER BY id').all(account)
+    ) as (CounterRow & { allocation_id: number; account: string; transport: string; client_address: string; client_port: number; started_at: number; ended_at: number; reason: string })[];
+    return rows.map((r) => ({
+      allocationId: r.allocation_id,
+      account: r.account,
+      transport: r.transport,
+      clientAddress: r.client_address,
+      clientPort: r.client_port,
+      startedAt: r.started_at,
+      endedAt: r.ended_at,
+      reason: r.reason,
+      ...counters(r),
+    }));
+  }
+}

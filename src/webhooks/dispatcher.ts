@@ -1,0 +1,235 @@
+/**
+ * Webhooks: `enqueue(type, data)` writes the event to the durable outbox for every matching
+ * webhook; one worker per webhook delivers its rows strictly in order (the next waits until the
+ * previous one got a 2xx), retrying with jittered exponential backoff. Rows stay in the database
+ * until delivered, so a restart or a receiver that is down loses nothing.
+ */
+import type { Database } from 'better-sqlite3';
+import type { AllocationInfo, CloseReason, TurnEvents } from '../../turn/interfaces.js';
+import { matches, WebhookOutbox, type OutboxRow, type WebhookConfig, type WebhookEventType } from './outbox.js';
+import { SIGNATURE_HEADER, signatureHeader } from './signature.js';
+
+export interface WebhookLog {
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+export interface WebhookOptions {
+  readonly hooks: readonly WebhookConfig[];
+  /** The accounts database (the outbox table lives there). */
+  readonly db: Database;
+  readonly log?: WebhookLog;
+  /** ms since the epoch; Date.now when absent. */
+  readonly now?: () => number;
+  /** First retry delay (default 1 s), doubling per attempt up to maxBackoffMs (default 5 min). */
+  readonly initialBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** Per-request timeout (default 10 s). */
+  readonly requestTimeoutMs?: number;
+  /** How long stop() keeps delivering due rows before it aborts (default 2 s). */
+  readonly stopGraceMs?: number;
+}
+
+export type { WebhookConfig, WebhookEventType } from './outbox.js';
+
+/** Retry delay after `attempts` failed attempts (1-based): initial·2^(n-1), capped, ±20 % jitter. */
+export function backoffMs(attempts: number, initialMs: number, maxMs: number, random = Math.random): number {
+  const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempts - 1, 30));
+  return Math.min(maxMs, Math.round(base * (0.8 + 0.4 * random())));
+}
+
+/** The session.closed payload: no credentials, no username (the account id identifies the customer). */
+export function sessionClosedData(info: AllocationInfo, reason: CloseReason, endedAt: number) {
+  return {
+    session_id: info.id,
+    account: info.account,
+    transport: info.transport,
+    client: { address: info.clientAddress, port: info.clientPort },
+    started_at: new Date(info.startedAt).toISOString(),
+    ended_at: new Date(endedAt).toISOString(),
+    duration_ms: Math.max(0, endedAt - info.startedAt),
+    bytes_to_peer: info.bytesToPeer,
+    packets_to_peer: info.packetsToPeer,
+    bytes_to_client: info.bytesToClient,
+    packets_to_client: info.packetsToClient,
+    reason,
+  };
+}
+
+class Worker {
+  #wake: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly hook: WebhookConfig,
+    private readonly svc: WebhookDispatcher,
+  ) {
+    this.done = this.#run();
+  }
+
+  wake(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
+  }
+
+  /** Sleeps until woken or `ms` elapsed (forever when undefined). */
+  #sleep(ms: number | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+      if (ms !== undefined) {
+        this.#timer = setTimeout(() => this.wake(), ms);
+        this.#timer.unref();
+      }
+    });
+  }
+
+  async #run(): Promise<void> {
+    for (;;) {
+      try {
+        if (await this.#step()) return;
+      } catch (err) {
+        // A storage error (e.g. SQLITE_BUSY): log it and try again a little later.
+        this.svc.log?.warn({ err }, 'webhook outbox error');
+        if (this.svc.stopping) return;
+        await this.#sleep(this.svc.initialBackoffMs);
+      }
+    }
+  }
+
+  /** One turn of the delivery loop; true when the worker should end. */
+  async #step(): Promise<boolean> {
+    const svc = this.svc;
+    const row = svc.outbox.head(this.hook.url);
+    const now = svc.now();
+    if (svc.stopping) {
+      if (row === undefined || row.next_attempt_at > now || now >= svc.stopDeadline) return true;
+    }
+    if (row === undefined) {
+      await this.#sleep(undefined);
+      return false;
+    }
+    if (row.next_attempt_at > now) {
+      await this.#sleep(row.next_attempt_at - now);
+      return false;
+    }
+    await this.#attempt(row);
+    return false;
+  }
+
+  async #attempt(row: OutboxRow): Promise<void> {
+    const svc = this.svc;
+    const t = Math.floor(svc.now() / 1000);
+    let error: string;
+    try {
+      const signal = AbortSignal.any([AbortSignal.timeout(svc.requestTimeoutMs), svc.abort.signal]);
+      const res = await fetch(this.hook.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [SIGNATURE_HEADER]: signatureHeader(this.hook.secret, row.body, t),
+          'Idempotency-Key': row.id,
+          'user-agent': 'ferry-webhooks',
+        },
+        body: row.body,
+        signal,
+        redirect: 'manual',
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.status >= 200 && res.status < 300) {
+        svc.outbox.delivered(row.seq);
+        svc.log?.debug({ event: row.id, type: row.type, attempts: row.attempts + 1 }, 'webhook delivered');
+        return;
+      }
+      error = `HTTP ${res.status}`;
+    } catch (err) {
+      error = err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err);
+    }
+    const attempts = row.attempts + 1;
+    const delay = backoffMs(attempts, svc.initialBackoffMs, svc.maxBackoffMs);
+    svc.outbox.failed(row.seq, svc.now() + delay, error);
+    svc.log?.warn({ event: row.id, type: row.type, attempts, retry_in_ms: delay, error }, 'webhook delivery failed');
+  }
+}
+
+export class WebhookDispatcher {
+  readonly outbox: WebhookOutbox;
+  readonly log: WebhookLog | undefined;
+  readonly now: () => number;
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+  readonly requestTimeoutMs: number;
+  readonly abort = new AbortController();
+  stopping = false;
+  stopDeadline = 0;
+  readonly #hooks: readonly WebhookConfig[];
+  readonly #stopGraceMs: number;
+  #workers = new Map<string, Worker>();
+  #stopped: Promise<void> | undefined;
+
+  constructor(o: WebhookOptions) {
+    this.outbox = new WebhookOutbox(o.db);
+    this.#hooks = o.hooks;
+    this.log = o.log;
+    this.now = o.now ?? Date.now;
+    this.initialBackoffMs = o.initialBackoffMs ?? 1000;
+    this.maxBackoffMs = o.maxBackoffMs ?? 5 * 60_000;
+    this.requestTimeoutMs = o.requestTimeoutMs ?? 10_000;
+    this.#stopGraceMs = o.stopGraceMs ?? 2000;
+  }
+
+  /** Starts one delivery worker per webhook (rows left from an earlier run go first). */
+  start(): void {
+    if (this.stopping) throw new Error('webhooks: stopped');
+    for (const hook of this.#hooks) {
+      if (!this.#workers.has(hook.url)) this.#workers.set(hook.url, new Worker(hook, this));
+    }
+  }
+
+  /**
+   * Stores the event for every webhook subscribed to `type` and wakes their workers; returns the
+   * event ids (one per webhook). For usage.* events of the metering and limits work as well.
+   */
+  enqueue(type: WebhookEventType, data: unknown): string[] {
+    const hooks = this.#hooks.filter((h) => matches(h, type));
+    if (hooks.length === 0) return [];
+    const ids = this.outbox.add(hooks, type, data, this.now());
+    for (const h of hooks) this.#workers.get(h.url)?.wake();
+    return ids;
+  }
+
+  /** Undelivered events of the configured webhooks (the webhook backlog metric). */
+  backlog(): number {
+    return this.outbox.backlog(this.#hooks.map((h) => h.url));
+  }
+
+  /** TurnEvents that enqueue session.closed for every closed allocation. */
+  turnEvents(): TurnEvents {
+    return {
+      allocationClosed: (info, reason, endedAt) => {
+        try {
+          this.enqueue('session.closed', sessionClosedData(info, reason, endedAt));
+        } catch (err) {
+          this.log?.warn({ err }, 'cannot store the session.closed webhook event');
+        }
+      },
+    };
+  }
+
+  /**
+   * Delivers what is due for up to the stop grace, then aborts requests in flight and ends the
+   * workers. Undelivered rows stay for the next start. Idempotent.
+   */
+  stop(): Promise<void> {
+    if (this.#stopped) return this.#stopped;
+    this.stopping = true;
+    this.stopDeadline = this.now() + this.#stopGraceMs;
+    const timer = setTimeout(() => this.abort.abort(new Error('webhooks stopping')), this.#stopGraceMs);
+    for (const w of this.#workers.values()) w.wake();
+    this.#stopped = Promise.all([...this.#workers.values()].map((w) => w.done)).then(() => clearTimeout(timer));
+    return this.#stopped;
+  }
+}
