@@ -30,6 +30,8 @@ export interface SignalingDeps {
    * Absent: those routes answer 503.
    */
   readonly usage?: UsageQuery;
+  /** True while the account is over its (or the global) soft usage limit: /v1/ice-servers answers 429. */
+  readonly usageLimited?: (accountId: string) => boolean;
   /** Clock for session ages (ms since the epoch); Date.now when absent. */
   readonly now?: () => number;
   /** GET /metrics (Prometheus text). Absent: no /metrics route. */

@@ -15,6 +15,7 @@ export const AccountSchema = z
     name: z.string().describe('Display name.'),
     disabled: z.boolean().describe('A disabled account\'s keys, tokens and TURN credentials are refused.'),
     created_at: isoTime('Creation time'),
+    limit: z.number().nullable().describe('Relayed bytes allowed per usage timeframe (both directions); null: no per-account limit.'),
   })
   .describe('Account');
 
@@ -66,7 +67,7 @@ export function errors<S extends number>(...statuses: S[]): Record<S, typeof Err
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function accountDto(a: Account): z.output<typeof AccountSchema> {
-  return { id: a.id, name: a.name, disabled: a.disabled, created_at: iso(a.createdAt) };
+  return { id: a.id, name: a.name, disabled: a.disabled, created_at: iso(a.createdAt), limit: a.limitBytes ?? null };
 }
 
 export function apiKeyDto(k: ApiKeyInfo): z.output<typeof ApiKeySchema> {

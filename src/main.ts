@@ -14,6 +14,7 @@ import { FerryMetrics } from './metrics/index.js';
 import { buildRelayPlan, type RelayPlan } from './relay-options.js';
 import { UsageAggregator } from './metering/aggregator.js';
 import { liveUsage } from './metering/query.js';
+import { UsageLimiter } from './limits/limiter.js';
 import { meteringSettings } from './metering/settings.js';
 import { openSqliteStore } from './store/sqlite-account-store.js';
 import { SqliteUsageStore } from './store/sqlite-usage-store.js';
@@ -83,6 +84,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
   let app: FastifyInstance | undefined;
   let meter: UsageAggregator | undefined;
   let webhooks: WebhookDispatcher | undefined;
+  let limiter: UsageLimiter | undefined;
   try {
     // The relay starts after the accounts (its auth handler reads their directory); setRelay below.
     const accounts = await AccountService.open(store, null, Date.now);
@@ -90,6 +92,8 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
     const metering = meteringSettings(config);
     const usageStore = new SqliteUsageStore(store.db);
     let liveSessions: () => ReturnType<TurnServer['sessions']> = () => [];
+    // The limiter re-checks right after every flush (set once it exists).
+    let afterFlush = () => {};
     const aggregator = new UsageAggregator({
       store: usageStore,
       sessions: () => liveSessions(),
@@ -97,6 +101,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
       writeIntervalMs: metering.writeIntervalMs,
       ...(metering.archiveDir !== undefined ? { archiveDir: metering.archiveDir } : {}),
       log: logger.child({ component: 'metering' }),
+      onFlushed: () => afterFlush(),
     });
     await aggregator.start();
     meter = aggregator;
@@ -126,6 +131,26 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
       closeAccountAllocations: (accountId) => turn.closeAllocations((info) => info.account === accountId, 'admin'),
     };
     accounts.setRelay(relayControl);
+
+    // Usage limits: the gate refuses Allocate (486) from the soft limit on; hard closes allocations.
+    const limits = new UsageLimiter({
+      usage: (filter) => usageStore.usage(filter),
+      pending: () => aggregator.pending(),
+      timeframe: () => aggregator.timeframe(),
+      accountLimits: () => accounts.limits(),
+      ...(metering.globalLimitBytes !== undefined ? { globalLimitBytes: metering.globalLimitBytes } : {}),
+      softLimit: metering.softLimit,
+      hardLimit: metering.hardLimit,
+      reportIntervalMs: metering.reportIntervalMs,
+      closeAllocations: (account) => turn.closeAllocations((info) => account === null || info.account === account, 'limit'),
+      emit: (type, data) => void dispatcher.enqueue(type, data),
+      metric: (kind) => metrics.limitEvent(kind),
+      log: logger.child({ component: 'limits' }),
+    });
+    limiter = limits;
+    turn.update({ gate: limits });
+    await limits.start();
+    afterFlush = () => void limits.check();
 
     for (const l of turn.listening()) {
       logger.info({ transport: l.transport, address: l.address, port: l.port }, `listening on ${l.transport} ${hostText(l.address)}:${l.port}`);
@@ -164,6 +189,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
       relaySessions: () => turn.sessions(),
       closeSessions: (predicate) => turn.closeAllocations(predicate, 'admin'),
       usage: liveUsage(usageStore, aggregator),
+      usageLimited: (accountId) => limits.limited(accountId),
       metrics: {
         get token() {
           return current.metrics.token;
@@ -232,6 +258,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
       },
       stop() {
         stopping ??= closeAll([
+          () => limits.stop(),
           () => started.app.close(),
           () => started.server.stop(),
           // After the relay: its last allocationClosed events are in this final flush.
@@ -246,6 +273,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
       },
     };
   } catch (err) {
+    limiter?.stop();
     await webhooks?.stop().catch(() => undefined);
     const [a, s, m] = [app, server, meter];
     await closeAll([() => a?.close(), () => s?.stop(), () => m?.stop(), () => store.close()]).catch((closeErr: unknown) =>

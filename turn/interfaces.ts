@@ -38,7 +38,7 @@ export interface AllocationGate {
 
 export type TransportName = 'udp' | 'tcp' | 'tls';
 
-export type CloseReason = 'expired' | 'refresh' | 'client-closed' | 'admin' | 'shutdown' | 'error';
+export type CloseReason = 'expired' | 'refresh' | 'client-closed' | 'admin' | 'limit' | 'shutdown' | 'error';
 
 /** A read-only view of an allocation for lifecycle events and admin listings. */
 export interface AllocationInfo {

@@ -58,8 +58,8 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
 
     app.patch('/v1/accounts/:id', {
       schema: {
-        summary: 'Rename, disable or enable an account',
-        description: 'Disabling refuses the account\'s API keys, signaling tokens and TURN credentials and closes its live allocations.',
+        summary: 'Rename, disable or enable an account, or set its usage limit',
+        description: 'Disabling refuses the account\'s API keys, signaling tokens and TURN credentials and closes its live allocations. From network_usage.soft_limit of `limit` new allocations are refused, from hard_limit the live ones are closed, until the usage timeframe ends.',
         tags,
         security: ADMIN_SECURITY,
         params: AccountParams,
@@ -67,15 +67,20 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
           .strictObject({
             name: AccountNameSchema.optional(),
             disabled: z.boolean().optional().describe('true disables the account, false enables it again.'),
+            limit: z
+              .union([z.number(), z.string(), z.null()])
+              .optional()
+              .describe('Relayed bytes per usage timeframe: a number of bytes or a size such as "10GB"; null removes the limit.'),
           })
-          .refine((b) => b.name !== undefined || b.disabled !== undefined, { error: 'give name and/or disabled' }),
+          .refine((b) => b.name !== undefined || b.disabled !== undefined || b.limit !== undefined, { error: 'give name and/or disabled, or limit' }),
         response: { 200: AccountSchema, ...errors(400, 401, 404, 413, 415, 503) },
       },
     }, async (request) => {
-      const { name, disabled } = request.body;
+      const { name, disabled, limit } = request.body;
       const account = await accounts.updateAccount(request.params.id, {
         ...(name !== undefined ? { name } : {}),
         ...(disabled !== undefined ? { disabled } : {}),
+        ...(limit !== undefined ? { limit } : {}),
       });
       if (account === undefined) throw noAccount(request.params.id);
       return accountDto(account);

@@ -40,15 +40,18 @@ export function credentialRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
     app.post('/v1/ice-servers', {
       schema: {
         summary: 'TURN credentials for RTCPeerConnection',
-        description: 'The URLs use signaling.public_host, or else the host of the request.',
+        description: 'The URLs use signaling.public_host, or else the host of the request. 429 (code usage_limit) while the account is over its soft usage limit or the global one, until the timeframe ends.',
         tags: ['account'],
         security: ACCOUNT_SECURITY,
         [OPTIONAL_BODY]: true,
         body: TtlBody(`Lifetime in seconds; default 3600, at least ${MIN_ICE_TTL_SECONDS} (shorter values are raised).`, DEFAULT_MAX_TTL_SECONDS),
-        response: { 200: IceServersResponse, ...errors(400, 401, 413, 415, 503) },
+        response: { 200: IceServersResponse, ...errors(400, 401, 413, 415, 429, 503) },
       },
     }, async (request) => {
       const { accountId } = principalOf(request);
+      if (deps.usageLimited?.(accountId) === true) {
+        throw new ApiError(429, 'usage_limit', 'usage limit reached for this timeframe: no new TURN credentials until it ends');
+      }
       const issued = deps.iceServers.issue(accountId, request.body.ttl, request.host);
       return { iceServers: [...issued.iceServers], expires_at: issued.expires_at };
     });

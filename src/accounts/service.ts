@@ -7,6 +7,7 @@
 import { AccountDirectory } from './directory.js';
 import { AccountError } from './errors.js';
 import { apiKeyPrefix, hashApiKey, isApiKeyShape, newAccountId, newApiKey, newApiKeyId } from './keys.js';
+import { parseSize, UnitError } from '../config/units.js';
 import type { Account, AccountState, AccountStatus, AccountStore, ApiKeyInfo, RelayControl } from './types.js';
 
 export { AccountError } from './errors.js';
@@ -16,6 +17,25 @@ export const MAX_NAME_LENGTH = 100;
 export interface AccountUpdate {
   readonly name?: string;
   readonly disabled?: boolean;
+  /** Bytes per usage timeframe, or a size such as "10GB"; null removes the limit. */
+  readonly limit?: number | string | null;
+}
+
+/** A usage limit as given in the API: a positive whole number of bytes or a size string; null: none. */
+export function validateLimit(limit: unknown): number | null {
+  if (limit === null) return null;
+  let bytes: number;
+  if (typeof limit === 'number') bytes = limit;
+  else if (typeof limit === 'string') {
+    try {
+      bytes = parseSize(limit);
+    } catch (err) {
+      if (err instanceof UnitError) throw new AccountError('invalid', `limit: ${err.message}`);
+      throw err;
+    }
+  } else throw new AccountError('invalid', 'limit must be a number of bytes, a size such as "10GB", or null');
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new AccountError('invalid', 'limit must be a positive whole number of bytes');
+  return bytes;
 }
 
 /** Trims and validates an account name: 1..100 characters, no control characters. */
@@ -41,6 +61,8 @@ export class AccountService {
   #relay: RelayControl | null;
   readonly #revokedListeners: ((accountId: string) => void)[] = [];
   readonly #now: () => number;
+  /** Per-account usage limits (bytes per timeframe), kept in memory for the limiter. */
+  readonly #limits = new Map<string, number>();
 
   constructor(store: AccountStore, directory: AccountDirectory, relay: RelayControl | null, now: () => number) {
     this.#store = store;
@@ -53,12 +75,19 @@ export class AccountService {
   static async open(store: AccountStore, relay: RelayControl | null, now: () => number): Promise<AccountService> {
     const directory = new AccountDirectory();
     directory.load(await store.states());
-    return new AccountService(store, directory, relay, now);
+    const service = new AccountService(store, directory, relay, now);
+    for (const a of await store.listAccounts()) if (a.limitBytes !== undefined) service.#limits.set(a.id, a.limitBytes);
+    return service;
   }
 
   /** The directory to hand to `createAuthHandler({ accounts })` and `SignalTokens`. */
   get directory(): AccountDirectory {
     return this.#directory;
+  }
+
+  /** The live accounts' usage limits (bytes per timeframe), by account id; read by src/limits/. */
+  limits(): ReadonlyMap<string, number> {
+    return this.#limits;
   }
 
   /** The relay starts after the service in the composition root; set it once it exists. */
@@ -91,14 +120,17 @@ export class AccountService {
 
   /** undefined for an unknown or deleted account. Disabling closes the account's live allocations. */
   async updateAccount(id: string, update: AccountUpdate): Promise<Account | undefined> {
-    const patch: { name?: string; disabled?: boolean } = {};
+    const patch: { name?: string; disabled?: boolean; limitBytes?: number | null } = {};
     if (update.name !== undefined) patch.name = validateAccountName(update.name);
     if (update.disabled !== undefined) {
       if (typeof update.disabled !== 'boolean') throw new AccountError('invalid', 'disabled must be a boolean');
       patch.disabled = update.disabled;
     }
+    if (update.limit !== undefined) patch.limitBytes = validateLimit(update.limit);
     const account = await this.#store.updateAccount(id, patch);
     if (account === undefined) return undefined;
+    if (account.limitBytes !== undefined) this.#limits.set(id, account.limitBytes);
+    else this.#limits.delete(id);
     this.#directory.set(stateOf(account));
     if (account.disabled) this.#closeAllocations(id);
     return account;
@@ -108,6 +140,7 @@ export class AccountService {
   async deleteAccount(id: string): Promise<boolean> {
     const deleted = await this.#store.deleteAccount(id, this.#now());
     if (!deleted) return false;
+    this.#limits.delete(id);
     const previous = this.#directory.state(id);
     this.#directory.set({ id, status: 'deleted', credentialsNotBefore: previous?.credentialsNotBefore ?? 0 });
     this.#closeAllocations(id);

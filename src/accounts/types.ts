@@ -15,6 +15,8 @@ export interface Account {
   readonly createdAt: number;
   /** TURN credentials and signaling tokens issued before this time (ms) are refused (revocation). */
   readonly credentialsNotBefore: number;
+  /** Relayed bytes allowed per usage timeframe; absent: no per-account limit. */
+  readonly limitBytes?: number;
 }
 
 export interface ApiKeyInfo {
@@ -38,6 +40,8 @@ export interface AccountPatch {
   readonly name?: string;
   readonly disabled?: boolean;
   readonly credentialsNotBefore?: number;
+  /** null removes the limit. */
+  readonly limitBytes?: number | null;
 }
 
 /** Persistence of accounts and API keys. API keys are stored only as SHA-256 hashes. */

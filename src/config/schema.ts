@@ -148,13 +148,21 @@ const NetworkUsageSchema = z
       .describe('Directory where each closed timeframe\'s totals are written as a JSON file; relative paths start at the config file\'s directory. Not set: closed timeframes are kept in the store only.'),
     global_limit: size()
       .optional()
-      .describe('Relayed bytes allowed per timeframe across all accounts (e.g. 2TB). Validated and stored; not enforced yet.'),
+      .describe('Relayed bytes allowed per timeframe across all accounts (e.g. 2TB). At soft_limit of it new allocations are refused, at hard_limit the live ones are closed too, until the timeframe ends. Not set: no global limit.'),
     soft_limit: percent()
       .default('90%')
-      .describe('Share of global_limit at which the relay should start warning. Validated; not enforced yet.'),
+      .describe('Share of global_limit (and of an account\'s limit) from which new allocations and /v1/ice-servers are refused (usage.soft_limit).'),
     hard_limit: percent()
       .default('93%')
-      .describe('Share of global_limit at which the relay should refuse traffic. Validated; not enforced yet.'),
+      .describe('Share of global_limit (and of an account\'s limit) from which the live allocations are closed as well (usage.hard_limit).'),
+    report_interval: unitValue(z.string({ error: 'expected a duration such as 1h, or "0"' }), (v: string) => {
+      if (v.trim() === '0') return 0;
+      const ms = parseDuration(v);
+      if (ms < 1000) throw new UnitError(`must be at least 1s, or "0"; got ${JSON.stringify(v)}`);
+      return ms;
+    })
+      .default('1h')
+      .describe('How often a usage.report webhook event is sent per account with its timeframe usage; "0" disables the reports.'),
   }, { error: 'expected an object' })
   .refine(
     (nu) => {

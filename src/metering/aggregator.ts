@@ -42,6 +42,8 @@ export interface AggregatorOptions {
   /** Runs `fn` every `ms`; returns a canceller. Default: an unref'd setInterval. */
   readonly every?: (ms: number, fn: () => void) => () => void;
   readonly log?: Logger;
+  /** Called after each flush (and rollover), successful or not; must not throw. */
+  readonly onFlushed?: () => void;
 }
 
 /** The not yet written part of the usage. */
@@ -148,7 +150,7 @@ export class UsageAggregator {
 
   /** Writes everything counted so far; flushes run one at a time. */
   flush(): Promise<void> {
-    const run = this.#chain.then(() => this.#flush());
+    const run = this.#chain.then(() => this.#flush()).finally(() => this.#o.onFlushed?.());
     this.#chain = run.catch(() => undefined);
     return run;
   }

@@ -8,10 +8,12 @@ export interface MeteringSettings {
   readonly writeIntervalMs: number;
   /** Absolute path; undefined: closed timeframes stay in the store only. */
   readonly archiveDir?: string;
-  /** Bytes per timeframe across all accounts. Stored only: the limits are not enforced yet. */
+  /** Bytes per timeframe across all accounts (src/limits/ enforces it). */
   readonly globalLimitBytes?: number;
   readonly softLimit: number;
   readonly hardLimit: number;
+  /** usage.report interval; 0: no reports. */
+  readonly reportIntervalMs: number;
 }
 
 export function meteringSettings(loaded: Pick<LoadedConfig, 'config' | 'source'>): MeteringSettings {
@@ -24,5 +26,6 @@ export function meteringSettings(loaded: Pick<LoadedConfig, 'config' | 'source'>
     ...(nu.global_limit !== undefined ? { globalLimitBytes: parseSize(nu.global_limit) } : {}),
     softLimit: parsePercent(nu.soft_limit),
     hardLimit: parsePercent(nu.hard_limit),
+    reportIntervalMs: nu.report_interval.trim() === '0' ? 0 : parseDuration(nu.report_interval),
   };
 }

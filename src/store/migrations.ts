@@ -54,6 +54,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_outbox_order ON webhook_outbox(webhook, seq);
     `,
   },
+  {
+    version: 3,
+    description: 'per-account usage limit',
+    sql: `
+      ALTER TABLE accounts ADD COLUMN limit_bytes INTEGER CHECK (limit_bytes IS NULL OR limit_bytes > 0);
+    `,
+  },
 ];
 
 /** The schema version of the database (0 for a new one). */

@@ -20,6 +20,7 @@ interface AccountRow {
   created_at: number;
   credentials_not_before: number;
   deleted_at: number | null;
+  limit_bytes: number | null;
 }
 
 interface KeyRow {
@@ -31,14 +32,21 @@ interface KeyRow {
 }
 
 function toAccount(r: AccountRow): Account {
-  return { id: r.id, name: r.name, disabled: r.disabled === 1, createdAt: r.created_at, credentialsNotBefore: r.credentials_not_before };
+  return {
+    id: r.id,
+    name: r.name,
+    disabled: r.disabled === 1,
+    createdAt: r.created_at,
+    credentialsNotBefore: r.credentials_not_before,
+    ...(r.limit_bytes !== null ? { limitBytes: r.limit_bytes } : {}),
+  };
 }
 
 function toKey(r: KeyRow): ApiKeyInfo {
   return { id: r.id, accountId: r.account_id, prefix: r.prefix, createdAt: r.created_at, revokedAt: r.revoked_at };
 }
 
-const ACCOUNT_COLUMNS = 'id, name, disabled, created_at, credentials_not_before, deleted_at';
+const ACCOUNT_COLUMNS = 'id, name, disabled, created_at, credentials_not_before, deleted_at, limit_bytes';
 const KEY_COLUMNS = 'id, account_id, prefix, created_at, revoked_at';
 
 export class SqliteAccountStore implements AccountStore {
@@ -111,7 +119,7 @@ export class SqliteAccountStore implements AccountStore {
 
   async updateAccount(id: string, patch: AccountPatch): Promise<Account | undefined> {
     const sets: string[] = [];
-    const params: (string | number)[] = [];
+    const params: (string | number | null)[] = [];
     if (patch.name !== undefined) {
       sets.push('name = ?');
       params.push(patch.name);
@@ -123,6 +131,10 @@ export class SqliteAccountStore implements AccountStore {
     if (patch.credentialsNotBefore !== undefined) {
       sets.push('credentials_not_before = ?');
       params.push(patch.credentialsNotBefore);
+    }
+    if (patch.limitBytes !== undefined) {
+      sets.push('limit_bytes = ?');
+      params.push(patch.limitBytes);
     }
     if (sets.length > 0) {
       // Column names come from the fixed list above, never from input.

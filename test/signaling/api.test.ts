@@ -34,7 +34,7 @@ describe('admin API', () => {
     const read = await t.request({ method: 'GET', url: `/v1/accounts/${String(body.id)}` });
     assert.equal(read.statusCode, 200);
     const account = json(read);
-    assert.deepEqual(account, { id: body.id, name: 'Acme', disabled: false, created_at: new Date(t.clock.ms).toISOString() });
+    assert.deepEqual(account, { id: body.id, name: 'Acme', disabled: false, created_at: new Date(t.clock.ms).toISOString(), limit: null });
     assert.ok(!read.body.includes(String(body.api_key)), 'the key is not shown again');
   });
 

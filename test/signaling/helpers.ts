@@ -22,7 +22,7 @@ export interface TestAppOptions {
   /** Allocations RelayControl claims to close per call. */
   readonly closedPerCall?: number;
   /** Relay session deps (the sessions API answers 503 without them). */
-  readonly relay?: Pick<SignalingDeps, 'relaySessions' | 'closeSessions' | 'now' | 'usage'>;
+  readonly relay?: Pick<SignalingDeps, 'relaySessions' | 'closeSessions' | 'now' | 'usage' | 'usageLimited'>;
 }
 
 export interface TestApp {

@@ -42,7 +42,7 @@ describe('config defaults', () => {
       },
       signaling: { address: '0.0.0.0:8080' },
       storage: 'sqlite:data/ferry.db',
-      network_usage: { timeframe: '30d', write_interval: '10s', soft_limit: '90%', hard_limit: '93%' },
+      network_usage: { timeframe: '30d', write_interval: '10s', soft_limit: '90%', hard_limit: '93%', report_interval: '1h' },
       webhooks: [],
       metrics: {},
       log_level: 'info',

@@ -8,7 +8,7 @@ import { meteringSettings } from '../../../src/metering/settings.js';
 
 describe('network_usage settings', () => {
   it('defaults: 30d timeframe, 10s writes, 90% and 93%, no global limit or archive', () => {
-    assert.deepEqual(meteringSettings(parseConfig({}, null)), { timeframeMs: 30 * 86_400_000, writeIntervalMs: 10_000, softLimit: 0.9, hardLimit: 0.93 });
+    assert.deepEqual(meteringSettings(parseConfig({}, null)), { timeframeMs: 30 * 86_400_000, writeIntervalMs: 10_000, softLimit: 0.9, hardLimit: 0.93, reportIntervalMs: 3_600_000 });
   });
 
   it('converts sizes, durations and percentages; archive_dir starts at the config file\'s directory', () => {

@@ -1,0 +1,189 @@
+/**
+ * Usage limits: once per second (and right after each usage flush) the limiter adds, per account
+ * with a limit and across all accounts (network_usage.global_limit), the timeframe total already
+ * written to the ledger and the aggregator's pending (live, not yet written) bytes, both
+ * directions. At soft_limit × limit new allocations are refused (the AllocationGate answers 486;
+ * /v1/ice-servers answers 429); at hard_limit × limit the live allocations are closed as well.
+ * Flags are plain booleans read by the gate: nothing here runs per packet. They lift when the
+ * aggregator starts a new timeframe (usage.reset).
+ */
+import type { AllocationGate } from '../../turn/interfaces.js';
+import type { Logger } from '../logger.js';
+import type { PendingUsage } from '../metering/aggregator.js';
+import type { Timeframe, UsageFilter, UsageRow } from '../metering/types.js';
+
+export type LimitKind = 'soft_limit' | 'hard_limit' | 'reset';
+export type LimitWebhook = 'usage.soft_limit' | 'usage.hard_limit' | 'usage.reset' | 'usage.report';
+
+export interface LimiterOptions {
+  /** The ledger (flushed totals); read once per check, never per packet. */
+  readonly usage: (filter: UsageFilter) => Promise<UsageRow[]>;
+  /** The aggregator's not yet written usage (UsageAggregator.pending). */
+  readonly pending: () => PendingUsage;
+  /** The aggregator's current timeframe; a new start lifts the limits. */
+  readonly timeframe: () => Timeframe;
+  /** The accounts with a limit (bytes per timeframe). */
+  readonly accountLimits: () => ReadonlyMap<string, number>;
+  readonly globalLimitBytes?: number;
+  /** Fractions of the limit (0.9 = 90%). */
+  readonly softLimit: number;
+  readonly hardLimit: number;
+  /** usage.report every this many ms; 0 or absent: no reports. */
+  readonly reportIntervalMs?: number;
+  /** Closes the live allocations of `account`, or of every account when null; returns how many. */
+  readonly closeAllocations: (account: string | null) => number;
+  readonly emit: (type: LimitWebhook, data: unknown) => void;
+  readonly metric?: (kind: LimitKind) => void;
+  readonly now?: () => number;
+  /** Runs `fn` every `ms`; returns a canceller. Default: an unref'd setInterval. */
+  readonly every?: (ms: number, fn: () => void) => () => void;
+  readonly log?: Logger;
+}
+
+interface Flags {
+  soft: boolean;
+  hard: boolean;
+}
+
+export const CHECK_INTERVAL_MS = 1000;
+
+const defaultEvery = (ms: number, fn: () => void) => {
+  const t = setInterval(fn, ms);
+  t.unref();
+  return () => clearInterval(t);
+};
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export class UsageLimiter implements AllocationGate {
+  readonly #o: LimiterOptions;
+  readonly #now: () => number;
+  readonly #accounts = new Map<string, Flags>();
+  readonly #global: Flags = { soft: false, hard: false };
+  #timeframeStart: number | undefined;
+  #lastReport: number | undefined;
+  #cancel: Array<() => void> = [];
+  #running: Promise<void> | undefined;
+  #again = false;
+
+  constructor(options: LimiterOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Checks now, then every second. */
+  start(): Promise<void> {
+    const every = this.#o.every ?? defaultEvery;
+    this.#lastReport = this.#now();
+    this.#cancel.push(every(CHECK_INTERVAL_MS, () => void this.check()));
+    return this.check();
+  }
+
+  stop(): void {
+    for (const c of this.#cancel) c();
+    this.#cancel = [];
+  }
+
+  /** AllocationGate: refused (486) from the soft limit on. */
+  mayAllocate(account: string): boolean {
+    return !this.#global.soft && this.#accounts.get(account)?.soft !== true;
+  }
+
+  /** Whether the account is over its (or the global) soft limit: /v1/ice-servers answers 429. */
+  limited(account: string): boolean {
+    return !this.mayAllocate(account);
+  }
+
+  /** Recomputes the flags; concurrent calls run one more check after the current one. Never rejects. */
+  check(): Promise<void> {
+    if (this.#running !== undefined) {
+      this.#again = true;
+      return this.#running;
+    }
+    const run = async () => {
+      do {
+        this.#again = false;
+        try {
+          await this.#check();
+        } catch (err) {
+          this.#o.log?.error({ err }, 'usage limit check failed; retrying in a second');
+        }
+      } while (this.#again);
+    };
+    this.#running = run().finally(() => (this.#running = undefined));
+    return this.#running;
+  }
+
+  async #check(): Promise<void> {
+    let tf = this.#o.timeframe();
+    if (this.#timeframeStart !== undefined && tf.start !== this.#timeframeStart) this.#reset(this.#timeframeStart, tf.start);
+    this.#timeframeStart = tf.start;
+    const rows = await this.#o.usage({ granularity: 'timeframe', from: tf.start, to: tf.start + 1 });
+    const pending = this.#o.pending();
+    tf = this.#o.timeframe();
+    if (tf.start !== this.#timeframeStart) return void (this.#again = true); // rolled over meanwhile
+    const totals = new Map<string, number>();
+    const add = (account: string, bytes: number) => totals.set(account, (totals.get(account) ?? 0) + bytes);
+    for (const r of rows) add(r.account, r.bytesToPeer + r.bytesToClient);
+    if (pending.timeframeStart === tf.start) for (const d of pending.deltas) add(d.account, d.bytesToPeer + d.bytesToClient);
+
+    const limits = this.#o.accountLimits();
+    for (const account of [...this.#accounts.keys()]) if (!limits.has(account)) this.#accounts.delete(account);
+    for (const [account, limit] of limits) {
+      let flags = this.#accounts.get(account);
+      if (flags === undefined) this.#accounts.set(account, (flags = { soft: false, hard: false }));
+      this.#apply(flags, account, totals.get(account) ?? 0, limit, tf.start);
+    }
+    if (this.#o.globalLimitBytes !== undefined) {
+      let all = 0;
+      for (const b of totals.values()) all += b;
+      this.#apply(this.#global, null, all, this.#o.globalLimitBytes, tf.start);
+    } else {
+      this.#global.soft = this.#global.hard = false;
+    }
+
+    const interval = this.#o.reportIntervalMs ?? 0;
+    const now = this.#now();
+    if (interval > 0 && this.#lastReport !== undefined && now - this.#lastReport >= interval) {
+      this.#lastReport = now;
+      for (const [account, bytes] of totals) {
+        this.#o.emit('usage.report', { account, timeframe_start: iso(tf.start), usage_bytes: bytes, limit_bytes: limits.get(account) ?? null });
+      }
+    }
+  }
+
+  #apply(flags: Flags, account: string | null, usage: number, limit: number, tfStart: number): void {
+    const soft = usage >= this.#o.softLimit * limit;
+    const hard = usage >= this.#o.hardLimit * limit;
+    const data = { account, usage_bytes: usage, limit_bytes: limit, timeframe_start: iso(tfStart) };
+    if (soft && !flags.soft) {
+      this.#o.log?.warn(data, account === null ? 'global soft usage limit reached' : 'account soft usage limit reached');
+      this.#o.emit('usage.soft_limit', data);
+      this.#o.metric?.('soft_limit');
+    }
+    if (hard && !flags.hard) {
+      this.#o.log?.warn(data, account === null ? 'global hard usage limit reached' : 'account hard usage limit reached');
+      this.#o.emit('usage.hard_limit', data);
+      this.#o.metric?.('hard_limit');
+    }
+    // A raised (or removed) limit lifts the flags at once.
+    flags.soft = soft;
+    flags.hard = hard;
+    if (hard) this.#o.closeAllocations(account);
+  }
+
+  #reset(previous: number, start: number): void {
+    const lifted: Array<string | null> = [];
+    for (const [account, flags] of this.#accounts) {
+      if (flags.soft || flags.hard) lifted.push(account);
+      flags.soft = flags.hard = false;
+    }
+    if (this.#global.soft || this.#global.hard) lifted.push(null);
+    this.#global.soft = this.#global.hard = false;
+    for (const account of lifted) {
+      this.#o.emit('usage.reset', { account, timeframe_start: iso(start), previous_timeframe_start: iso(previous) });
+      this.#o.metric?.('reset');
+    }
+    if (lifted.length > 0) this.#o.log?.info({ lifted: lifted.length }, 'new usage timeframe: usage limits lifted');
+  }
+}
