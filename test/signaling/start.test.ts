@@ -3,9 +3,7 @@
 // finds the account again in the SQLite file next to the config.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -13,29 +11,11 @@ import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/logger.js';
 import { startFerry, type FerryHandle } from '../../src/main.js';
 import { TestTurnClient } from '../helpers/turn-client.js';
+import { freePort } from '../helpers/ports.js';
 
 const ADMIN = 'start-test-admin-token-0123';
 const SECRET = 'start-test-rest-secret-0123';
 
-/** A port free on 127.0.0.1 for UDP and TCP right now. */
-async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const tcp = createServer();
-    const port = await new Promise<number>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen(0, '127.0.0.1', () => resolve((tcp.address() as { port: number }).port));
-    });
-    const udp = createSocket('udp4');
-    const free = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false));
-      udp.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    await new Promise<void>((resolve) => tcp.close(() => resolve()));
-    await new Promise<void>((resolve) => (free ? udp.close(() => resolve()) : resolve()));
-    if (free) return port;
-  }
-  throw new Error('no free port');
-}
 
 function logSink() {
   const lines: Array<Record<string, unknown>> = [];

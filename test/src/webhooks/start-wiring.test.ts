@@ -6,37 +6,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
 import { loadConfig } from '../../../src/config/load.js';
 import { createLogger } from '../../../src/logger.js';
 import { startFerry, type FerryHandle } from '../../../src/main.js';
 import { verifySignature } from '../../../src/webhooks/index.js';
 import { TestTurnClient } from '../../helpers/turn-client.js';
 import { Receiver } from './receiver.js';
+import { freePort as freeTurnPort } from '../../helpers/ports.js';
 
 const HOOK_SECRET = 'wiring-hook-secret-0123';
 const METRICS_TOKEN = 'wiring-metrics-token-0123';
 
-/** A port free on 127.0.0.1 for both UDP and TCP right now. */
-async function freeTurnPort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const tcp = createServer();
-    const port = await new Promise<number>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen(0, '127.0.0.1', () => resolve((tcp.address() as { port: number }).port));
-    });
-    const udp = createSocket('udp4');
-    const free = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false));
-      udp.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    await new Promise<void>((resolve) => tcp.close(() => resolve()));
-    await new Promise<void>((resolve) => (free ? udp.close(() => resolve()) : resolve()));
-    if (free) return port;
-  }
-  throw new Error('no free port');
-}
 
 describe('startFerry with webhooks and metrics', () => {
   let dir: string;
