@@ -21,6 +21,26 @@ const DATA_INDICATION = 0x0017;
 /** Zero padding for 4-byte alignment; never written to, so safe to share with pending sends. */
 export const PAD: readonly Buffer[] = [Buffer.alloc(0), Buffer.alloc(1), Buffer.alloc(2), Buffer.alloc(3)];
 
+const SEND_INDICATION = 0x0016;
+
+/**
+ * The demultiplexing rule of both client transports: true when buf[offset] starts client data
+ * (ChannelData: first byte 0x40–0xFF; or a Send indication), which goes through
+ * relayClientData(); false for anything else, which is handled as STUN.
+ */
+export function isClientData(buf: Buffer, offset: number): boolean {
+  const b0 = buf[offset];
+  return b0 >= 0x40 || (b0 === 0x00 && buf[offset + 1] === (SEND_INDICATION & 0xff));
+}
+
+/** Relays (or drops) one unit of client data recognised by isClientData(). */
+export function relayClientData(alloc: Allocation, buf: Buffer, offset: number, length: number, now: number): void {
+  const b0 = buf[offset];
+  if (b0 >= 0x80) return; // neither STUN nor ChannelData
+  if (b0 >= 0x40) relayChannelDataToPeer(alloc, buf, offset, length, now);
+  else relaySendIndication(alloc, buf, offset, length, now);
+}
+
 /**
  * Client → peer ChannelData (RFC 8656 §12.6). `buf[offset..offset+available)` holds one
  * ChannelData message (a UDP datagram or one stream frame). Returns false when dropped.

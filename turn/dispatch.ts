@@ -1,16 +1,13 @@
 import {
-  CLASS_INDICATION,
   CLASS_REQUEST,
   METHOD_ALLOCATE,
   METHOD_BINDING,
   METHOD_CHANNEL_BIND,
   METHOD_CREATE_PERMISSION,
   METHOD_REFRESH,
-  METHOD_SEND,
 } from './codec/constants.js';
 import { decodeMessage } from './codec/message.js';
 import { checkFingerprint } from './codec/integrity.js';
-import { relaySendIndication } from './data-path.js';
 import type { ClientEndpoint, HandlerEnv, RequestContext } from './handlers/context.js';
 import { failure } from './handlers/respond.js';
 import { handleBinding } from './handlers/binding.js';
@@ -41,8 +38,8 @@ function route(ctx: RequestContext): Buffer | null {
 /**
  * Handles one STUN message from a client. Anything that is not a well-formed STUN message, or
  * whose FINGERPRINT is wrong, gets no answer (no reflection). Requests get a response; a throw
- * inside a handler becomes a 500 instead of escaping; indications other than Send and all
- * responses are ignored. Returns false when the bytes were not STUN at all.
+ * inside a handler becomes a 500 instead of escaping; indications and responses are ignored
+ * (Send indications never get here: the transports relay them on the data path, isClientData). Returns false when the bytes were not STUN at all.
  */
 export function handleStun(env: HandlerEnv, client: ClientEndpoint, buf: Buffer, offset: number, length: number, now: number): boolean {
   const req = decodeMessage(buf, offset, length);
@@ -58,9 +55,6 @@ export function handleStun(env: HandlerEnv, client: ClientEndpoint, buf: Buffer,
       response = failure(ctx, 500);
     }
     if (response !== null) client.reply(response);
-  } else if (req.cls === CLASS_INDICATION && req.method === METHOD_SEND) {
-    const alloc = client.allocation();
-    if (alloc !== undefined) relaySendIndication(alloc, buf, offset, length, now);
   }
   return true;
 }

@@ -6,7 +6,7 @@ import type { CachedClock } from '../allocation-manager.js';
 import type { ClientEndpoint, HandlerEnv } from '../handlers/context.js';
 import { StreamFramer } from '../codec/framing.js';
 import { handleStun } from '../dispatch.js';
-import { relayChannelDataToPeer, relaySendIndication } from '../data-path.js';
+import { isClientData, relayClientData } from '../data-path.js';
 import { StreamLink } from './stream-link.js';
 
 /** A connection that has not allocated within this time is closed (RFC 8656 §5 leaves it to the server). */
@@ -53,14 +53,9 @@ class StreamConnection implements ClientEndpoint {
   }
 
   private readonly onFrame = (buf: Buffer, offset: number, length: number): void => {
-    const b0 = buf[offset];
-    const alloc = this.alloc;
-    if (b0 >= 0x40) {
-      if (alloc !== undefined) relayChannelDataToPeer(alloc, buf, offset, length, this.clock.ms);
-      return;
-    }
-    if (b0 === 0x00 && buf[offset + 1] === 0x16) {
-      if (alloc !== undefined) relaySendIndication(alloc, buf, offset, length, this.clock.ms);
+    if (isClientData(buf, offset)) {
+      const alloc = this.alloc;
+      if (alloc !== undefined) relayClientData(alloc, buf, offset, length, this.clock.ms);
       return;
     }
     handleStun(this.env, this, buf, offset, length, this.now());

@@ -4,7 +4,7 @@ import type { Allocation } from '../allocation.js';
 import type { CachedClock } from '../allocation-manager.js';
 import type { ClientEndpoint, HandlerEnv } from '../handlers/context.js';
 import { handleStun } from '../dispatch.js';
-import { relayChannelDataToPeer, relaySendIndication } from '../data-path.js';
+import { isClientData, relayClientData } from '../data-path.js';
 import { syncLookup } from '../sync-lookup.js';
 import { UdpLink, type FiveTuples } from './udp-link.js';
 
@@ -72,17 +72,9 @@ export class UdpListener implements FiveTuples {
   private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
     try {
       if (msg.length < 4) return;
-      const b0 = msg[0];
-      if (b0 >= 0x40) {
-        if (b0 < 0x80) {
-          const alloc = this.allocations.get(rinfo.address)?.get(rinfo.port);
-          if (alloc !== undefined) relayChannelDataToPeer(alloc, msg, 0, msg.length, this.clock.ms);
-        }
-        return;
-      }
-      if (b0 === 0x00 && msg[1] === 0x16) {
+      if (isClientData(msg, 0)) {
         const alloc = this.allocations.get(rinfo.address)?.get(rinfo.port);
-        if (alloc !== undefined) relaySendIndication(alloc, msg, 0, msg.length, this.clock.ms);
+        if (alloc !== undefined) relayClientData(alloc, msg, 0, msg.length, this.clock.ms);
         return;
       }
       handleStun(this.env, new UdpClient(this, rinfo.address, rinfo.port), msg, 0, msg.length, this.now());
