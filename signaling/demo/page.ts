@@ -13,7 +13,8 @@ type Client = import('../../src/client/index.js').FerryClient;
 
 const sdk = (await import(new URL('../sdk/index.js', import.meta.url).href)) as Sdk;
 
-interface DemoState {
+/** What the page exposes as window.ferryDemo.state (read by the e2e test). */
+export interface DemoState {
   status: string;
   path: string | null;
   peer: string | null;

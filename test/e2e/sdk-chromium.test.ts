@@ -7,17 +7,10 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { startSignalingFerry, type SignalingFerry } from './sdk-ferry.js';
 
 import { launchChromium, type LaunchedChromium } from '../helpers/chromium.js';
+import type { DemoState } from '../../signaling/demo/page.js';
 
 const TEST_TIMEOUT = 90_000;
 const N = 50;
-interface DemoState {
-  status: string;
-  path: string | null;
-  peer: string | null;
-  received: string[];
-  sent: string[];
-  error: string | null;
-}
 
 const demoState = (page: Page): Promise<DemoState> =>
   page.evaluate(() => (window as unknown as { ferryDemo: { state: DemoState } }).ferryDemo.state);
