@@ -42,7 +42,8 @@ export interface FerryHandle {
   flushUsage(): Promise<void>;
   /**
    * Applies a re-read config (SIGHUP) without dropping allocations or WebSockets: users and
-   * auth_secrets, peers, quotas, realm, log_level and signaling.admin_token. Keys that need a
+   * auth_secrets, peers, quotas, realm, log_level, signaling.admin_token, network_usage (all but
+   * timeframe: limits, report and write intervals, archive_dir) and webhooks. Keys that need a
    * restart are left as they are and listed in the result (`restart`). Throws, keeping the
    * running config, when the new settings cannot be applied.
    */
@@ -231,6 +232,20 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
         const c = next.config;
         // Build everything first so a failure leaves the running config untouched.
         const peerPolicy = createPeerPolicy({ allow: c.peers.allow, deny: c.peers.deny, serverAddresses: plan.serverAddresses });
+        // network_usage.timeframe needs a restart: the other metering settings apply live.
+        const m = meteringSettings(next);
+        const limitSettings = {
+          ...(m.globalLimitBytes !== undefined ? { globalLimitBytes: m.globalLimitBytes } : {}),
+          softLimit: m.softLimit,
+          hardLimit: m.hardLimit,
+          reportIntervalMs: m.reportIntervalMs,
+        };
+        const meterSettings = { writeIntervalMs: m.writeIntervalMs, ...(m.archiveDir !== undefined ? { archiveDir: m.archiveDir } : {}) };
+        UsageLimiter.validate(limitSettings);
+        UsageAggregator.validate(meterSettings);
+        WebhookDispatcher.validate(c.webhooks);
+        if (dispatcher.stopping) throw new Error('Ferry is stopping');
+
         plan.auth.update({ users: c.users, secrets: c.auth_secrets });
         turn.update({
           realm: c.realm,
@@ -243,6 +258,14 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
           },
         });
         logger.level = c.log_level;
+        aggregator.update(meterSettings);
+        const hooks = dispatcher.update(c.webhooks);
+        if (diff.live.includes('webhooks')) {
+          const kept = hooks.kept > 0 ? ` (${hooks.kept} undelivered events of removed URLs kept stored)` : '';
+          logger.info({ ...hooks }, `webhooks reloaded: ${hooks.added} added, ${hooks.removed} removed${kept}, ${hooks.changed} changed`);
+        }
+        // Checks at once: a lowered limit refuses Allocates (or closes allocations) right away.
+        void limits.update(limitSettings);
         // Restart-only keys keep their running values: only the live ones are taken over.
         current = {
           ...current,
@@ -253,6 +276,8 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
           realm: c.realm,
           log_level: c.log_level,
           signaling: { ...current.signaling, admin_token: c.signaling.admin_token },
+          network_usage: { ...c.network_usage, timeframe: current.network_usage.timeframe },
+          webhooks: c.webhooks,
         };
         return diff;
       },

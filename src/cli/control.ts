@@ -7,6 +7,7 @@ import {
 } from './common.js';
 import { DEV_SECRETS_FILE } from './dev-setup.js';
 import { alive, removePid, runningPid, startedAt } from './pid-file.js';
+import { fetchUsageSummary, usageLines, type UsageSummary } from './status-usage.js';
 
 export const STOP_WAIT_MS = 15_000;
 
@@ -28,10 +29,12 @@ ${COMMON_OPTIONS}`;
 export const RELOAD_USAGE = `Usage: ferry reload [--config FILE] [--pid-file FILE]
 
 Sends SIGHUP to the running Ferry: it re-reads its config file and applies users,
-auth_secrets, peers, quotas, realm, log_level and signaling.admin_token without
-dropping allocations or WebSockets. An invalid file is refused (the running
-config stays); addresses, relay ports, storage and TLS need a restart. The log
-says what was applied. Exit 0 when the signal was sent, 1 when not running.
+auth_secrets, peers, quotas, realm, log_level, signaling.admin_token, webhooks and
+network_usage (limits, report and write intervals, archive_dir) without dropping
+allocations or WebSockets. An invalid file is refused (the running config stays);
+addresses, relay ports, storage, TLS, public_host, metrics and
+network_usage.timeframe need a restart. The log says what was applied and what
+waits for a restart. Exit 0 when the signal was sent, 1 when not running.
 
 Options:
 ${COMMON_OPTIONS}`;
@@ -39,8 +42,11 @@ ${COMMON_OPTIONS}`;
 export const STATUS_USAGE = `Usage: ferry status [--config FILE] [--pid-file FILE] [--json]
 
 Tells whether Ferry runs: pid, uptime, listeners (from the config file) and, when
-signaling.admin_token is set, live figures from the running process (health,
-live allocations, accounts) over its signaling API.
+signaling.admin_token is set, live figures from the running process over its
+signaling API: health, live allocations, accounts, and the current timeframe's
+usage (GET /v1/usage, the part not yet written to the ledger included): its start
+and end, bytes and packets each way, accounts with usage, the top 5 accounts by
+bytes, and the state of network_usage.global_limit (as set in the config file).
 Exit 0 when running, 3 when not running.
 
 Options:
@@ -164,15 +170,17 @@ export async function statusCommand(args: readonly string[], io: CliIo): Promise
     ...(loaded ? { listeners: listenersOf(loaded) } : {}),
   };
   const api = adminApi(loaded);
-  if (api !== undefined) {
-    const [health, sessions, accounts] = await Promise.allSettled([
+  if (api !== undefined && loaded !== undefined) {
+    const [health, sessions, accounts, usage] = await Promise.allSettled([
       getJson(`${api.base}/healthz`),
       getJson(`${api.base}/v1/sessions`, api.token),
       getJson(`${api.base}/v1/accounts`, api.token),
+      fetchUsageSummary((path) => getJson(`${api.base}${path}`, api.token), loaded),
     ]);
     status.health = health.status === 'fulfilled' ? (health.value as { status?: unknown }).status ?? 'unknown' : `unreachable (${(health.reason as Error).message})`;
     if (sessions.status === 'fulfilled') status.allocations = countOf(sessions.value, 'sessions');
     if (accounts.status === 'fulfilled') status.accounts = countOf(accounts.value, 'accounts');
+    if (usage.status === 'fulfilled') status.usage = usage.value;
   } else {
     status.note = 'live figures need signaling.admin_token and a fixed signaling port in the config';
   }
@@ -185,6 +193,7 @@ export async function statusCommand(args: readonly string[], io: CliIo): Promise
   if (status.health !== undefined) lines.push(`  health: ${String(status.health)}`);
   if (status.allocations !== undefined) lines.push(`  live allocations: ${String(status.allocations)}`);
   if (status.accounts !== undefined) lines.push(`  accounts: ${String(status.accounts)}`);
+  if (status.usage !== undefined) lines.push(...usageLines(status.usage as UsageSummary));
   if (status.note !== undefined) lines.push(`  (${String(status.note)})`);
   io.stdout(`${lines.join('\n')}\n`);
   return EXIT_OK;

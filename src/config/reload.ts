@@ -5,9 +5,27 @@
 import type { Config } from './schema.js';
 
 /** Keys applied to the running process without dropping allocations or WebSockets. */
-export const LIVE_KEYS = ['users', 'auth_secrets', 'peers', 'quotas', 'realm', 'log_level', 'signaling.admin_token'] as const;
+export const LIVE_KEYS = [
+  'users',
+  'auth_secrets',
+  'peers',
+  'quotas',
+  'realm',
+  'log_level',
+  'signaling.admin_token',
+  'network_usage.write_interval',
+  'network_usage.archive_dir',
+  'network_usage.global_limit',
+  'network_usage.soft_limit',
+  'network_usage.hard_limit',
+  'network_usage.report_interval',
+  'webhooks',
+] as const;
 
-/** Keys that need a restart: sockets, relay addresses, storage, TLS files, URLs handed out. */
+/**
+ * Keys that need a restart: sockets, relay addresses, storage, TLS files, URLs handed out, the
+ * metrics token, and the usage timeframe (a new length mid-window would be ambiguous).
+ */
 export const RESTART_KEYS = [
   'address',
   'relay_ip',
@@ -18,8 +36,7 @@ export const RESTART_KEYS = [
   'storage',
   'signaling.address',
   'signaling.public_host',
-  'network_usage',
-  'webhooks',
+  'network_usage.timeframe',
   'metrics',
 ] as const;
 

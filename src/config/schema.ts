@@ -137,7 +137,7 @@ const NetworkUsageSchema = z
   .strictObject({
     timeframe: duration(60_000, '1m')
       .default('30d')
-      .describe('Length of a usage timeframe (e.g. 30d): a fixed window starting when metering first started, persisted in the store; at its end its totals are archived and counting starts afresh.'),
+      .describe('Length of a usage timeframe (e.g. 30d): a fixed window starting when metering first started, persisted in the store; at its end its totals are archived and counting starts afresh. A change needs a restart (not applied on reload) and then applies to the current window, from its start.'),
     write_interval: duration(100, '100ms')
       .default('10s')
       .describe('How often the counted bytes are written to the usage ledger (also on SIGUSR2 and on stop); a crash loses at most this much.'),
@@ -195,7 +195,7 @@ const WebhooksSchema = z
   .array(WebhookSchema, { error: 'expected a list of webhooks' })
   .refine((list) => new Set(list.map((w) => w.url)).size === list.length, { error: 'each url may appear once' })
   .default([])
-  .describe('Webhooks: [{"url", "secret", "events"}]. Events are stored durably and delivered in order per URL, signed (Ferry-Signature), retried with backoff until a 2xx answer.');
+  .describe('Webhooks: [{"url", "secret", "events"}]. Events are stored durably and delivered in order per URL, signed (Ferry-Signature), retried with backoff until a 2xx answer. A reload applies changes; the undelivered events of a removed URL stay stored, unsent, until it is configured again.');
 
 const MetricsSchema = z
   .strictObject({

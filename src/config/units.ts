@@ -1,6 +1,7 @@
 /**
  * Parsers for the human-friendly values operators write in config files:
- * sizes (`500MB`, `1.5GiB`), durations (`1h30m`, `250ms`) and percentages (`90%`).
+ * sizes (`500MB`, `1.5GiB`), durations (`1h30m`, `250ms`) and percentages (`90%`); formatSize
+ * writes sizes back for people (CLI output).
  * Each parser throws a UnitError whose message says what was expected; the zod
  * helpers at the bottom turn that into a validation issue on the key.
  */
@@ -51,6 +52,24 @@ export function parseSize(input: string | number): number {
   const bytes = Math.round(Number(m[1]) * mult);
   if (!Number.isSafeInteger(bytes)) throw new UnitError(`size too large: ${JSON.stringify(input)}`);
   return bytes;
+}
+
+const FORMAT_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'] as const;
+
+/**
+ * The inverse of parseSize for people: bytes in SI units with three significant digits
+ * (`999 B`, `1.00 kB`, `45.6 MB`, `789 GB`, `1.50 TB`); parseSize reads it back, rounded.
+ */
+export function formatSize(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) throw new RangeError(`expected a number of bytes ≥ 0; got ${bytes}`);
+  let v = bytes;
+  let i = 0;
+  while (v >= 999.5 && i < FORMAT_UNITS.length - 1) {
+    v /= 1000;
+    i += 1;
+  }
+  if (i === 0) return `${Math.round(v)} B`;
+  return `${v >= 99.95 ? v.toFixed(0) : v >= 9.995 ? v.toFixed(1) : v.toFixed(2)} ${FORMAT_UNITS[i]}`;
 }
 
 const DURATION_UNITS: readonly (readonly [string, number])[] = [

@@ -5,7 +5,8 @@
  * directions. At soft_limit × limit new allocations are refused (the AllocationGate answers 486;
  * /v1/ice-servers answers 429); at hard_limit × limit the live allocations are closed as well.
  * Flags are plain booleans read by the gate: nothing here runs per packet. They lift when the
- * aggregator starts a new timeframe (usage.reset).
+ * aggregator starts a new timeframe (usage.reset), or when a raised (or removed) limit puts the
+ * usage below them again (a config reload through update(), or a changed account limit).
  */
 import type { AllocationGate } from '../../turn/interfaces.js';
 import type { Logger } from '../logger.js';
@@ -15,7 +16,18 @@ import type { Timeframe, UsageFilter, UsageRow } from '../metering/types.js';
 export type LimitKind = 'soft_limit' | 'hard_limit' | 'reset';
 export type LimitWebhook = 'usage.soft_limit' | 'usage.hard_limit' | 'usage.reset' | 'usage.report';
 
-export interface LimiterOptions {
+/** What a config reload may change (network_usage.global_limit, soft_limit, hard_limit, report_interval). */
+export interface LimitSettings {
+  /** Bytes per timeframe across all accounts; absent: no global limit. */
+  readonly globalLimitBytes?: number;
+  /** Fractions of the limit (0.9 = 90%); hardLimit ≥ softLimit. */
+  readonly softLimit: number;
+  readonly hardLimit: number;
+  /** usage.report every this many ms; 0 or absent: no reports. */
+  readonly reportIntervalMs?: number;
+}
+
+export interface LimiterOptions extends LimitSettings {
   /** The ledger (flushed totals); read once per check, never per packet. */
   readonly usage: (filter: UsageFilter) => Promise<UsageRow[]>;
   /** The aggregator's not yet written usage (UsageAggregator.pending). */
@@ -24,12 +36,6 @@ export interface LimiterOptions {
   readonly timeframe: () => Timeframe;
   /** The accounts with a limit (bytes per timeframe). */
   readonly accountLimits: () => ReadonlyMap<string, number>;
-  readonly globalLimitBytes?: number;
-  /** Fractions of the limit (0.9 = 90%). */
-  readonly softLimit: number;
-  readonly hardLimit: number;
-  /** usage.report every this many ms; 0 or absent: no reports. */
-  readonly reportIntervalMs?: number;
   /** Closes the live allocations of `account`, or of every account when null; returns how many. */
   readonly closeAllocations: (account: string | null) => number;
   readonly emit: (type: LimitWebhook, data: unknown) => void;
@@ -55,20 +61,67 @@ const defaultEvery = (ms: number, fn: () => void) => {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** Throws a RangeError naming the first invalid setting; changes nothing. */
+export function validateLimitSettings(s: LimitSettings): void {
+  const { globalLimitBytes: g, softLimit: soft, hardLimit: hard, reportIntervalMs: r } = s;
+  if (g !== undefined && !(Number.isSafeInteger(g) && g >= 0)) throw new RangeError(`usage limits: globalLimitBytes must be a whole number of bytes ≥ 0; got ${g}`);
+  const fraction = (v: number) => Number.isFinite(v) && v >= 0 && v <= 1;
+  if (!fraction(soft)) throw new RangeError(`usage limits: softLimit must be a fraction between 0 and 1; got ${soft}`);
+  if (!fraction(hard)) throw new RangeError(`usage limits: hardLimit must be a fraction between 0 and 1; got ${hard}`);
+  if (hard < soft) throw new RangeError(`usage limits: hardLimit (${hard}) must be at least softLimit (${soft})`);
+  if (r !== undefined && !(Number.isSafeInteger(r) && r >= 0)) throw new RangeError(`usage limits: reportIntervalMs must be a whole number of ms ≥ 0; got ${r}`);
+}
+
+const settingsOf = (s: LimitSettings): LimitSettings => ({
+  ...(s.globalLimitBytes !== undefined ? { globalLimitBytes: s.globalLimitBytes } : {}),
+  softLimit: s.softLimit,
+  hardLimit: s.hardLimit,
+  reportIntervalMs: s.reportIntervalMs ?? 0,
+});
+
 export class UsageLimiter implements AllocationGate {
   readonly #o: LimiterOptions;
   readonly #now: () => number;
   readonly #accounts = new Map<string, Flags>();
   readonly #global: Flags = { soft: false, hard: false };
+  #s: LimitSettings;
   #timeframeStart: number | undefined;
   #lastReport: number | undefined;
   #cancel: Array<() => void> = [];
   #running: Promise<void> | undefined;
   #again = false;
 
+  /** Throws (RangeError) when update() would refuse `settings`; changes nothing (a reload checks first). */
+  static validate(settings: LimitSettings): void {
+    validateLimitSettings(settings);
+  }
+
   constructor(options: LimiterOptions) {
+    validateLimitSettings(options);
     this.#o = options;
+    this.#s = settingsOf(options);
     this.#now = options.now ?? Date.now;
+  }
+
+  /** The settings in force. */
+  settings(): LimitSettings {
+    return this.#s;
+  }
+
+  /**
+   * Replaces the limit settings (config reload) and checks at once, so a lowered limit refuses
+   * Allocates (or closes allocations) within the check, and a raised or removed one lifts the
+   * flags the usage no longer reaches. Events stay once per crossing: a state that holds before
+   * and after is not reported again. Enabling reports starts their interval now. Throws
+   * (RangeError) on invalid settings without changing anything; the promise never rejects.
+   * Before start() (or after stop()) it only stores the settings.
+   */
+  update(settings: LimitSettings): Promise<void> {
+    validateLimitSettings(settings);
+    const before = this.#s;
+    this.#s = settingsOf(settings);
+    if ((before.reportIntervalMs ?? 0) === 0 && (this.#s.reportIntervalMs ?? 0) > 0) this.#lastReport = this.#now();
+    return this.#cancel.length > 0 ? this.check() : Promise.resolve();
   }
 
   /** Checks now, then every second. */
@@ -127,22 +180,25 @@ export class UsageLimiter implements AllocationGate {
     for (const r of rows) add(r.account, r.bytesToPeer + r.bytesToClient);
     if (pending.timeframeStart === tf.start) for (const d of pending.deltas) add(d.account, d.bytesToPeer + d.bytesToClient);
 
+    // The settings as of now (after the awaits): an update() meanwhile applies in this check.
+    const s = this.#s;
     const limits = this.#o.accountLimits();
     for (const account of [...this.#accounts.keys()]) if (!limits.has(account)) this.#accounts.delete(account);
     for (const [account, limit] of limits) {
       let flags = this.#accounts.get(account);
       if (flags === undefined) this.#accounts.set(account, (flags = { soft: false, hard: false }));
-      this.#apply(flags, account, totals.get(account) ?? 0, limit, tf.start);
+      this.#apply(s, flags, account, totals.get(account) ?? 0, limit, tf.start);
     }
-    if (this.#o.globalLimitBytes !== undefined) {
+    if (s.globalLimitBytes !== undefined) {
       let all = 0;
       for (const b of totals.values()) all += b;
-      this.#apply(this.#global, null, all, this.#o.globalLimitBytes, tf.start);
-    } else {
+      this.#apply(s, this.#global, null, all, s.globalLimitBytes, tf.start);
+    } else if (this.#global.soft || this.#global.hard) {
+      this.#o.log?.info({ account: null }, 'global usage limit removed: usage limits lifted');
       this.#global.soft = this.#global.hard = false;
     }
 
-    const interval = this.#o.reportIntervalMs ?? 0;
+    const interval = s.reportIntervalMs ?? 0;
     const now = this.#now();
     if (interval > 0 && this.#lastReport !== undefined && now - this.#lastReport >= interval) {
       this.#lastReport = now;
@@ -152,10 +208,11 @@ export class UsageLimiter implements AllocationGate {
     }
   }
 
-  #apply(flags: Flags, account: string | null, usage: number, limit: number, tfStart: number): void {
-    const soft = usage >= this.#o.softLimit * limit;
-    const hard = usage >= this.#o.hardLimit * limit;
+  #apply(s: LimitSettings, flags: Flags, account: string | null, usage: number, limit: number, tfStart: number): void {
+    const soft = usage >= s.softLimit * limit;
+    const hard = usage >= s.hardLimit * limit;
     const data = { account, usage_bytes: usage, limit_bytes: limit, timeframe_start: iso(tfStart) };
+    const who = account === null ? 'global' : 'account';
     if (soft && !flags.soft) {
       this.#o.log?.warn(data, account === null ? 'global soft usage limit reached' : 'account soft usage limit reached');
       this.#o.emit('usage.soft_limit', data);
@@ -166,7 +223,10 @@ export class UsageLimiter implements AllocationGate {
       this.#o.emit('usage.hard_limit', data);
       this.#o.metric?.('hard_limit');
     }
-    // A raised (or removed) limit lifts the flags at once.
+    // A raised (or removed) limit lifts the flags at once (logged; no webhook event).
+    if ((flags.soft && !soft) || (flags.hard && !hard)) {
+      this.#o.log?.info({ ...data, soft_limit: soft, hard_limit: hard }, `${who} usage limit raised: ${soft ? 'below the hard limit again (soft still reached)' : 'below the soft limit again'}`);
+    }
     flags.soft = soft;
     flags.hard = hard;
     if (hard) this.#o.closeAllocations(account);

@@ -7,7 +7,7 @@
  * allocation's "last seen" counters forward at once, and a failed write puts its deltas back.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { Logger } from '../logger.js';
 import {
   addCounters,
@@ -44,6 +44,23 @@ export interface AggregatorOptions {
   readonly log?: Logger;
   /** Called after each flush (and rollover), successful or not; must not throw. */
   readonly onFlushed?: () => void;
+}
+
+/** What a config reload may change (network_usage.write_interval, archive_dir). */
+export interface AggregatorSettings {
+  readonly writeIntervalMs: number;
+  /** Absolute directory for the archive files; absent: archives stay in the store only. */
+  readonly archiveDir?: string;
+}
+
+/** Throws a RangeError naming the invalid setting; changes nothing. */
+export function validateAggregatorSettings(s: AggregatorSettings): void {
+  if (!(Number.isSafeInteger(s.writeIntervalMs) && s.writeIntervalMs > 0)) {
+    throw new RangeError(`usage aggregator: writeIntervalMs must be a whole number of ms > 0; got ${s.writeIntervalMs}`);
+  }
+  if (s.archiveDir !== undefined && !(typeof s.archiveDir === 'string' && isAbsolute(s.archiveDir))) {
+    throw new RangeError(`usage aggregator: archiveDir must be an absolute path; got ${JSON.stringify(s.archiveDir)}`);
+  }
 }
 
 /** The not yet written part of the usage. */
@@ -83,13 +100,51 @@ export class UsageAggregator {
   #unwritten = new Map<string, Counters>();
   #ended: SessionRecord[] = [];
   #timeframe: Timeframe | undefined;
+  #writeIntervalMs: number;
+  #archiveDir: string | undefined;
   #cancel: (() => void) | undefined;
   #chain: Promise<unknown> = Promise.resolve();
   #stopping: Promise<void> | undefined;
 
+  /** Throws (RangeError) when update() would refuse `settings`; changes nothing (a reload checks first). */
+  static validate(settings: AggregatorSettings): void {
+    validateAggregatorSettings(settings);
+  }
+
   constructor(options: AggregatorOptions) {
+    validateAggregatorSettings(options);
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#writeIntervalMs = options.writeIntervalMs;
+    this.#archiveDir = options.archiveDir;
+  }
+
+  /** The settings in force. */
+  settings(): AggregatorSettings {
+    return { writeIntervalMs: this.#writeIntervalMs, ...(this.#archiveDir !== undefined ? { archiveDir: this.#archiveDir } : {}) };
+  }
+
+  /**
+   * Config reload: a changed write interval restarts the flush timer (the next write one new
+   * interval from now; nothing counted is lost or written twice); a changed archive_dir takes
+   * effect at the next rollover. Throws (RangeError) on invalid settings, changing nothing.
+   */
+  update(settings: AggregatorSettings): void {
+    validateAggregatorSettings(settings);
+    this.#archiveDir = settings.archiveDir;
+    if (settings.writeIntervalMs === this.#writeIntervalMs) return;
+    this.#writeIntervalMs = settings.writeIntervalMs;
+    if (this.#cancel !== undefined && this.#stopping === undefined) {
+      this.#cancel();
+      this.#schedule();
+    }
+  }
+
+  #schedule(): void {
+    const every = this.#o.every ?? defaultEvery;
+    this.#cancel = every(this.#writeIntervalMs, () => {
+      this.flush().catch((err: unknown) => this.#o.log?.error({ err }, 'usage flush failed; retrying at the next interval'));
+    });
   }
 
   /** Reads (or starts) the persisted timeframe, rolls it over when it has ended, starts the interval. */
@@ -105,10 +160,7 @@ export class UsageAggregator {
     }
     this.#timeframe = tf;
     await this.#rolloverIfDue(this.#now());
-    const every = this.#o.every ?? defaultEvery;
-    this.#cancel = every(this.#o.writeIntervalMs, () => {
-      this.flush().catch((err: unknown) => this.#o.log?.error({ err }, 'usage flush failed; retrying at the next interval'));
-    });
+    this.#schedule();
   }
 
   /** The current timeframe (after start()). */
@@ -194,10 +246,11 @@ export class UsageAggregator {
       { timeframe_start: new Date(archived.start).toISOString(), timeframe_end: new Date(archived.end).toISOString(), accounts: archived.accounts.length },
       'usage timeframe closed and archived',
     );
-    if (this.#o.archiveDir !== undefined) {
-      const file = join(this.#o.archiveDir, `usage-${new Date(archived.start).toISOString().replace(/:/g, '-')}.json`);
+    const dir = this.#archiveDir;
+    if (dir !== undefined) {
+      const file = join(dir, `usage-${new Date(archived.start).toISOString().replace(/:/g, '-')}.json`);
       try {
-        await mkdir(this.#o.archiveDir, { recursive: true });
+        await mkdir(dir, { recursive: true });
         await writeFile(file, `${JSON.stringify(archiveJson(archived), null, 2)}\n`);
       } catch (err) {
         this.#o.log?.error({ err, file }, 'cannot write the usage archive file (the archive row is in the store)');

@@ -3,6 +3,14 @@
  * webhook; one worker per webhook delivers its rows strictly in order (the next waits until the
  * previous one got a 2xx), retrying with jittered exponential backoff. Rows stay in the database
  * until delivered, so a restart or a receiver that is down loses nothing.
+ *
+ * `update(hooks)` (config reload) replaces the webhook list while running. A worker reads its
+ * webhook's config at each attempt, so a changed secret signs every later attempt (stored rows
+ * included) and changed events apply to the events enqueued from then on. A removed URL's worker
+ * ends after the request in flight, if any; its undelivered rows stay stored, are no longer
+ * delivered nor counted in the backlog, and go out (in order, with the secret then configured)
+ * once the URL is configured again, by a reload or at a restart — as for a URL dropped from the
+ * config across a restart.
  */
 import type { Database } from 'better-sqlite3';
 import type { AllocationInfo, CloseReason, TurnEvents } from '../../turn/interfaces.js';
@@ -56,13 +64,33 @@ export function sessionClosedData(info: AllocationInfo, reason: CloseReason, end
   };
 }
 
+/** Throws (TypeError) when the list is not a valid webhook list: each needs a URL (unique), a secret and events. */
+export function validateWebhooks(hooks: readonly WebhookConfig[]): void {
+  const seen = new Set<string>();
+  for (const [i, h] of hooks.entries()) {
+    if (typeof h?.url !== 'string' || !URL.canParse(h.url)) throw new TypeError(`webhooks[${i}]: expected a URL`);
+    if (seen.has(h.url)) throw new TypeError(`webhooks[${i}]: the url ${h.url} appears twice`);
+    seen.add(h.url);
+    if (typeof h.secret !== 'string' || h.secret.length === 0) throw new TypeError(`webhooks[${i}]: expected a secret`);
+    if (!Array.isArray(h.events) || h.events.length === 0) throw new TypeError(`webhooks[${i}]: expected a list of event types`);
+  }
+}
+
+/** What update() changed, by URL count; `kept` = undelivered rows of removed URLs left stored. */
+export interface WebhookChanges {
+  readonly added: number;
+  readonly removed: number;
+  readonly changed: number;
+  readonly kept: number;
+}
+
 class Worker {
   #wake: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly done: Promise<void>;
 
   constructor(
-    private readonly hook: WebhookConfig,
+    readonly url: string,
     private readonly svc: WebhookDispatcher,
   ) {
     this.done = this.#run();
@@ -103,7 +131,13 @@ class Worker {
   /** One turn of the delivery loop; true when the worker should end. */
   async #step(): Promise<boolean> {
     const svc = this.svc;
-    const row = svc.outbox.head(this.hook.url);
+    // Removed by a reload: end here (synchronously with the check, so a re-added URL gets a new worker).
+    const hook = svc.hook(this.url);
+    if (hook === undefined) {
+      svc.retire(this);
+      return true;
+    }
+    const row = svc.outbox.head(this.url);
     const now = svc.now();
     if (svc.stopping) {
       if (row === undefined || row.next_attempt_at > now || now >= svc.stopDeadline) return true;
@@ -116,21 +150,22 @@ class Worker {
       await this.#sleep(row.next_attempt_at - now);
       return false;
     }
-    await this.#attempt(row);
+    await this.#attempt(hook, row);
     return false;
   }
 
-  async #attempt(row: OutboxRow): Promise<void> {
+  /** One delivery, signed with the webhook's secret as configured now. */
+  async #attempt(hook: WebhookConfig, row: OutboxRow): Promise<void> {
     const svc = this.svc;
     const t = Math.floor(svc.now() / 1000);
     let error: string;
     try {
       const signal = AbortSignal.any([AbortSignal.timeout(svc.requestTimeoutMs), svc.abort.signal]);
-      const res = await fetch(this.hook.url, {
+      const res = await fetch(hook.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          [SIGNATURE_HEADER]: signatureHeader(this.hook.secret, row.body, t),
+          [SIGNATURE_HEADER]: signatureHeader(hook.secret, row.body, t),
           'Idempotency-Key': row.id,
           'user-agent': 'ferry-webhooks',
         },
@@ -165,14 +200,21 @@ export class WebhookDispatcher {
   readonly abort = new AbortController();
   stopping = false;
   stopDeadline = 0;
-  readonly #hooks: readonly WebhookConfig[];
+  #hooks: readonly WebhookConfig[];
   readonly #stopGraceMs: number;
   #workers = new Map<string, Worker>();
+  #started = false;
   #stopped: Promise<void> | undefined;
 
+  /** Throws (TypeError) when update() would refuse `hooks`; changes nothing (a reload checks first). */
+  static validate(hooks: readonly WebhookConfig[]): void {
+    validateWebhooks(hooks);
+  }
+
   constructor(o: WebhookOptions) {
+    validateWebhooks(o.hooks);
     this.outbox = new WebhookOutbox(o.db);
-    this.#hooks = o.hooks;
+    this.#hooks = [...o.hooks];
     this.log = o.log;
     this.now = o.now ?? Date.now;
     this.initialBackoffMs = o.initialBackoffMs ?? 1000;
@@ -184,9 +226,45 @@ export class WebhookDispatcher {
   /** Starts one delivery worker per webhook (rows left from an earlier run go first). */
   start(): void {
     if (this.stopping) throw new Error('webhooks: stopped');
+    this.#started = true;
     for (const hook of this.#hooks) {
-      if (!this.#workers.has(hook.url)) this.#workers.set(hook.url, new Worker(hook, this));
+      if (!this.#workers.has(hook.url)) this.#workers.set(hook.url, new Worker(hook.url, this));
     }
+  }
+
+  /** The configured webhook with this URL, as of now (workers read it per attempt). */
+  hook(url: string): WebhookConfig | undefined {
+    return this.#hooks.find((h) => h.url === url);
+  }
+
+  /** A worker whose URL was removed ends: forget it (unless a newer worker took its place). */
+  retire(worker: Worker): void {
+    if (this.#workers.get(worker.url) === worker) this.#workers.delete(worker.url);
+  }
+
+  /**
+   * Replaces the webhook list (config reload); see the module comment for what happens to each
+   * kind of change. Throws (TypeError) on an invalid list, or once stopping, changing nothing.
+   */
+  update(hooks: readonly WebhookConfig[]): WebhookChanges {
+    validateWebhooks(hooks);
+    if (this.stopping) throw new Error('webhooks: stopped');
+    const before = new Map(this.#hooks.map((h) => [h.url, h]));
+    const after = new Set(hooks.map((h) => h.url));
+    const same = (a: WebhookConfig, b: WebhookConfig) =>
+      a.secret === b.secret && a.events.length === b.events.length && a.events.every((e, i) => e === b.events[i]);
+    const removed = [...before.keys()].filter((url) => !after.has(url));
+    const changes: WebhookChanges = {
+      added: hooks.filter((h) => !before.has(h.url)).length,
+      removed: removed.length,
+      changed: hooks.filter((h) => before.has(h.url) && !same(before.get(h.url)!, h)).length,
+      kept: removed.length === 0 ? 0 : this.outbox.backlog(removed),
+    };
+    this.#hooks = [...hooks];
+    // Removed URLs' workers wake up and end; the others re-read their config at the next attempt.
+    for (const w of this.#workers.values()) w.wake();
+    if (this.#started) this.start();
+    return changes;
   }
 
   /**

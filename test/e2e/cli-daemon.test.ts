@@ -1,7 +1,8 @@
 // The operator's lifecycle, driven through the CLI as a user would (`node bin/ferry.js ...` in a temp
 // dir, free loopback ports): start in the background → status → reload with a changed auth secret
 // while a werift data channel keeps flowing through the relay → reload with a broken config (refused,
-// the running config stays) → stop. The relay process is SIGKILLed in after() whatever happens.
+// the running config stays) → status with the usage the pair relayed, checked against `ferry usage`
+// → stop. The relay process is SIGKILLed in after() whatever happens.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -26,6 +27,21 @@ const ADMIN = 'admin-token-for-the-cli-test-0123';
 const ADMIN_B = 'second-admin-token-for-the-cli-test';
 
 interface Run { code: number | null; stdout: string; stderr: string }
+
+interface StatusUsage {
+  timeframe: { start: string; end: string } | null;
+  bytes_to_peer: number;
+  bytes_to_client: number;
+  packets_to_peer: number;
+  packets_to_client: number;
+  accounts: number;
+  top: Array<{ account: string; bytes: number; bytes_to_peer: number; bytes_to_client: number }>;
+  global_limit: unknown;
+}
+interface UsageJson {
+  timeframe: { start: string; end: string } | null;
+  usage: Array<{ account: string; bytes_to_peer: number; bytes_to_client: number; packets_to_peer: number; packets_to_client: number }>;
+}
 
 /** Runs `ferry args...` without blocking the event loop (werift keeps running meanwhile). */
 function ferry(args: string[], cwd: string): Promise<Run> {
@@ -174,7 +190,7 @@ describe('ferry start (background) → status → reload → stop', () => {
   test('status: running, pid, listeners and live figures from the admin API', { timeout: 20_000 }, async () => {
     const r = await ferry(['status', '--json'], dir);
     assert.equal(r.code, 0, r.stderr);
-    const s = JSON.parse(r.stdout) as { running: boolean; pid: number; uptime_s: number; listeners: Array<{ transport: string; address: string; port: number }>; health: string; accounts?: number };
+    const s = JSON.parse(r.stdout) as { running: boolean; pid: number; uptime_s: number; listeners: Array<{ transport: string; address: string; port: number }>; health: string; accounts?: number; usage?: StatusUsage };
     assert.equal(s.running, true);
     assert.equal(s.pid, pid);
     assert.ok(s.uptime_s >= 0);
@@ -182,10 +198,15 @@ describe('ferry start (background) → status → reload → stop', () => {
     assert.ok(s.listeners.some((l) => l.transport === 'http' && l.port === httpPort));
     assert.equal(s.health, 'ok');
     assert.equal(s.accounts, 0);
+    // Nothing relayed yet: the current timeframe (persisted at start) with no usage.
+    assert.ok(s.usage, r.stdout);
+    assert.ok(s.usage.timeframe !== null && Date.parse(s.usage.timeframe.end) > Date.parse(s.usage.timeframe.start), r.stdout);
+    assert.deepEqual([s.usage.accounts, s.usage.bytes_to_peer, s.usage.bytes_to_client, s.usage.top.length, s.usage.global_limit], [0, 0, 0, 0, null]);
     const text = await ferry(['status'], dir);
     assert.equal(text.code, 0);
     assert.match(text.stdout, new RegExp(`running: pid ${pid}`));
     assert.match(text.stdout, new RegExp(`udp 127\\.0\\.0\\.1:${turnPort}`));
+    assert.match(text.stdout, /usage in the timeframe .* 0 accounts\n\s+client to peer: 0 B in 0 packets/);
   });
 
   test('reload applies a new auth secret while a data channel keeps flowing through the relay', { timeout: 90_000 }, async () => {
@@ -245,6 +266,46 @@ describe('ferry start (background) → status → reload → stop', () => {
     assert.equal(await allocateWith(turnPort, creds), 401, 'the running relay refuses the disabled account at once');
     const list = JSON.parse((await ferry(['accounts', 'list', '--json'], dir)).stdout) as { accounts: Array<{ id: string; disabled: boolean }> };
     assert.deepEqual(list.accounts.map((a) => [a.id, a.disabled]), [[id, true]]);
+  });
+
+  test('status shows the usage the data channel relayed, consistent with `ferry usage`', { timeout: 30_000 }, async () => {
+    assert.ok(pair, 'the pair from the reload test is still connected');
+    await flow(pair, 'usage');
+    const flushes = () => logLines().filter((l) => l.msg === 'SIGUSR2: usage written to the ledger').length;
+    /** SIGUSR2, then `ferry usage --json` once the flush is logged: the ledger as of now. */
+    const flushedUsage = async (): Promise<UsageJson> => {
+      const before = flushes();
+      process.kill(pid, 'SIGUSR2');
+      await until(() => flushes() > before, 10_000, `SIGUSR2 flush logged:\n${log()}`);
+      const r = await ferry(['usage', '--json'], dir);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as UsageJson;
+    };
+    const sum = (u: UsageJson, k: 'bytes_to_peer' | 'bytes_to_client' | 'packets_to_peer' | 'packets_to_client') => u.usage.reduce((n, r) => n + r[k], 0);
+
+    // The pair keeps exchanging (consent checks, SCTP): status lies between two flushed readings.
+    const earlier = await flushedUsage();
+    const r = await ferry(['status', '--json'], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const s = (JSON.parse(r.stdout) as { usage?: StatusUsage }).usage;
+    const later = await flushedUsage();
+    assert.ok(s, r.stdout);
+    assert.deepEqual(s.timeframe, earlier.timeframe);
+    for (const k of ['bytes_to_peer', 'bytes_to_client', 'packets_to_peer', 'packets_to_client'] as const) {
+      assert.ok(sum(earlier, k) <= s[k] && s[k] <= sum(later, k), `${k}: ${sum(earlier, k)} <= ${s[k]} <= ${sum(later, k)}`);
+    }
+    assert.ok(s.bytes_to_peer > 0 && s.bytes_to_client > 0, 'relayed both ways');
+    assert.ok(s.bytes_to_peer >= 150 * 'usage-0'.length, 'at least the data channel messages');
+    assert.equal(s.accounts, later.usage.length);
+    const top = [...later.usage].sort((a, b) => b.bytes_to_peer + b.bytes_to_client - (a.bytes_to_peer + a.bytes_to_client))[0];
+    assert.equal(s.top[0].account, top.account);
+    assert.equal(s.top[0].bytes, s.top[0].bytes_to_peer + s.top[0].bytes_to_client);
+
+    const text = await ferry(['status'], dir);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`usage in the timeframe ${earlier.timeframe!.start.replace(/\./g, '\\.')} \\.\\. .*: ${s.accounts} accounts?\n`));
+    assert.match(text.stdout, /client to peer: \d+(\.\d+)? [kMG]?B in \d+ packets/);
+    assert.match(text.stdout, new RegExp(`top accounts: ${top.account} `));
   });
 
   test('stop: SIGTERM, waits for the exit, exit 0; then status says not running (3)', { timeout: 30_000 }, async () => {

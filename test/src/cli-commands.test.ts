@@ -193,7 +193,9 @@ describe('reload: which keys apply live', () => {
   it('covers every config key, once', () => {
     const all = [...LIVE_KEYS, ...RESTART_KEYS];
     assert.equal(new Set(all).size, all.length);
-    const expected = knownKeys([]).flatMap((k) => (k === 'signaling' ? knownKeys(['signaling']).map((s) => `signaling.${s}`) : [k]));
+    // signaling and network_usage are split per sub-key (some apply live, some need a restart).
+    const split = new Set(['signaling', 'network_usage']);
+    const expected = knownKeys([]).flatMap((k) => (split.has(k) ? knownKeys([k]).map((s) => `${k}.${s}`) : [k]));
     assert.deepEqual([...all].sort(), expected.sort());
   });
 
@@ -211,6 +213,32 @@ describe('reload: which keys apply live', () => {
     assert.deepEqual(d.live, ['auth_secrets', 'peers', 'realm', 'log_level', 'signaling.admin_token']);
     assert.deepEqual(d.restart, ['address', 'signaling.address']);
     assert.deepEqual(diffConfig(old, defaultConfig()), { live: [], restart: [] });
+  });
+
+  it('network_usage applies live except its timeframe; webhooks apply live', () => {
+    const old = defaultConfig();
+    const hook = { url: 'https://hooks.example.org/ferry', secret: 'whsec-0123456789abcdef', events: ['*'] };
+    const next = parseConfig({
+      network_usage: { global_limit: '2TB', soft_limit: '80%', hard_limit: '95%', report_interval: '0', write_interval: '1s', archive_dir: 'archive', timeframe: '7d' },
+      webhooks: [hook],
+      metrics: { token: 'metrics-token-0123456789' },
+    }).config;
+    const d = diffConfig(old, next);
+    assert.deepEqual(d.live, [
+      'network_usage.write_interval',
+      'network_usage.archive_dir',
+      'network_usage.global_limit',
+      'network_usage.soft_limit',
+      'network_usage.hard_limit',
+      'network_usage.report_interval',
+      'webhooks',
+    ]);
+    assert.deepEqual(d.restart, ['network_usage.timeframe', 'metrics']);
+    // One changed sub-key is reported alone; a changed webhook secret is a webhooks change.
+    const withHook = parseConfig({ webhooks: [hook] }).config;
+    assert.deepEqual(diffConfig(old, parseConfig({ network_usage: { global_limit: 1000 } }).config), { live: ['network_usage.global_limit'], restart: [] });
+    assert.deepEqual(diffConfig(withHook, parseConfig({ webhooks: [{ ...hook, secret: 'whsec-another-0123456789' }] }).config), { live: ['webhooks'], restart: [] });
+    assert.deepEqual(diffConfig(withHook, parseConfig({ webhooks: [hook] }).config), { live: [], restart: [] });
   });
 });
 

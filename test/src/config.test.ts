@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import { cidrProblem, parseHostPort, parsePortRange } from '../../src/config/net.js';
 import { ConfigSchema, defaultConfig, knownKeys, unwrapSchema } from '../../src/config/schema.js';
-import { parseDuration, parsePercent, parseSize, sizeSchema, durationSchema, percentSchema } from '../../src/config/units.js';
+import { formatSize, parseDuration, parsePercent, parseSize, sizeSchema, durationSchema, percentSchema } from '../../src/config/units.js';
 
 /** The ConfigError thrown for `raw`. */
 function configError(raw: unknown): ConfigError {
@@ -292,6 +292,26 @@ describe('units', () => {
     }
     assert.throws(() => parseSize(-1));
     assert.throws(() => parseSize(1.5));
+  });
+
+  it('formats sizes in SI units, three significant digits, readable back by parseSize', () => {
+    const cases: [number, string][] = [
+      [0, '0 B'],
+      [999, '999 B'],
+      [1000, '1.00 kB'],
+      [1234, '1.23 kB'],
+      [45_600_000, '45.6 MB'],
+      [999_499, '999 kB'],
+      [999_500, '1.00 MB'],
+      [789e9, '789 GB'],
+      [1.5e12, '1.50 TB'],
+      [2.5e18, '2500 PB'],
+    ];
+    for (const [bytes, text] of cases) assert.equal(formatSize(bytes), text, String(bytes));
+    for (const bytes of [1, 999, 1001, 56_789, 12_345_678, 987_654_321_000]) {
+      assert.ok(Math.abs(parseSize(formatSize(bytes)) - bytes) <= bytes * 0.005, `${bytes} → ${formatSize(bytes)}`);
+    }
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) assert.throws(() => formatSize(bad), RangeError, String(bad));
   });
 
   it('parses durations', () => {

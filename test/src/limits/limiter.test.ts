@@ -179,4 +179,75 @@ describe('usage limits through a real TurnServer', () => {
     assert.equal((await (await client('bob')).allocate()).code, 0);
     await s.agg.stop();
   });
+
+  it('update() (config reload): a lowered limit acts at once, a raised or removed one lifts it, events once per crossing', async () => {
+    const s = await setup({});
+    const alice = await relaying('alice');
+    await send(alice, 600);
+    await s.limiter.check();
+    assert.equal(s.limiter.mayAllocate('bob'), true, 'no global limit yet');
+    assert.equal(s.events.length, 0);
+    const tfStart = new Date(s.agg.timeframe().start).toISOString();
+
+    // Lowered (from none) into the soft band: new allocations refused at once, the live one kept.
+    await s.limiter.update({ globalLimitBytes: 1000, softLimit: 0.5, hardLimit: 0.8 });
+    assert.equal(s.limiter.mayAllocate('bob'), false);
+    assert.deepEqual(s.events.map((e) => e.data), [{ account: null, usage_bytes: 600, limit_bytes: 1000, timeframe_start: tfStart }]);
+    assert.equal(s.events[0].type, 'usage.soft_limit');
+    assert.equal((await (await client('bob')).allocate()).code, 486);
+    assert.equal((await alice.refresh()).code, 0, 'soft keeps the live allocation');
+
+    // A state that holds across a reload is not reported again.
+    await s.limiter.update({ globalLimitBytes: 1100, softLimit: 0.5, hardLimit: 0.8 });
+    await s.limiter.check();
+    assert.equal(s.events.length, 1);
+    assert.equal(s.limiter.mayAllocate('bob'), false);
+
+    // Raised: lifted at once, without an event.
+    await s.limiter.update({ globalLimitBytes: 10_000, softLimit: 0.5, hardLimit: 0.8 });
+    assert.equal(s.limiter.mayAllocate('bob'), true);
+    assert.equal(s.events.length, 1);
+    const bob = await client('bob');
+    assert.equal((await bob.allocate()).code, 0);
+
+    // Lowered fractions: a new soft crossing (reported again) and the hard one close everything.
+    await s.limiter.update({ globalLimitBytes: 1000, softLimit: 0.5, hardLimit: 0.55 });
+    assert.deepEqual(s.events.slice(1).map((e) => [e.type, e.data.usage_bytes, e.data.limit_bytes]), [
+      ['usage.soft_limit', 600, 1000],
+      ['usage.hard_limit', 600, 1000],
+    ]);
+    assert.deepEqual(s.metrics, ['soft_limit', 'soft_limit', 'hard_limit']);
+    assert.equal((await alice.refresh()).code, 437, 'hard closed the live allocations');
+    assert.equal((await bob.refresh()).code, 437);
+
+    // Removed: lifted; nothing more is reported.
+    await s.limiter.update({ softLimit: 0.5, hardLimit: 0.55 });
+    assert.equal(s.limiter.mayAllocate('bob'), true);
+    assert.equal((await (await client('bob')).allocate()).code, 0);
+    assert.equal(s.events.length, 3);
+
+    // Invalid settings are refused and change nothing.
+    for (const bad of [
+      { globalLimitBytes: 100, softLimit: 0.9, hardLimit: 0.5 },
+      { globalLimitBytes: -1, softLimit: 0.5, hardLimit: 0.8 },
+      { globalLimitBytes: 1.5, softLimit: 0.5, hardLimit: 0.8 },
+      { softLimit: 1.5, hardLimit: 1.5 },
+      { softLimit: Number.NaN, hardLimit: 0.8 },
+      { softLimit: 0.5, hardLimit: 0.8, reportIntervalMs: -1000 },
+    ]) {
+      assert.throws(() => s.limiter.update(bad), RangeError, JSON.stringify(bad));
+    }
+    assert.deepEqual(s.limiter.settings(), { softLimit: 0.5, hardLimit: 0.55, reportIntervalMs: 0 });
+    assert.equal(s.limiter.mayAllocate('bob'), true);
+
+    // Reports switched on by a reload count their interval from the reload.
+    await s.limiter.update({ softLimit: 0.5, hardLimit: 0.55, reportIntervalMs: 60_000 });
+    s.clock.ms += 59_000;
+    await s.limiter.check();
+    assert.equal(s.events.length, 3, 'no report before the interval');
+    s.clock.ms += 1000;
+    await s.limiter.check();
+    assert.deepEqual(s.events.slice(3).map((e) => [e.type, e.data.account, e.data.usage_bytes]), [['usage.report', 'alice', 600]]);
+    await s.agg.stop();
+  });
 });

@@ -3,7 +3,7 @@
 // and timeframe rollover with archive files under an injected clock.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageAggregator, type MeteredAllocation } from '../../../src/metering/aggregator.js';
@@ -237,5 +237,59 @@ describe('usage aggregator', () => {
     assert.deepEqual(current.map((r) => [r.account, r.bytesToPeer]), [['acme', 100]]);
     await db.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('update() (config reload): a new write interval restarts the timer, a new archive_dir takes the next rollover', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-usage-'));
+    const db = openSqliteStore('sqlite::memory:');
+    t.after(async () => {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const store = new SqliteUsageStore(db.db);
+    const clock = { ms: T0 };
+    const day = 24 * HOUR_MS;
+    const timers: { ms: number; fn: () => void; cancelled: boolean }[] = [];
+    const every = (ms: number, fn: () => void) => {
+      const timer = { ms, fn, cancelled: false };
+      timers.push(timer);
+      return () => void (timer.cancelled = true);
+    };
+    const live = [alloc(1, 'acme', 100)];
+    const agg = new UsageAggregator({ store, sessions: () => live, timeframeMs: day, writeIntervalMs: 1000, archiveDir: join(dir, 'a'), now: () => clock.ms, every });
+    agg.update({ writeIntervalMs: 500, archiveDir: join(dir, 'a') });
+    assert.equal(timers.length, 0, 'before start() only the settings change');
+    await agg.start();
+    assert.deepEqual(timers.map((x) => [x.ms, x.cancelled]), [[500, false]]);
+
+    agg.update({ writeIntervalMs: 500, archiveDir: join(dir, 'b') });
+    assert.equal(timers.length, 1, 'the same interval keeps its timer');
+    agg.update({ writeIntervalMs: 2000, archiveDir: join(dir, 'b') });
+    assert.deepEqual(timers.map((x) => [x.ms, x.cancelled]), [[500, true], [2000, false]]);
+    timers[1].fn(); // the new timer flushes
+    await agg.flush();
+    assert.deepEqual(await totals(store, 'acme'), [100, 0, 1, 0], 'counted once across the change');
+
+    for (const bad of [{ writeIntervalMs: 0 }, { writeIntervalMs: 1.5 }, { writeIntervalMs: 1000, archiveDir: 'relative/dir' }]) {
+      assert.throws(() => agg.update(bad), RangeError, JSON.stringify(bad));
+    }
+    assert.deepEqual(agg.settings(), { writeIntervalMs: 2000, archiveDir: join(dir, 'b') }, 'refused updates change nothing');
+    assert.equal(timers.length, 2);
+
+    clock.ms = T0 + day + 1;
+    await agg.flush();
+    assert.equal(readdirSync(join(dir, 'b')).length, 1, 'the archive goes to the new directory');
+    assert.equal(existsSync(join(dir, 'a')), false);
+
+    agg.update({ writeIntervalMs: 2000 }); // archive_dir removed: the store keeps the archive only
+    clock.ms = T0 + 2 * day + 1;
+    await agg.flush();
+    assert.equal((await store.archives()).length, 2);
+    assert.equal(readdirSync(join(dir, 'b')).length, 1);
+
+    await agg.stop();
+    assert.equal(timers[1].cancelled, true);
+    agg.update({ writeIntervalMs: 3000 });
+    assert.equal(timers.length, 2, 'no timer after stop()');
   });
 });

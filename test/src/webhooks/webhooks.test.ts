@@ -179,6 +179,75 @@ describe('dispatcher', () => {
     assert.equal((s1.db.prepare('SELECT count(*) AS n FROM webhook_outbox').get() as { n: number }).n, 1);
   });
 
+  test('update() (config reload): added, changed and removed webhooks; a removed URL keeps its rows until re-added', async () => {
+    const SECRET2 = 'whsec-rotated-0123456789';
+    const a = new Receiver();
+    const b = new Receiver();
+    const later = new Receiver(); // listens on the dead port once its webhook is removed
+    cleanups.push(() => a.close(), () => b.close(), () => later.close());
+    const urlA = `http://127.0.0.1:${await a.listen()}/a`;
+    const urlB = `http://127.0.0.1:${await b.listen()}/b`;
+    const deadPort = await freePort();
+    const urlD = `http://127.0.0.1:${deadPort}/d`;
+    const { d, store } = setup([
+      { url: urlA, secret: SECRET, events: ['session.closed'] },
+      { url: urlD, secret: SECRET, events: ['*'] },
+    ]);
+    const rows = () => store.db.prepare('SELECT webhook, attempts FROM webhook_outbox').all() as { webhook: string; attempts: number }[];
+    const [, storedForD] = d.enqueue('session.closed', { n: 1 });
+    assert.ok(await a.waitFor(1));
+    assert.ok(verifySignature(SECRET, a.received[0].headers['ferry-signature'] as string, a.received[0].body, 60));
+    assert.ok(await waitUntil(() => rows().some((r) => r.webhook === urlD && r.attempts >= 1)), 'D refuses connections: its row waits');
+
+    // A: new secret and events; B: added; D: removed (its row stays, out of the backlog).
+    const changes = d.update([
+      { url: urlA, secret: SECRET2, events: ['*'] },
+      { url: urlB, secret: SECRET, events: ['usage.report'] },
+    ]);
+    assert.deepEqual(changes, { added: 1, removed: 1, changed: 1, kept: 1 });
+    assert.ok(await waitUntil(() => d.backlog() === 0), 'the removed URL is not in the backlog');
+    assert.deepEqual(rows().map((r) => r.webhook), [urlD], 'but its row is kept');
+
+    const ids = d.enqueue('usage.report', { n: 2 });
+    assert.equal(ids.length, 2, 'A (now *) and B; not D');
+    assert.ok(await a.waitFor(2));
+    assert.ok(await b.waitFor(1));
+    const [atA, atB] = [a.received[1], b.received[0]];
+    assert.equal(atA.json.type, 'usage.report');
+    assert.ok(verifySignature(SECRET2, atA.headers['ferry-signature'] as string, atA.body, 60), 'the new secret signs');
+    assert.equal(verifySignature(SECRET, atA.headers['ferry-signature'] as string, atA.body, 60), false, 'not the old one');
+    assert.ok(verifySignature(SECRET, atB.headers['ferry-signature'] as string, atB.body, 60));
+    assert.deepEqual(d.enqueue('session.closed', { n: 3 }).length, 1, 'B does not take session.closed');
+    assert.ok(await a.waitFor(3));
+
+    // The removed URL reachable now: nothing is sent to it.
+    await later.listen(deadPort);
+    await new Promise((res) => setTimeout(res, 400)); // > maxBackoffMs: a live worker would have retried
+    assert.equal(later.received.length, 0);
+
+    // Re-added with a new secret: the kept row goes out, signed with the secret configured now.
+    assert.deepEqual(d.update([
+      { url: urlA, secret: SECRET2, events: ['*'] },
+      { url: urlB, secret: SECRET, events: ['usage.report'] },
+      { url: urlD, secret: SECRET2, events: ['usage.reset'] },
+    ]), { added: 1, removed: 0, changed: 0, kept: 0 });
+    assert.ok(await later.waitFor(1));
+    assert.equal(later.received[0].json.id, storedForD);
+    assert.deepEqual(later.received[0].json.data, { n: 1 });
+    assert.ok(verifySignature(SECRET2, later.received[0].headers['ferry-signature'] as string, later.received[0].body, 60));
+    assert.ok(await waitUntil(() => rows().length === 0 && d.backlog() === 0));
+
+    // An invalid list is refused and changes nothing.
+    assert.throws(() => d.update([{ url: urlA, secret: SECRET, events: ['*'] }, { url: urlA, secret: SECRET2, events: ['*'] }]), /appears twice/);
+    assert.throws(() => d.update([{ url: 'not a url', secret: SECRET, events: ['*'] }]), TypeError);
+    assert.throws(() => d.update([{ url: urlA, secret: '', events: ['*'] }]), TypeError);
+    assert.throws(() => d.update([{ url: urlA, secret: SECRET, events: [] }]), TypeError);
+    assert.equal(d.enqueue('usage.report', { n: 4 }).length, 2, 'A and B still configured');
+    assert.equal(d.enqueue('usage.reset', { n: 5 }).length, 2, 'A and D still configured');
+    await d.stop();
+    assert.throws(() => d.update([]), /stopped/);
+  });
+
   test('stop() ends promptly with a request hanging', async () => {
     const { createServer } = await import('node:http');
     const hang = createServer(() => undefined);
