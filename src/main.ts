@@ -127,13 +127,13 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
     server = turn;
     liveSessions = () => turn.sessions();
     metrics.sources.sessions = () => turn.sessions();
-    await turn.start();
     const relayControl: RelayControl = {
       closeAccountAllocations: (accountId) => turn.closeAllocations((info) => info.account === accountId, 'admin'),
     };
     accounts.setRelay(relayControl);
 
     // Usage limits: the gate refuses Allocate (486) from the soft limit on; hard closes allocations.
+    // Gated and checked once before the relay listens, so no over-limit Allocate slips in at start.
     const limits = new UsageLimiter({
       usage: (filter) => usageStore.usage(filter),
       pending: () => aggregator.pending(),
@@ -152,6 +152,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
     turn.update({ gate: limits });
     await limits.start();
     afterFlush = () => void limits.check();
+    await turn.start();
 
     for (const l of turn.listening()) {
       logger.info({ transport: l.transport, address: l.address, port: l.port }, `listening on ${l.transport} ${hostText(l.address)}:${l.port}`);
