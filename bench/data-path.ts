@@ -6,6 +6,7 @@ import { Allocation, type RelayEndpoint } from '../turn/allocation.js';
 import { UdpLink } from '../turn/transports/udp-link.js';
 import { relayChannelDataToPeer, relayFromPeer, relaySendIndication } from '../turn/data-path.js';
 import { StunWriter } from '../turn/codec/writer.js';
+import { BandwidthCaps } from '../turn/bandwidth.js';
 import * as C from '../turn/codec/constants.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -45,11 +46,24 @@ const sendInd = (() => {
 const fromChannelPeer: RemoteInfo = { address: '127.0.0.2', family: 'IPv4', port: 7000, size: 100 };
 const fromOtherPeer: RemoteInfo = { address: '127.0.0.3', family: 'IPv4', port: 7001, size: 100 };
 
+// The same allocation shape with bandwidth caps (own and account buckets) so wide they always admit.
+const cappedAlloc = new Allocation(2, { username: 'u', account: 'u', realm: 'r' }, link, now, 600_000);
+cappedAlloc.relay4 = relay;
+cappedAlloc.bindChannel(0x4000, '127.0.0.2', 4, Buffer.from([127, 0, 0, 2]), 7000, now);
+// A clock like the relay's CachedClock: one object whose field a timer advances.
+const clock = { ms: now };
+let calls = 0;
+const tick = () => ((++calls & 1023) === 0 ? ++clock.ms : clock.ms);
+new BandwidthCaps(clock, { allocationMaxBps: 1e15, accountMaxBps: () => 1e15 }).attach(cappedAlloc);
+
 const cases: Record<string, () => void> = {
   'client→peer ChannelData': () => relayChannelDataToPeer(alloc, channelData, 0, channelData.length, now),
   'client→peer Send indication': () => relaySendIndication(alloc, sendInd, 0, sendInd.length, now),
   'peer→client ChannelData': () => relayFromPeer(alloc, payload, fromChannelPeer, now),
   'peer→client Data indication': () => relayFromPeer(alloc, payload, fromOtherPeer, now),
+  // The clock advances every 1024 calls, so the buckets refill as they do on a live relay.
+  'client→peer ChannelData, capped': () => relayChannelDataToPeer(cappedAlloc, channelData, 0, channelData.length, tick()),
+  'peer→client ChannelData, capped': () => relayFromPeer(cappedAlloc, payload, fromChannelPeer, tick()),
 };
 
 function measure(fn: () => void): { ns_per_call: number; bytes_per_call: number } {
@@ -69,5 +83,6 @@ function measure(fn: () => void): { ns_per_call: number; bytes_per_call: number 
 
 const results: Record<string, { ns_per_call: number; bytes_per_call: number }> = {};
 for (const [name, fn] of Object.entries(cases)) results[name] = measure(fn);
-const counted = alloc.packetsToPeer + alloc.packetsToClient;
+const counted = alloc.packetsToPeer + alloc.packetsToClient + cappedAlloc.packetsToPeer + cappedAlloc.packetsToClient;
+if (cappedAlloc.cappedPacketsToPeer + cappedAlloc.cappedPacketsToClient !== 0) throw new Error('the wide caps dropped packets');
 console.log(JSON.stringify({ node: process.version, payload_bytes: 100, results, packets_counted: counted, sink: sink >= 0 }, null, 2));

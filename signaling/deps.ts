@@ -64,4 +64,9 @@ export interface RelaySession {
   readonly packetsToPeer: number;
   readonly bytesToClient: number;
   readonly packetsToClient: number;
+  /** Payload dropped by bandwidth caps (max_bps), each way. */
+  readonly cappedBytesToPeer: number;
+  readonly cappedPacketsToPeer: number;
+  readonly cappedBytesToClient: number;
+  readonly cappedPacketsToClient: number;
 }

@@ -16,6 +16,7 @@ export const AccountSchema = z
     disabled: z.boolean().describe('A disabled account\'s keys, tokens and TURN credentials are refused.'),
     created_at: isoTime('Creation time'),
     limit: z.number().nullable().describe('Relayed bytes allowed per usage timeframe (both directions); null: no per-account limit.'),
+    max_bps: z.number().nullable().describe('Bandwidth cap of the account\'s allocations on a relay together, payload bytes per second each way; null: none.'),
   })
   .describe('Account');
 
@@ -45,6 +46,10 @@ export const SessionSchema = z
     bytes_to_client: count('Application payload bytes relayed from peers to the client.'),
     packets_to_peer: count('Packets relayed from the client to peers.'),
     packets_to_client: count('Packets relayed from peers to the client.'),
+    capped_bytes_to_peer: count('Payload bytes from the client dropped by a bandwidth cap (max_bps), not relayed and not billed.'),
+    capped_packets_to_peer: count('Packets from the client dropped by a bandwidth cap.'),
+    capped_bytes_to_client: count('Payload bytes from peers dropped by a bandwidth cap.'),
+    capped_packets_to_client: count('Packets from peers dropped by a bandwidth cap.'),
   })
   .describe('Live relay session (TURN allocation)');
 
@@ -67,7 +72,7 @@ export function errors<S extends number>(...statuses: S[]): Record<S, typeof Err
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function accountDto(a: Account): z.output<typeof AccountSchema> {
-  return { id: a.id, name: a.name, disabled: a.disabled, created_at: iso(a.createdAt), limit: a.limitBytes ?? null };
+  return { id: a.id, name: a.name, disabled: a.disabled, created_at: iso(a.createdAt), limit: a.limitBytes ?? null, max_bps: a.maxBps ?? null };
 }
 
 export function apiKeyDto(k: ApiKeyInfo): z.output<typeof ApiKeySchema> {
@@ -89,5 +94,9 @@ export function sessionDto(s: RelaySession, nowMs: number): z.output<typeof Sess
     bytes_to_client: s.bytesToClient,
     packets_to_peer: s.packetsToPeer,
     packets_to_client: s.packetsToClient,
+    capped_bytes_to_peer: s.cappedBytesToPeer,
+    capped_packets_to_peer: s.cappedPacketsToPeer,
+    capped_bytes_to_client: s.cappedBytesToClient,
+    capped_packets_to_client: s.cappedPacketsToClient,
   };
 }

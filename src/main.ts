@@ -16,6 +16,7 @@ import { UsageAggregator } from './metering/aggregator.js';
 import { liveUsage } from './metering/query.js';
 import { UsageLimiter } from './limits/limiter.js';
 import { meteringSettings } from './metering/settings.js';
+import { parseSize } from './config/units.js';
 import { openSqliteStore } from './store/sqlite-account-store.js';
 import { SqliteUsageStore } from './store/sqlite-usage-store.js';
 import { combineTurnEvents } from './turn-events.js';
@@ -115,6 +116,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
     const planEvents = plan.options.events;
     const turn = new TurnServer({
       ...plan.options,
+      accountMaxBps: (accountId) => accounts.maxBps(accountId),
       events: combineTurnEvents({
         ...planEvents,
         allocationClosed(info, reason, endedAt) {
@@ -129,6 +131,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
     metrics.sources.sessions = () => turn.sessions();
     const relayControl: RelayControl = {
       closeAccountAllocations: (accountId) => turn.closeAllocations((info) => info.account === accountId, 'admin'),
+      setAccountMaxBps: (accountId, bps) => turn.setAccountMaxBps(accountId, bps),
     };
     accounts.setRelay(relayControl);
 
@@ -246,6 +249,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
         UsageAggregator.validate(meterSettings);
         WebhookDispatcher.validate(c.webhooks);
         if (dispatcher.stopping) throw new Error('Ferry is stopping');
+        const maxBps = parseSize(c.quotas.max_bps);
 
         plan.auth.update({ users: c.users, secrets: c.auth_secrets });
         turn.update({
@@ -257,6 +261,8 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
             permissionsPerAllocation: c.quotas.permissions_per_allocation,
             channelsPerAllocation: c.quotas.channels_per_allocation,
           },
+          // Applies to the live allocations too.
+          maxBps,
         });
         logger.level = c.log_level;
         aggregator.update(meterSettings);

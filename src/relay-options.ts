@@ -11,6 +11,7 @@ import { createAuthHandler, type UpdatableAuthHandler } from './credentials/auth
 import { ConfigError } from './config/errors.js';
 import type { LoadedConfig } from './config/load.js';
 import { ipFamily, isUnspecifiedIp } from './config/net.js';
+import { parseSize } from './config/units.js';
 import type { EngineLogger, TlsListenAddress, TurnServerOptions } from '../turn/options.js';
 import { createPeerPolicy } from '../turn/peer-policy.js';
 
@@ -168,6 +169,7 @@ export async function buildRelayPlan(loaded: LoadedConfig, deps: RelayOptionsDep
       permissionsPerAllocation: config.quotas.permissions_per_allocation,
       channelsPerAllocation: config.quotas.channels_per_allocation,
     },
+    maxBps: parseSize(config.quotas.max_bps),
     log: deps.log,
   };
   return { options, auth, relay, serverAddresses: own };

@@ -3,6 +3,7 @@ import type { Allocation } from './allocation.js';
 import type { RelayBinder } from './relay-binder.js';
 import type { EngineLogger } from './options.js';
 import { relayFromPeer } from './data-path.js';
+import { BandwidthCaps } from './bandwidth.js';
 
 /** A clock read on the data path: a number field refreshed by one timer, not a call per packet. */
 export interface CachedClock {
@@ -22,12 +23,15 @@ export class AllocationManager {
   private readonly clock: CachedClock;
   events: TurnEvents | undefined;
   private readonly log: EngineLogger | undefined;
+  /** Bandwidth caps (max_bps) given to allocations as they start. */
+  readonly caps: BandwidthCaps;
 
-  constructor(binder: RelayBinder, clock: CachedClock, events?: TurnEvents, log?: EngineLogger) {
+  constructor(binder: RelayBinder, clock: CachedClock, events?: TurnEvents, log?: EngineLogger, caps?: BandwidthCaps) {
     this.binder = binder;
     this.clock = clock;
     this.events = events;
     this.log = log;
+    this.caps = caps ?? new BandwidthCaps(clock);
   }
 
   newId(): number {
@@ -55,6 +59,7 @@ export class AllocationManager {
     this.live.set(alloc.id, alloc);
     this.perAccount.set(alloc.account, this.countFor(alloc.account) + 1);
     const clock = this.clock;
+    this.caps.attach(alloc);
     for (const relay of [alloc.relay4, alloc.relay6]) {
       if (relay === null) continue;
       relay.socket.on('message', (msg, rinfo) => relayFromPeer(alloc, msg, rinfo, clock.ms));
@@ -80,6 +85,7 @@ export class AllocationManager {
     else this.perAccount.delete(alloc.account);
     if (alloc.relay4 !== null) this.binder.release(alloc.relay4);
     if (alloc.relay6 !== null) this.binder.release(alloc.relay6);
+    this.caps.detach(alloc);
     alloc.link.detach();
     if (reason !== 'refresh' && reason !== 'client-closed' && reason !== 'expired') alloc.link.close();
     this.log?.debug(

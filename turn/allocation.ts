@@ -4,6 +4,7 @@ import type { ClientLink } from './client-link.js';
 import { Permission, PERMISSION_LIFETIME_MS } from './permission.js';
 import { Channel, CHANNEL_COOLDOWN_MS, CHANNEL_LIFETIME_MS } from './channel.js';
 import { ipv4ToUint32 } from './codec/address.js';
+import type { AccountBuckets, TokenBucket } from './bandwidth.js';
 
 export interface RelayEndpoint {
   readonly socket: UdpSocket;
@@ -52,6 +53,16 @@ export class Allocation implements AllocationInfo {
   packetsToClient = 0;
   /** Peer datagrams dropped for lack of a permission. */
   droppedFromPeer = 0;
+
+  /** Bandwidth caps (turn/bandwidth.ts): own buckets per direction and the account's shared ones. */
+  capToPeer: TokenBucket | null = null;
+  capToClient: TokenBucket | null = null;
+  accountCaps: AccountBuckets | null = null;
+  /** Payload dropped by a bandwidth cap, each direction. */
+  cappedBytesToPeer = 0;
+  cappedPacketsToPeer = 0;
+  cappedBytesToClient = 0;
+  cappedPacketsToClient = 0;
 
   /** Transaction id and response of the Allocate that made this allocation (retransmissions). */
   allocateTransactionId: Buffer | null = null;
@@ -179,6 +190,10 @@ export class Allocation implements AllocationInfo {
       packetsToPeer: this.packetsToPeer,
       bytesToClient: this.bytesToClient,
       packetsToClient: this.packetsToClient,
+      cappedBytesToPeer: this.cappedBytesToPeer,
+      cappedPacketsToPeer: this.cappedPacketsToPeer,
+      cappedBytesToClient: this.cappedBytesToClient,
+      cappedPacketsToClient: this.cappedPacketsToClient,
     };
   }
 }

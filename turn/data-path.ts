@@ -56,6 +56,7 @@ export function relayChannelDataToPeer(alloc: Allocation, buf: Buffer, offset: n
   if (perm.expiresAt <= now) return false;
   const relay = perm.family === 4 ? alloc.relay4 : alloc.relay6;
   if (relay === null) return false;
+  if ((alloc.capToPeer !== null || alloc.accountCaps !== null) && !admitToPeer(alloc, length)) return false;
   relay.socket.send(buf, offset + 4, length, ch.port, perm.address);
   alloc.bytesToPeer += length;
   alloc.packetsToPeer++;
@@ -116,9 +117,41 @@ export function relaySendIndication(alloc: Allocation, buf: Buffer, offset: numb
   if (perm === undefined || perm.expiresAt <= now) return false;
   const relay = perm.family === 4 ? alloc.relay4 : alloc.relay6;
   if (relay === null) return false;
+  if ((alloc.capToPeer !== null || alloc.accountCaps !== null) && !admitToPeer(alloc, dataLength)) return false;
   relay.socket.send(buf, dataAt, dataLength, port, perm.address);
   alloc.bytesToPeer += dataLength;
   alloc.packetsToPeer++;
+  return true;
+}
+
+/**
+ * Bandwidth caps (turn/bandwidth.ts), called only when the allocation has one: `n` payload bytes
+ * pass when both its own bucket and its account's have the tokens; otherwise they are dropped
+ * and counted as capped.
+ */
+function admitToPeer(alloc: Allocation, n: number): boolean {
+  const own = alloc.capToPeer;
+  const shared = alloc.accountCaps === null ? null : alloc.accountCaps.toPeer;
+  if ((own !== null && !own.allows(n)) || (shared !== null && !shared.allows(n))) {
+    alloc.cappedBytesToPeer += n;
+    alloc.cappedPacketsToPeer++;
+    return false;
+  }
+  if (own !== null) own.tokens -= n;
+  if (shared !== null) shared.tokens -= n;
+  return true;
+}
+
+function admitToClient(alloc: Allocation, n: number): boolean {
+  const own = alloc.capToClient;
+  const shared = alloc.accountCaps === null ? null : alloc.accountCaps.toClient;
+  if ((own !== null && !own.allows(n)) || (shared !== null && !shared.allows(n))) {
+    alloc.cappedBytesToClient += n;
+    alloc.cappedPacketsToClient++;
+    return false;
+  }
+  if (own !== null) own.tokens -= n;
+  if (shared !== null) shared.tokens -= n;
   return true;
 }
 
@@ -146,6 +179,7 @@ export function relayFromPeer(alloc: Allocation, msg: Buffer, rinfo: RemoteInfo,
     alloc.droppedFromPeer++;
     return;
   }
+  if ((alloc.capToClient !== null || alloc.accountCaps !== null) && !admitToClient(alloc, msg.length)) return;
   const ch = perm.channelsByPort.get(rinfo.port);
   if (ch !== undefined && ch.expiresAt > now) alloc.link.sendChannelData(ch.number, msg);
   else alloc.link.sendDataIndication(perm, rinfo.port, msg);

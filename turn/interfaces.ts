@@ -55,6 +55,11 @@ export interface AllocationInfo {
   readonly packetsToPeer: number;
   readonly bytesToClient: number;
   readonly packetsToClient: number;
+  /** Payload dropped by a bandwidth cap (max_bps), each direction; not counted above. */
+  readonly cappedBytesToPeer: number;
+  readonly cappedPacketsToPeer: number;
+  readonly cappedBytesToClient: number;
+  readonly cappedPacketsToClient: number;
 }
 
 /** Lifecycle events; implementations must not throw and must not block. */

@@ -57,6 +57,13 @@ export interface TurnServerOptions {
   readonly nonceTtlMs?: number;
   /** Secret that signs stateless nonces; random per process when absent. */
   readonly nonceSecret?: Buffer;
+  /**
+   * Bandwidth cap of each allocation, bytes of payload per second in each direction (coturn's
+   * max-bps); 0 or absent: none. Excess is dropped and counted (turn/bandwidth.ts).
+   */
+  readonly maxBps?: number;
+  /** The cap shared by one account's allocations on this relay, bytes per second each way; 0: none. */
+  readonly accountMaxBps?: (account: string) => number;
   /** Clock in ms; injectable for tests. Default Date.now. */
   readonly now?: () => number;
 }

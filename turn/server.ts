@@ -3,6 +3,7 @@ import type { CloseReason, IpFamily, TransportName } from './interfaces.js';
 import type { TurnServerOptions, Quotas } from './options.js';
 import type { AllocationGate, AuthHandler, PeerPolicy, TurnEvents, AllocationInfo } from './interfaces.js';
 import { AllocationManager, type CachedClock } from './allocation-manager.js';
+import { BandwidthCaps } from './bandwidth.js';
 import { UdpRelayBinder, type RelayBinder } from './relay-binder.js';
 import { NonceManager } from './nonce.js';
 import type { HandlerEnv } from './handlers/context.js';
@@ -26,6 +27,8 @@ export interface TurnServerUpdate {
   quotas?: Quotas;
   gate?: AllocationGate;
   events?: TurnEvents;
+  /** Per-allocation bandwidth cap (bytes/s each way, 0: none); applies to live allocations too. */
+  maxBps?: number;
 }
 
 function familyOf(host: string): IpFamily {
@@ -54,7 +57,11 @@ export class TurnServer {
     this.now = opts.now ?? Date.now;
     this.clock = { ms: this.now() };
     this.binder = binder ?? new UdpRelayBinder(opts.relay);
-    this.allocations = new AllocationManager(this.binder, this.clock, opts.events, opts.log);
+    const caps = new BandwidthCaps(this.clock, {
+      allocationMaxBps: opts.maxBps ?? 0,
+      ...(opts.accountMaxBps !== undefined ? { accountMaxBps: opts.accountMaxBps } : {}),
+    });
+    this.allocations = new AllocationManager(this.binder, this.clock, opts.events, opts.log, caps);
     this.env = {
       realm: opts.realm,
       auth: opts.auth,
@@ -153,5 +160,14 @@ export class TurnServer {
       this.env.events = u.events;
       this.allocations.events = u.events;
     }
+    if (u.maxBps !== undefined) this.allocations.caps.setAllocationMaxBps(u.maxBps, this.allocations.values());
+  }
+
+  /**
+   * Sets the bandwidth cap shared by an account's allocations (bytes/s each way, 0: none) for its
+   * live allocations at once; new ones read `accountMaxBps` from the options.
+   */
+  setAccountMaxBps(account: string, bps: number): void {
+    this.allocations.caps.setAccountMaxBps(account, bps, this.allocations.values());
   }
 }

@@ -58,8 +58,8 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
 
     app.patch('/v1/accounts/:id', {
       schema: {
-        summary: 'Rename, disable or enable an account, or set its usage limit',
-        description: 'Disabling refuses the account\'s API keys, signaling tokens and TURN credentials and closes its live allocations. From network_usage.soft_limit of `limit` new allocations are refused, from hard_limit the live ones are closed, until the usage timeframe ends.',
+        summary: 'Rename, disable or enable an account, or set its usage limit or bandwidth cap',
+        description: 'Disabling refuses the account\'s API keys, signaling tokens and TURN credentials and closes its live allocations. From network_usage.soft_limit of `limit` new allocations are refused, from hard_limit the live ones are closed, until the usage timeframe ends. `max_bps` caps the account\'s allocations on each relay together, each direction on its own; a change applies to live allocations at once.',
         tags,
         security: ADMIN_SECURITY,
         params: AccountParams,
@@ -71,16 +71,23 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
               .union([z.number(), z.string(), z.null()])
               .optional()
               .describe('Relayed bytes per usage timeframe: a number of bytes or a size such as "10GB"; null removes the limit.'),
+            max_bps: z
+              .union([z.number(), z.string(), z.null()])
+              .optional()
+              .describe('Bandwidth cap shared by the account\'s allocations on a relay, in payload bytes per second each way: a number or a size such as "1MB"; null removes the cap.'),
           })
-          .refine((b) => b.name !== undefined || b.disabled !== undefined || b.limit !== undefined, { error: 'give name and/or disabled, or limit' }),
+          .refine((b) => b.name !== undefined || b.disabled !== undefined || b.limit !== undefined || b.max_bps !== undefined, {
+            error: 'give at least one of name, disabled, limit, max_bps',
+          }),
         response: { 200: AccountSchema, ...errors(400, 401, 404, 413, 415, 503) },
       },
     }, async (request) => {
-      const { name, disabled, limit } = request.body;
+      const { name, disabled, limit, max_bps } = request.body;
       const account = await accounts.updateAccount(request.params.id, {
         ...(name !== undefined ? { name } : {}),
         ...(disabled !== undefined ? { disabled } : {}),
         ...(limit !== undefined ? { limit } : {}),
+        ...(max_bps !== undefined ? { max_bps } : {}),
       });
       if (account === undefined) throw noAccount(request.params.id);
       return accountDto(account);

@@ -19,23 +19,35 @@ export interface AccountUpdate {
   readonly disabled?: boolean;
   /** Bytes per usage timeframe, or a size such as "10GB"; null removes the limit. */
   readonly limit?: number | string | null;
+  /** Bandwidth cap in bytes per second (each way), or a size such as "1MB" per second; null removes it. */
+  readonly max_bps?: number | string | null;
+}
+
+/** A positive whole number of bytes or a size string (`key` names it in errors); null: none. */
+function validateBytes(key: string, value: unknown, example: string): number | null {
+  if (value === null) return null;
+  let bytes: number;
+  if (typeof value === 'number') bytes = value;
+  else if (typeof value === 'string') {
+    try {
+      bytes = parseSize(value);
+    } catch (err) {
+      if (err instanceof UnitError) throw new AccountError('invalid', `${key}: ${err.message}`);
+      throw err;
+    }
+  } else throw new AccountError('invalid', `${key} must be a number of bytes, a size such as "${example}", or null`);
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new AccountError('invalid', `${key} must be a positive whole number of bytes`);
+  return bytes;
 }
 
 /** A usage limit as given in the API: a positive whole number of bytes or a size string; null: none. */
 export function validateLimit(limit: unknown): number | null {
-  if (limit === null) return null;
-  let bytes: number;
-  if (typeof limit === 'number') bytes = limit;
-  else if (typeof limit === 'string') {
-    try {
-      bytes = parseSize(limit);
-    } catch (err) {
-      if (err instanceof UnitError) throw new AccountError('invalid', `limit: ${err.message}`);
-      throw err;
-    }
-  } else throw new AccountError('invalid', 'limit must be a number of bytes, a size such as "10GB", or null');
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new AccountError('invalid', 'limit must be a positive whole number of bytes');
-  return bytes;
+  return validateBytes('limit', limit, '10GB');
+}
+
+/** A bandwidth cap as given in the API: bytes per second, a number or a size string; null: none. */
+export function validateMaxBps(maxBps: unknown): number | null {
+  return validateBytes('max_bps', maxBps, '1MB');
 }
 
 /** Trims and validates an account name: 1..100 characters, no control characters. */
@@ -63,6 +75,8 @@ export class AccountService {
   readonly #now: () => number;
   /** Per-account usage limits (bytes per timeframe), kept in memory for the limiter. */
   readonly #limits = new Map<string, number>();
+  /** Per-account bandwidth caps (bytes per second), read by the relay when an allocation starts. */
+  readonly #maxBps = new Map<string, number>();
 
   constructor(store: AccountStore, directory: AccountDirectory, relay: RelayControl | null, now: () => number) {
     this.#store = store;
@@ -76,7 +90,10 @@ export class AccountService {
     const directory = new AccountDirectory();
     directory.load(await store.states());
     const service = new AccountService(store, directory, relay, now);
-    for (const a of await store.listAccounts()) if (a.limitBytes !== undefined) service.#limits.set(a.id, a.limitBytes);
+    for (const a of await store.listAccounts()) {
+      if (a.limitBytes !== undefined) service.#limits.set(a.id, a.limitBytes);
+      if (a.maxBps !== undefined) service.#maxBps.set(a.id, a.maxBps);
+    }
     return service;
   }
 
@@ -88,6 +105,11 @@ export class AccountService {
   /** The live accounts' usage limits (bytes per timeframe), by account id; read by src/limits/. */
   limits(): ReadonlyMap<string, number> {
     return this.#limits;
+  }
+
+  /** The account's bandwidth cap in bytes per second (each way), 0 for none; read by the relay. */
+  maxBps(accountId: string): number {
+    return this.#maxBps.get(accountId) ?? 0;
   }
 
   /** The relay starts after the service in the composition root; set it once it exists. */
@@ -120,17 +142,24 @@ export class AccountService {
 
   /** undefined for an unknown or deleted account. Disabling closes the account's live allocations. */
   async updateAccount(id: string, update: AccountUpdate): Promise<Account | undefined> {
-    const patch: { name?: string; disabled?: boolean; limitBytes?: number | null } = {};
+    const patch: { name?: string; disabled?: boolean; limitBytes?: number | null; maxBps?: number | null } = {};
     if (update.name !== undefined) patch.name = validateAccountName(update.name);
     if (update.disabled !== undefined) {
       if (typeof update.disabled !== 'boolean') throw new AccountError('invalid', 'disabled must be a boolean');
       patch.disabled = update.disabled;
     }
     if (update.limit !== undefined) patch.limitBytes = validateLimit(update.limit);
+    if (update.max_bps !== undefined) patch.maxBps = validateMaxBps(update.max_bps);
     const account = await this.#store.updateAccount(id, patch);
     if (account === undefined) return undefined;
     if (account.limitBytes !== undefined) this.#limits.set(id, account.limitBytes);
     else this.#limits.delete(id);
+    const bps = account.maxBps ?? 0;
+    if (bps !== this.maxBps(id)) {
+      if (bps > 0) this.#maxBps.set(id, bps);
+      else this.#maxBps.delete(id);
+      this.#relay?.setAccountMaxBps(id, bps);
+    }
     this.#directory.set(stateOf(account));
     if (account.disabled) this.#closeAllocations(id);
     return account;
@@ -141,6 +170,7 @@ export class AccountService {
     const deleted = await this.#store.deleteAccount(id, this.#now());
     if (!deleted) return false;
     this.#limits.delete(id);
+    this.#maxBps.delete(id);
     const previous = this.#directory.state(id);
     this.#directory.set({ id, status: 'deleted', credentialsNotBefore: previous?.credentialsNotBefore ?? 0 });
     this.#closeAllocations(id);

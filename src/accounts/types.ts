@@ -17,6 +17,8 @@ export interface Account {
   readonly credentialsNotBefore: number;
   /** Relayed bytes allowed per usage timeframe; absent: no per-account limit. */
   readonly limitBytes?: number;
+  /** Bandwidth cap shared by the account's allocations on a relay, payload bytes per second each way; absent: none. */
+  readonly maxBps?: number;
 }
 
 export interface ApiKeyInfo {
@@ -42,6 +44,8 @@ export interface AccountPatch {
   readonly credentialsNotBefore?: number;
   /** null removes the limit. */
   readonly limitBytes?: number | null;
+  /** null removes the cap. */
+  readonly maxBps?: number | null;
 }
 
 /** Persistence of accounts and API keys. API keys are stored only as SHA-256 hashes. */
@@ -67,4 +71,6 @@ export interface AccountStore {
 export interface RelayControl {
   /** Closes every live allocation of the account; returns how many. */
   closeAccountAllocations(accountId: string): number;
+  /** Applies a changed bandwidth cap (bytes/s each way, 0: none) to the account's live allocations. */
+  setAccountMaxBps(accountId: string, bps: number): void;
 }

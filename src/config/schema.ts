@@ -109,7 +109,10 @@ const QuotasSchema = z
     total_allocations: positiveInt(10000, 'Allocations the relay holds at once across all users; further Allocate requests are refused.'),
     permissions_per_allocation: positiveInt(100, 'Peer permissions one allocation may install.'),
     channels_per_allocation: positiveInt(100, 'Channels one allocation may bind.'),
-  }, { error: 'expected an object of positive integers' })
+    max_bps: unitValue(z.union([z.string(), z.number()], { error: 'expected bytes per second: a number or a size such as "500KB"' }), parseSize)
+      .default(0)
+      .describe('Bandwidth cap of each allocation, in bytes of relayed payload per second, each direction on its own (as coturn\'s max-bps): a number or a size such as "500KB". Bursts of up to one second\'s worth pass; the excess is dropped and counted. 0: no cap. Accounts can have a shared cap too (max_bps in the admin API).'),
+  }, { error: 'expected an object of positive integers, and max_bps' })
   .prefault({})
   .describe('Limits that protect the relay from one client or from overload.');
 

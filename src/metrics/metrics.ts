@@ -12,13 +12,21 @@ export const LIMIT_EVENTS = ['soft_limit', 'hard_limit', 'reset'] as const;
 export type LimitEvent = (typeof LIMIT_EVENTS)[number];
 const AUTH_REASONS = new Set(['unknown', 'expired', 'revoked', 'malformed', 'bad-integrity']);
 
-interface Totals {
-  bytesToPeer: number;
-  packetsToPeer: number;
-  bytesToClient: number;
-  packetsToClient: number;
-}
-const zero = (): Totals => ({ bytesToPeer: 0, packetsToPeer: 0, bytesToClient: 0, packetsToClient: 0 });
+const COUNTERS = [
+  'bytesToPeer',
+  'packetsToPeer',
+  'bytesToClient',
+  'packetsToClient',
+  'cappedBytesToPeer',
+  'cappedPacketsToPeer',
+  'cappedBytesToClient',
+  'cappedPacketsToClient',
+] as const;
+type Totals = Record<(typeof COUNTERS)[number], number>;
+const zero = (): Totals => Object.fromEntries(COUNTERS.map((k) => [k, 0])) as Totals;
+const addTotals = (into: Totals, from: Totals): void => {
+  for (const k of COUNTERS) into[k] += from[k];
+};
 
 export interface MetricsSources {
   /** Live allocations (TurnServer.sessions). */
@@ -81,13 +89,7 @@ export class FerryMetrics {
         registers,
         collect() {
           const sums = new Map<TransportName, Totals>(TRANSPORTS.map((t) => [t, { ...self.#closed.get(t)! }]));
-          for (const s of self.sources.sessions?.() ?? []) {
-            const t = sums.get(s.transport)!;
-            t.bytesToPeer += s.bytesToPeer;
-            t.packetsToPeer += s.packetsToPeer;
-            t.bytesToClient += s.bytesToClient;
-            t.packetsToClient += s.packetsToClient;
-          }
+          for (const s of self.sources.sessions?.() ?? []) addTotals(sums.get(s.transport)!, s);
           this.reset();
           for (const [transport, t] of sums) {
             const [toPeer, toClient] = pick(t);
@@ -103,6 +105,14 @@ export class FerryMetrics {
     relayed('ferry_relayed_packets_total', 'Application payload packets relayed, by client transport and direction.', (t) => [
       t.packetsToPeer,
       t.packetsToClient,
+    ]);
+    relayed('ferry_capped_bytes_total', 'Application payload bytes dropped by bandwidth caps (max_bps), by client transport and direction.', (t) => [
+      t.cappedBytesToPeer,
+      t.cappedBytesToClient,
+    ]);
+    relayed('ferry_capped_packets_total', 'Application payload packets dropped by bandwidth caps (max_bps), by client transport and direction.', (t) => [
+      t.cappedPacketsToPeer,
+      t.cappedPacketsToClient,
     ]);
     this.#authFailures = new Counter({
       name: 'ferry_auth_failures_total',
@@ -145,12 +155,7 @@ export class FerryMetrics {
       allocationCreated: (info) => this.#allocationsTotal.inc({ transport: info.transport }),
       allocationClosed: (info, reason) => {
         const t = this.#closed.get(info.transport);
-        if (t) {
-          t.bytesToPeer += info.bytesToPeer;
-          t.packetsToPeer += info.packetsToPeer;
-          t.bytesToClient += info.bytesToClient;
-          t.packetsToClient += info.packetsToClient;
-        }
+        if (t) addTotals(t, info);
         this.#sessionsClosed.inc({ reason });
       },
       // The engine's reasons are a small fixed set; anything else is folded into 'other'.

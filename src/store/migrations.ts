@@ -61,6 +61,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE accounts ADD COLUMN limit_bytes INTEGER CHECK (limit_bytes IS NULL OR limit_bytes > 0);
     `,
   },
+  {
+    version: 4,
+    description: 'per-account bandwidth cap',
+    sql: `
+      ALTER TABLE accounts ADD COLUMN max_bps INTEGER CHECK (max_bps IS NULL OR max_bps > 0);
+    `,
+  },
 ];
 
 /** The schema version of the database (0 for a new one). */

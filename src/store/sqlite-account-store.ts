@@ -21,6 +21,7 @@ interface AccountRow {
   credentials_not_before: number;
   deleted_at: number | null;
   limit_bytes: number | null;
+  max_bps: number | null;
 }
 
 interface KeyRow {
@@ -39,6 +40,7 @@ function toAccount(r: AccountRow): Account {
     createdAt: r.created_at,
     credentialsNotBefore: r.credentials_not_before,
     ...(r.limit_bytes !== null ? { limitBytes: r.limit_bytes } : {}),
+    ...(r.max_bps !== null ? { maxBps: r.max_bps } : {}),
   };
 }
 
@@ -46,7 +48,7 @@ function toKey(r: KeyRow): ApiKeyInfo {
   return { id: r.id, accountId: r.account_id, prefix: r.prefix, createdAt: r.created_at, revokedAt: r.revoked_at };
 }
 
-const ACCOUNT_COLUMNS = 'id, name, disabled, created_at, credentials_not_before, deleted_at, limit_bytes';
+const ACCOUNT_COLUMNS = 'id, name, disabled, created_at, credentials_not_before, deleted_at, limit_bytes, max_bps';
 const KEY_COLUMNS = 'id, account_id, prefix, created_at, revoked_at';
 
 export class SqliteAccountStore implements AccountStore {
@@ -135,6 +137,10 @@ export class SqliteAccountStore implements AccountStore {
     if (patch.limitBytes !== undefined) {
       sets.push('limit_bytes = ?');
       params.push(patch.limitBytes);
+    }
+    if (patch.maxBps !== undefined) {
+      sets.push('max_bps = ?');
+      params.push(patch.maxBps);
     }
     if (sets.length > 0) {
       // Column names come from the fixed list above, never from input.

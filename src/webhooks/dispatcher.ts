@@ -60,6 +60,10 @@ export function sessionClosedData(info: AllocationInfo, reason: CloseReason, end
     packets_to_peer: info.packetsToPeer,
     bytes_to_client: info.bytesToClient,
     packets_to_client: info.packetsToClient,
+    capped_bytes_to_peer: info.cappedBytesToPeer,
+    capped_packets_to_peer: info.cappedPacketsToPeer,
+    capped_bytes_to_client: info.cappedBytesToClient,
+    capped_packets_to_client: info.cappedPacketsToClient,
     reason,
   };
 }

@@ -29,6 +29,8 @@ export interface FixtureOptions {
   quotas?: Partial<TurnServerOptions['quotas']>;
   tls?: { cert: Buffer; key: Buffer };
   nonceTtlMs?: number;
+  maxBps?: number;
+  accountMaxBps?: (account: string) => number;
 }
 
 let nextRange = 42000 + (process.pid % 40) * 200;
@@ -54,6 +56,8 @@ export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
     peerPolicy: createPeerPolicy({ allow: o.allow ?? ['127.0.0.0/8', '::1/128'], deny: o.deny ?? [], serverAddresses: [] }),
     quotas: { allocationsPerUser: 10, totalAllocations: 100, permissionsPerAllocation: 10, channelsPerAllocation: 10, ...o.quotas },
     nonceTtlMs: o.nonceTtlMs,
+    ...(o.maxBps !== undefined ? { maxBps: o.maxBps } : {}),
+    ...(o.accountMaxBps !== undefined ? { accountMaxBps: o.accountMaxBps } : {}),
     now: () => clock.now,
     events: { allocationClosed: (info, reason) => closed.push({ info, reason }) },
   });

@@ -34,7 +34,7 @@ describe('admin API', () => {
     const read = await t.request({ method: 'GET', url: `/v1/accounts/${String(body.id)}` });
     assert.equal(read.statusCode, 200);
     const account = json(read);
-    assert.deepEqual(account, { id: body.id, name: 'Acme', disabled: false, created_at: new Date(t.clock.ms).toISOString(), limit: null });
+    assert.deepEqual(account, { id: body.id, name: 'Acme', disabled: false, created_at: new Date(t.clock.ms).toISOString(), limit: null, max_bps: null });
     assert.ok(!read.body.includes(String(body.api_key)), 'the key is not shown again');
   });
 
@@ -243,7 +243,7 @@ describe('request errors are JSON naming the problem', () => {
   it('PATCH with nothing to change → 400', async () => {
     const res = await t.request({ method: 'PATCH', url: '/v1/accounts/acc_x', payload: {} });
     assert.equal(res.statusCode, 400);
-    assert.match(errorOf(res).message, /name and\/or disabled/);
+    assert.match(errorOf(res).message, /at least one of name, disabled, limit, max_bps/);
   });
 
   it('a body over 64 KB → 413', async () => {

@@ -31,6 +31,8 @@ export interface TestApp {
   readonly store: SqliteAccountStore;
   /** Account ids RelayControl was asked to close, in order. */
   readonly closeCalls: string[];
+  /** setAccountMaxBps calls the relay received: [account, bytes per second]. */
+  readonly maxBpsCalls: [string, number][];
   readonly clock: { ms: number };
   /** app.inject with the admin bearer unless `auth` says otherwise (null: no Authorization). */
   request(opts: InjectOptions & { auth?: string | null }): Promise<LightMyRequestResponse>;
@@ -42,11 +44,13 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   const now = () => clock.ms;
   const store = openSqliteStore('sqlite::memory:');
   const closeCalls: string[] = [];
+  const maxBpsCalls: [string, number][] = [];
   const relay: RelayControl = {
     closeAccountAllocations: (id) => {
       closeCalls.push(id);
       return options.closedPerCall ?? 0;
     },
+    setAccountMaxBps: (id, bps) => void maxBpsCalls.push([id, bps]),
   };
   const accounts = await AccountService.open(store, relay, now);
   const secret = options.secret === undefined ? SECRET : options.secret ?? undefined;
@@ -72,6 +76,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     accounts,
     store,
     closeCalls,
+    maxBpsCalls,
     clock,
     request({ auth, ...opts }) {
       const token = auth === undefined ? ADMIN_TOKEN : auth;

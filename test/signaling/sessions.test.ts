@@ -108,6 +108,10 @@ describe('admin sessions API over a live TurnServer', () => {
         bytes_to_client: 0,
         packets_to_peer: 3,
         packets_to_client: 0,
+        capped_bytes_to_peer: 0,
+        capped_packets_to_peer: 0,
+        capped_bytes_to_client: 0,
+        capped_packets_to_client: 0,
       },
     );
     assert.ok(Number.isInteger(first.id));

@@ -39,6 +39,7 @@ describe('config defaults', () => {
         total_allocations: 10000,
         permissions_per_allocation: 100,
         channels_per_allocation: 100,
+        max_bps: 0,
       },
       signaling: { address: '0.0.0.0:8080' },
       storage: 'sqlite:data/ferry.db',
@@ -65,6 +66,7 @@ describe('config defaults', () => {
       total_allocations: 5,
       permissions_per_allocation: 100,
       channels_per_allocation: 100,
+      max_bps: 0,
     });
     assert.deepEqual(config.peers, { allow: ['127.0.0.0/8'], deny: [] });
   });
@@ -114,6 +116,9 @@ describe('config validation names the key', () => {
     ['quotas.total_allocations negative', { quotas: { total_allocations: -1 } }, 'quotas.total_allocations'],
     ['quotas.permissions_per_allocation fraction', { quotas: { permissions_per_allocation: 1.5 } }, 'quotas.permissions_per_allocation'],
     ['quotas.channels_per_allocation string', { quotas: { channels_per_allocation: '10' } }, 'quotas.channels_per_allocation'],
+    ['quotas.max_bps word', { quotas: { max_bps: 'fast' } }, 'quotas.max_bps'],
+    ['quotas.max_bps negative', { quotas: { max_bps: -1 } }, 'quotas.max_bps'],
+    ['quotas.max_bps list', { quotas: { max_bps: [1] } }, 'quotas.max_bps'],
     ['log_level unknown', { log_level: 'verbose' }, 'log_level'],
   ];
   for (const [name, raw, key] of cases) {

@@ -15,7 +15,11 @@ const DAY = 86_400_000;
 
 class FakeRelay implements RelayControl {
   readonly calls: string[] = [];
+  readonly maxBpsCalls: [string, number][] = [];
   live = new Map<string, number>();
+  setAccountMaxBps(accountId: string, bps: number): void {
+    this.maxBpsCalls.push([accountId, bps]);
+  }
   closeAccountAllocations(accountId: string): number {
     this.calls.push(accountId);
     const n = this.live.get(accountId) ?? 0;
