@@ -1,5 +1,5 @@
 // Ferry vs coturn under the same load in the same run; prints ONE JSON document on stdout
-// (progress on stderr). Usage: npm run bench [-- --quick] [--only ferry|coturn] (see bench/README.md).
+// (progress on stderr). Usage: npm run bench [-- --quick] [--only coturn,ferry,ferry-unmetered,node-bare] (see bench/README.md).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
@@ -11,7 +11,8 @@ import { cpuPercent, groupRssKb, groupThreads, othersMark, CLK_TCK } from './lib
 import { freePort, reserveRelayRange, type RelayRange } from './lib/ports.js';
 import { coturnVersion, startBareNode, startCoturn, startEcho, startFerry, stunPing, type Server } from './lib/servers.js';
 
-type Kind = 'coturn' | 'ferry' | 'node-bare';
+type Kind = 'coturn' | 'ferry' | 'ferry-unmetered' | 'node-bare';
+const KINDS: readonly Kind[] = ['coturn', 'ferry', 'ferry-unmetered', 'node-bare'];
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const log = (msg: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -32,12 +33,16 @@ function parseJson(text: string, what: string): Record<string, unknown> {
 }
 const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 const only = arg('only');
-if (only !== undefined && only !== 'ferry' && only !== 'coturn' && only !== 'node-bare') {
-  log(`--only must be "ferry", "coturn" or "node-bare", got ${JSON.stringify(only)}`);
+const onlyKinds = only?.split(',');
+if (onlyKinds !== undefined && !onlyKinds.every((k) => (KINDS as readonly string[]).includes(k))) {
+  log(`--only takes a comma-separated list of ${KINDS.join(', ')}; got ${JSON.stringify(only)}`);
   process.exit(64);
 }
-/** node-bare: a Node dgram relay with no TURN logic, the ceiling of Ferry's data path (data ladders only). */
-const kinds: Kind[] = only ? [only] : ['coturn', 'ferry', 'node-bare'];
+/**
+ * node-bare: a Node dgram relay with no TURN logic, the ceiling of Ferry's data path (data ladders
+ * only). ferry-unmetered: Ferry's engine without the metering stack (what metering costs).
+ */
+const kinds: Kind[] = onlyKinds ? (onlyKinds as Kind[]) : [...KINDS];
 const opts = {
   clients: 10,
   rates: (arg('rates') ?? (quick ? '50000,150000' : '50000,100000,150000,200000,250000')).split(',').map(Number),
@@ -262,7 +267,7 @@ async function start(sub: Subject, tmp: string): Promise<void> {
     ? await startCoturn(port, sub.relay, tmp, opts.readyMs)
     : sub.kind === 'node-bare'
       ? await startBareNode(REPO_ROOT, port, echoPortFor(sub), tmp, opts.readyMs)
-      : await startFerry(REPO_ROOT, port, sub.relay, tmp, opts.readyMs, opts.ferryExtra);
+      : await startFerry(REPO_ROOT, port, sub.relay, tmp, opts.readyMs, opts.ferryExtra, sub.kind === 'ferry-unmetered');
   sub.report.command = sub.srv.command;
   if (sub.kind === 'coturn') sub.report.version = coturnVersion();
 }
@@ -387,6 +392,8 @@ async function main(): Promise<number> {
         peak_delivered_pps_100: ratioAt(doc.ferry, doc['node-bare'], 'payload_100.peak_delivered_pps'),
       }
     : null;
+  // metering's cost: Ferry / its engine without the metering stack, same load, same run
+  doc.ratio_to_unmetered = doc.ferry && doc['ferry-unmetered'] ? ratios(doc.ferry, doc['ferry-unmetered']) : null;
   process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   return failed.length ? 1 : 0;
 }

@@ -77,8 +77,12 @@ export async function startCoturn(port: number, relay: RelayRange, tmp: string, 
   return server('coturn', port, child, ['turnserver', ...args]);
 }
 
+/**
+ * Ferry (`ferry start --fg`), or with `unmetered` its TURN engine alone on the same config
+ * (bench/unmetered-relay.ts: no ledger, limits, webhooks, metrics or signaling).
+ */
 export async function startFerry(
-  repoRoot: string, port: number, relay: RelayRange, tmp: string, readyMs: number, extra: Record<string, unknown>,
+  repoRoot: string, port: number, relay: RelayRange, tmp: string, readyMs: number, extra: Record<string, unknown>, unmetered = false,
 ): Promise<Server> {
   const config = {
     address: `127.0.0.1:${port}`,
@@ -91,12 +95,13 @@ export async function startFerry(
     storage: 'sqlite::memory:',
     ...extra,
   };
-  const configPath = join(tmp, 'ferry.json');
+  const name = unmetered ? 'ferry-unmetered' : 'ferry';
+  const configPath = join(tmp, `${name}.json`);
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  const args = ['bin/ferry.js', 'start', '--fg', '--config', configPath];
-  const child = spawnChild('ferry', process.execPath, args, { cwd: repoRoot, logFile: join(tmp, 'ferry.log') });
-  await waitReady(child, port, readyMs, `ferry (${join(repoRoot, 'bin/ferry.js')})`);
-  return server('ferry', port, child, ['node', ...args]);
+  const args = unmetered ? ['dist/bench/unmetered-relay.js', configPath] : ['bin/ferry.js', 'start', '--fg', '--config', configPath];
+  const child = spawnChild(name, process.execPath, args, { cwd: repoRoot, logFile: join(tmp, `${name}.log`) });
+  await waitReady(child, port, readyMs, `${name} (${join(repoRoot, args[0])})`);
+  return server(name, port, child, ['node', ...args]);
 }
 
 /** The bare Node dgram relay (bench/bare-relay.ts): the ceiling of a Node data path without TURN. */
