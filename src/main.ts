@@ -49,7 +49,7 @@ export interface FerryHandle {
    * running config, when the new settings cannot be applied.
    */
   reload(next: LoadedConfig): ConfigDiff;
-  /** Closes signaling (and its WebSockets), then every allocation and listener, then the store; idempotent. */
+  /** Closes the relay (every allocation and listener), writes the usage, then closes signaling (and its WebSockets), webhooks and the store; idempotent. */
   stop(): Promise<void>;
 }
 
@@ -289,12 +289,14 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
         return diff;
       },
       stop() {
+        // The relay stops and the usage is written first, so nothing later (signaling connections
+        // closing, webhook deliveries) can delay or lose the final write.
         stopping ??= closeAll([
           () => limits.stop(),
-          () => started.app.close(),
           () => started.server.stop(),
           // After the relay: its last allocationClosed events are in this final flush.
           () => aggregator.stop(),
+          () => started.app.close(),
           // Delivers what is due for a moment (the last session.closed events); the rest stays stored.
           () => dispatcher.stop(),
           () => store.close(),

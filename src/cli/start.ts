@@ -19,6 +19,8 @@ import { waitForBinding } from './stun-probe.js';
 
 /** How long a clean stop may take after the first signal before Ferry gives up and exits 1. */
 export const STOP_TIMEOUT_MS = 3000;
+/** How long a second signal (or a stop past STOP_TIMEOUT_MS) waits for the usage to be written. */
+export const LAST_FLUSH_MS = 1000;
 /** How long `ferry start` (daemon) waits for the relay to answer a STUN Binding. */
 export const START_TIMEOUT_MS = 10_000;
 
@@ -34,7 +36,8 @@ until the relay answers a STUN Binding (at most 10 s), prints the pid and exits 
 It refuses to start (exit 1) when the pid file names a running Ferry.
 
 With --fg, Ferry runs in the foreground and logs JSON lines to stdout.
-SIGINT or SIGTERM stops it cleanly (exit 0); a second signal exits at once.
+SIGINT or SIGTERM stops it cleanly (exit 0); a second signal writes the usage and
+exits at once (130 for SIGINT, 143 for SIGTERM).
 SIGHUP (or "ferry reload") re-reads the config file.
 
 Without any config file Ferry runs on the embedded defaults with a development
@@ -181,15 +184,19 @@ async function runUntilSignal(
   setHup: (f: () => void) => void,
 ): Promise<number> {
   const logger = createLogger(loaded.config.log_level);
-  // Signals: the first stops cleanly, a second one exits at once.
+  let running: FerryHandle | undefined;
+  // Signals: the first stops cleanly, a second one exits at once once the usage is written.
   let signalled: (signal: NodeJS.Signals) => void = () => {};
   const firstSignal = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
   let count = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     count += 1;
     if (count > 1) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+      const code = signal === 'SIGINT' ? 130 : 143;
+      logger.warn({ signal }, 'second signal: writing the usage, then exiting');
+      if (count > 2 || running === undefined) process.exit(code);
+      void lastFlush(running, logger).then(() => process.exit(code));
+      return;
     }
     signalled(signal);
   };
@@ -199,6 +206,7 @@ async function runUntilSignal(
   let handle: FerryHandle;
   try {
     handle = await startFerry(loaded, logger);
+    running = handle;
   } catch (err) {
     const message = (err as Error).message;
     if (err instanceof ConfigError) {
@@ -234,10 +242,26 @@ async function runUntilSignal(
   clearTimeout(timer);
   process.off('SIGUSR2', onUsr2);
   if (late) {
-    logger.error({ timeout_ms: STOP_TIMEOUT_MS }, 'stop did not complete in time: exiting anyway');
+    logger.error({ timeout_ms: STOP_TIMEOUT_MS }, 'stop did not complete in time: writing the usage, then exiting anyway');
+    await lastFlush(handle, logger);
     return EXIT_FAILURE;
   }
   return EXIT_OK;
+}
+
+/** Writes the usage counted so far (live allocations included) for at most LAST_FLUSH_MS; never throws. */
+async function lastFlush(handle: FerryHandle, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), LAST_FLUSH_MS)));
+  try {
+    const r = await Promise.race([handle.flushUsage().then(() => 'written' as const), timeout]);
+    if (r === 'written') logger.info('usage written to the ledger');
+    else logger.error({ timeout_ms: LAST_FLUSH_MS }, 'usage not written in time: the last write interval may be lost');
+  } catch (err) {
+    logger.error({ err }, 'usage flush failed: the last write interval may be lost');
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function announceDevSetup(handle: FerryHandle, dev: ReturnType<typeof loadDevSecrets>, io: CliIo, logger: Logger): Promise<void> {

@@ -1,9 +1,11 @@
 // Metering in a real `ferry start --fg` process with a file-backed store: SIGUSR2 writes the ledger
 // at once, SIGTERM writes the rest (a restart then keeps every byte), kill -9 loses at most one
-// write interval. The ledger is read with `ferry usage --json` (run in-process).
+// write interval, and a second SIGTERM exits at once after writing the usage. The ledger is read with `ferry usage --json` (run in-process).
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,10 +25,12 @@ interface Running {
   readonly pid: number;
   logs(): string;
   exitedNow(): boolean;
+  /** The exit code once exited (null when killed by a signal or still running). */
+  exitCode(): number | null;
   stop(): Promise<void>;
 }
 
-async function startProcess(dir: string, writeInterval: string): Promise<Running> {
+async function startProcess(dir: string, writeInterval: string, extra: Record<string, unknown> = {}): Promise<Running> {
   const port = await freePort();
   const range = await reservePortRange();
   const configPath = join(dir, 'config.json');
@@ -44,6 +48,7 @@ async function startProcess(dir: string, writeInterval: string): Promise<Running
       storage: 'sqlite:ferry.db',
       network_usage: { write_interval: writeInterval },
       log_level: 'info',
+      ...extra,
     }),
   );
   const child = spawnGuarded(process.execPath, [FERRY, 'start', '--fg', '--config', configPath, '--pid-file', pidFile], ROOT);
@@ -59,7 +64,14 @@ async function startProcess(dir: string, writeInterval: string): Promise<Running
     await stop();
     throw err;
   }
-  return { port, pid: Number(readFileSync(pidFile, 'utf8').trim()), logs: () => out, exitedNow: () => exited(child), stop };
+  return {
+    port,
+    pid: Number(readFileSync(pidFile, 'utf8').trim()),
+    logs: () => out,
+    exitedNow: () => exited(child),
+    exitCode: () => child.exitCode,
+    stop,
+  };
 }
 
 async function usage(dir: string): Promise<{ bytes_to_peer: number; bytes_to_client: number; packets_to_peer: number; packets_to_client: number } | undefined> {
@@ -128,6 +140,34 @@ describe('metering in a ferry process', () => {
     await second.stop();
     c3.close();
     assert.deepEqual(await usage(dir), { bytes_to_peer: 3005, bytes_to_client: 327, packets_to_peer: 4, packets_to_client: 3 });
+  });
+
+  it('a second SIGTERM exits at once (143) while the first stop still waits, the usage written', async () => {
+    // A webhook receiver that never answers holds the first stop (it delivers for up to 2 s).
+    const hang = createServer(() => {});
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', () => r()));
+    try {
+      const dir = tempDir();
+      const url = `http://127.0.0.1:${(hang.address() as AddressInfo).port}/`;
+      const p = await startProcess(dir, '1h', { webhooks: [{ url, secret: 'hanging-receiver-secret', events: ['session.closed'] }] });
+      procs.push(p);
+      const c = await traffic(p.port, 1500, 150);
+      process.kill(p.pid, 'SIGTERM');
+      await until(() => p.logs().includes('"msg":"stopping"'), 5000, 'the first stop began');
+      await sleep(300);
+      assert.equal(p.exitedNow(), false, 'the first stop is still waiting for the receiver');
+      process.kill(p.pid, 'SIGTERM');
+      await until(() => p.exitedNow(), 5000, 'ferry exited after the second signal');
+      await p.stop();
+      c.close();
+      assert.ok(!p.logs().includes('"msg":"stopped"'), 'it did not wait for the first stop to end');
+      assert.match(p.logs(), /second signal: writing the usage, then exiting/);
+      assert.equal(p.exitCode(), 143);
+      assert.deepEqual(await usage(dir), { bytes_to_peer: 1500, bytes_to_client: 150, packets_to_peer: 1, packets_to_client: 1 });
+    } finally {
+      hang.closeAllConnections();
+      hang.close();
+    }
   });
 
   it('kill -9 loses at most one write interval', async () => {
