@@ -8,6 +8,7 @@
 import type { RemoteInfo } from 'node:dgram';
 import type { Allocation } from './allocation.js';
 import type { Permission } from './permission.js';
+import type { TokenBucket } from './bandwidth.js';
 import { MAGIC_COOKIE, isKnownAttribute } from './codec/constants.js';
 import { crc32 } from './codec/integrity.js';
 
@@ -126,33 +127,28 @@ export function relaySendIndication(alloc: Allocation, buf: Buffer, offset: numb
 
 /**
  * Bandwidth caps (turn/bandwidth.ts), called only when the allocation has one: `n` payload bytes
- * pass when both its own bucket and its account's have the tokens; otherwise they are dropped
- * and counted as capped.
+ * pass when both its own bucket and its account's (either may be null) have the tokens; they are
+ * taken from both. A refused packet is dropped and counted as capped by the caller.
  */
-function admitToPeer(alloc: Allocation, n: number): boolean {
-  const own = alloc.capToPeer;
-  const shared = alloc.accountCaps === null ? null : alloc.accountCaps.toPeer;
-  if ((own !== null && !own.allows(n)) || (shared !== null && !shared.allows(n))) {
-    alloc.cappedBytesToPeer += n;
-    alloc.cappedPacketsToPeer++;
-    return false;
-  }
+function admit(own: TokenBucket | null, shared: TokenBucket | null, n: number): boolean {
+  if ((own !== null && !own.allows(n)) || (shared !== null && !shared.allows(n))) return false;
   if (own !== null) own.tokens -= n;
   if (shared !== null) shared.tokens -= n;
   return true;
 }
 
+function admitToPeer(alloc: Allocation, n: number): boolean {
+  if (admit(alloc.capToPeer, alloc.accountCaps === null ? null : alloc.accountCaps.toPeer, n)) return true;
+  alloc.cappedBytesToPeer += n;
+  alloc.cappedPacketsToPeer++;
+  return false;
+}
+
 function admitToClient(alloc: Allocation, n: number): boolean {
-  const own = alloc.capToClient;
-  const shared = alloc.accountCaps === null ? null : alloc.accountCaps.toClient;
-  if ((own !== null && !own.allows(n)) || (shared !== null && !shared.allows(n))) {
-    alloc.cappedBytesToClient += n;
-    alloc.cappedPacketsToClient++;
-    return false;
-  }
-  if (own !== null) own.tokens -= n;
-  if (shared !== null) shared.tokens -= n;
-  return true;
+  if (admit(alloc.capToClient, alloc.accountCaps === null ? null : alloc.accountCaps.toClient, n)) return true;
+  alloc.cappedBytesToClient += n;
+  alloc.cappedPacketsToClient++;
+  return false;
 }
 
 /** IPv6 Send indications compare the XOR-ed bytes with each IPv6 permission: a handful per allocation. */

@@ -10,8 +10,6 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AccountService } from '../../src/accounts/service.js';
@@ -22,54 +20,12 @@ import { LOOPBACK_PEERS, TEST_SECRET, restCredentials, startFerry, type FerryHan
 import { TestTurnClient } from '../helpers/turn-client.js';
 import { UdpPeer } from '../helpers/udp-peer.js';
 import { until } from '../helpers/wait.js';
+import { Receiver, type Received } from '../helpers/webhook-receiver.js';
 
 const HOOK_SECRET = 'e2e-usage-hook-secret-0123';
 const ADMIN = 'e2e-usage-admin-token-0123';
 const LIMIT = 10_000; // soft 50 % = 5000 bytes, hard 80 % = 8000 bytes
 const CHUNK = 1000;
-
-interface Hook {
-  readonly raw: Buffer;
-  readonly headers: IncomingHttpHeaders;
-  readonly receivedAt: number;
-  readonly json: { id: string; type: string; created_at: string; data: Record<string, unknown> };
-}
-
-/** An HTTP receiver on 127.0.0.1 keeping the raw bodies; one request per connection (close() is clean). */
-class HookReceiver {
-  readonly got: Hook[] = [];
-  port = 0;
-  #server: Server | undefined;
-
-  async listen(port = 0): Promise<void> {
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const raw = Buffer.concat(chunks);
-        this.got.push({ raw, headers: req.headers, receivedAt: Date.now(), json: JSON.parse(raw.toString('utf8')) as Hook['json'] });
-        res.writeHead(204, { connection: 'close' }).end();
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.#server = server;
-    this.port = (server.address() as AddressInfo).port;
-  }
-
-  /** Stops accepting; a request in flight is answered first, so nothing is half delivered. */
-  async close(): Promise<void> {
-    const s = this.#server;
-    this.#server = undefined;
-    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
-  }
-
-  of(account: string, type?: string): Hook[] {
-    return this.got.filter((h) => h.json.data.account === account && (type === undefined || h.json.type === type));
-  }
-}
 
 /**
  * The documented scheme, recomputed here: `t=<unix s>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`;
@@ -82,7 +38,7 @@ function signatureOk(secret: string, header: unknown, raw: Buffer, receivedAt: n
   return timingSafeEqual(mac, Buffer.from(m[2], 'hex'));
 }
 
-function assertSignedAndUnique(hooks: readonly Hook[]): void {
+function assertSignedAndUnique(hooks: readonly Received[]): void {
   for (const h of hooks) {
     assert.ok(signatureOk(HOOK_SECRET, h.headers['ferry-signature'], h.raw, h.receivedAt), `signature of ${h.json.type} ${h.raw} (${String(h.headers['ferry-signature'])}, received at ${h.receivedAt})`);
     assert.match(h.json.id, /^evt_[0-9a-f]{32}$/);
@@ -108,7 +64,7 @@ interface Ferry extends FerryHandle {
   readonly signalingPort: number;
 }
 
-async function launch(receiver: HookReceiver, storage: string, networkUsage: Record<string, string>): Promise<Ferry> {
+async function launch(receiver: Receiver, storage: string, networkUsage: Record<string, string>): Promise<Ferry> {
   const handle = await startFerry({
     peers: LOOPBACK_PEERS,
     storage,
@@ -150,7 +106,7 @@ describe('usage webhooks from a ferry process', () => {
   };
 
   it('soft then hard: 486, 429, the live allocation closed, signed events in order, reports, a receiver down for a while', async () => {
-    const receiver = new HookReceiver();
+    const receiver = new Receiver();
     await receiver.listen();
     cleanups.push(() => receiver.close());
     const ferry = await launch(receiver, `sqlite:${join(tempDir(), 'ferry.db')}`, { timeframe: '1h' });
@@ -219,7 +175,7 @@ describe('usage webhooks from a ferry process', () => {
     assert.equal(await peer.waitFor(toPeer + 1, 500), false, 'nothing relayed after the close');
     const failures = () => ferry.logs().split('webhook delivery failed').length - 1;
     await until(() => failures() >= 2, 10_000, 'two failed deliveries while the receiver is down');
-    const seenWhileDown = receiver.got.length;
+    const seenWhileDown = receiver.received.length;
     await receiver.listen(receiver.port);
     const upAt = Date.now();
     await until(() => receiver.of(id, 'session.closed').some((h) => h.json.data.reason === 'limit'), 15_000, 'session.closed after the receiver is back');
@@ -227,7 +183,7 @@ describe('usage webhooks from a ferry process', () => {
     await until(() => reportsOf(8000) >= 2, 8000, 'two usage.report events of 8000 bytes');
 
     const mine = receiver.of(id);
-    assertSignedAndUnique(receiver.got);
+    assertSignedAndUnique(receiver.received);
     const types = mine.map((h) => h.json.type);
     const at = (type: string, reason?: string) => types.findIndex((t, i) => t === type && (reason === undefined || mine[i].json.data.reason === reason));
     assert.deepEqual(types.filter((t) => t.endsWith('_limit')), ['usage.soft_limit', 'usage.hard_limit'], 'one event per crossing');
@@ -242,7 +198,7 @@ describe('usage webhooks from a ferry process', () => {
       'the payload the test relayed, exactly',
     );
     // Created while the receiver was down, delivered only after it came back.
-    const queued = receiver.got.slice(seenWhileDown);
+    const queued = receiver.received.slice(seenWhileDown);
     assert.ok(queued.length >= 3, `${queued.length} events after the receiver came back`);
     assert.ok(queued.every((h) => h.receivedAt >= upAt));
     assert.ok(queued.filter((h) => Date.parse(h.json.created_at) >= downAt && Date.parse(h.json.created_at) < upAt).length >= 3);
@@ -290,7 +246,7 @@ describe('usage webhooks from a ferry process', () => {
       await store.close();
     }
 
-    const receiver = new HookReceiver();
+    const receiver = new Receiver();
     await receiver.listen();
     cleanups.push(() => receiver.close());
     const ferry = await launch(receiver, storage, { timeframe: '1m' });
@@ -321,6 +277,6 @@ describe('usage webhooks from a ferry process', () => {
     assert.equal((await afterReset.allocate()).code, 0, 'Allocate works again');
     assert.equal((await http(ferry, 'POST', '/v1/ice-servers', apiKey)).status, 200);
     assert.equal((await afterReset.refresh(0)).code, 0);
-    assertSignedAndUnique(receiver.got);
+    assertSignedAndUnique(receiver.received);
   });
 });

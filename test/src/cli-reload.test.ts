@@ -11,7 +11,7 @@ import { verifySignature } from '../../src/webhooks/index.js';
 import { freePort, reservePortRange, type PortRange } from '../helpers/ports.js';
 import { TestTurnClient } from '../helpers/turn-client.js';
 import { UdpPeer } from '../helpers/udp-peer.js';
-import { Receiver } from './webhooks/receiver.js';
+import { Receiver } from '../helpers/webhook-receiver.js';
 
 describe('FerryHandle.reload', () => {
   let handle: FerryHandle;

@@ -13,7 +13,7 @@ import { IceServerIssuer } from '../../../src/credentials/ice-servers.js';
 import { SignalTokens } from '../../../src/credentials/signal-token.js';
 import { buildSignalingApp } from '../../../signaling/app.js';
 import type { MetricsEndpoint } from '../../../signaling/deps.js';
-import { Receiver } from '../webhooks/receiver.js';
+import { Receiver } from '../../helpers/webhook-receiver.js';
 
 const SECRET = 'whsec-test-0123456789';
 

@@ -11,7 +11,7 @@ import { createLogger } from '../../../src/logger.js';
 import { startFerry, type FerryHandle } from '../../../src/main.js';
 import { verifySignature } from '../../../src/webhooks/index.js';
 import { TestTurnClient } from '../../helpers/turn-client.js';
-import { Receiver } from './receiver.js';
+import { Receiver } from '../../helpers/webhook-receiver.js';
 import { freePort as freeTurnPort } from '../../helpers/ports.js';
 
 const HOOK_SECRET = 'wiring-hook-secret-0123';

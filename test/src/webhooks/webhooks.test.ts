@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../../src/store/sqlite-account-store.js';
 import { backoffMs, signatureHeader, verifySignature, WebhookDispatcher, type WebhookConfig } from '../../../src/webhooks/index.js';
-import { Receiver, freePort } from './receiver.js';
+import { Receiver, freePort } from '../../helpers/webhook-receiver.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { ConfigError } from '../../../src/config/errors.js';
 
