@@ -13,6 +13,16 @@ import { TestTurnClient } from '../helpers/turn-client.js';
 import { UdpPeer } from '../helpers/udp-peer.js';
 import { Receiver } from '../helpers/webhook-receiver.js';
 
+/** The config both suites start from: loopback listener and relay, an in-memory store. */
+const baseConfig = (port: number, range: PortRange, keys: Record<string, unknown>): Record<string, unknown> => ({
+  address: `127.0.0.1:${port}`,
+  relay_ip: '127.0.0.1',
+  relay_ports: `${range.lo}-${range.hi}`,
+  signaling: { address: '127.0.0.1:0' },
+  storage: 'sqlite::memory:',
+  ...keys,
+});
+
 describe('FerryHandle.reload', () => {
   let handle: FerryHandle;
   let range: PortRange;
@@ -30,16 +40,7 @@ describe('FerryHandle.reload', () => {
   before(async () => {
     port = await freePort();
     range = await reservePortRange();
-    base = {
-      address: `127.0.0.1:${port}`,
-      relay_ip: '127.0.0.1',
-      relay_ports: `${range.lo}-${range.hi}`,
-      realm: 'one',
-      users: { alice: 'alice-password' },
-      quotas: { allocations_per_user: 1 },
-      signaling: { address: '127.0.0.1:0' },
-      storage: 'sqlite::memory:',
-    };
+    base = baseConfig(port, range, { realm: 'one', users: { alice: 'alice-password' }, quotas: { allocations_per_user: 1 } });
     handle = await startFerry(parseConfig(base, '/nonexistent/config.json'), logger);
   });
 
@@ -131,15 +132,7 @@ describe('FerryHandle.reload: network_usage and webhooks', () => {
     range = await reservePortRange();
     peer = await UdpPeer.open('127.0.0.1');
     hookUrl = `http://127.0.0.1:${await receiver.listen()}/ferry`;
-    base = {
-      address: `127.0.0.1:${port}`,
-      relay_ip: '127.0.0.1',
-      relay_ports: `${range.lo}-${range.hi}`,
-      users: { alice: 'alice-password', bob: 'bob-password' },
-      peers: { allow: ['127.0.0.0/8'] },
-      signaling: { address: '127.0.0.1:0' },
-      storage: 'sqlite::memory:',
-    };
+    base = baseConfig(port, range, { users: { alice: 'alice-password', bob: 'bob-password' }, peers: { allow: ['127.0.0.0/8'] } });
     handle = await startFerry(parseConfig(base, '/nonexistent/config.json'), logger);
   });
 
