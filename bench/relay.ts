@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { installCleanup, registerTempDir, sleep, stopChild, type Child } from './lib/children.js';
 import { buildTools, runLoadgen, type LoadgenOutcome, type Tools } from './lib/loadgen.js';
 import { cpuPercent, groupRssKb, groupThreads, othersMark, CLK_TCK } from './lib/procfs.js';
-import { freePort, reserveRelayRange, type RelayRange } from './lib/ports.js';
+import { freePort, reserveRelayRange, type PortRange as RelayRange } from '../test/helpers/ports.js';
 import { coturnVersion, startBareNode, startCoturn, startEcho, startFerry, stunPing, type Server } from './lib/servers.js';
 
 type Kind = 'coturn' | 'ferry' | 'ferry-unmetered' | 'node-bare';
@@ -261,7 +261,7 @@ async function allocation(ctx: Ctx, srv: Server) {
 }
 
 async function start(sub: Subject, tmp: string): Promise<void> {
-  const port = await freePort(true);
+  const port = await freePort({ pair: true });
   log(`starting ${sub.kind} on 127.0.0.1:${port}, relay ports ${sub.relay.lo}-${sub.relay.hi}`);
   sub.srv = sub.kind === 'coturn'
     ? await startCoturn(port, sub.relay, tmp, opts.readyMs)

@@ -23,7 +23,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installCleanup, registerTempDir, sleep, spawnChild, stopChild, type Child } from './lib/children.js';
 import { ControlServer, type ControlConnection } from './lib/control.js';
-import { freePort } from './lib/ports.js';
+import { freePort } from '../test/helpers/ports.js';
 import { cpuMark, cpuPercent, groupRssKb, othersMark, systemBusyPercent, systemMark } from './lib/procfs.js';
 import type { Kind, Proto } from './lib/signal-frames.js';
 

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep, spawnChild, stopChild, type Child } from './children.js';
-import type { RelayRange } from './ports.js';
+import type { PortRange as RelayRange } from '../../test/helpers/ports.js';
 
 export interface Server {
   readonly name: string;

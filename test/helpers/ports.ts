@@ -61,9 +61,10 @@ export async function freePort(opts: FreePortOptions = {}): Promise<number> {
 }
 
 // Relay ranges: blocks of BLOCK ports in [RANGE_LO, RANGE_HI), below Linux's ephemeral range (32768+).
+// The benchmarks (bench/) claim theirs here too, so a bench never collides with a test run.
 const BLOCK = 200;
 const RANGE_LO = 10_000;
-const RANGE_HI = 31_000;
+const RANGE_HI = 32_600;
 const LOCK_DIR = join(tmpdir(), 'ferry-test-port-locks');
 
 export interface PortRange {
@@ -101,27 +102,49 @@ function tryLock(path: string): boolean {
 }
 
 const heldLocks = new Set<string>();
-process.on('exit', () => {
-  for (const path of heldLocks) {
-    try { unlinkSync(path); } catch { /* already gone */ }
-  }
-});
+process.on('exit', () => unlock([...heldLocks]));
 
 /** Claims a block of BLOCK consecutive ports, all currently bindable on UDP at 127.0.0.1. */
-export async function reservePortRange(): Promise<PortRange> {
+export function reservePortRange(): Promise<PortRange> {
+  return reserveBlocks(1, 'spread');
+}
+
+/**
+ * Claims at least `ports` consecutive ports (whole blocks), all bindable on UDP right now: the
+ * relay range of a benchmark's server. Claimed from the top, away from the tests' spread blocks.
+ */
+export function reserveRelayRange(ports: number): Promise<PortRange> {
+  return reserveBlocks(Math.ceil(ports / BLOCK), 'top');
+}
+
+/**
+ * `count` consecutive blocks, each claimed with its lock file. 'spread' starts at a block derived
+ * from the pid (test processes running at once start apart); 'top' scans down from the last block.
+ */
+async function reserveBlocks(count: number, order: 'spread' | 'top'): Promise<PortRange> {
   mkdirSync(LOCK_DIR, { recursive: true });
   const blocks = Math.floor((RANGE_HI - RANGE_LO) / BLOCK);
-  const start = (process.pid * 7 + heldLocks.size) % blocks;
-  for (let i = 0; i < blocks; i++) {
-    const b = (start + i) % blocks;
-    const path = join(LOCK_DIR, `block-${b}.lock`);
-    if (!tryLock(path)) continue;
-    const lo = RANGE_LO + b * BLOCK;
-    const hi = lo + BLOCK - 1;
-    const probes: Promise<boolean>[] = [];
-    for (let p = lo; p <= hi; p++) probes.push(canBindUdp(p));
-    if ((await Promise.all(probes)).every(Boolean)) {
-      heldLocks.add(path);
+  const starts = blocks - count + 1;
+  if (starts <= 0) throw new Error(`reserve: ${count} blocks of ${BLOCK} ports do not fit in ${RANGE_LO}-${RANGE_HI}`);
+  const spread = (process.pid * 7 + heldLocks.size) % starts;
+  for (let i = 0; i < starts; i++) {
+    const first = order === 'top' ? starts - 1 - i : (spread + i) % starts;
+    const paths: string[] = [];
+    for (let b = first; b < first + count; b++) {
+      const path = join(LOCK_DIR, `block-${b}.lock`);
+      if (!tryLock(path)) break;
+      paths.push(path);
+    }
+    const lo = RANGE_LO + first * BLOCK;
+    const hi = lo + count * BLOCK - 1;
+    let ok = paths.length === count;
+    if (ok) {
+      const probes: Promise<boolean>[] = [];
+      for (let p = lo; p <= hi; p++) probes.push(canBindUdp(p));
+      ok = (await Promise.all(probes)).every(Boolean);
+    }
+    if (ok) {
+      for (const path of paths) heldLocks.add(path);
       let released = false;
       return {
         lo,
@@ -129,12 +152,18 @@ export async function reservePortRange(): Promise<PortRange> {
         release: () => {
           if (released) return;
           released = true;
-          heldLocks.delete(path);
-          try { unlinkSync(path); } catch { /* already gone */ }
+          unlock(paths);
         },
       };
     }
+    unlock(paths);
+  }
+  throw new Error(`reserve: no ${count} consecutive relay port blocks free in ${RANGE_LO}-${RANGE_HI}`);
+}
+
+function unlock(paths: readonly string[]): void {
+  for (const path of paths) {
+    heldLocks.delete(path);
     try { unlinkSync(path); } catch { /* already gone */ }
   }
-  throw new Error('reservePortRange: every relay port block is locked or busy');
 }
