@@ -24,6 +24,7 @@ import { WebhookDispatcher } from './webhooks/index.js';
 import { buildSignalingApp } from '../signaling/app.js';
 import { createPeerPolicy } from '../turn/peer-policy.js';
 import { TurnServer } from '../turn/server.js';
+import type { AllocationInfo } from '../turn/interfaces.js';
 
 export interface Listener {
   readonly transport: 'udp' | 'tcp' | 'tls';
@@ -93,7 +94,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
     const plan = await buildRelayPlan(config, { log: logger.child({ component: 'relay-options' }), accounts: accounts.directory });
     const metering = meteringSettings(config);
     const usageStore = new SqliteUsageStore(store.db);
-    let liveSessions: () => ReturnType<TurnServer['sessions']> = () => [];
+    let liveSessions: () => Iterable<AllocationInfo> = () => [];
     // The limiter re-checks right after every flush (set once it exists).
     let afterFlush = () => {};
     const aggregator = new UsageAggregator({
@@ -127,8 +128,8 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
       log: logger.child({ component: 'turn' }),
     });
     server = turn;
-    liveSessions = () => turn.sessions();
-    metrics.sources.sessions = () => turn.sessions();
+    liveSessions = () => turn.live();
+    metrics.sources.sessions = () => turn.live();
     const relayControl: RelayControl = {
       closeAccountAllocations: (accountId) => turn.closeAllocations((info) => info.account === accountId, 'admin'),
       setAccountMaxBps: (accountId, bps) => turn.setAccountMaxBps(accountId, bps),

@@ -139,9 +139,18 @@ export class TurnServer {
     return this.allocations.size;
   }
 
-  /** Live allocations, for admin listings. */
+  /** Live allocations, for admin listings: snapshots that stay as they are. */
   sessions(): AllocationInfo[] {
     return [...this.allocations.values()].map((a) => a.info());
+  }
+
+  /**
+   * Live allocations as live views, without a copy each: for readers that go through all of them
+   * at once and keep nothing (metering reads the counters every second). A view's counters go on
+   * changing, and it must not be kept past the iteration.
+   */
+  live(): IterableIterator<AllocationInfo> {
+    return this.allocations.values();
   }
 
   /** Closes the allocations matching `predicate` (admin close, account revocation, limits). */

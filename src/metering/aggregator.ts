@@ -2,8 +2,8 @@
  * The usage aggregator: every write_interval it takes, per live allocation, the payload counted
  * since its previous snapshot, and writes the sum per account to the ledger (hour bucket and
  * timeframe) in one transaction; an ended allocation's last delta and its session record go into
- * the next flush. The per-packet path is never touched: counters come from TurnServer.sessions()
- * snapshots and allocationClosed events. Each byte is counted once: a snapshot moves the
+ * the next flush. The per-packet path is never touched: counters are read from TurnServer.live()
+ * (live views, read at once) and allocationClosed events. Each byte is counted once: a snapshot moves the
  * allocation's "last seen" counters forward at once, and a failed write puts its deltas back.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -33,8 +33,8 @@ export interface MeteredAllocation extends Readonly<Counters> {
 
 export interface AggregatorOptions {
   readonly store: UsageStore;
-  /** The live allocations (TurnServer.sessions). */
-  readonly sessions: () => readonly MeteredAllocation[];
+  /** The live allocations (TurnServer.live: live views, read at once and not kept). */
+  readonly sessions: () => Iterable<MeteredAllocation>;
   readonly timeframeMs: number;
   readonly writeIntervalMs: number;
   readonly archiveDir?: string;

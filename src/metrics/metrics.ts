@@ -29,8 +29,8 @@ const addTotals = (into: Totals, from: Totals): void => {
 };
 
 export interface MetricsSources {
-  /** Live allocations (TurnServer.sessions). */
-  sessions?: () => readonly AllocationInfo[];
+  /** Live allocations (TurnServer.live: live views, read at once at scrape time). */
+  sessions?: () => Iterable<AllocationInfo>;
   /** Undelivered webhook events. */
   webhookBacklog?: () => number;
   /** Signaling hub: connected WebSocket peers. */
@@ -53,7 +53,9 @@ export class FerryMetrics {
 
   constructor(o: FerryMetricsOptions = {}) {
     const registers = [this.registry];
-    if (o.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    // Event loop delay sampled every 100 ms (prom-client's default, 10 ms, wakes an idle relay 100
+    // times a second); ten samples a second are plenty between two scrapes.
+    if (o.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
     // Scrape-time collection reads `self`, as prom-client calls collect() with `this` = the metric.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
