@@ -14,8 +14,8 @@ import { FerryMetrics } from './metrics/index.js';
 import { buildRelayPlan, type RelayPlan } from './relay-options.js';
 import { UsageAggregator } from './metering/aggregator.js';
 import { liveUsage } from './metering/query.js';
-import { UsageLimiter } from './limits/limiter.js';
-import { meteringSettings } from './metering/settings.js';
+import { UsageLimiter, type LimitSettings } from './limits/limiter.js';
+import { meteringSettings, type MeteringSettings } from './metering/settings.js';
 import { parseSize } from './config/units.js';
 import { openSqliteStore } from './store/sqlite-account-store.js';
 import { SqliteUsageStore } from './store/sqlite-usage-store.js';
@@ -52,6 +52,16 @@ export interface FerryHandle {
   reload(next: LoadedConfig): ConfigDiff;
   /** Closes the relay (every allocation and listener), writes the usage, then closes signaling (and its WebSockets), webhooks and the store; idempotent. */
   stop(): Promise<void>;
+}
+
+/** The usage limiter's share of the metering settings (at start and on reload). */
+function limitSettingsOf(m: MeteringSettings): LimitSettings {
+  return {
+    ...(m.globalLimitBytes !== undefined ? { globalLimitBytes: m.globalLimitBytes } : {}),
+    softLimit: m.softLimit,
+    hardLimit: m.hardLimit,
+    reportIntervalMs: m.reportIntervalMs,
+  };
 }
 
 const hostText = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
@@ -143,10 +153,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
       pending: () => aggregator.pending(),
       timeframe: () => aggregator.timeframe(),
       accountLimits: () => accounts.limits(),
-      ...(metering.globalLimitBytes !== undefined ? { globalLimitBytes: metering.globalLimitBytes } : {}),
-      softLimit: metering.softLimit,
-      hardLimit: metering.hardLimit,
-      reportIntervalMs: metering.reportIntervalMs,
+      ...limitSettingsOf(metering),
       closeAllocations: (account) => turn.closeAllocations((info) => account === null || info.account === account, 'limit'),
       emit: (type, data) => void dispatcher.enqueue(type, data),
       metric: (kind) => metrics.limitEvent(kind),
@@ -239,12 +246,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
         const peerPolicy = createPeerPolicy({ allow: c.peers.allow, deny: c.peers.deny, serverAddresses: plan.serverAddresses });
         // network_usage.timeframe needs a restart: the other metering settings apply live.
         const m = meteringSettings(next);
-        const limitSettings = {
-          ...(m.globalLimitBytes !== undefined ? { globalLimitBytes: m.globalLimitBytes } : {}),
-          softLimit: m.softLimit,
-          hardLimit: m.hardLimit,
-          reportIntervalMs: m.reportIntervalMs,
-        };
+        const limitSettings = limitSettingsOf(m);
         const meterSettings = { writeIntervalMs: m.writeIntervalMs, ...(m.archiveDir !== undefined ? { archiveDir: m.archiveDir } : {}) };
         UsageLimiter.validate(limitSettings);
         UsageAggregator.validate(meterSettings);

@@ -97,7 +97,7 @@ function checkRate(bps: number, what: string): number {
  */
 export class BandwidthCaps {
   private allocationMaxBps: number;
-  private accountMaxBps: (account: string) => number;
+  private readonly accountMaxBps: (account: string) => number;
   private readonly accounts = new Map<string, AccountBuckets>();
   private readonly clock: BucketClock;
 
@@ -152,11 +152,6 @@ export class BandwidthCaps {
         alloc.capToClient.setRate(bps);
       }
     }
-  }
-
-  /** Replaces where account caps are read from (for allocations created from now on). */
-  setAccountSource(accountMaxBps: (account: string) => number): void {
-    this.accountMaxBps = accountMaxBps;
   }
 
   /** Changes one account's shared cap for its live allocations at once; 0 removes it. */
