@@ -1,10 +1,9 @@
 // Starting the servers under test (coturn, Ferry) and the echo peer, each in its own process group,
 // with readiness checked by a STUN Binding request (bounded: `readyMs`, or as soon as it exits).
-import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stunBinding } from '../../src/cli/stun-probe.js';
 import { sleep, spawnChild, stopChild, type Child } from './children.js';
 import type { PortRange as RelayRange } from '../../test/helpers/ports.js';
 
@@ -19,24 +18,7 @@ export interface Server {
 
 /** One STUN Binding request to 127.0.0.1:port; true if a matching success response arrives in `ms`. */
 export function stunPing(port: number, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    const req = Buffer.alloc(20);
-    req.writeUInt16BE(0x0001, 0);
-    req.writeUInt32BE(0x2112a442, 4);
-    randomBytes(12).copy(req, 8);
-    const finish = (ok: boolean): void => {
-      clearTimeout(timer);
-      s.close();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => finish(false), ms);
-    s.on('error', () => finish(false));
-    s.on('message', (m) => {
-      if (m.length >= 20 && m.readUInt16BE(0) === 0x0101 && m.subarray(8, 20).equals(req.subarray(8, 20))) finish(true);
-    });
-    s.send(req, port, '127.0.0.1');
-  });
+  return stunBinding('127.0.0.1', port, ms);
 }
 
 async function waitReady(child: Child, port: number, readyMs: number, what: string): Promise<void> {
