@@ -6,8 +6,9 @@
  * protocol error: push returns false and the caller closes the connection.
  *
  * Frames lying whole inside a chunk are handed out zero-copy as (chunk, offset, length). Only a
- * frame split across chunks is copied, into an internal buffer that is REUSED: the (buf, offset,
- * length) passed to onFrame is valid only until onFrame returns; copy what you keep.
+ * frame split across chunks is copied, into a buffer of its own that the framer never writes
+ * again: the data path hands these bytes to socket.send(), which may still hold them after
+ * onFrame returns (a send queued behind a full socket buffer).
  */
 import { channelDataLength } from './channel-data.js';
 import { HEADER_LENGTH } from './constants.js';
@@ -72,6 +73,8 @@ export class StreamFramer {
         const total = this.pendingFrame;
         this.pendingLength = 0;
         this.pendingFrame = 0;
+        // Handed out for good: the next split frame gets a new buffer.
+        this.pending = null;
         onFrame(buf, 0, total);
       }
     }

@@ -33,7 +33,7 @@ function collect(framer: StreamFramer, chunks: Buffer[]): { frames: Buffer[]; ze
   for (const c of chunks) {
     ok = framer.push(c, (buf, off, len) => {
       if (buf === c) zeroCopy++;
-      frames.push(Buffer.from(buf.subarray(off, off + len))); // copy: buf may be reused
+      frames.push(Buffer.from(buf.subarray(off, off + len)));
     });
     if (!ok) break;
   }
@@ -75,6 +75,22 @@ test('whole frames inside one chunk are passed zero-copy', () => {
   const got2 = collect(new StreamFramer(), [all.subarray(0, cut), all.subarray(cut)]);
   assert.equal(got2.frames.length, 4);
   assert.equal(got2.zeroCopy, 3);
+});
+
+test('a frame rebuilt from split chunks keeps its bytes after later frames (sends may hold them)', () => {
+  const rand = prng(21);
+  const frames = [channelFrame(rand), channelFrame(rand), stunFrame(rand), channelFrame(rand)];
+  const framer = new StreamFramer();
+  const views: Buffer[] = [];
+  // Each frame arrives in two pieces; keep the handed-out views without copying, as socket.send does.
+  for (const f of frames) {
+    const cut = Math.max(1, f.length >> 1);
+    for (const piece of [f.subarray(0, cut), f.subarray(cut)]) {
+      assert.ok(framer.push(Buffer.from(piece), (buf, off, len) => views.push(buf.subarray(off, off + len))));
+    }
+  }
+  assert.equal(views.length, frames.length);
+  for (let i = 0; i < frames.length; i++) assert.ok(views[i].equals(frames[i]), `frame ${i} unchanged`);
 });
 
 test('garbage, reserved channels, bad cookies and oversize frames fail the stream', () => {
