@@ -4,10 +4,9 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { TOKEN_PREFIX } from '../src/credentials/signal-token.js';
 import type { SignalingDeps } from './deps.js';
 import { ApiError } from './errors.js';
-
-export const SIGNAL_TOKEN_PREFIX = 'st_';
 
 /** Who made an account API request, and with what kind of credential. */
 export interface Principal {
@@ -45,24 +44,23 @@ export function requireAdmin(request: FastifyRequest, adminToken: string | undef
 }
 
 /**
- * The account behind a credential: a signaling token (`st_...`, checked by SignalTokens and
- * refused once its account is disabled, deleted or revoked) or an API key. Null when refused.
+ * The account behind a credential: a signaling token (`st_...`, checked by SignalTokens against
+ * the account directory: refused once its account is disabled, deleted or revoked) or an API key
+ * (AccountService refuses a revoked key and a disabled or deleted account). Null when refused.
  */
 export async function authenticateCredential(
   deps: Pick<SignalingDeps, 'accounts' | 'tokens'>,
   credential: string,
   allow: { apiKey: boolean } = { apiKey: true },
 ): Promise<Principal | null> {
-  if (credential.startsWith(SIGNAL_TOKEN_PREFIX)) {
+  if (credential.startsWith(TOKEN_PREFIX)) {
     const verified = deps.tokens.verify(credential);
     if (verified === null) return null;
-    const state = deps.accounts.state(verified.accountId);
-    if (state === undefined || state.status !== 'active') return null;
     return { accountId: verified.accountId, via: 'signal_token' };
   }
   if (!allow.apiKey) return null;
   const account = await deps.accounts.authenticateApiKey(credential);
-  if (account === null || account === undefined || account.disabled) return null;
+  if (account === null) return null;
   return { accountId: account.id, via: 'api_key' };
 }
 

@@ -10,6 +10,7 @@ export type { UsageQuery } from '../src/metering/query.js';
 export interface SignalingDeps {
   readonly accounts: AccountService;
   readonly iceServers: IceServerIssuer;
+  /** Verifies against `accounts.directory` (an account's status is checked there, not again here). */
   readonly tokens: SignalTokens;
   /** Bearer token of the admin API; undefined: the admin API answers 503. */
   readonly adminToken?: string;
