@@ -10,7 +10,7 @@ import { accountAuthHook, authenticateCredential, requireAdmin } from './auth.js
 import type { SignalingDeps } from './deps.js';
 import { registerDemo } from './demo.js';
 import { installErrorHandling } from './errors.js';
-import { swaggerOptions } from './openapi.js';
+import { documentAdminRoute, swaggerOptions } from './openapi.js';
 import { accountRoutes } from './routes/accounts.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { credentialRoutes } from './routes/credentials.js';
@@ -64,6 +64,7 @@ export function buildSignalingApp(deps: SignalingDeps): FastifyInstance {
   // Admin API: the admin token is checked before the body is even read.
   void app.register(async (admin) => {
     admin.addHook('onRequest', async (request) => requireAdmin(request, deps.adminToken));
+    admin.addHook('onRoute', documentAdminRoute);
     await admin.register(accountRoutes(deps));
     await admin.register(apiKeyRoutes(deps));
     await admin.register(sessionRoutes(deps));

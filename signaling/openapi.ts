@@ -1,6 +1,8 @@
 /** The OpenAPI document (served at /openapi.json): @fastify/swagger over the routes' zod schemas. */
 import type { SwaggerOptions, SwaggerTransformObject } from '@fastify/swagger';
+import type { RouteOptions } from 'fastify';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
+import { errors } from './schemas.js';
 
 /** Route schemas with this key get `requestBody.required: false` (swagger marks every body required). */
 export const OPTIONAL_BODY = 'x-optional-body';
@@ -19,6 +21,24 @@ const markOptionalBodies: SwaggerTransformObject = (doc) => {
   }
   return doc.openapiObject;
 };
+
+/** Security requirements of the routes, over the schemes of `components.securitySchemes` below. */
+export const ADMIN_SECURITY: Array<Record<string, string[]>> = [{ adminToken: [] }];
+export const ACCOUNT_SECURITY: Array<Record<string, string[]>> = [{ apiKey: [] }, { signalToken: [] }];
+
+/**
+ * onRoute hook of the admin scope: every admin route is documented with the admin token and the
+ * 401 and 503 (admin API disabled) answers of its onRequest check, so the routes do not repeat them.
+ */
+export function documentAdminRoute(route: RouteOptions): void {
+  const schema = route.schema;
+  if (schema === undefined || schema.hide === true) return;
+  route.schema = {
+    ...schema,
+    security: ADMIN_SECURITY,
+    response: { ...(schema.response as Record<number, unknown> | undefined), ...errors(401, 503) },
+  };
+}
 
 export const swaggerOptions: SwaggerOptions = {
   openapi: {

@@ -1,11 +1,12 @@
-/** Admin: accounts (create, list, read, update, delete) and credential revocation. */
+/**
+ * Admin: accounts (create, list, read, update, delete) and credential revocation. The admin scope
+ * (app.ts) documents the admin token and the 401/503 answers of every route (documentAdminRoute).
+ */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { SignalingDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { AccountNameSchema, AccountParams, AccountSchema, accountDto, errors, NoContent } from '../schemas.js';
-
-export const ADMIN_SECURITY: Array<Record<string, string[]>> = [{ adminToken: [] }];
 
 export const noAccount = (id: string) => new ApiError(404, 'not_found', `no account ${JSON.stringify(id)}`);
 
@@ -17,7 +18,6 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
       schema: {
         summary: 'Create an account and its first API key',
         tags,
-        security: ADMIN_SECURITY,
         body: z.strictObject({ name: AccountNameSchema }),
         response: {
           201: z.object({
@@ -25,7 +25,7 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
             name: z.string(),
             api_key: z.string().describe('The API key; shown only in this response.'),
           }),
-          ...errors(400, 401, 413, 415, 503),
+          ...errors(400, 413, 415),
         },
       },
     }, async (request, reply) => {
@@ -37,8 +37,7 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
       schema: {
         summary: 'List the accounts (oldest first)',
         tags,
-        security: ADMIN_SECURITY,
-        response: { 200: z.object({ accounts: z.array(AccountSchema) }), ...errors(401, 503) },
+        response: { 200: z.object({ accounts: z.array(AccountSchema) }) },
       },
     }, async () => ({ accounts: (await accounts.listAccounts()).map(accountDto) }));
 
@@ -46,9 +45,8 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
       schema: {
         summary: 'Read an account',
         tags,
-        security: ADMIN_SECURITY,
         params: AccountParams,
-        response: { 200: AccountSchema, ...errors(400, 401, 404, 503) },
+        response: { 200: AccountSchema, ...errors(400, 404) },
       },
     }, async (request) => {
       const account = await accounts.getAccount(request.params.id);
@@ -61,7 +59,6 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
         summary: 'Rename, disable or enable an account, or set its usage limit or bandwidth cap',
         description: 'Disabling refuses the account\'s API keys, signaling tokens and TURN credentials and closes its live allocations. From network_usage.soft_limit of `limit` new allocations are refused, from hard_limit the live ones are closed, until the usage timeframe ends. `max_bps` caps the account\'s allocations on each relay together, each direction on its own; a change applies to live allocations at once.',
         tags,
-        security: ADMIN_SECURITY,
         params: AccountParams,
         body: z
           .strictObject({
@@ -79,7 +76,7 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
           .refine((b) => b.name !== undefined || b.disabled !== undefined || b.limit !== undefined || b.max_bps !== undefined, {
             error: 'give at least one of name, disabled, limit, max_bps',
           }),
-        response: { 200: AccountSchema, ...errors(400, 401, 404, 413, 415, 503) },
+        response: { 200: AccountSchema, ...errors(400, 404, 413, 415) },
       },
     }, async (request) => {
       const { name, disabled, limit, max_bps } = request.body;
@@ -98,9 +95,8 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
         summary: 'Delete an account',
         description: 'Its keys, tokens and TURN credentials are refused from now on and its live allocations are closed.',
         tags,
-        security: ADMIN_SECURITY,
         params: AccountParams,
-        response: { 204: NoContent, ...errors(400, 401, 404, 503) },
+        response: { 204: NoContent, ...errors(400, 404) },
       },
     }, async (request, reply) => {
       if (!(await accounts.deleteAccount(request.params.id))) throw noAccount(request.params.id);
@@ -112,14 +108,13 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
         summary: 'Revoke every TURN credential and signaling token issued so far',
         description: 'Closes the account\'s live allocations. API keys stay valid (revoke them one by one).',
         tags,
-        security: ADMIN_SECURITY,
         params: AccountParams,
         response: {
           200: z.object({
             revoked: z.literal(true),
             closed_allocations: z.int().nonnegative().describe('Live allocations closed.'),
           }),
-          ...errors(400, 401, 404, 503),
+          ...errors(400, 404),
         },
       },
     }, async (request) => {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { SignalingDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { AccountParams, ApiKeyParams, ApiKeySchema, apiKeyDto, errors, NoContent } from '../schemas.js';
-import { ADMIN_SECURITY, noAccount } from './accounts.js';
+import { noAccount } from './accounts.js';
 
 export function apiKeyRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
   const { accounts } = deps;
@@ -14,14 +14,13 @@ export function apiKeyRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
       schema: {
         summary: 'Create another API key for an account',
         tags,
-        security: ADMIN_SECURITY,
         params: AccountParams,
         response: {
           201: z.object({
             id: z.string().describe('Key id (to revoke it).'),
             api_key: z.string().describe('The API key; shown only in this response.'),
           }),
-          ...errors(400, 401, 404, 503),
+          ...errors(400, 404),
         },
       },
     }, async (request, reply) => {
@@ -34,9 +33,8 @@ export function apiKeyRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
       schema: {
         summary: 'List an account\'s API keys (without the secrets)',
         tags,
-        security: ADMIN_SECURITY,
         params: AccountParams,
-        response: { 200: z.object({ keys: z.array(ApiKeySchema) }), ...errors(400, 401, 404, 503) },
+        response: { 200: z.object({ keys: z.array(ApiKeySchema) }), ...errors(400, 404) },
       },
     }, async (request) => {
       const keys = await accounts.listApiKeys(request.params.id);
@@ -49,9 +47,8 @@ export function apiKeyRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
         summary: 'Revoke an API key',
         description: 'Requests with the key are refused from now on. Signaling tokens and TURN credentials already issued stay valid until they expire (POST /v1/accounts/{id}/revoke ends them).',
         tags,
-        security: ADMIN_SECURITY,
         params: ApiKeyParams,
-        response: { 204: NoContent, ...errors(400, 401, 404, 503) },
+        response: { 204: NoContent, ...errors(400, 404) },
       },
     }, async (request, reply) => {
       const { id, keyId } = request.params;

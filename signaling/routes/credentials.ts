@@ -10,10 +10,8 @@ import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS } from '../../src/cred
 import { principalOf } from '../auth.js';
 import type { SignalingDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
-import { OPTIONAL_BODY } from '../openapi.js';
+import { ACCOUNT_SECURITY, OPTIONAL_BODY } from '../openapi.js';
 import { errors } from '../schemas.js';
-
-const ACCOUNT_SECURITY: Array<Record<string, string[]>> = [{ apiKey: [] }, { signalToken: [] }];
 
 /** An optional body: none at all (fastify reads it as null) is the same as {}. */
 const TtlBody = (description: string, max: number) =>

@@ -8,7 +8,6 @@ import { z } from 'zod';
 import type { RelaySession, SignalingDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { AccountParams, errors, NoContent, SessionParams, SessionSchema, sessionDto } from '../schemas.js';
-import { ADMIN_SECURITY } from './accounts.js';
 
 const relayUnavailable = () => new ApiError(503, 'relay_unavailable', 'this signaling service is not connected to a relay');
 
@@ -29,11 +28,10 @@ export function sessionRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
         summary: 'List the live relay sessions',
         description: 'Byte and packet counters are application payload, read when the request is answered.',
         tags,
-        security: ADMIN_SECURITY,
         querystring: z.object({
           account: z.string().min(1).max(256).optional().describe('Only the sessions of this account (account id or user name).'),
         }),
-        response: { 200: z.object({ sessions: z.array(SessionSchema) }), ...errors(400, 401, 503) },
+        response: { 200: z.object({ sessions: z.array(SessionSchema) }), ...errors(400) },
       },
     }, async (request) => {
       const { account } = request.query;
@@ -50,9 +48,8 @@ export function sessionRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
         summary: 'Close a live relay session',
         description: 'The relayed ports are freed; a TCP or TLS client\'s connection is closed, a UDP client\'s next request is answered 437. The credentials stay valid (see POST /v1/accounts/{id}/revoke).',
         tags,
-        security: ADMIN_SECURITY,
         params: SessionParams,
-        response: { 204: NoContent, ...errors(400, 401, 404, 503) },
+        response: { 204: NoContent, ...errors(400, 404) },
       },
     }, async (request, reply) => {
       const id = Number(request.params.id);
@@ -67,11 +64,10 @@ export function sessionRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
         summary: 'Close every live relay session of an account',
         description: 'Works for any account name the relay bills to (account ids, static users, REST credential names); {closed: 0} when there is none. Credentials stay valid (see POST /v1/accounts/{id}/revoke).',
         tags,
-        security: ADMIN_SECURITY,
         params: AccountParams,
         response: {
           200: z.object({ closed: z.int().nonnegative().describe('Live sessions closed.') }),
-          ...errors(400, 401, 503),
+          ...errors(400),
         },
       },
     }, async (request) => {

@@ -10,8 +10,8 @@ import type { UsageRow } from '../../src/metering/types.js';
 import { authenticateCredential, bearerToken, requireAdmin, sameSecret, unauthorized } from '../auth.js';
 import type { SignalingDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { ADMIN_SECURITY } from '../openapi.js';
 import { errors } from '../schemas.js';
-import { ADMIN_SECURITY } from './accounts.js';
 
 const isoTime = (what: string) =>
   z
