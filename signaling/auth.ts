@@ -7,6 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import { TOKEN_PREFIX } from '../src/credentials/signal-token.js';
 import type { SignalingDeps } from './deps.js';
 import { ApiError } from './errors.js';
+import { parseBearer } from './ws/upgrade.js';
 
 /** Who made an account API request, and with what kind of credential. */
 export interface Principal {
@@ -21,9 +22,23 @@ export const unauthorized = (message: string) => new ApiError(401, 'unauthorized
 /** The token of an `Authorization: Bearer <token>` header; undefined when absent or another scheme. */
 export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
-  if (typeof header !== 'string') return undefined;
-  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-  return m ? m[1] : undefined;
+  return typeof header === 'string' ? parseBearer(header) : undefined;
+}
+
+/** The request's bearer token; 401 with `missing` as the message when there is none. */
+export function requireBearer(request: FastifyRequest, missing: string): string {
+  const token = bearerToken(request);
+  if (token === undefined) throw unauthorized(missing);
+  return token;
+}
+
+/**
+ * 401 unless the request's bearer token is `expected`: `what` names the token in the messages,
+ * `setting` says where it is configured.
+ */
+export function requireSecret(request: FastifyRequest, expected: string, what: string, setting: string): void {
+  const token = requireBearer(request, `missing ${what} credentials: send Authorization: Bearer <${setting}>`);
+  if (!sameSecret(token, expected)) throw unauthorized(`invalid ${what} token`);
 }
 
 /** Compares secrets in time independent of where they differ (and of their lengths). */
@@ -38,9 +53,7 @@ export function requireAdmin(request: FastifyRequest, adminToken: string | undef
   if (adminToken === undefined) {
     throw new ApiError(503, 'admin_disabled', 'the admin API is disabled: set signaling.admin_token in the config');
   }
-  const token = bearerToken(request);
-  if (token === undefined) throw unauthorized('missing admin credentials: send Authorization: Bearer <admin_token>');
-  if (!sameSecret(token, adminToken)) throw unauthorized('invalid admin token');
+  requireSecret(request, adminToken, 'admin', 'admin_token');
 }
 
 /**
@@ -69,10 +82,7 @@ const principals = new WeakMap<FastifyRequest, Principal>();
 /** onRequest hook of the account API: 401 unless an API key or a signaling token is presented. */
 export function accountAuthHook(deps: Pick<SignalingDeps, 'accounts' | 'tokens'>) {
   return async (request: FastifyRequest): Promise<void> => {
-    const token = bearerToken(request);
-    if (token === undefined) {
-      throw unauthorized('missing credentials: send Authorization: Bearer <api_key or signaling token>');
-    }
+    const token = requireBearer(request, 'missing credentials: send Authorization: Bearer <api_key or signaling token>');
     const principal = await authenticateCredential(deps, token);
     if (principal === null) throw unauthorized('invalid, revoked or expired credentials, or the account is disabled');
     principals.set(request, principal);

@@ -3,18 +3,14 @@
  * Prometheus scrapes usually are); with metrics.token it wants `Authorization: Bearer <token>`.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { bearerToken, sameSecret, unauthorized } from '../auth.js';
+import { requireSecret } from '../auth.js';
 import type { MetricsEndpoint } from '../deps.js';
 
 export function metricsRoutes(metrics: MetricsEndpoint): FastifyPluginAsync {
   return async (app) => {
     app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
       const expected = metrics.token;
-      if (expected !== undefined) {
-        const token = bearerToken(request);
-        if (token === undefined) throw unauthorized('missing metrics credentials: send Authorization: Bearer <metrics.token>');
-        if (!sameSecret(token, expected)) throw unauthorized('invalid metrics token');
-      }
+      if (expected !== undefined) requireSecret(request, expected, 'metrics', 'metrics.token');
       const { contentType, body } = await metrics.render();
       return reply.header('content-type', contentType).header('cache-control', 'no-store').send(body);
     });

@@ -7,7 +7,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { UsageRow } from '../../src/metering/types.js';
-import { authenticateCredential, bearerToken, requireAdmin, sameSecret, unauthorized } from '../auth.js';
+import { authenticateCredential, requireAdmin, requireBearer, sameSecret, unauthorized } from '../auth.js';
 import type { SignalingDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { ADMIN_SECURITY } from '../openapi.js';
@@ -53,8 +53,7 @@ export function usageRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
   };
   /** The account the caller may see: undefined means all (admin without ?account=). */
   const scope = async (request: FastifyRequest, account: string | undefined): Promise<string | undefined> => {
-    const token = bearerToken(request);
-    if (token === undefined) throw unauthorized('missing credentials: send Authorization: Bearer <admin_token or api_key>');
+    const token = requireBearer(request, 'missing credentials: send Authorization: Bearer <admin_token or api_key>');
     const admin = deps.adminToken;
     if (admin !== undefined && sameSecret(token, admin)) return account;
     const principal = await authenticateCredential(deps, token);

@@ -20,6 +20,12 @@ export function refusal(status: UpgradeRefusal['status'], code: string, message:
   return { status, body: { error: { code, message } } };
 }
 
+/** The token of an `Authorization: Bearer <token>` header value; undefined for another scheme or shape. */
+export function parseBearer(header: string): string | undefined {
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  return m ? m[1] : undefined;
+}
+
 export interface UpgradeRequest {
   readonly peerId: string;
   readonly credentials: SignalCredentials;
@@ -33,9 +39,8 @@ export function readUpgradeRequest(
   const q = (typeof query === 'object' && query !== null ? query : {}) as Record<string, unknown>;
   let bearer: string | undefined;
   if (typeof authorization === 'string') {
-    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
-    if (!m) return refusal(401, 'unauthorized', 'the Authorization header must be "Bearer <api key>"');
-    bearer = m[1];
+    bearer = parseBearer(authorization);
+    if (bearer === undefined) return refusal(401, 'unauthorized', 'the Authorization header must be "Bearer <api key>"');
   } else if (authorization !== undefined) {
     return refusal(401, 'unauthorized', 'one Authorization header expected');
   }
