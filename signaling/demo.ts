@@ -8,6 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { errorBody } from './errors.js';
 
 /** Compiled files, relative to this module's compiled location (dist/signaling/demo.js). */
 const SDK_DIR = new URL('../src/client/', import.meta.url);
@@ -62,7 +63,7 @@ async function sendFile(reply: FastifyReply, url: URL): Promise<FastifyReply> {
   try {
     body = await readFile(url);
   } catch {
-    return reply.code(404).send({ error: { code: 'not_found', message: 'not found (is the project built?)' } });
+    return reply.code(404).send(errorBody('not_found', 'not found (is the project built?)'));
   }
   return reply.type(JS).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').send(body);
 }
@@ -80,7 +81,7 @@ export function registerDemo(app: FastifyInstance): void {
   app.get<{ Params: { file: string } }>('/sdk/:file', { schema: { hide: true } }, async (request, reply) => {
     const { file } = request.params;
     if (!SDK_FILE.test(file)) {
-      return reply.code(404).send({ error: { code: 'not_found', message: 'no such SDK file' } });
+      return reply.code(404).send(errorBody('not_found', 'no such SDK file'));
     }
     return sendFile(reply, new URL(file, SDK_DIR));
   });

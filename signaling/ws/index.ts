@@ -7,6 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
+import { errorBody } from '../errors.js';
 import { SignalConnection } from './connection.js';
 import { Heartbeat } from './heartbeat.js';
 import { Hub, type HubStats } from './hub.js';
@@ -153,9 +154,7 @@ export function registerSignalingSocket(app: FastifyInstance, deps: SignalSocket
       schema: { hide: true },
       preValidation: admit,
       handler: (_request, reply) =>
-        reply.code(426).header('upgrade', 'websocket').send({
-          error: { code: 'upgrade_required', message: 'this endpoint is a WebSocket' },
-        }),
+        reply.code(426).header('upgrade', 'websocket').send(errorBody('upgrade_required', 'this endpoint is a WebSocket')),
       wsHandler: onSocket,
     });
     sweeper = setInterval(() => hub.sweep(), Math.min(1000, Math.max(20, limits.queueTtlMs / 4)));

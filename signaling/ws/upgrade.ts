@@ -4,6 +4,7 @@
  * is an ordinary HTTP response with a JSON body, so a client sees why (a WebSocket that opens and
  * closes at once tells it nothing).
  */
+import { errorBody, type ErrorBody } from '../errors.js';
 import { PEER_ID_PATTERN } from './protocol.js';
 
 export interface SignalCredentials {
@@ -13,11 +14,11 @@ export interface SignalCredentials {
 
 export interface UpgradeRefusal {
   readonly status: 400 | 401 | 429 | 503;
-  readonly body: { error: { code: string; message: string } };
+  readonly body: ErrorBody;
 }
 
 export function refusal(status: UpgradeRefusal['status'], code: string, message: string): UpgradeRefusal {
-  return { status, body: { error: { code, message } } };
+  return { status, body: errorBody(code, message) };
 }
 
 /** The token of an `Authorization: Bearer <token>` header value; undefined for another scheme or shape. */
