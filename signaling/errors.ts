@@ -3,7 +3,7 @@
  * validation failures name the failing field, 5xx never carry internal details or a stack.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { isResponseSerializationError } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AccountError } from '../src/accounts/errors.js';
 import { CredentialError } from '../src/credentials/errors.js';
@@ -67,7 +67,7 @@ function fieldName(context: string | undefined, instancePath: string): string {
 
 export function describeError(err: FastifyError, bodyLimit: number): Described {
   if (err instanceof ApiError) return { status: err.statusCode, code: err.code, message: err.message, headers: err.headers };
-  if (hasZodFastifySchemaValidationErrors(err) || Array.isArray(err.validation)) {
+  if (Array.isArray(err.validation)) {
     const issues = (err.validation ?? []).map((v) => `${fieldName(err.validationContext, v.instancePath)}: ${v.message ?? 'invalid'}`);
     return { status: 400, code: 'invalid_request', message: issues.join('; ') || 'invalid request' };
   }
@@ -81,11 +81,7 @@ export function describeError(err: FastifyError, bodyLimit: number): Described {
       return { status: 415, code: 'unsupported_media_type', message: 'send the request body as application/json' };
   }
   // Domain errors: their messages are written for the client and never carry secrets.
-  if (err instanceof AccountError) {
-    return err.code === 'not_found'
-      ? { status: 404, code: 'not_found', message: err.message }
-      : { status: 400, code: 'invalid_request', message: err.message };
-  }
+  if (err instanceof AccountError) return { status: 400, code: 'invalid_request', message: err.message };
   if (err instanceof CredentialError) {
     return err.code === 'no_secret'
       ? { status: 503, code: 'credentials_unavailable', message: err.message }

@@ -1,5 +1,5 @@
-/** Errors of the accounts module; routes map `invalid` → 400 and `not_found` → 404. */
-export type AccountErrorCode = 'invalid' | 'not_found';
+/** Errors of the accounts module (invalid input; absence is a value, not an error); routes map them to 400. */
+export type AccountErrorCode = 'invalid';
 
 export class AccountError extends Error {
   readonly code: AccountErrorCode;
