@@ -8,7 +8,13 @@ import type { SignalingDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { AccountNameSchema, AccountParams, AccountSchema, accountDto, errors, NoContent } from '../schemas.js';
 
-export const noAccount = (id: string) => new ApiError(404, 'not_found', `no account ${JSON.stringify(id)}`);
+const noAccount = (id: string) => new ApiError(404, 'not_found', `no account ${JSON.stringify(id)}`);
+
+/** What the accounts service answered about account `id`; 404 when that was undefined (no such account). */
+export function orNoAccount<T>(value: T | undefined, id: string): T {
+  if (value === undefined) throw noAccount(id);
+  return value;
+}
 
 export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
   const { accounts } = deps;
@@ -49,9 +55,7 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
         response: { 200: AccountSchema, ...errors(400, 404) },
       },
     }, async (request) => {
-      const account = await accounts.getAccount(request.params.id);
-      if (account === undefined) throw noAccount(request.params.id);
-      return accountDto(account);
+      return accountDto(orNoAccount(await accounts.getAccount(request.params.id), request.params.id));
     });
 
     app.patch('/v1/accounts/:id', {
@@ -80,14 +84,13 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
       },
     }, async (request) => {
       const { name, disabled, limit, max_bps } = request.body;
-      const account = await accounts.updateAccount(request.params.id, {
+      const update = {
         ...(name !== undefined ? { name } : {}),
         ...(disabled !== undefined ? { disabled } : {}),
         ...(limit !== undefined ? { limit } : {}),
         ...(max_bps !== undefined ? { max_bps } : {}),
-      });
-      if (account === undefined) throw noAccount(request.params.id);
-      return accountDto(account);
+      };
+      return accountDto(orNoAccount(await accounts.updateAccount(request.params.id, update), request.params.id));
     });
 
     app.delete('/v1/accounts/:id', {
@@ -118,8 +121,7 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
         },
       },
     }, async (request) => {
-      const result = await accounts.revokeCredentials(request.params.id);
-      if (result === undefined) throw noAccount(request.params.id);
+      const result = orNoAccount(await accounts.revokeCredentials(request.params.id), request.params.id);
       return { revoked: true as const, closed_allocations: result.closed };
     });
   };

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { SignalingDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { AccountParams, ApiKeyParams, ApiKeySchema, apiKeyDto, errors, NoContent } from '../schemas.js';
-import { noAccount } from './accounts.js';
+import { orNoAccount } from './accounts.js';
 
 export function apiKeyRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
   const { accounts } = deps;
@@ -24,8 +24,7 @@ export function apiKeyRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
         },
       },
     }, async (request, reply) => {
-      const created = await accounts.createApiKey(request.params.id);
-      if (created === undefined) throw noAccount(request.params.id);
+      const created = orNoAccount(await accounts.createApiKey(request.params.id), request.params.id);
       return reply.code(201).send({ id: created.key.id, api_key: created.apiKey });
     });
 
@@ -37,8 +36,7 @@ export function apiKeyRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
         response: { 200: z.object({ keys: z.array(ApiKeySchema) }), ...errors(400, 404) },
       },
     }, async (request) => {
-      const keys = await accounts.listApiKeys(request.params.id);
-      if (keys === undefined) throw noAccount(request.params.id);
+      const keys = orNoAccount(await accounts.listApiKeys(request.params.id), request.params.id);
       return { keys: keys.map(apiKeyDto) };
     });
 
