@@ -53,17 +53,23 @@ export interface HubStats {
 export class Hub {
   private readonly accounts = new Map<string, Account>();
   private readonly fifo = new ExpiryFifo();
-  private activeAccounts = 0;
-  private peerCount = 0;
-  private queuedCount = 0;
 
   constructor(
     private readonly limits: SignalLimits,
     private readonly now: () => number,
   ) {}
 
+  /** Counted when asked (a metrics scrape): a queued message keeps its account in the map. */
   stats(): HubStats {
-    return { accounts: this.activeAccounts, peers: this.peerCount, queued: this.queuedCount };
+    let accounts = 0;
+    let peers = 0;
+    let queued = 0;
+    for (const account of this.accounts.values()) {
+      if (account.peers.size > 0) accounts += 1;
+      peers += account.peers.size;
+      queued += account.pending.count;
+    }
+    return { accounts, peers, queued };
   }
 
   /** Whether attach() would accept this peer now (a replacement always fits). */
@@ -90,9 +96,6 @@ export class Hub {
     if (old) {
       old.open = false;
       old.link.close(CLOSE.replaced, 'replaced');
-    } else {
-      this.peerCount += 1;
-      if (account.peers.size === 1) this.activeAccounts += 1;
     }
     link.send(welcomeText(peerId));
     if (account.pending.size(peerId) > 0) this.flush(account, session);
@@ -106,11 +109,7 @@ export class Hub {
     const account = session.account;
     if (account.peers.get(session.peerId) !== session) return;
     account.peers.delete(session.peerId);
-    this.peerCount -= 1;
-    if (account.peers.size === 0) {
-      this.activeAccounts -= 1;
-      this.dropIfEmpty(account);
-    }
+    this.dropIfEmpty(account);
   }
 
   /**
@@ -146,7 +145,6 @@ export class Hub {
     };
     pending.add(p);
     this.fifo.push(p);
-    this.queuedCount += 1;
   }
 
   /** Expires queued messages whose time is up; their senders (if connected) get `peer_unavailable`. */
@@ -164,12 +162,8 @@ export class Hub {
       session.link.close(code, reason);
     }
     account.peers.clear();
-    this.peerCount -= n;
-    if (n > 0) this.activeAccounts -= 1;
     for (const target of [...account.pending.byTarget.keys()]) {
-      const queue = account.pending.take(target);
-      this.queuedCount -= queue.length;
-      for (const p of queue) p.text = '';
+      for (const p of account.pending.take(target)) p.text = '';
     }
     this.accounts.delete(accountId);
     return n;
@@ -185,15 +179,11 @@ export class Hub {
     }
     this.accounts.clear();
     this.fifo.clear();
-    this.activeAccounts = 0;
-    this.peerCount = 0;
-    this.queuedCount = 0;
   }
 
   private flush(account: Account, session: PeerSession): void {
     const now = this.now();
     const queue = account.pending.take(session.peerId);
-    this.queuedCount -= queue.length;
     for (const p of queue) {
       if (p.expiresAt <= now) this.notifyExpired(account, p);
       else session.link.send(p.text);
@@ -205,7 +195,6 @@ export class Hub {
     // A table with a message in it keeps its account in the map (dropIfEmpty).
     const account = this.accounts.get(p.table.accountId);
     p.table.remove(p);
-    this.queuedCount -= 1;
     if (!account) return;
     this.notifyExpired(account, p);
     this.dropIfEmpty(account);
