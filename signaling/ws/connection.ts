@@ -12,6 +12,8 @@ export class SignalConnection {
   /** Set by any traffic from the client (pong or frame); cleared by each heartbeat ping. */
   alive = true;
   private readonly bucket: TokenBucket;
+  /** The rate_limited message, built at the first refused frame (a flood refuses many in a row). */
+  private rateLimitedMessage: string | undefined;
 
   constructor(
     readonly socket: WebSocket,
@@ -40,7 +42,8 @@ export class SignalConnection {
         this.socket.close(CLOSE.policy, 'rate limit exceeded');
         return;
       }
-      session.sendError('rate_limited', `over ${this.limits.ratePerSecond} frames/s (burst ${this.limits.rateBurst}): frame dropped`);
+      this.rateLimitedMessage ??= `over ${this.limits.ratePerSecond} frames/s (burst ${this.limits.rateBurst}): frame dropped`;
+      session.sendError('rate_limited', this.rateLimitedMessage);
       return;
     }
     if (isBinary) {
