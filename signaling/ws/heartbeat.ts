@@ -10,10 +10,6 @@ export class Heartbeat {
 
   constructor(private readonly intervalMs: number) {}
 
-  get size(): number {
-    return this.connections.size;
-  }
-
   sockets(): SignalConnection['socket'][] {
     return [...this.connections].map((c) => c.socket);
   }

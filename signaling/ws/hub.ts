@@ -32,10 +32,6 @@ export class PeerSession {
     private readonly maxBufferedBytes: number,
   ) {}
 
-  get accountId(): string {
-    return this.account.id;
-  }
-
   /** Error frames are dropped for a connection that does not read (they are advisory). */
   sendError(code: SignalErrorCode, message: string, id?: string | number, to?: string): void {
     if (this.link.bufferedAmount > this.maxBufferedBytes) return;

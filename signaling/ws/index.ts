@@ -16,7 +16,6 @@ import { CLOSE } from './protocol.js';
 import { isRefusal, readUpgradeRequest, refusal, type SignalCredentials, type UpgradeRefusal } from './upgrade.js';
 
 export type { SignalLimits } from './limits.js';
-export { DEFAULT_SIGNAL_LIMITS } from './limits.js';
 export type { SignalCredentials } from './upgrade.js';
 export type { HubStats } from './hub.js';
 
