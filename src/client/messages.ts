@@ -77,7 +77,7 @@ export function parseServerMessage(text: string): ServerMessage | null {
 }
 
 /** A candidate from an `icecandidate` event in the JSON form signaling carries ('a=' prefix removed). */
-export function candidateToJson(c: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null; usernameFragment?: string | null }): IceCandidateInit {
+export function candidateToJson(c: IceCandidateInit): IceCandidateInit {
   return {
     candidate: c.candidate.startsWith('a=') ? c.candidate.slice(2) : c.candidate,
     sdpMid: c.sdpMid ?? null,

@@ -25,16 +25,11 @@ export interface SessionDescriptionInit {
   sdp?: string;
 }
 
-/** RTCIceCandidateInit as it travels through signaling (JSON). */
+/**
+ * RTCIceCandidateInit as it travels through signaling (JSON); also the fields of an `icecandidate`
+ * event's candidate object (every implementation has these).
+ */
 export interface IceCandidateInit {
-  candidate: string;
-  sdpMid?: string | null;
-  sdpMLineIndex?: number | null;
-  usernameFragment?: string | null;
-}
-
-/** The candidate object of an `icecandidate` event (every implementation has these fields). */
-export interface IceCandidateLike {
   candidate: string;
   sdpMid?: string | null;
   sdpMLineIndex?: number | null;
@@ -57,7 +52,7 @@ export interface DataChannelLike {
 export interface PeerConnectionLike {
   readonly localDescription?: { type: string; sdp: string } | null;
   readonly connectionState?: string;
-  onicecandidate?: ((ev: { candidate?: IceCandidateLike | null }) => void) | null;
+  onicecandidate?: ((ev: { candidate?: IceCandidateInit | null }) => void) | null;
   ondatachannel?: ((ev: { channel: DataChannelLike }) => void) | null;
   onconnectionstatechange?: ((ev: unknown) => void) | null;
   createDataChannel(label: string, options?: Record<string, unknown>): DataChannelLike;
