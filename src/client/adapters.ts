@@ -45,8 +45,9 @@ export function weriftAdapter(options: WeriftAdapterOptions = {}): PeerAdapter {
         return p.transport === preferred ? 1 : 2;
       };
       return eachUrl(servers)
-        .filter(({ url }) => rank(url) < 3)
-        .sort((a, b) => rank(a.url) - rank(b.url))
+        .map(({ server, url }) => ({ server, url, rank: rank(url) }))
+        .filter((e) => e.rank < 3)
+        .sort((a, b) => a.rank - b.rank)
         .map(({ server, url }) => entry(server, url));
     },
   };
