@@ -9,20 +9,26 @@ import type { RemoteInfo } from 'node:dgram';
 import type { Allocation } from './allocation.js';
 import type { Permission } from './permission.js';
 import type { TokenBucket } from './bandwidth.js';
-import { MAGIC_COOKIE, isKnownAttribute } from './codec/constants.js';
-import { crc32 } from './codec/integrity.js';
+import {
+  ATTR_DATA,
+  ATTR_DONT_FRAGMENT,
+  ATTR_FINGERPRINT,
+  ATTR_XOR_PEER_ADDRESS,
+  CLASS_INDICATION,
+  MAGIC_COOKIE,
+  METHOD_DATA,
+  METHOD_SEND,
+  isComprehensionRequired,
+  isKnownAttribute,
+  messageType,
+} from './codec/constants.js';
+import { FINGERPRINT_XOR, crc32 } from './codec/integrity.js';
 
-const ATTR_XOR_PEER_ADDRESS = 0x0012;
-const ATTR_DATA = 0x0013;
-const ATTR_FINGERPRINT = 0x8028;
-const ATTR_DONT_FRAGMENT = 0x001a;
-const FINGERPRINT_XOR = 0x5354554e;
-const DATA_INDICATION = 0x0017;
+const SEND_INDICATION = messageType(METHOD_SEND, CLASS_INDICATION);
+const DATA_INDICATION = messageType(METHOD_DATA, CLASS_INDICATION);
 
 /** Zero padding for 4-byte alignment; never written to, so safe to share with pending sends. */
 export const PAD: readonly Buffer[] = [Buffer.alloc(0), Buffer.alloc(1), Buffer.alloc(2), Buffer.alloc(3)];
-
-const SEND_INDICATION = 0x0016;
 
 /**
  * The demultiplexing rule of both client transports: true when buf[offset] starts client data
@@ -95,7 +101,7 @@ export function relaySendIndication(alloc: Allocation, buf: Buffer, offset: numb
       if (length !== 4 || next !== end) return false;
       const crc = (crc32(buf, offset, p - offset) ^ FINGERPRINT_XOR) >>> 0;
       if (crc !== buf.readUInt32BE(value)) return false;
-    } else if (type === ATTR_DONT_FRAGMENT || (type < 0x8000 && !isKnownAttribute(type))) {
+    } else if (type === ATTR_DONT_FRAGMENT || (isComprehensionRequired(type) && !isKnownAttribute(type))) {
       return false; // Ferry cannot set DF; unknown comprehension-required attributes discard
     }
     p = next;

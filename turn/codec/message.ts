@@ -14,6 +14,7 @@ import {
   MAGIC_COOKIE,
   MAX_ATTRIBUTES,
   classOf,
+  isComprehensionRequired,
   isKnownAttribute,
   methodOf,
 } from './constants.js';
@@ -74,7 +75,7 @@ export class StunMessage {
   unknownComprehensionRequired(): number[] {
     const out: number[] = [];
     for (const t of this.attrTypes) {
-      if (t < 0x8000 && !isKnownAttribute(t) && !out.includes(t)) out.push(t);
+      if (isComprehensionRequired(t) && !isKnownAttribute(t) && !out.includes(t)) out.push(t);
     }
     return out;
   }
