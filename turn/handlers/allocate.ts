@@ -1,6 +1,5 @@
 import {
   ATTR_ADDITIONAL_ADDRESS_FAMILY,
-  ATTR_ADDRESS_ERROR_CODE,
   ATTR_DONT_FRAGMENT,
   ATTR_EVEN_PORT,
   ATTR_LIFETIME,
@@ -13,7 +12,6 @@ import {
 } from '../codec/constants.js';
 import { readAddressFamily, readEvenPort, readRequestedTransport } from '../codec/attributes.js';
 import { parseIp } from '../codec/address.js';
-import { reasonPhrase } from '../codec/error-codes.js';
 import type { StunWriter } from '../codec/writer.js';
 import type { IpFamily } from '../interfaces.js';
 import { Allocation, type RelayEndpoint } from '../allocation.js';
@@ -26,17 +24,6 @@ function writeAddress(w: StunWriter, attr: number, family: IpFamily, address: st
   const ip = parseIp(address);
   if (ip !== null) w.addXorAddress(attr, ip.family, ip.bytes, port);
   else if (family === 4) w.addXorAddress(attr, 4, Buffer.alloc(4), port);
-}
-
-/** ADDRESS-ERROR-CODE (RFC 8656 §18.13): family, reserved, then an ERROR-CODE value. */
-function addressErrorValue(family: IpFamily, code: number): Buffer {
-  const reason = Buffer.from(reasonPhrase(code), 'utf8');
-  const v = Buffer.alloc(4 + reason.length);
-  v[0] = family === 4 ? 1 : 2;
-  v[2] = Math.floor(code / 100);
-  v[3] = code % 100;
-  reason.copy(v, 4);
-  return v;
 }
 
 /** Allocate (RFC 8656 §7.2). */
@@ -133,10 +120,7 @@ export function handleAllocate(ctx: RequestContext): Buffer {
       for (const ep of [primary.endpoint, secondary]) {
         if (ep !== null) writeAddress(w, ATTR_XOR_RELAYED_ADDRESS, ep.family, ep.advertisedAddress, ep.port);
       }
-      if (secondaryError !== 0) {
-        const v = addressErrorValue(6, secondaryError);
-        w.addBytes(ATTR_ADDRESS_ERROR_CODE, v, 0, v.length);
-      }
+      if (secondaryError !== 0) w.addAddressErrorCode(6, secondaryError);
       w.addUint32(ATTR_LIFETIME, Math.floor(lifetime / 1000));
       if (primary.reservationToken !== undefined) w.addBytes(ATTR_RESERVATION_TOKEN, primary.reservationToken, 0, 8);
       writeAddress(w, ATTR_XOR_MAPPED_ADDRESS, client.family, client.address, client.port);
