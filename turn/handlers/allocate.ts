@@ -11,7 +11,6 @@ import {
   TRANSPORT_UDP,
 } from '../codec/constants.js';
 import { readAddressFamily, readEvenPort, readRequestedTransport } from '../codec/attributes.js';
-import { parseIp } from '../codec/address.js';
 import type { StunWriter } from '../codec/writer.js';
 import type { IpFamily } from '../interfaces.js';
 import { Allocation, type RelayEndpoint } from '../allocation.js';
@@ -20,10 +19,15 @@ import { authenticate } from './authenticate.js';
 import { desiredLifetimeMs } from './lifetime.js';
 import { failure, success } from './respond.js';
 
+/**
+ * An XOR address from IP text, parsed straight into the response. The text decides the family:
+ * `family` is tried first, then the other one (IPv6 text parses only as IPv6, IPv4 text only as
+ * IPv4). Text that is no IP at all is written as 0.0.0.0 when `family` is 4, and omitted otherwise.
+ */
 function writeAddress(w: StunWriter, attr: number, family: IpFamily, address: string, port: number): void {
-  const ip = parseIp(address);
-  if (ip !== null) w.addXorAddress(attr, ip.family, ip.bytes, port);
-  else if (family === 4) w.addXorAddress(attr, 4, Buffer.alloc(4), port);
+  if (w.addXorAddressString(attr, family, address, port)) return;
+  if (w.addXorAddressString(attr, family === 4 ? 6 : 4, address, port)) return;
+  if (family === 4) w.addXorAddress(attr, 4, Buffer.alloc(4), port);
 }
 
 /** Allocate (RFC 8656 §7.2). */
