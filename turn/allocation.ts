@@ -51,8 +51,6 @@ export class Allocation implements AllocationInfo {
   packetsToPeer = 0;
   bytesToClient = 0;
   packetsToClient = 0;
-  /** Peer datagrams dropped for lack of a permission. */
-  droppedFromPeer = 0;
 
   /** Bandwidth caps (turn/bandwidth.ts): own buckets per direction and the account's shared ones. */
   capToPeer: TokenBucket | null = null;

@@ -177,10 +177,7 @@ function findPermissionV6(alloc: Allocation, buf: Buffer, at: number, xorAt: num
  */
 export function relayFromPeer(alloc: Allocation, msg: Buffer, rinfo: RemoteInfo, now: number): void {
   const perm = alloc.permissions.get(rinfo.address);
-  if (perm === undefined || perm.expiresAt <= now) {
-    alloc.droppedFromPeer++;
-    return;
-  }
+  if (perm === undefined || perm.expiresAt <= now) return;
   if ((alloc.capToClient !== null || alloc.accountCaps !== null) && !admitToClient(alloc, msg.length)) return;
   const ch = perm.channelsByPort.get(rinfo.port);
   if (ch !== undefined && ch.expiresAt > now) alloc.link.sendChannelData(ch.number, msg);

@@ -16,8 +16,6 @@ export class StreamLink implements ClientLink {
   readonly socket: Socket;
   readonly address: string;
   readonly port: number;
-  /** Relayed packets dropped because the client did not read fast enough. */
-  dropped = 0;
   /** Set by the connection: forgets the allocation when it ends. */
   onDetach: (() => void) | null = null;
 
@@ -34,10 +32,7 @@ export class StreamLink implements ClientLink {
 
   sendChannelData(channel: number, payload: Buffer): void {
     const s = this.socket;
-    if (s.writableLength > STREAM_BACKLOG_LIMIT || s.destroyed) {
-      this.dropped++;
-      return;
-    }
+    if (s.writableLength > STREAM_BACKLOG_LIMIT || s.destroyed) return; // dropped, as a UDP path would
     const length = payload.length;
     const frame = Buffer.allocUnsafe(4 + ((length + 3) & ~3));
     frame[0] = channel >>> 8;
@@ -51,10 +46,7 @@ export class StreamLink implements ClientLink {
 
   sendDataIndication(peer: Permission, peerPort: number, payload: Buffer): void {
     const s = this.socket;
-    if (s.writableLength > STREAM_BACKLOG_LIMIT || s.destroyed) {
-      this.dropped++;
-      return;
-    }
+    if (s.writableLength > STREAM_BACKLOG_LIMIT || s.destroyed) return; // dropped, as a UDP path would
     const length = payload.length;
     const headerLength = peer.family === 6 ? 48 : 36;
     const frame = Buffer.allocUnsafe(headerLength + ((length + 3) & ~3));
