@@ -21,6 +21,7 @@ export class AllocationManager {
   private nextId = 1;
   private readonly binder: RelayBinder;
   private readonly clock: CachedClock;
+  /** The engine's event hooks (TurnServer.update replaces them): allocation lifecycle and auth failures. */
   events: TurnEvents | undefined;
   private readonly log: EngineLogger | undefined;
   /** Bandwidth caps (max_bps) given to allocations as they start. */

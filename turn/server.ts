@@ -68,7 +68,6 @@ export class TurnServer {
       peerPolicy: opts.peerPolicy,
       quotas: opts.quotas,
       gate: opts.gate,
-      events: opts.events,
       log: opts.log,
       nonces: new NonceManager(opts.nonceTtlMs ?? 600_000, opts.nonceSecret),
       allocations: this.allocations,
@@ -165,10 +164,7 @@ export class TurnServer {
     if (u.peerPolicy !== undefined) this.env.peerPolicy = u.peerPolicy;
     if (u.quotas !== undefined) this.env.quotas = u.quotas;
     if (u.gate !== undefined) this.env.gate = u.gate;
-    if (u.events !== undefined) {
-      this.env.events = u.events;
-      this.allocations.events = u.events;
-    }
+    if (u.events !== undefined) this.allocations.events = u.events;
     if (u.maxBps !== undefined) this.allocations.caps.setAllocationMaxBps(u.maxBps, this.allocations.values());
   }
 

@@ -51,7 +51,7 @@ export function authenticate(ctx: RequestContext): AuthOutcome {
   if (realm !== env.realm) return refuse(challenge(ctx, 401));
   const found = env.auth.lookup(username, realm, now);
   if (!found.ok) {
-    env.events?.authFailure?.(found.reason);
+    env.allocations.events?.authFailure?.(found.reason);
     env.log?.debug({ client: ctx.client.address, username, reason: found.reason }, 'authentication failed');
     return refuse(challenge(ctx, 401));
   }
@@ -60,7 +60,7 @@ export function authenticate(ctx: RequestContext): AuthOutcome {
     const valid = sha256 ? checkMessageIntegritySha256(req, key) : checkMessageIntegrity(req, key);
     if (valid) return { ok: true, cred: { username, account: found.account, realm, key, sha256 } };
   }
-  env.events?.authFailure?.('bad-integrity');
+  env.allocations.events?.authFailure?.('bad-integrity');
   env.log?.debug({ client: ctx.client.address, username, reason: 'bad-integrity' }, 'authentication failed');
   return refuse(challenge(ctx, 401));
 }

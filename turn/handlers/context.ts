@@ -1,4 +1,4 @@
-import type { AllocationGate, AuthHandler, IpFamily, PeerPolicy, TransportName, TurnEvents } from '../interfaces.js';
+import type { AllocationGate, AuthHandler, IpFamily, PeerPolicy, TransportName } from '../interfaces.js';
 import type { EngineLogger, Quotas } from '../options.js';
 import type { Allocation } from '../allocation.js';
 import type { AllocationManager } from '../allocation-manager.js';
@@ -14,7 +14,6 @@ export interface HandlerEnv {
   peerPolicy: PeerPolicy;
   quotas: Quotas;
   gate?: AllocationGate;
-  events?: TurnEvents;
   readonly log?: EngineLogger;
   readonly nonces: NonceManager;
   readonly allocations: AllocationManager;
