@@ -3,7 +3,7 @@
  * attribute index (from msg.index(type)); an index out of range or a malformed value gives null.
  * The matching writers are the StunWriter.add* methods in writer.ts.
  */
-import { FAMILY_IPV4, FAMILY_IPV6 } from './constants.js';
+import { FAMILY_IPV4, FAMILY_IPV6, MAX_REASON_BYTES } from './constants.js';
 import type { StunMessage } from './message.js';
 
 function valueOffset(msg: StunMessage, index: number, exactLength: number): number {
@@ -72,7 +72,7 @@ export function readErrorCode(msg: StunMessage, index: number): { code: number; 
   const vo = valueOffset(msg, index, -1);
   if (vo < 0) return null;
   const len = msg.attrLengths[index];
-  if (len < 4 || len > 4 + 763) return null;
+  if (len < 4 || len > 4 + MAX_REASON_BYTES) return null;
   return readCodeAndReason(msg, vo, len);
 }
 
@@ -84,7 +84,7 @@ export function readAddressErrorCode(
   const vo = valueOffset(msg, index, -1);
   if (vo < 0) return null;
   const len = msg.attrLengths[index];
-  if (len < 4 || len > 4 + 763) return null;
+  if (len < 4 || len > 4 + MAX_REASON_BYTES) return null;
   const r = readCodeAndReason(msg, vo, len);
   if (r === null) return null;
   const f = msg.buf[vo];

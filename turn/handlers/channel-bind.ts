@@ -1,6 +1,6 @@
 import { ATTR_CHANNEL_NUMBER } from '../codec/constants.js';
 import { readChannelNumber } from '../codec/attributes.js';
-import { CHANNEL_MAX, CHANNEL_MIN } from '../codec/channel-data.js';
+import { isValidChannelNumber } from '../codec/channel-data.js';
 import type { RequestContext } from './context.js';
 import { requireAllocation } from './allocation-request.js';
 import { readPeers } from './peer-address.js';
@@ -14,7 +14,7 @@ export function handleChannelBind(ctx: RequestContext): Buffer {
   const { req, now } = ctx;
   const ci = req.index(ATTR_CHANNEL_NUMBER);
   const number = ci >= 0 ? readChannelNumber(req, ci) : null;
-  if (number === null || number < CHANNEL_MIN || number > CHANNEL_MAX) return failure(ctx, 400, cred);
+  if (number === null || !isValidChannelNumber(number)) return failure(ctx, 400, cred);
   const peers = readPeers(ctx, alloc);
   if (typeof peers === 'number') return failure(ctx, peers, cred);
   if (peers.length !== 1 || peers[0].port === 0) return failure(ctx, 400, cred);

@@ -73,7 +73,7 @@ export class UdpListener implements FiveTuples {
     try {
       if (msg.length < 4) return;
       if (isClientData(msg, 0)) {
-        const alloc = this.allocations.get(rinfo.address)?.get(rinfo.port);
+        const alloc = this.find(rinfo.address, rinfo.port);
         if (alloc !== undefined) relayClientData(alloc, msg, 0, msg.length, this.clock.ms);
         return;
       }
