@@ -51,10 +51,6 @@ export class AllocationManager {
     return this.live.values();
   }
 
-  get(id: number): Allocation | undefined {
-    return this.live.get(id);
-  }
-
   /** Starts relaying for a fully built allocation (its relayed endpoints already bound). */
   add(alloc: Allocation): void {
     this.live.set(alloc.id, alloc);

@@ -39,12 +39,12 @@ function route(ctx: RequestContext): Buffer | null {
  * Handles one STUN message from a client. Anything that is not a well-formed STUN message, or
  * whose FINGERPRINT is wrong, gets no answer (no reflection). Requests get a response; a throw
  * inside a handler becomes a 500 instead of escaping; indications and responses are ignored
- * (Send indications never get here: the transports relay them on the data path, isClientData). Returns false when the bytes were not STUN at all.
+ * (Send indications never get here: the transports relay them on the data path, isClientData).
  */
-export function handleStun(env: HandlerEnv, client: ClientEndpoint, buf: Buffer, offset: number, length: number, now: number): boolean {
+export function handleStun(env: HandlerEnv, client: ClientEndpoint, buf: Buffer, offset: number, length: number, now: number): void {
   const req = decodeMessage(buf, offset, length);
-  if (req === null) return false;
-  if (req.fingerprintIndex >= 0 && !checkFingerprint(req)) return true;
+  if (req === null) return;
+  if (req.fingerprintIndex >= 0 && !checkFingerprint(req)) return;
   if (req.cls === CLASS_REQUEST) {
     const ctx: RequestContext = { env, client, req, now };
     let response: Buffer | null;
@@ -56,5 +56,4 @@ export function handleStun(env: HandlerEnv, client: ClientEndpoint, buf: Buffer,
     }
     if (response !== null) client.reply(response);
   }
-  return true;
 }

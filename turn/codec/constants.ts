@@ -133,7 +133,6 @@ export const FAMILY_IPV6 = 0x02;
 
 // ---- Transport protocol numbers for REQUESTED-TRANSPORT (IANA protocol numbers) ----
 export const TRANSPORT_UDP = 17;
-export const TRANSPORT_TCP = 6;
 
 // ---- Size limits for readString (inclusive byte counts) ----
 /** USERNAME: "fewer than 513 bytes" (RFC 5389; RFC 8489 tightened this to fewer than 509). */

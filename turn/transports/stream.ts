@@ -130,10 +130,6 @@ export class StreamListener {
     });
   }
 
-  get connections(): number {
-    return this.sockets.size;
-  }
-
   /** Stops accepting, ends every connection, and resolves once the server is closed. */
   close(): Promise<void> {
     return new Promise((resolve) => {
