@@ -9,7 +9,6 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
  * is still verified correctly.
  */
 const NONCE_COOKIE = 'f1';
-const FEATURES = '';
 const MAC_HEX = 24;
 
 export type NonceCheck = 'ok' | 'stale' | 'invalid';
@@ -25,16 +24,17 @@ export class NonceManager {
 
   issue(clientIp: string, now: number): string {
     const expiry = Math.floor((now + this.ttlMs) / 1000).toString(16).padStart(10, '0');
-    return NONCE_COOKIE + FEATURES + expiry + this.mac(expiry, clientIp);
+    return NONCE_COOKIE + expiry + this.mac(expiry, clientIp);
   }
 
   check(nonce: string, clientIp: string, now: number): NonceCheck {
-    const head = NONCE_COOKIE.length + FEATURES.length;
-    if (nonce.length !== head + 10 + MAC_HEX || !nonce.startsWith(NONCE_COOKIE + FEATURES)) return 'invalid';
+    const head = NONCE_COOKIE.length;
+    if (nonce.length !== head + 10 + MAC_HEX || !nonce.startsWith(NONCE_COOKIE)) return 'invalid';
     const expiry = nonce.slice(head, head + 10);
+    // Both MAC_HEX bytes long: the nonce's length was checked, latin1 gives one byte per character.
     const given = Buffer.from(nonce.slice(head + 10), 'latin1');
     const want = Buffer.from(this.mac(expiry, clientIp), 'latin1');
-    if (given.length !== want.length || !timingSafeEqual(given, want)) return 'invalid';
+    if (!timingSafeEqual(given, want)) return 'invalid';
     const expiresAt = parseInt(expiry, 16) * 1000;
     return Number.isFinite(expiresAt) && expiresAt > now ? 'ok' : 'stale';
   }
