@@ -6,7 +6,7 @@ import type { RelayOptions } from './options.js';
 import { syncLookup } from './sync-lookup.js';
 
 /** RFC 8656 §7.2: a RESERVATION-TOKEN holds the next port for about 30 seconds. */
-export const RESERVATION_LIFETIME_MS = 30_000;
+const RESERVATION_LIFETIME_MS = 30_000;
 const MAX_TRIES = 128;
 
 export type BindResult =

@@ -12,7 +12,7 @@
  */
 export const CHANNEL_MIN = 0x4000;
 export const CHANNEL_MAX = 0x7fff;
-export const CHANNEL_DATA_HEADER_LENGTH = 4;
+const CHANNEL_DATA_HEADER_LENGTH = 4;
 
 export function isValidChannelNumber(channel: number): boolean {
   return channel >= CHANNEL_MIN && channel <= CHANNEL_MAX;

@@ -8,7 +8,7 @@ import { writeDataIndicationHeader } from '../data-path.js';
  * Bytes queued for a slow stream client beyond which relayed packets are dropped, as a UDP
  * path would drop them, instead of growing memory without bound.
  */
-export const STREAM_BACKLOG_LIMIT = 1 << 20;
+const STREAM_BACKLOG_LIMIT = 1 << 20;
 
 /** The client side of a TCP or TLS connection. Every frame is padded to 4 bytes (RFC 8656 §12.5). */
 export class StreamLink implements ClientLink {

@@ -10,7 +10,7 @@ import { isClientData, relayClientData } from '../data-path.js';
 import { StreamLink } from './stream-link.js';
 
 /** A connection that has not allocated within this time is closed (RFC 8656 §5 leaves it to the server). */
-export const IDLE_TIMEOUT_MS = 60_000;
+const IDLE_TIMEOUT_MS = 60_000;
 
 /**
  * One TCP or TLS client connection: re-frames the byte stream into STUN messages and
