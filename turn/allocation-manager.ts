@@ -103,10 +103,13 @@ export class AllocationManager {
     }
   }
 
-  /** Closes every allocation matching `predicate`; returns how many. */
+  /**
+   * Closes every allocation matching `predicate`; returns how many. Iterates the live map itself:
+   * close() deletes only the entry being visited, which a Map iteration allows, and adds none.
+   */
   closeWhere(predicate: (alloc: Allocation) => boolean, reason: CloseReason, now: number): number {
     let n = 0;
-    for (const alloc of [...this.live.values()]) {
+    for (const alloc of this.live.values()) {
       if (predicate(alloc)) {
         this.close(alloc, reason, now);
         n++;
