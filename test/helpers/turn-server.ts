@@ -4,12 +4,16 @@ import type { TurnServerOptions } from '../../turn/options.js';
 import type { AllocationInfo, CloseReason } from '../../turn/interfaces.js';
 import { createAuthHandler } from '../../src/credentials/auth-handler.js';
 import { createPeerPolicy } from '../../turn/peer-policy.js';
+import { reservePortRange, type PortRange } from './ports.js';
 
 export interface Fixture {
   server: TurnServer;
   udpPort: number;
   tcpPort: number;
   tlsPort?: number;
+  /** The relay port range the server allocates from. */
+  portMin: number;
+  portMax: number;
   /** A fake clock: tests move it with advance(). */
   clock: { now: number; advance(ms: number): void };
   closed: { info: AllocationInfo; reason: CloseReason }[];
@@ -28,12 +32,9 @@ export interface FixtureOptions {
   portMax?: number;
   quotas?: Partial<TurnServerOptions['quotas']>;
   tls?: { cert: Buffer; key: Buffer };
-  nonceTtlMs?: number;
   maxBps?: number;
   accountMaxBps?: (account: string) => number;
 }
-
-let nextRange = 42000 + (process.pid % 40) * 200;
 
 export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
   const host = o.host ?? '127.0.0.1';
@@ -44,9 +45,10 @@ export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
     },
   };
   const closed: Fixture['closed'] = [];
-  const portMin = o.portMin ?? nextRange;
-  const portMax = o.portMax ?? portMin + 99;
-  nextRange += 100;
+  // Without an explicit range, a block below the ephemeral range claimed for this fixture's lifetime.
+  const range: PortRange | undefined = o.portMin === undefined ? await reservePortRange() : undefined;
+  const portMin = o.portMin ?? range!.lo;
+  const portMax = o.portMax ?? (range ? range.hi : portMin + 99);
   const server = new TurnServer({
     realm: 'ferry.test',
     listen: [{ host, port: 0 }],
@@ -55,21 +57,33 @@ export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
     auth: createAuthHandler({ users: o.users ?? { alice: 'alice-pass', bob: 'bob-pass' }, secrets: o.secrets ?? [] }),
     peerPolicy: createPeerPolicy({ allow: o.allow ?? ['127.0.0.0/8', '::1/128'], deny: o.deny ?? [], serverAddresses: [] }),
     quotas: { allocationsPerUser: 10, totalAllocations: 100, permissionsPerAllocation: 10, channelsPerAllocation: 10, ...o.quotas },
-    nonceTtlMs: o.nonceTtlMs,
     ...(o.maxBps !== undefined ? { maxBps: o.maxBps } : {}),
     ...(o.accountMaxBps !== undefined ? { accountMaxBps: o.accountMaxBps } : {}),
     now: () => clock.now,
     events: { allocationClosed: (info, reason) => closed.push({ info, reason }) },
   });
-  await server.start();
+  try {
+    await server.start();
+  } catch (err) {
+    range?.release();
+    throw err;
+  }
   const l = server.listening();
   return {
     server,
     udpPort: l.find((x) => x.transport === 'udp')!.port,
     tcpPort: l.find((x) => x.transport === 'tcp')!.port,
     tlsPort: l.find((x) => x.transport === 'tls')?.port,
+    portMin,
+    portMax,
     clock,
     closed,
-    stop: () => server.stop(),
+    stop: async () => {
+      try {
+        await server.stop();
+      } finally {
+        range?.release();
+      }
+    },
   };
 }
