@@ -68,11 +68,3 @@ export class Receiver {
     return true;
   }
 }
-
-/** A port nothing listens on (just freed). */
-export async function freePort(): Promise<number> {
-  const r = new Receiver();
-  const port = await r.listen(0);
-  await r.close();
-  return port;
-}

@@ -12,7 +12,7 @@ import { startFerry, type FerryHandle } from '../../../src/main.js';
 import { verifySignature } from '../../../src/webhooks/index.js';
 import { TestTurnClient } from '../../helpers/turn-client.js';
 import { Receiver } from '../../helpers/webhook-receiver.js';
-import { freePort as freeTurnPort } from '../../helpers/ports.js';
+import { freePort } from '../../helpers/ports.js';
 
 const HOOK_SECRET = 'wiring-hook-secret-0123';
 const METRICS_TOKEN = 'wiring-metrics-token-0123';
@@ -29,7 +29,7 @@ describe('startFerry with webhooks and metrics', () => {
     const port = await receiver.listen();
     const configFile = join(dir, 'ferry.json');
     writeFileSync(configFile, JSON.stringify({
-      address: `127.0.0.1:${await freeTurnPort()}`,
+      address: `127.0.0.1:${await freePort()}`,
       users: { alice: 'alice-password-123' },
       signaling: { address: '127.0.0.1:0' },
       webhooks: [{ url: `http://127.0.0.1:${port}/ferry`, secret: HOOK_SECRET, events: ['session.closed'] }],

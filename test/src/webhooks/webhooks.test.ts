@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../../src/store/sqlite-account-store.js';
 import { backoffMs, signatureHeader, verifySignature, WebhookDispatcher, type WebhookConfig } from '../../../src/webhooks/index.js';
-import { Receiver, freePort } from '../../helpers/webhook-receiver.js';
+import { Receiver } from '../../helpers/webhook-receiver.js';
+import { freePort } from '../../helpers/ports.js';
+import { until } from '../../helpers/wait.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { ConfigError } from '../../../src/config/errors.js';
 
@@ -79,7 +81,7 @@ describe('dispatcher', () => {
       assert.ok(!Number.isNaN(Date.parse(x.json.created_at)));
     }
     assert.deepEqual([...new Set(r.received.map((x) => x.json.id))], ids, 'one id per event, retries keep it');
-    assert.ok(await waitUntil(() => d.backlog() === 0), 'delivered rows are deleted');
+    await until(() => d.backlog() === 0, 3000, 'delivered rows are deleted', 10);
     assert.equal((store.db.prepare('SELECT count(*) AS n FROM webhook_outbox').get() as { n: number }).n, 0);
   });
 
@@ -95,7 +97,7 @@ describe('dispatcher', () => {
     const before = Date.now();
     d.enqueue('usage.reset', {});
     assert.ok(await r.waitFor(1));
-    assert.ok(await waitUntil(() => (store.db.prepare('SELECT attempts FROM webhook_outbox').get() as { attempts: number }).attempts === 1));
+    await until(() => (store.db.prepare('SELECT attempts FROM webhook_outbox').get() as { attempts: number }).attempts === 1, 3000, 'webhook_outbox attempts === 1', 10);
     const row = store.db.prepare('SELECT attempts, next_attempt_at, last_error FROM webhook_outbox').get() as {
       attempts: number;
       next_attempt_at: number;
@@ -141,7 +143,7 @@ describe('dispatcher', () => {
     assert.ok(await r.waitFor(1));
     assert.equal(r.received[0].json.id, ids[0]);
     // the receiver records the request before it answers, so the delivered row goes a moment later
-    assert.ok(await waitUntil(() => d.backlog() === 1), 'the dead one keeps its row, the delivered one is gone');
+    await until(() => d.backlog() === 1, 3000, 'the dead one keeps its row, the delivered one is gone', 10);
   });
 
   test('undelivered rows survive a restart and are delivered, in order, by the next dispatcher', async () => {
@@ -164,7 +166,7 @@ describe('dispatcher', () => {
     assert.ok(await r.waitFor(3));
     assert.deepEqual(r.received.map((x) => x.json.id), ids);
     assert.deepEqual(r.received.map((x) => x.json.data.n), [1, 2, 3]);
-    assert.ok(await waitUntil(() => d2.backlog() === 0));
+    await until(() => d2.backlog() === 0, 3000, 'd2.backlog() === 0', 10);
   });
 
   test('rows of a webhook no longer configured stay stored but are not in the backlog', async () => {
@@ -197,7 +199,7 @@ describe('dispatcher', () => {
     const [, storedForD] = d.enqueue('session.closed', { n: 1 });
     assert.ok(await a.waitFor(1));
     assert.ok(verifySignature(SECRET, a.received[0].headers['ferry-signature'] as string, a.received[0].body, 60));
-    assert.ok(await waitUntil(() => rows().some((r) => r.webhook === urlD && r.attempts >= 1)), 'D refuses connections: its row waits');
+    await until(() => rows().some((r) => r.webhook === urlD && r.attempts >= 1), 3000, 'D refuses connections: its row waits', 10);
 
     // A: new secret and events; B: added; D: removed (its row stays, out of the backlog).
     const changes = d.update([
@@ -205,7 +207,7 @@ describe('dispatcher', () => {
       { url: urlB, secret: SECRET, events: ['usage.report'] },
     ]);
     assert.deepEqual(changes, { added: 1, removed: 1, changed: 1, kept: 1 });
-    assert.ok(await waitUntil(() => d.backlog() === 0), 'the removed URL is not in the backlog');
+    await until(() => d.backlog() === 0, 3000, 'the removed URL is not in the backlog', 10);
     assert.deepEqual(rows().map((r) => r.webhook), [urlD], 'but its row is kept');
 
     const ids = d.enqueue('usage.report', { n: 2 });
@@ -235,7 +237,7 @@ describe('dispatcher', () => {
     assert.equal(later.received[0].json.id, storedForD);
     assert.deepEqual(later.received[0].json.data, { n: 1 });
     assert.ok(verifySignature(SECRET2, later.received[0].headers['ferry-signature'] as string, later.received[0].body, 60));
-    assert.ok(await waitUntil(() => rows().length === 0 && d.backlog() === 0));
+    await until(() => rows().length === 0 && d.backlog() === 0, 3000, 'rows().length === 0 && d.backlog() === 0', 10);
 
     // An invalid list is refused and changes nothing.
     assert.throws(() => d.update([{ url: urlA, secret: SECRET, events: ['*'] }, { url: urlA, secret: SECRET2, events: ['*'] }]), /appears twice/);
@@ -269,15 +271,6 @@ describe('dispatcher', () => {
     await store.close();
   });
 });
-
-async function waitUntil(cond: () => boolean, timeoutMs = 3000): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
-}
 
 describe('config: webhooks and metrics', () => {
   const url = 'https://hooks.example.org/ferry';
