@@ -5,16 +5,8 @@ import {
   connect, nodeDataChannelAdapter, weriftAdapter, FerryError, type Call, type ConnectOptions, type FerryClient,
 } from '../../src/client/index.js';
 import { FakeRTCPeerConnection, FakeSignalServer, fakeFetch } from './client-fakes.js';
+import { sleep, until } from '../helpers/wait.js';
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean, what: string, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await sleep(2);
-  }
-}
 
 interface Env {
   server: FakeSignalServer;
@@ -144,7 +136,7 @@ describe('calls', () => {
     const atA = collect(outgoing);
     for (let i = 0; i < 5; i++) outgoing.channel.send(`a${i}`);
     callee.channel.send('b0');
-    await until(() => atB.length === 5 && atA.length === 1, 'messages');
+    await until(() => atB.length === 5 && atA.length === 1, 2000, 'messages', 2);
     assert.deepEqual(atB, ['a0', 'a1', 'a2', 'a3', 'a4']);
     assert.deepEqual(atA, ['b0']);
     assert.equal(await outgoing.path(), 'relay');
@@ -302,7 +294,7 @@ describe('calls', () => {
     assert.equal(ba.role, 'callee');
     const got = collect(ba);
     ab.channel.send('hi');
-    await until(() => got.length === 1, 'message over the surviving connection');
+    await until(() => got.length === 1, 2000, 'message over the surviving connection', 2);
     const live = FakeRTCPeerConnection.instances.filter((pc) => !pc.closed);
     assert.equal(live.length, 2);
   });
@@ -314,15 +306,15 @@ describe('calls', () => {
     const calls: Call[] = [];
     b.onCall((c) => calls.push(c));
     const first = await a.call('b');
-    await until(() => calls.length === 1, 'first incoming');
+    await until(() => calls.length === 1, 2000, 'first incoming', 2);
     const second = await a.call('b');
-    await until(() => calls.length === 2, 'second incoming');
+    await until(() => calls.length === 2, 2000, 'second incoming', 2);
     assert.equal(first.closed, true);
     assert.equal(calls[0].closed, true);
     assert.equal(second.closed, false);
     const got = collect(calls[1]);
     second.channel.send('again');
-    await until(() => got.length === 1, 'message on the new call');
+    await until(() => got.length === 1, 2000, 'message on the new call', 2);
   });
 
   test('a client cannot call itself; close() rejects further calls', async () => {
