@@ -1,12 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, reservePortRange } from '../helpers/ports.js';
+import { spawnGuarded, terminate } from '../helpers/reaper.js';
+import { withTimeout } from '../helpers/wait.js';
 
 // dist/test/src/cli.test.js → the repository root
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -20,28 +21,6 @@ function tempDir(): string {
 function ferry(args: string[], cwd = tempDir()) {
   const res = spawnSync(process.execPath, [FERRY, ...args], { cwd, encoding: 'utf8', timeout: 20_000 });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
-}
-
-/** A port free on 127.0.0.1 for both TCP and UDP. */
-async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const tcp = createServer();
-    const port = await new Promise<number>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen(0, '127.0.0.1', () => resolve((tcp.address() as { port: number }).port));
-    });
-    const udp = createSocket('udp4');
-    const udpFree = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false));
-      udp.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    await new Promise<void>((resolve) => tcp.close(() => resolve()));
-    if (udpFree) {
-      await new Promise<void>((resolve) => udp.close(() => resolve()));
-      return port;
-    }
-  }
-  throw new Error('no free port found');
 }
 
 describe('ferry CLI usage', () => {
@@ -113,6 +92,8 @@ describe('ferry start with a bad config', () => {
 describe('ferry start', () => {
   it('listens, logs where, and stops cleanly on SIGTERM', { timeout: 20_000 }, async () => {
     const port = await freePort();
+    const range = await reservePortRange();
+    const relayPorts = `${range.lo}-${range.hi}`;
     const dir = tempDir();
     const password = 'wonderland-password';
     const secret = 'rest-secret-0123456789';
@@ -120,14 +101,15 @@ describe('ferry start', () => {
       join(dir, 'ferry.json'),
       JSON.stringify({
         address: `127.0.0.1:${port}`,
-        relay_ports: '50000-50999',
+        relay_ports: relayPorts,
         users: { alice: password },
         auth_secrets: [secret],
         peers: { allow: ['127.0.0.0/8'] },
         signaling: { address: '127.0.0.1:0' },
       }),
     );
-    const child = spawn(process.execPath, [FERRY, 'start', '--fg', '--config', 'ferry.json'], { cwd: dir });
+    // Under the guard: its exit code is ferry's (128 if ferry died of a signal), its signal null.
+    const child = spawnGuarded(process.execPath, [FERRY, 'start', '--fg', '--config', 'ferry.json'], dir);
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -138,21 +120,18 @@ describe('ferry start', () => {
       // Complete lines only: a chunk may end in the middle of one.
       const lines = () => stdout.split('\n').slice(0, -1).filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
       const listening = (t: string) => lines().some((l) => l.transport === t && l.port === port && l.address === '127.0.0.1');
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no listening lines within 10 s\nstdout:\n${stdout}\nstderr:\n${stderr}`)), 10_000);
+      const ready = new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (d: Buffer) => {
           stdout += d.toString();
-          if (listening('udp') && listening('tcp') && lines().some((l) => l.relay_ports !== undefined)) {
-            clearTimeout(timer);
-            resolve();
-          }
+          if (listening('udp') && listening('tcp') && lines().some((l) => l.relay_ports !== undefined)) resolve();
         });
         void exited.then(({ code }) => reject(new Error(`ferry exited early (${code})\nstdout:\n${stdout}\nstderr:\n${stderr}`)));
       });
+      await withTimeout(ready, 10_000, () => `no listening lines\nstdout:\n${stdout}\nstderr:\n${stderr}`);
       const relay = lines().find((l) => l.relay_ports !== undefined);
       assert.ok(relay, 'a line gives the relay addresses');
       assert.deepEqual(relay.relay_ips, ['127.0.0.1']);
-      assert.equal(relay.relay_ports, '50000-50999');
+      assert.equal(relay.relay_ports, relayPorts);
 
       const started = Date.now();
       child.kill('SIGTERM');
@@ -163,7 +142,8 @@ describe('ferry start', () => {
       assert.ok(!stdout.includes(password) && !stdout.includes(secret), 'no secret in the log');
       assert.ok(lines().some((l) => l.msg === 'stopped'));
     } finally {
-      child.kill('SIGKILL');
+      await terminate(child);
+      range.release();
     }
   });
 
@@ -171,26 +151,23 @@ describe('ferry start', () => {
     const port = await freePort();
     const dir = tempDir();
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ address: `127.0.0.1:${port}`, signaling: { address: '127.0.0.1:0' }, log_level: 'warn' }));
-    const child = spawn(process.execPath, [FERRY, 'start', '--fg'], { cwd: dir });
+    const child = spawnGuarded(process.execPath, [FERRY, 'start', '--fg'], dir);
     let stdout = '';
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no warning within 10 s: ${stdout}`)), 10_000);
+      const warned = new Promise<void>((resolve) => {
         child.stdout.on('data', (d: Buffer) => {
           stdout += d.toString();
-          if (/only STUN Binding works/.test(stdout)) {
-            clearTimeout(timer);
-            resolve();
-          }
+          if (/only STUN Binding works/.test(stdout)) resolve();
         });
       });
+      await withTimeout(warned, 10_000, () => `no warning: ${stdout}`);
       const warning = JSON.parse(stdout.split('\n')[0]) as { level: number };
       assert.equal(warning.level, 40);
       child.kill('SIGINT');
       assert.equal(await exited, 0);
     } finally {
-      child.kill('SIGKILL');
+      await terminate(child);
     }
   });
 });
