@@ -1,12 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stdoutDestination } from '../../src/log-destination.js';
 import { freePort, reservePortRange } from '../helpers/ports.js';
-import { stunPing } from '../helpers/stun-ping.js';
+import { waitForStun } from '../helpers/stun-ping.js';
+import { exited, spawnGuarded, terminate } from '../helpers/reaper.js';
+import { sleep, withTimeout } from '../helpers/wait.js';
+
+// dist/test/src/log-destination.test.js → the repository root
+const FERRY = fileURLToPath(new URL('../../../bin/ferry.js', import.meta.url));
 
 test('the destination writes whole lines and stops on a dead descriptor instead of retrying', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-log-'));
@@ -28,23 +33,20 @@ test('ferry exits 0 on SIGTERM even after the reader of its stdout went away (EP
     config,
     JSON.stringify({ address: `127.0.0.1:${port}`, relay_ports: `${range.lo}-${range.hi}`, users: { a: 'b' }, signaling: { address: '127.0.0.1:0' }, storage: 'sqlite::memory:' }),
   );
-  const child = spawn(process.execPath, ['bin/ferry.js', 'start', '--fg', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Under the guard, whose exit code is ferry's (128 if ferry died of a signal). Ferry writes to the
+  // guard's stdout/stderr pipes, so destroying them below gives ferry the EPIPE.
+  const child = spawnGuarded(process.execPath, [FERRY, 'start', '--fg', '--config', config]);
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
-    let up = false;
-    for (let i = 0; i < 100 && !up; i++) {
-      up = await stunPing(port);
-      if (!up) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(up, 'ferry answered STUN');
-    child.stdout!.destroy();
-    child.stderr!.destroy();
-    await new Promise((r) => setTimeout(r, 200));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await waitForStun(port, 20_000, '127.0.0.1', () => (exited(child) ? `ferry exited early (${child.exitCode})` : undefined));
+    child.stdout.destroy();
+    child.stderr.destroy();
+    await sleep(200);
     child.kill('SIGTERM');
-    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 5000))]);
+    const code = await withTimeout(exit, 5000, 'ferry exits on SIGTERM');
     assert.equal(code, 0);
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await terminate(child);
     range.release();
   }
 });
