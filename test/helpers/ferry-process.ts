@@ -2,11 +2,11 @@
 // own relay port block, waits until it answers a STUN Binding over UDP, and always kills it afterwards
 // (stop() from the file's after() hook; the reaper on process exit or SIGINT/SIGTERM; guard.js when
 // the test process dies without running any handler).
-import { createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mintRestCredential } from '../../src/credentials/rest.js';
 import { freePort, reservePortRange } from './ports.js';
 import { exited, spawnGuarded, terminate } from './reaper.js';
 import { waitForStun } from './stun-ping.js';
@@ -125,6 +125,6 @@ export async function startFerry(overrides: Partial<FerryConfig> = {}, opts: Sta
 
 /** TURN REST credentials: username `<unix-expiry>:<account>`, password base64(HMAC-SHA1(secret, username)). */
 export function restCredentials(secret: string, account: string, ttlSeconds = 3600): { username: string; password: string } {
-  const username = `${Math.floor(Date.now() / 1000) + ttlSeconds}:${account}`;
-  return { username, password: createHmac('sha1', secret).update(username).digest('base64') };
+  const { username, password } = mintRestCredential(secret, account, ttlSeconds, Date.now());
+  return { username, password };
 }
