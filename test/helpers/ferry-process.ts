@@ -12,7 +12,7 @@ import { exited, spawnGuarded, terminate } from './reaper.js';
 import { waitForStun } from './stun-ping.js';
 import { makeSelfSignedCert } from './tls-cert.js';
 
-export interface FerryConfig {
+interface FerryConfig {
   address: string;
   tls_address?: string;
   tls?: { cert: string; key: string };
@@ -28,11 +28,9 @@ export interface FerryConfig {
   [key: string]: unknown;
 }
 
-export interface StartOptions {
+interface StartOptions {
   /** Generate a self-signed certificate and open a TLS listener on a free port. */
   readonly tls?: boolean;
-  /** Startup deadline (default 10 s). */
-  readonly startTimeoutMs?: number;
 }
 
 export interface FerryHandle {
@@ -111,7 +109,7 @@ export async function startFerry(overrides: Partial<FerryConfig> = {}, opts: Sta
     logs: () => out,
   };
   try {
-    await waitForStun(port, opts.startTimeoutMs ?? 10_000, '127.0.0.1', () => {
+    await waitForStun(port, 10_000, '127.0.0.1', () => {
       if (spawnError) return `server failed to spawn: ${spawnError.message}`;
       if (exited(child)) return `server exited early (code ${child.exitCode}, signal ${child.signalCode}):\n${out.slice(-4000)}`;
       return undefined;
