@@ -6,6 +6,7 @@ import type { Call, FerryClient } from '../../src/client/index.js';
 import { sleep, until, withTimeout } from '../helpers/wait.js';
 import { freePort } from '../helpers/ports.js';
 import { LOOPBACK_PEERS, startFerry, type FerryHandle } from '../helpers/ferry-process.js';
+import { apiRequest } from '../helpers/admin-http.js';
 
 export const ADMIN_TOKEN = 'sdk-e2e-admin-token-0123456789';
 
@@ -39,15 +40,10 @@ async function waitForHttp(url: string, ms: number, ferry: FerryHandle): Promise
   throw new Error(`${url} not answering within ${ms} ms (${last})\n${ferry.logs().slice(-3000)}`);
 }
 
-async function postJson(url: string, bearer: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(5000),
-  });
+async function postJson(base: string, path: string, bearer: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await apiRequest(base, 'POST', path, bearer, body, { timeoutMs: 5000 });
   const text = await res.text();
-  if (!res.ok) throw new Error(`POST ${url}: HTTP ${res.status}: ${text}`);
+  if (!res.ok) throw new Error(`POST ${base}${path}: HTTP ${res.status}: ${text}`);
   return JSON.parse(text) as Record<string, unknown>;
 }
 
@@ -62,7 +58,7 @@ export async function startSignalingFerry(): Promise<SignalingFerry> {
   const url = `http://127.0.0.1:${signalingPort}`;
   try {
     await waitForHttp(`${url}/healthz`, 10_000, ferry);
-    const account = await postJson(`${url}/v1/accounts`, ADMIN_TOKEN, { name: 'sdk-e2e' });
+    const account = await postJson(url, '/v1/accounts', ADMIN_TOKEN, { name: 'sdk-e2e' });
     const apiKey = String(account.api_key);
     const [lo, hi] = ferry.config.relay_ports.split('-').map(Number);
     return {
@@ -71,7 +67,7 @@ export async function startSignalingFerry(): Promise<SignalingFerry> {
       apiKey,
       accountId: String(account.id),
       relayPorts: [lo, hi],
-      mintToken: async () => String((await postJson(`${url}/v1/signal-tokens`, apiKey, {})).token),
+      mintToken: async () => String((await postJson(url, '/v1/signal-tokens', apiKey, {})).token),
       stop: () => ferry.stop(),
     };
   } catch (err) {

@@ -21,6 +21,7 @@ import { TestTurnClient } from '../helpers/turn-client.js';
 import { UdpPeer } from '../helpers/udp-peer.js';
 import { until } from '../helpers/wait.js';
 import { Receiver, type Received } from '../helpers/webhook-receiver.js';
+import { apiJson } from '../helpers/admin-http.js';
 
 const HOOK_SECRET = 'e2e-usage-hook-secret-0123';
 const ADMIN = 'e2e-usage-admin-token-0123';
@@ -51,13 +52,8 @@ function assertSignedAndUnique(hooks: readonly Received[]): void {
   assert.deepEqual(created, [...created].sort((a, b) => a - b), 'delivered in the order they were created');
 }
 
-async function http(ferry: Ferry, method: string, path: string, token: string, body?: unknown) {
-  const res = await fetch(`http://127.0.0.1:${ferry.signalingPort}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, any> };
+function http(ferry: Ferry, method: string, path: string, token: string, body?: unknown) {
+  return apiJson(`http://127.0.0.1:${ferry.signalingPort}`, method, path, token, body);
 }
 
 interface Ferry extends FerryHandle {

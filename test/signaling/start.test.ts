@@ -12,6 +12,7 @@ import { createLogger } from '../../src/logger.js';
 import { startFerry, type FerryHandle } from '../../src/main.js';
 import { TestTurnClient } from '../helpers/turn-client.js';
 import { freePort } from '../helpers/ports.js';
+import { apiRequest } from '../helpers/admin-http.js';
 
 const ADMIN = 'start-test-admin-token-0123';
 const SECRET = 'start-test-rest-secret-0123';
@@ -53,15 +54,7 @@ describe('startFerry with signaling', () => {
   });
 
   const base = () => `http://127.0.0.1:${ferry!.signalingAddress().port}`;
-  const call = (method: string, path: string, token?: string, body?: unknown) =>
-    fetch(`${base()}${path}`, {
-      method,
-      headers: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
+  const call = (method: string, path: string, token?: string, body?: unknown) => apiRequest(base(), method, path, token, body);
 
   it('listens where it logs, answers /healthz, and keeps the store next to the config file', async () => {
     const at = ferry!.signalingAddress();

@@ -16,6 +16,7 @@ import { TestTurnClient } from '../helpers/turn-client.js';
 import { UdpPeer } from '../helpers/udp-peer.js';
 import { freePort } from '../helpers/ports.js';
 import { sleep } from '../helpers/wait.js';
+import { apiJson } from '../helpers/admin-http.js';
 
 const ADMIN = 'caps-admin-token-0123456789';
 const SECRET = 'caps-rest-secret-0123456789';
@@ -61,14 +62,7 @@ describe('bandwidth caps (max_bps) in a running Ferry', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${api}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-  };
+  const admin = (method: string, path: string, body?: unknown) => apiJson<Record<string, unknown>>(api, method, path, ADMIN, body);
   const session = async (c: TestTurnClient): Promise<SessionRow> => {
     const { json } = await admin('GET', '/v1/sessions');
     const row = (json.sessions as SessionRow[]).find((s) => s.client === `127.0.0.1:${c.localPort}`);

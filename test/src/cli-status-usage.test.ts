@@ -15,6 +15,7 @@ import { SqliteUsageStore } from '../../src/store/sqlite-usage-store.js';
 import { freePort, reservePortRange, type PortRange } from '../helpers/ports.js';
 import { TestTurnClient } from '../helpers/turn-client.js';
 import { UdpPeer } from '../helpers/udp-peer.js';
+import { apiRequest } from '../helpers/admin-http.js';
 
 const START = '2030-01-01T00:00:00.000Z';
 const row = (account: string, toPeer: number, toClient: number): UsageRowJson => ({
@@ -82,7 +83,7 @@ describe('status usage summary from a running Ferry', () => {
   let raw: Record<string, unknown> = {};
   const get = async (path: string) => {
     const { port } = handle!.signalingAddress();
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const res = await apiRequest(`http://127.0.0.1:${port}`, 'GET', path, ADMIN);
     assert.equal(res.status, 200, path);
     return res.json();
   };
