@@ -1,35 +1,22 @@
 // `ferry start --fg` with no config file at all: the embedded defaults plus the development setup
 // (secrets in ./data/dev-secrets.json, a `dev` account once, a ready-to-run curl command on stderr).
-// It needs the default ports (3478 UDP/TCP, 8080 TCP) on every interface: skipped when they are busy.
+// It needs the default ports (3478 UDP/TCP, 8080 TCP) on every interface: it fails when they are busy.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnGuarded, terminate } from '../helpers/reaper.js';
+import { canBindTcp, canBindUdp } from '../helpers/ports.js';
 import { until } from '../helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FERRY = join(ROOT, 'bin', 'ferry.js');
 
-const tcpFree = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen({ port, host: '0.0.0.0', exclusive: true }, () => s.close(() => resolve(true)));
-  });
-const udpFree = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = createSocket('udp4');
-    s.once('error', () => resolve(false));
-    s.bind(port, '0.0.0.0', () => s.close(() => resolve(true)));
-  });
-
-const portsFree = async () => (await udpFree(3478)) && (await tcpFree(3478)) && (await tcpFree(8080));
+const ANY = '0.0.0.0';
+const portsFree = async () => (await canBindUdp(3478, ANY)) && (await canBindTcp(3478, ANY)) && (await canBindTcp(8080, ANY));
 
 describe('ferry start --fg without a config file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-cli-dev-'));

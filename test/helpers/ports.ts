@@ -10,15 +10,17 @@ import { join } from 'node:path';
 
 const HOST = '127.0.0.1';
 
-function canBindUdp(port: number, host = HOST): Promise<boolean> {
+/** Whether a UDP socket can bind `host`:`port` right now (udp6 for an IPv6 host). */
+export function canBindUdp(port: number, host = HOST): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = createSocket('udp4');
+    const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     s.once('error', () => { s.close(); resolve(false); });
     s.bind(port, host, () => s.close(() => resolve(true)));
   });
 }
 
-function canBindTcp(port: number, host = HOST): Promise<boolean> {
+/** Whether a TCP server can listen on `host`:`port` right now. */
+export function canBindTcp(port: number, host = HOST): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer();
     srv.once('error', () => resolve(false));

@@ -3,11 +3,11 @@
 // close an account's sessions (a TCP client's connection ends).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { startServer, type Fixture } from '../helpers/turn-server.js';
 import { TestTurnClient } from '../helpers/turn-client.js';
 import { UdpPeer } from '../helpers/udp-peer.js';
 import { withTimeout } from '../helpers/wait.js';
+import { canBindUdp } from '../helpers/ports.js';
 import * as C from '../../turn/codec/constants.js';
 import { errorOf, testApp, type TestApp } from './helpers.js';
 
@@ -23,22 +23,6 @@ interface Session {
   bytes_to_client: number;
   packets_to_peer: number;
   packets_to_client: number;
-}
-
-/** Whether a UDP socket can bind this address and port right now (false: something holds it). */
-async function canBind(address: string, port: number): Promise<boolean> {
-  const s = createSocket(address.includes(':') ? 'udp6' : 'udp4');
-  try {
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.bind({ address, port, exclusive: true }, () => resolve());
-    });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    s.close();
-  }
 }
 
 describe('admin sessions API over a live TurnServer', () => {
@@ -130,7 +114,7 @@ describe('admin sessions API over a live TurnServer', () => {
     assert.equal(second.age_seconds, 5);
     assert.equal(second.started_at, first.started_at);
 
-    assert.equal(await canBind(relayed.address, relayed.port), false, 'the relay holds the port while the session lives');
+    assert.equal(await canBindUdp(relayed.port, relayed.address), false, 'the relay holds the port while the session lives');
     const del = await t.request({ method: 'DELETE', url: `/v1/sessions/${first.id}` });
     assert.equal(del.statusCode, 204, del.body);
     assert.equal(del.body, '');
@@ -138,7 +122,7 @@ describe('admin sessions API over a live TurnServer', () => {
     assert.equal(fx.closed.at(-1)?.info.id, first.id);
 
     assert.equal((await c.refresh()).code, 437, 'the client sees its allocation gone');
-    assert.equal(await canBind(relayed.address, relayed.port), true, 'the relayed port is closed');
+    assert.equal(await canBindUdp(relayed.port, relayed.address), true, 'the relayed port is closed');
     assert.ok(!(await sessions()).some((s) => s.id === first.id), 'no longer listed');
 
     const again = await t.request({ method: 'DELETE', url: `/v1/sessions/${first.id}` });
