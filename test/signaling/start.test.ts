@@ -6,35 +6,22 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/logger.js';
 import { startFerry, type FerryHandle } from '../../src/main.js';
 import { TestTurnClient } from '../helpers/turn-client.js';
 import { freePort } from '../helpers/ports.js';
 import { apiRequest } from '../helpers/admin-http.js';
+import { captureLog } from '../helpers/log-capture.js';
 
 const ADMIN = 'start-test-admin-token-0123';
 const SECRET = 'start-test-rest-secret-0123';
-
-
-function logSink() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, logger: createLogger('info', stream) };
-}
 
 describe('startFerry with signaling', () => {
   let dir: string;
   let configFile: string;
   let turnPort: number;
   let ferry: FerryHandle | undefined;
-  const log = logSink();
+  const log = captureLog('info');
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ferry-signaling-'));

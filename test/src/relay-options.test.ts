@@ -4,10 +4,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { NetworkInterfaceInfo } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/logger.js';
 import { buildRelayPlan, chooseRelayIps, serverAddresses, type InterfaceMap } from '../../src/relay-options.js';
+import { captureLog } from '../helpers/log-capture.js';
 
 function iface(address: string, family: 'IPv4' | 'IPv6', internal = false): NetworkInterfaceInfo {
   const base = { address, netmask: '', mac: '00:00:00:00:00:00', internal, cidr: null };
@@ -20,18 +19,6 @@ const HOST: InterfaceMap = {
   eth1: [iface('198.51.100.9', 'IPv4')],
 };
 const LOOPBACK_ONLY: InterfaceMap = { lo: HOST.lo };
-
-/** Log lines collected as parsed objects. */
-function memoryLog() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, log: createLogger('debug', sink) };
-}
 
 describe('relay address choice', () => {
   it('uses relay_ip when set, split by family', () => {
@@ -91,7 +78,7 @@ describe('server addresses for the peer policy', () => {
 
 describe('buildRelayPlan', () => {
   it('maps the config to TurnServerOptions', async () => {
-    const { log, lines } = memoryLog();
+    const { logger: log, lines } = captureLog('debug');
     const loaded = parseConfig({
       address: '127.0.0.1:3478',
       realm: 'example.org',
@@ -119,13 +106,13 @@ describe('buildRelayPlan', () => {
   });
 
   it('logs a warning on the loopback fallback', async () => {
-    const { log, lines } = memoryLog();
+    const { logger: log, lines } = captureLog('debug');
     await buildRelayPlan(parseConfig({}), { log, interfaces: () => LOOPBACK_ONLY });
     assert.ok(lines.some((l) => l.level === 40 && l.chosen_from === 'loopback fallback'));
   });
 
   it('refuses the relay\'s own public addresses as peers', async () => {
-    const { log } = memoryLog();
+    const { logger: log } = captureLog('debug');
     const plan = await buildRelayPlan(parseConfig({ relay_ip: '8.8.4.4', external_ip: '1.1.1.1' }), { log, interfaces: () => HOST });
     assert.equal(plan.options.peerPolicy.allows('8.8.4.4', 4), false);
     assert.equal(plan.options.peerPolicy.allows('1.1.1.1', 4), false);
@@ -136,20 +123,20 @@ describe('buildRelayPlan', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ferry-tls-'));
     const file = join(dir, 'config.json');
     const loaded = { ...parseConfig({ tls_address: '127.0.0.1:5349', tls: { cert: 'cert.pem', key: 'key.pem' } }), source: file };
-    await assert.rejects(buildRelayPlan(loaded, { log: memoryLog().log, interfaces: () => HOST }), (err: unknown) => {
+    await assert.rejects(buildRelayPlan(loaded, { log: captureLog('debug').logger, interfaces: () => HOST }), (err: unknown) => {
       assert.ok(err instanceof ConfigError);
       assert.match(err.message, new RegExp(`^tls\\.cert: cannot read ${join(dir, 'cert.pem')}: no such file`));
       return true;
     });
     writeFileSync(join(dir, 'cert.pem'), 'not a certificate');
     writeFileSync(join(dir, 'key.pem'), 'not a key');
-    await assert.rejects(buildRelayPlan(loaded, { log: memoryLog().log, interfaces: () => HOST }), /^ConfigError: tls: cannot use cert\.pem with key\.pem/);
+    await assert.rejects(buildRelayPlan(loaded, { log: captureLog('debug').logger, interfaces: () => HOST }), /^ConfigError: tls: cannot use cert\.pem with key\.pem/);
   });
 });
 
 describe('logger', () => {
   it('redacts secrets', () => {
-    const { log, lines } = memoryLog();
+    const { logger: log, lines } = captureLog('debug');
     log.info({ password: 'p1', users: { alice: 'p2' }, config: { auth_secrets: ['s1'], users: { bob: 'p3' } }, nested: { deep: { secret: 's2' } } }, 'x');
     const text = JSON.stringify(lines);
     for (const s of ['p1', 'p2', 'p3', 's1', 's2']) assert.ok(!text.includes(`"${s}"`), `${s} leaked: ${text}`);

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { loadConfig } from '../../../src/config/load.js';
 import { createLogger } from '../../../src/logger.js';
 import { startFerry, type FerryHandle } from '../../../src/main.js';
@@ -22,7 +21,6 @@ describe('startFerry with webhooks and metrics', () => {
   let dir: string;
   let ferry: FerryHandle | undefined;
   const receiver = new Receiver();
-  const sink = new Writable({ write: (_c, _e, done) => done() });
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ferry-wiring-'));
@@ -35,7 +33,7 @@ describe('startFerry with webhooks and metrics', () => {
       webhooks: [{ url: `http://127.0.0.1:${port}/ferry`, secret: HOOK_SECRET, events: ['session.closed'] }],
       metrics: { token: METRICS_TOKEN },
     }));
-    ferry = await startFerry(await loadConfig(configFile), createLogger('silent', sink));
+    ferry = await startFerry(await loadConfig(configFile), createLogger('silent'));
   });
   after(async () => {
     await ferry?.stop();
