@@ -5,12 +5,6 @@ import { ADMIN_TOKEN, errorOf, testApp, type TestApp } from './helpers.js';
 
 const json = (res: { json(): unknown }) => res.json() as Record<string, unknown>;
 
-async function createAccount(t: TestApp, name: string): Promise<{ id: string; api_key: string }> {
-  const res = await t.request({ method: 'POST', url: '/v1/accounts', payload: { name } });
-  assert.equal(res.statusCode, 201, res.body);
-  return res.json() as { id: string; api_key: string };
-}
-
 describe('admin API', () => {
   let t: TestApp;
   before(async () => { t = await testApp({ closedPerCall: 2 }); });
@@ -39,8 +33,8 @@ describe('admin API', () => {
   });
 
   it('lists, renames, disables and deletes accounts', async () => {
-    const a = await createAccount(t, 'list-a');
-    const b = await createAccount(t, 'list-b');
+    const a = await t.createAccount('list-a');
+    const b = await t.createAccount('list-b');
     const list = await t.request({ method: 'GET', url: '/v1/accounts' });
     assert.equal(list.statusCode, 200);
     const ids = (list.json() as { accounts: Array<{ id: string }> }).accounts.map((x) => x.id);
@@ -69,7 +63,7 @@ describe('admin API', () => {
   });
 
   it('creates, lists and revokes API keys', async () => {
-    const a = await createAccount(t, 'keys');
+    const a = await t.createAccount('keys');
     const created = await t.request({ method: 'POST', url: `/v1/accounts/${a.id}/keys` });
     assert.equal(created.statusCode, 201, created.body);
     const key = created.json() as { id: string; api_key: string };
@@ -104,7 +98,7 @@ describe('admin API', () => {
   });
 
   it('revokes an account\'s credentials and closes its allocations', async () => {
-    const a = await createAccount(t, 'revoke');
+    const a = await t.createAccount('revoke');
     const res = await t.request({ method: 'POST', url: `/v1/accounts/${a.id}/revoke` });
     assert.equal(res.statusCode, 200, res.body);
     assert.deepEqual(res.json(), { revoked: true, closed_allocations: 2 });
@@ -166,8 +160,8 @@ describe('admin authentication', () => {
   });
 
   it('refuses API keys and signaling tokens on admin routes: account A cannot read account B', async () => {
-    const a = await createAccount(t, 'A');
-    const b = await createAccount(t, 'B');
+    const a = await t.createAccount('A');
+    const b = await t.createAccount('B');
     const token = ((await t.request({ method: 'POST', url: '/v1/signal-tokens', auth: a.api_key })).json() as { token: string }).token;
     for (const cred of [a.api_key, token]) {
       for (const [method, url] of [['GET', `/v1/accounts/${b.id}`], ['GET', `/v1/accounts/${a.id}`], ['GET', '/v1/accounts'], ['GET', `/v1/accounts/${b.id}/keys`], ['DELETE', `/v1/accounts/${b.id}`]] as const) {

@@ -11,12 +11,6 @@ interface IceServersBody {
   expires_at: string;
 }
 
-async function account(t: TestApp, name = 'acme'): Promise<{ id: string; api_key: string }> {
-  const res = await t.request({ method: 'POST', url: '/v1/accounts', payload: { name } });
-  assert.equal(res.statusCode, 201, res.body);
-  return res.json() as { id: string; api_key: string };
-}
-
 async function iceServers(t: TestApp, auth: string, opts: { host?: string; payload?: object } = {}) {
   return t.request({
     method: 'POST',
@@ -38,7 +32,7 @@ describe('POST /v1/ice-servers', () => {
   let acme: { id: string; api_key: string };
   before(async () => {
     t = await testApp();
-    acme = await account(t);
+    acme = await t.createAccount('acme');
   });
   after(() => t.close());
 
@@ -90,7 +84,7 @@ describe('POST /v1/ice-servers', () => {
   it('uses signaling.public_host and the TLS port when configured', async () => {
     const t2 = await testApp({ publicHost: 'turn.example.com', tlsPort: 5349 });
     try {
-      const a = await account(t2);
+      const a = await t2.createAccount('acme');
       const res = await iceServers(t2, a.api_key, { host: '10.1.2.3:8080' });
       assert.equal(res.statusCode, 200, res.body);
       assert.deepEqual((res.json() as IceServersBody).iceServers[0].urls, [
@@ -107,7 +101,7 @@ describe('POST /v1/ice-servers', () => {
   it('answers 503 when no auth_secrets are configured', async () => {
     const t2 = await testApp({ secret: null });
     try {
-      const a = await account(t2);
+      const a = await t2.createAccount('acme');
       for (const url of ['/v1/ice-servers', '/v1/signal-tokens']) {
         const res = await t2.request({ method: 'POST', url, auth: a.api_key });
         assert.equal(res.statusCode, 503, url);
@@ -133,7 +127,7 @@ describe('POST /v1/signal-tokens', () => {
   let acme: { id: string; api_key: string };
   before(async () => {
     t = await testApp();
-    acme = await account(t);
+    acme = await t.createAccount('acme');
   });
   after(() => t.close());
 
@@ -182,7 +176,7 @@ describe('disabling, deleting and revoking reach every credential', () => {
   }
 
   it('a disabled account\'s key and tokens get 401 until it is enabled again', async () => {
-    const a = await account(t, 'to-disable');
+    const a = await t.createAccount('to-disable');
     const token = await mintToken(t, a.api_key);
     const patch = (disabled: boolean) => t.request({ method: 'PATCH', url: `/v1/accounts/${a.id}`, payload: { disabled } });
     assert.equal((await patch(true)).statusCode, 200);
@@ -198,7 +192,7 @@ describe('disabling, deleting and revoking reach every credential', () => {
   });
 
   it('a deleted account\'s key gets 401 and its TURN credentials are refused', async () => {
-    const a = await account(t, 'to-delete');
+    const a = await t.createAccount('to-delete');
     const cred = await turnCredentials(a.api_key);
     assert.equal(turnAuth().lookup(cred.username, realm, t.clock.ms).ok, true);
     assert.equal((await t.request({ method: 'DELETE', url: `/v1/accounts/${a.id}` })).statusCode, 204);
@@ -207,8 +201,8 @@ describe('disabling, deleting and revoking reach every credential', () => {
   });
 
   it('revoke closes allocations and refuses earlier TURN credentials and tokens, not later ones', async () => {
-    const a = await account(t, 'to-revoke');
-    const b = await account(t, 'bystander');
+    const a = await t.createAccount('to-revoke');
+    const b = await t.createAccount('bystander');
     const before = await turnCredentials(a.api_key);
     const bystander = await turnCredentials(b.api_key);
     const token = await mintToken(t, a.api_key);
@@ -239,7 +233,7 @@ describe('GET /v1/signal admission (wired by buildSignalingApp)', () => {
   let acme: { id: string; api_key: string };
   before(async () => {
     t = await testApp();
-    acme = await account(t);
+    acme = await t.createAccount('acme');
   });
   after(() => t.close());
 

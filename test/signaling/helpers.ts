@@ -1,4 +1,5 @@
 // A signaling app over an in-memory SQLite store, a fake clock and a recording RelayControl.
+import assert from 'node:assert/strict';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { AccountService } from '../../src/accounts/service.js';
 import type { RelayControl } from '../../src/accounts/types.js';
@@ -36,6 +37,8 @@ export interface TestApp {
   readonly clock: { ms: number };
   /** app.inject with the admin bearer unless `auth` says otherwise (null: no Authorization). */
   request(opts: InjectOptions & { auth?: string | null }): Promise<LightMyRequestResponse>;
+  /** POST /v1/accounts as the admin, asserting 201: the new account's id and API key. */
+  createAccount(name: string): Promise<{ id: string; api_key: string }>;
   close(): Promise<void>;
 }
 
@@ -71,6 +74,11 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     ...options.relay,
   });
   await app.ready();
+  const request: TestApp['request'] = ({ auth, ...opts }) => {
+    const token = auth === undefined ? ADMIN_TOKEN : auth;
+    const headers = { ...(opts.headers ?? {}), ...(token !== null ? { authorization: `Bearer ${token}` } : {}) };
+    return app.inject({ ...opts, headers });
+  };
   return {
     app,
     accounts,
@@ -78,10 +86,11 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     closeCalls,
     maxBpsCalls,
     clock,
-    request({ auth, ...opts }) {
-      const token = auth === undefined ? ADMIN_TOKEN : auth;
-      const headers = { ...(opts.headers ?? {}), ...(token !== null ? { authorization: `Bearer ${token}` } : {}) };
-      return app.inject({ ...opts, headers });
+    request,
+    async createAccount(name) {
+      const res = await request({ method: 'POST', url: '/v1/accounts', payload: { name } });
+      assert.equal(res.statusCode, 201, res.body);
+      return res.json() as { id: string; api_key: string };
     },
     async close() {
       await app.close();
