@@ -11,11 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '../helpers/werift-quirks.js';
-import { RTCPeerConnection, type RTCDataChannel } from 'werift';
+import type { RTCPeerConnection, RTCDataChannel } from 'werift';
 import { restCredentials } from '../helpers/ferry-process.js';
 import { freePort, reservePortRange, type PortRange } from '../helpers/ports.js';
 import { TestTurnClient } from '../helpers/turn-client.js';
-import { exitIfStuck, sleep, until, withTimeout } from '../helpers/wait.js';
+import { exitIfStuck, sleep, until } from '../helpers/wait.js';
+import { connectRelayPair } from '../helpers/werift-pair.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FERRY = join(ROOT, 'bin', 'ferry.js');
@@ -74,33 +75,14 @@ function alive(pid: number): boolean {
   }
 }
 
-async function gathered(pc: RTCPeerConnection): Promise<void> {
-  if (pc.iceGatheringState === 'complete') return;
-  await new Promise<void>((resolve) => {
-    const { unSubscribe } = pc.iceGatheringStateChange.subscribe((s) => {
-      if (s === 'complete') { unSubscribe(); resolve(); }
-    });
-  });
-}
-
 interface Pair { a: RTCPeerConnection; b: RTCPeerConnection; tx: RTCDataChannel; received: string[] }
 
 async function connectPair(urls: string): Promise<Pair> {
-  const cfg = { iceServers: [{ urls, username: USER, credential: PASSWORD }], iceTransportPolicy: 'relay' as const };
-  const a = new RTCPeerConnection(cfg);
-  const b = new RTCPeerConnection(cfg);
-  const tx = a.createDataChannel('cli');
   const received: string[] = [];
-  const rxP = new Promise<RTCDataChannel>((resolve) => b.onDataChannel.subscribe((ch) => resolve(ch)));
-  await a.setLocalDescription(await a.createOffer());
-  await withTimeout(gathered(a), 15_000, 'offerer ICE gathering');
-  await b.setRemoteDescription(a.localDescription!);
-  await b.setLocalDescription(await b.createAnswer());
-  await withTimeout(gathered(b), 15_000, 'answerer ICE gathering');
-  await a.setRemoteDescription(b.localDescription!);
-  const rx = await withTimeout(rxP, 20_000, 'remote data channel');
-  rx.onMessage.subscribe((m) => received.push(m.toString()));
-  await until(() => tx.readyState === 'open' && rx.readyState === 'open', 20_000, 'data channels open');
+  const { a, b, tx } = await connectRelayPair({ urls, username: USER, credential: PASSWORD }, {
+    label: 'cli',
+    remoteChannel: (rx) => rx.onMessage.subscribe((m) => received.push(m.toString())),
+  });
   return { a, b, tx, received };
 }
 

@@ -2,58 +2,23 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import '../helpers/werift-quirks.js';
-import { RTCPeerConnection, type RTCDataChannel } from 'werift';
+import type { RTCPeerConnection } from 'werift';
 import {
   LOOPBACK_PEERS, TEST_PASSWORD, TEST_SECRET, TEST_USER, restCredentials, startFerry, type FerryHandle,
 } from '../helpers/ferry-process.js';
-import { exitIfStuck, sleep, until, withTimeout } from '../helpers/wait.js';
+import { exitIfStuck, sleep, until } from '../helpers/wait.js';
+import { connectRelayPair, type IceServer, type WeriftPair } from '../helpers/werift-pair.js';
 
 const TEST_TIMEOUT = 60_000;
 const N = 200;
 
-interface IceServer { urls: string; username: string; credential: string }
-
-interface Pair {
-  a: RTCPeerConnection;
-  b: RTCPeerConnection;
-  tx: RTCDataChannel;
-  rx: RTCDataChannel;
-  close(): Promise<void>;
-}
-
-async function gathered(pc: RTCPeerConnection): Promise<void> {
-  if (pc.iceGatheringState === 'complete') return;
-  await new Promise<void>((resolve) => {
-    const { unSubscribe } = pc.iceGatheringStateChange.subscribe((s) => {
-      if (s === 'complete') { unSubscribe(); resolve(); }
-    });
-  });
-}
-
 /** Offer/answer with full (non-trickle) descriptions, as both peers live in this process. */
-async function connectPair(server: IceServer): Promise<Pair> {
-  const cfg = { iceServers: [server], iceTransportPolicy: 'relay' as const };
-  const a = new RTCPeerConnection(cfg);
-  const b = new RTCPeerConnection(cfg);
-  const close = async (): Promise<void> => { await Promise.allSettled([a.close(), b.close()]); };
-  try {
-    const tx = a.createDataChannel('ferry');
-    const rxP = new Promise<RTCDataChannel>((resolve) => b.onDataChannel.subscribe((ch) => resolve(ch)));
-    await a.setLocalDescription(await a.createOffer());
-    await withTimeout(gathered(a), 15_000, 'offerer ICE gathering');
+function connectPair(server: IceServer): Promise<WeriftPair> {
+  return connectRelayPair(server, {
+    label: 'ferry',
     // werift reports no error for a failed Allocate (e.g. 401): it just offers no candidate.
-    assert.ok(sdpCandidates(a).length > 0, 'offerer gathered no relay candidate (Allocate failed?)');
-    await b.setRemoteDescription(a.localDescription!);
-    await b.setLocalDescription(await b.createAnswer());
-    await withTimeout(gathered(b), 15_000, 'answerer ICE gathering');
-    await a.setRemoteDescription(b.localDescription!);
-    const rx = await withTimeout(rxP, 20_000, 'remote data channel');
-    await until(() => tx.readyState === 'open' && rx.readyState === 'open', 20_000, 'data channels open');
-    return { a, b, tx, rx, close };
-  } catch (err) {
-    await close();
-    throw err;
-  }
+    offerGathered: (a) => assert.ok(sdpCandidates(a).length > 0, 'offerer gathered no relay candidate (Allocate failed?)'),
+  });
 }
 
 function sdpCandidates(pc: RTCPeerConnection): string[] {
@@ -75,7 +40,7 @@ async function selectedLocalCandidate(pc: RTCPeerConnection): Promise<Record<str
   return local;
 }
 
-async function exchangeMessages(p: Pair): Promise<void> {
+async function exchangeMessages(p: WeriftPair): Promise<void> {
   const received: string[] = [];
   p.rx.onMessage.subscribe((m) => received.push(m.toString()));
   const sent: string[] = [];
