@@ -7,7 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installCleanup, registerTempDir, sleep, stopChild, type Child } from './lib/children.js';
 import { buildTools, runLoadgen, type LoadgenOutcome, type Tools } from './lib/loadgen.js';
-import { cpuPercent, groupRssKb, groupThreads, othersMark, CLK_TCK } from './lib/procfs.js';
+import { groupRssKb, groupThreads, waitQuiet, CLK_TCK } from './lib/procfs.js';
+import { arg, flag } from './lib/options.js';
 import { freePort, reserveRelayRange, type PortRange as RelayRange } from '../test/helpers/ports.js';
 import { coturnVersion, startBareNode, startCoturn, startEcho, startFerry, stunPing, type Server } from './lib/servers.js';
 
@@ -18,11 +19,6 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const log = (msg: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 // ---- options (argv, or BENCH_* environment variables) ----
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i >= 0) return process.argv[i + 1];
-  return process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
-}
 function parseJson(text: string, what: string): Record<string, unknown> {
   try {
     return JSON.parse(text) as Record<string, unknown>;
@@ -31,7 +27,7 @@ function parseJson(text: string, what: string): Record<string, unknown> {
     process.exit(64);
   }
 }
-const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+const quick = flag('quick');
 const only = arg('only');
 const onlyKinds = only?.split(',');
 if (onlyKinds !== undefined && !onlyKinds.every((k) => (KINDS as readonly string[]).includes(k))) {
@@ -126,7 +122,7 @@ async function dataRun(ctx: Ctx, sub: Subject, rate: number, payload: number, in
   const first = await dataRunOnce(ctx, sub, rate, payload, indications);
   if ((first.others_cpu_pct ?? 0) <= opts.noiseLimit || first.error) return first;
   log(`  background load ${first.others_cpu_pct}% of a core > ${opts.noiseLimit}%: waiting for quiet, then again`);
-  await waitQuiet([sub.srv!.child.pid, ctx.echo.pid], 10_000);
+  await waitQuiet([sub.srv!.child.pid, ctx.echo.pid], opts.noiseLimit, 10_000);
   return { ...(await dataRunOnce(ctx, sub, rate, payload, indications)), rerun_after_noise: first.others_cpu_pct ?? 0 };
 }
 
@@ -149,16 +145,6 @@ async function dataRunOnce(ctx: Ctx, sub: Subject, rate: number, payload: number
 }
 
 /** Waits (at most maxMs) until other processes use less than the noise limit over one second. */
-async function waitQuiet(ours: number[], maxMs: number): Promise<void> {
-  const until = performance.now() + maxMs;
-  while (performance.now() < until) {
-    const a = othersMark(ours);
-    await sleep(1000);
-    const pct = cpuPercent(a, othersMark(ours)) ?? 0;
-    if (pct <= opts.noiseLimit) return;
-  }
-}
-
 /** Runs `fn` for each server still standing, in turn; a server that fails is reported and dropped. */
 async function eachLive(subs: Subject[], fn: (s: Subject) => Promise<void>): Promise<void> {
   for (const s of subs) {
@@ -223,7 +209,7 @@ async function ladders(ctx: Ctx, subs: Subject[], payload: number): Promise<void
 
 async function allocation(ctx: Ctx, srv: Server) {
   // warm-up (code paths, lazy init), then RSS at rest, then N allocations held for a few seconds
-  await waitQuiet([srv.child.pid, ctx.echo.pid], 10_000);
+  await waitQuiet([srv.child.pid, ctx.echo.pid], opts.noiseLimit, 10_000);
   await runLoadgen(ctx.tools.loadgen, {
     serverPort: srv.port, peerPort: ctx.echoPort, clients: 10, rate: 10_000, seconds: 0.5, payload: 100, timeoutMs: 15_000,
   });

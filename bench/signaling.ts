@@ -24,7 +24,8 @@ import { fileURLToPath } from 'node:url';
 import { installCleanup, registerTempDir, sleep, spawnChild, stopChild, type Child } from './lib/children.js';
 import { ControlServer, type ControlConnection } from './lib/control.js';
 import { freePort } from '../test/helpers/ports.js';
-import { cpuMark, cpuPercent, groupRssKb, othersMark, systemBusyPercent, systemMark } from './lib/procfs.js';
+import { cpuMark, cpuPercent, groupRssKb, othersMark, systemBusyPercent, systemMark, waitQuiet } from './lib/procfs.js';
+import { arg, flag } from './lib/options.js';
 import type { Kind, Proto } from './lib/signal-frames.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -32,12 +33,6 @@ const DIST = join(REPO_ROOT, 'dist', 'bench');
 const log = (msg: string): void => void process.stderr.write(`[signal-bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 // ---- options ----
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i >= 0) return process.argv[i + 1];
-  return process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
-}
-const flag = (name: string): boolean => process.argv.includes(`--${name}`) || process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] === '1';
 const list = (name: string, dflt: string): number[] => (arg(name) ?? dflt).split(',').map(Number);
 
 const quick = flag('quick');
@@ -156,20 +151,11 @@ async function stepOnce(s: Server, kind: Kind, pairs: number, rate: number): Pro
   return step;
 }
 
-/** Waits (≤ 10 s) until the rest of the machine is quiet. */
-async function waitQuiet(pids: number[]): Promise<void> {
-  for (let i = 0; i < 10; i++) {
-    const a = othersMark(pids);
-    await sleep(1000);
-    if ((cpuPercent(a, othersMark(pids)) ?? 0) < opts.noiseLimit) return;
-  }
-}
-
 async function step(s: Server, kind: Kind, pairs: number, rate: number): Promise<Step> {
   let st = await stepOnce(s, kind, pairs, rate);
   if (!st.pass && (st.others_cpu_pct as number | null ?? 0) > opts.noiseLimit) {
     log(`  ${s.proto} ${kind} ${rate}/s failed under background load (${String(st.others_cpu_pct)} % of a core); once more when quiet`);
-    await waitQuiet([...servers.map((x) => x.child.pid), loadgen.pid]);
+    await waitQuiet([...servers.map((x) => x.child.pid), loadgen.pid], opts.noiseLimit, 10_000);
     const first = st;
     st = await stepOnce(s, kind, pairs, rate);
     st.rerun_after_noise = { p99_ms: first.p99_ms, others_cpu_pct: first.others_cpu_pct };

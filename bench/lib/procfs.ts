@@ -2,6 +2,7 @@
 // it forked), so a server that spawns workers is measured in full.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 function clockTicks(): number {
   try {
@@ -160,4 +161,17 @@ export function udpDropsByPort(): Map<number, number> {
 
 export function round1(x: number): number {
   return Math.round(x * 10) / 10;
+}
+
+/**
+ * Waits until the processes outside the groups `ours` used at most `noiseLimit` % of a core over a
+ * one-second sample, or `maxMs` has passed (then returns anyway).
+ */
+export async function waitQuiet(ours: readonly number[], noiseLimit: number, maxMs: number): Promise<void> {
+  const end = performance.now() + maxMs;
+  while (performance.now() < end) {
+    const a = othersMark(ours);
+    await sleep(1000);
+    if ((cpuPercent(a, othersMark(ours)) ?? 0) <= noiseLimit) return;
+  }
 }
