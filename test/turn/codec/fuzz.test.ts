@@ -105,13 +105,16 @@ test('20,000 random and mutated messages never throw', () => {
 
 test('the framer never throws on random streams', () => {
   const rand = prng(11);
+  let frames = 0;
   for (let n = 0; n < 2000; n++) {
     const f = new StreamFramer(2000);
     const chunks = 1 + randInt(rand, 5);
     for (let i = 0; i < chunks; i++) {
       const c = randomBytes(rand, randInt(rand, 64));
       if (rand() < 0.5 && c.length > 0) c[0] = 0x40 | (c[0] & 0x0f);
-      if (!f.push(c, () => {})) break;
+      if (!f.push(c, () => { frames++; })) break;
     }
   }
+  // Most random streams fail framing early; the seeded ones still complete a few frames.
+  assert.ok(frames > 0, `framed ${frames}`);
 });
