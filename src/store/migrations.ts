@@ -70,31 +70,42 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
+/** Where a set of migrations keeps its version, and how a too new version is reported. */
+export interface VersionTable {
+  /** The one-row table holding the version applied last. */
+  readonly table: string;
+  /** The subject of the "newer than this Ferry supports" error, with its verb. */
+  readonly subject: string;
+}
+
+/** The accounts' migrations (MIGRATIONS). */
+export const SCHEMA_VERSION: VersionTable = { table: 'schema_version', subject: 'the database has' };
+
 /** The schema version of the database (0 for a new one). */
-export function schemaVersion(db: Database): number {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-  const row = db.prepare('SELECT max(version) AS version FROM schema_version').get() as { version: number | null };
+export function schemaVersion(db: Database, versions: VersionTable = SCHEMA_VERSION): number {
+  db.exec(`CREATE TABLE IF NOT EXISTS ${versions.table} (version INTEGER NOT NULL)`);
+  const row = db.prepare(`SELECT max(version) AS version FROM ${versions.table}`).get() as { version: number | null };
   return row.version ?? 0;
 }
 
 /** Applies every migration newer than the database; returns the versions applied. */
-export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS, versions: VersionTable = SCHEMA_VERSION): number[] {
   const applied: number[] = [];
   for (const m of migrations) {
     // IMMEDIATE: take the write lock before reading the version, so a concurrent opener waits.
     const step = db.transaction(() => {
-      if (schemaVersion(db) >= m.version) return false;
+      if (schemaVersion(db, versions) >= m.version) return false;
       db.exec(m.sql);
-      db.prepare('DELETE FROM schema_version').run();
-      db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(m.version);
+      db.prepare(`DELETE FROM ${versions.table}`).run();
+      db.prepare(`INSERT INTO ${versions.table} (version) VALUES (?)`).run(m.version);
       return true;
     });
     if (step.immediate()) applied.push(m.version);
   }
   const latest = migrations.length > 0 ? migrations[migrations.length - 1].version : 0;
-  const current = schemaVersion(db);
+  const current = schemaVersion(db, versions);
   if (current > latest) {
-    throw new Error(`storage: the database has schema version ${current}, newer than this Ferry supports (${latest})`);
+    throw new Error(`storage: ${versions.subject} schema version ${current}, newer than this Ferry supports (${latest})`);
   }
   return applied;
 }

@@ -1,7 +1,7 @@
 /**
  * UsageStore over better-sqlite3, in the accounts' database file (it shares SqliteAccountStore's
  * connection). Its tables have their own versioned migrations (`usage_schema_version`), applied
- * like ./migrations.ts's: one transaction per step, never twice.
+ * by ./migrations.ts's migrate(): one transaction per step, never twice.
  */
 import type { Database } from 'better-sqlite3';
 import type {
@@ -14,7 +14,8 @@ import type {
   UsageRow,
   UsageStore,
 } from '../metering/types.js';
-import { DAY_MS, dayOf } from '../metering/types.js';
+import { addCounters, DAY_MS, dayOf } from '../metering/types.js';
+import { migrate, type Migration, type VersionTable } from './migrations.js';
 
 const COUNTER_COLUMNS = `
   bytes_to_peer     INTEGER NOT NULL DEFAULT 0,
@@ -22,9 +23,10 @@ const COUNTER_COLUMNS = `
   packets_to_peer   INTEGER NOT NULL DEFAULT 0,
   packets_to_client INTEGER NOT NULL DEFAULT 0`;
 
-export const USAGE_MIGRATIONS: readonly { version: number; sql: string }[] = [
+export const USAGE_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
+    description: 'usage ledger',
     sql: `
       CREATE TABLE usage_timeframe (
         id        INTEGER PRIMARY KEY CHECK (id = 1),
@@ -63,20 +65,7 @@ export const USAGE_MIGRATIONS: readonly { version: number; sql: string }[] = [
   },
 ];
 
-function migrateUsage(db: Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS usage_schema_version (version INTEGER NOT NULL)');
-  const current = () => (db.prepare('SELECT max(version) AS v FROM usage_schema_version').get() as { v: number | null }).v ?? 0;
-  for (const m of USAGE_MIGRATIONS) {
-    db.transaction(() => {
-      if (current() >= m.version) return;
-      db.exec(m.sql);
-      db.prepare('DELETE FROM usage_schema_version').run();
-      db.prepare('INSERT INTO usage_schema_version (version) VALUES (?)').run(m.version);
-    }).immediate();
-  }
-  const latest = USAGE_MIGRATIONS[USAGE_MIGRATIONS.length - 1].version;
-  if (current() > latest) throw new Error(`storage: the usage tables have schema version ${current()}, newer than this Ferry supports (${latest})`);
-}
+const USAGE_SCHEMA_VERSION: VersionTable = { table: 'usage_schema_version', subject: 'the usage tables have' };
 
 interface CounterRow {
   bytes_to_peer: number;
@@ -103,7 +92,7 @@ export class SqliteUsageStore implements UsageStore {
   /** `db`: an open connection, e.g. SqliteAccountStore.db; the caller closes it. */
   constructor(db: Database) {
     this.#db = db;
-    migrateUsage(db);
+    migrate(db, USAGE_MIGRATIONS, USAGE_SCHEMA_VERSION);
   }
 
   async timeframe(): Promise<Timeframe | null> {
@@ -181,12 +170,7 @@ export class SqliteUsageStore implements UsageStore {
       const key = `${start}\u0000${r.account}`;
       const d = days.get(key);
       if (d === undefined) days.set(key, { ...r, start });
-      else {
-        d.bytesToPeer += r.bytesToPeer;
-        d.bytesToClient += r.bytesToClient;
-        d.packetsToPeer += r.packetsToPeer;
-        d.packetsToClient += r.packetsToClient;
-      }
+      else addCounters(d, r);
     }
     return [...days.values()];
   }
