@@ -3,7 +3,7 @@
  * connection). Its tables have their own versioned migrations (`usage_schema_version`), applied
  * by ./migrations.ts's migrate(): one transaction per step, never twice.
  */
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import type {
   ArchivedTimeframe,
   Counters,
@@ -63,6 +63,13 @@ export const USAGE_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    description: 'usage per timeframe by timeframe_start (the limiter reads it every second)',
+    sql: `
+      CREATE INDEX IF NOT EXISTS usage_timeframes_start ON usage_timeframes(timeframe_start);
+    `,
+  },
 ];
 
 const USAGE_SCHEMA_VERSION: VersionTable = { table: 'usage_schema_version', subject: 'the usage tables have' };
@@ -88,17 +95,54 @@ const UPSERT_SET =
 
 export class SqliteUsageStore implements UsageStore {
   readonly #db: Database;
+  readonly #getTimeframe: Statement;
+  readonly #putTimeframe: Statement;
+  readonly #addHourly: Statement;
+  readonly #addTimeframe: Statement;
+  readonly #addSession: Statement;
+  readonly #timeframeTotals: Statement;
+  readonly #putArchive: Statement;
+  readonly #archives: Statement;
+  readonly #allSessions: Statement;
+  readonly #accountSessions: Statement;
+  /** usage()'s statements by their SQL (a few shapes: granularity × which bounds are set). */
+  readonly #usageStatements = new Map<string, Statement>();
 
   /** `db`: an open connection, e.g. SqliteAccountStore.db; the caller closes it. */
   constructor(db: Database) {
     this.#db = db;
     migrate(db, USAGE_MIGRATIONS, USAGE_SCHEMA_VERSION);
+    this.#getTimeframe = db.prepare('SELECT start, length_ms FROM usage_timeframe WHERE id = 1');
+    this.#putTimeframe = db.prepare(
+      'INSERT INTO usage_timeframe (id, start, length_ms) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET start = excluded.start, length_ms = excluded.length_ms',
+    );
+    this.#addHourly = db.prepare(
+      `INSERT INTO usage_hourly (account, hour, bytes_to_peer, bytes_to_client, packets_to_peer, packets_to_client)
+       VALUES (@account, @at, @bytesToPeer, @bytesToClient, @packetsToPeer, @packetsToClient)
+       ON CONFLICT (account, hour) DO UPDATE SET ${UPSERT_SET}`,
+    );
+    this.#addTimeframe = db.prepare(
+      `INSERT INTO usage_timeframes (account, timeframe_start, bytes_to_peer, bytes_to_client, packets_to_peer, packets_to_client)
+       VALUES (@account, @at, @bytesToPeer, @bytesToClient, @packetsToPeer, @packetsToClient)
+       ON CONFLICT (account, timeframe_start) DO UPDATE SET ${UPSERT_SET}`,
+    );
+    this.#addSession = db.prepare(
+      `INSERT INTO usage_sessions (allocation_id, account, transport, client_address, client_port, started_at, ended_at, reason,
+         bytes_to_peer, bytes_to_client, packets_to_peer, packets_to_client)
+       VALUES (@allocationId, @account, @transport, @clientAddress, @clientPort, @startedAt, @endedAt, @reason,
+         @bytesToPeer, @bytesToClient, @packetsToPeer, @packetsToClient)`,
+    );
+    this.#timeframeTotals = db.prepare(
+      `SELECT account, timeframe_start AS start, ${SUMS} FROM usage_timeframes WHERE timeframe_start = ? GROUP BY account ORDER BY account`,
+    );
+    this.#putArchive = db.prepare('INSERT OR REPLACE INTO usage_archives (start, end, archived_at, totals) VALUES (?, ?, ?, ?)');
+    this.#archives = db.prepare('SELECT start, end, archived_at, totals FROM usage_archives ORDER BY start');
+    this.#allSessions = db.prepare('SELECT * FROM usage_sessions ORDER BY id');
+    this.#accountSessions = db.prepare('SELECT * FROM usage_sessions WHERE account = ? ORDER BY id');
   }
 
   async timeframe(): Promise<Timeframe | null> {
-    const row = this.#db.prepare('SELECT start, length_ms FROM usage_timeframe WHERE id = 1').get() as
-      | { start: number; length_ms: number }
-      | undefined;
+    const row = this.#getTimeframe.get() as { start: number; length_ms: number } | undefined;
     return row === undefined ? null : { start: row.start, lengthMs: row.length_ms };
   }
 
@@ -107,36 +151,17 @@ export class SqliteUsageStore implements UsageStore {
   }
 
   #setTimeframe(tf: Timeframe): void {
-    this.#db
-      .prepare('INSERT INTO usage_timeframe (id, start, length_ms) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET start = excluded.start, length_ms = excluded.length_ms')
-      .run(tf.start, tf.lengthMs);
+    this.#putTimeframe.run(tf.start, tf.lengthMs);
   }
 
   async record(batch: FlushBatch): Promise<void> {
-    const db = this.#db;
-    const hourly = db.prepare(
-      `INSERT INTO usage_hourly (account, hour, bytes_to_peer, bytes_to_client, packets_to_peer, packets_to_client)
-       VALUES (@account, @at, @bytesToPeer, @bytesToClient, @packetsToPeer, @packetsToClient)
-       ON CONFLICT (account, hour) DO UPDATE SET ${UPSERT_SET}`,
-    );
-    const perTimeframe = db.prepare(
-      `INSERT INTO usage_timeframes (account, timeframe_start, bytes_to_peer, bytes_to_client, packets_to_peer, packets_to_client)
-       VALUES (@account, @at, @bytesToPeer, @bytesToClient, @packetsToPeer, @packetsToClient)
-       ON CONFLICT (account, timeframe_start) DO UPDATE SET ${UPSERT_SET}`,
-    );
-    const session = db.prepare(
-      `INSERT INTO usage_sessions (allocation_id, account, transport, client_address, client_port, started_at, ended_at, reason,
-         bytes_to_peer, bytes_to_client, packets_to_peer, packets_to_client)
-       VALUES (@allocationId, @account, @transport, @clientAddress, @clientPort, @startedAt, @endedAt, @reason,
-         @bytesToPeer, @bytesToClient, @packetsToPeer, @packetsToClient)`,
-    );
-    db.transaction(() => {
+    this.#db.transaction(() => {
       for (const d of batch.deltas) {
         const c = { account: d.account, bytesToPeer: d.bytesToPeer, bytesToClient: d.bytesToClient, packetsToPeer: d.packetsToPeer, packetsToClient: d.packetsToClient };
-        hourly.run({ ...c, at: batch.hour });
-        perTimeframe.run({ ...c, at: batch.timeframeStart });
+        this.#addHourly.run({ ...c, at: batch.hour });
+        this.#addTimeframe.run({ ...c, at: batch.timeframeStart });
       }
-      for (const s of batch.sessions) session.run({ ...s });
+      for (const s of batch.sessions) this.#addSession.run({ ...s });
     }).immediate();
   }
 
@@ -159,9 +184,10 @@ export class SqliteUsageStore implements UsageStore {
       where.push(`${col} < @to`);
       params.to = bound(filter.to);
     }
-    const rows = this.#db
-      .prepare(`SELECT account, ${col} AS start, ${SUMS} FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY account, ${col} ORDER BY ${col}, account`)
-      .all(params) as (CounterRow & { account: string; start: number })[];
+    const sql = `SELECT account, ${col} AS start, ${SUMS} FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY account, ${col} ORDER BY ${col}, account`;
+    let statement = this.#usageStatements.get(sql);
+    if (statement === undefined) this.#usageStatements.set(sql, (statement = this.#db.prepare(sql)));
+    const rows = statement.all(params) as (CounterRow & { account: string; start: number })[];
     const out = rows.map((r) => ({ account: r.account, start: r.start, ...counters(r) }));
     if (filter.granularity !== 'day') return out;
     const days = new Map<string, UsageRow & Counters>();
@@ -178,16 +204,14 @@ export class SqliteUsageStore implements UsageStore {
   async rollover(closed: Timeframe, next: Timeframe, archivedAt: number): Promise<ArchivedTimeframe> {
     const db = this.#db;
     return db.transaction(() => {
-      const rows = db
-        .prepare(`SELECT account, timeframe_start AS start, ${SUMS} FROM usage_timeframes WHERE timeframe_start = ? GROUP BY account ORDER BY account`)
-        .all(closed.start) as (CounterRow & { account: string; start: number })[];
+      const rows = this.#timeframeTotals.all(closed.start) as (CounterRow & { account: string; start: number })[];
       const archived: ArchivedTimeframe = {
         start: closed.start,
         end: closed.start + closed.lengthMs,
         archivedAt,
         accounts: rows.map((r) => ({ account: r.account, start: r.start, ...counters(r) })),
       };
-      db.prepare('INSERT OR REPLACE INTO usage_archives (start, end, archived_at, totals) VALUES (?, ?, ?, ?)').run(
+      this.#putArchive.run(
         archived.start,
         archived.end,
         archivedAt,
@@ -199,7 +223,7 @@ export class SqliteUsageStore implements UsageStore {
   }
 
   async archives(): Promise<ArchivedTimeframe[]> {
-    const rows = this.#db.prepare('SELECT start, end, archived_at, totals FROM usage_archives ORDER BY start').all() as {
+    const rows = this.#archives.all() as {
       start: number;
       end: number;
       archived_at: number;
@@ -210,9 +234,7 @@ export class SqliteUsageStore implements UsageStore {
 
   async sessions(account?: string): Promise<SessionRecord[]> {
     const rows = (
-      account === undefined
-        ? this.#db.prepare('SELECT * FROM usage_sessions ORDER BY id').all()
-        : this.#db.prepare('SELECT * FROM usage_sessions WHERE account = ? ORDER BY id').all(account)
+      account === undefined ? this.#allSessions.all() : this.#accountSessions.all(account)
     ) as (CounterRow & { allocation_id: number; account: string; transport: string; client_address: string; client_port: number; started_at: number; ended_at: number; reason: string })[];
     return rows.map((r) => ({
       allocationId: r.allocation_id,
