@@ -15,11 +15,18 @@ export function liveUsage(store: UsageStore, aggregator: Pick<UsageAggregator, '
       const start = filter.granularity === 'hour' ? pending.hour : filter.granularity === 'day' ? dayOf(pending.hour) : pending.timeframeStart;
       if ((filter.from !== undefined && start < filter.from) || (filter.to !== undefined && start >= filter.to)) return rows;
       const out = rows.map((r) => ({ ...r }));
+      // The rows of the pending bucket, by account (the first one, as a search from the front finds).
+      const inBucket = new Map<string, UsageRow>();
+      for (const r of out) if (r.start === start && !inBucket.has(r.account)) inBucket.set(r.account, r);
       for (const d of pending.deltas) {
         if (filter.account !== undefined && d.account !== filter.account) continue;
-        const row = out.find((r) => r.account === d.account && r.start === start);
+        const row = inBucket.get(d.account);
         if (row) addCounters(row, d);
-        else out.push({ account: d.account, start, bytesToPeer: d.bytesToPeer, bytesToClient: d.bytesToClient, packetsToPeer: d.packetsToPeer, packetsToClient: d.packetsToClient });
+        else {
+          const added = { account: d.account, start, bytesToPeer: d.bytesToPeer, bytesToClient: d.bytesToClient, packetsToPeer: d.packetsToPeer, packetsToClient: d.packetsToClient };
+          out.push(added);
+          inBucket.set(d.account, added);
+        }
       }
       return out.sort((a, b) => a.start - b.start || (a.account < b.account ? -1 : a.account > b.account ? 1 : 0));
     },
