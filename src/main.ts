@@ -11,11 +11,11 @@ import { IceServerIssuer } from './credentials/ice-servers.js';
 import { SignalTokens } from './credentials/signal-token.js';
 import type { Logger } from './logger.js';
 import { FerryMetrics } from './metrics/index.js';
-import { buildRelayPlan, type RelayPlan } from './relay-options.js';
+import { buildRelayPlan } from './relay-options.js';
 import { UsageAggregator } from './metering/aggregator.js';
 import { liveUsage } from './metering/query.js';
-import { UsageLimiter, type LimitSettings } from './limits/limiter.js';
-import { meteringSettings, type MeteringSettings } from './metering/settings.js';
+import { UsageLimiter } from './limits/limiter.js';
+import { meteringSettings } from './metering/settings.js';
 import { parseSize } from './config/units.js';
 import { openSqliteStore } from './store/sqlite-account-store.js';
 import { SqliteUsageStore } from './store/sqlite-usage-store.js';
@@ -38,7 +38,6 @@ export interface FerryHandle {
   /** Where the signaling HTTP API and WebSocket listen (port resolved when configured as 0). */
   signalingAddress(): { readonly address: string; readonly port: number };
   allocationCount(): number;
-  readonly plan: RelayPlan;
   readonly accounts: AccountService;
   /** Writes the usage counted so far to the ledger now (SIGUSR2); resolves when written. */
   flushUsage(): Promise<void>;
@@ -52,16 +51,6 @@ export interface FerryHandle {
   reload(next: LoadedConfig): ConfigDiff;
   /** Closes the relay (every allocation and listener), writes the usage, then closes signaling (and its WebSockets), webhooks and the store; idempotent. */
   stop(): Promise<void>;
-}
-
-/** The usage limiter's share of the metering settings (at start and on reload). */
-function limitSettingsOf(m: MeteringSettings): LimitSettings {
-  return {
-    ...(m.globalLimitBytes !== undefined ? { globalLimitBytes: m.globalLimitBytes } : {}),
-    softLimit: m.softLimit,
-    hardLimit: m.hardLimit,
-    reportIntervalMs: m.reportIntervalMs,
-  };
 }
 
 const hostText = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
@@ -124,14 +113,11 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
     webhooks = dispatcher;
     dispatcher.start();
     metrics.sources.webhookBacklog = () => dispatcher.backlog();
-    const planEvents = plan.options.events;
     const turn = new TurnServer({
       ...plan.options,
       accountMaxBps: (accountId) => accounts.maxBps(accountId),
       events: combineTurnEvents({
-        ...planEvents,
         allocationClosed(info, reason, endedAt) {
-          planEvents?.allocationClosed?.(info, reason, endedAt);
           aggregator.allocationClosed(info, reason, endedAt);
         },
       }, metrics.turnEvents(), dispatcher.turnEvents()),
@@ -153,7 +139,8 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
       pending: () => aggregator.pending(),
       timeframe: () => aggregator.timeframe(),
       accountLimits: () => accounts.limits(),
-      ...limitSettingsOf(metering),
+      // The limiter reads only its own settings (LimitSettings) of these.
+      ...metering,
       closeAllocations: (account) => turn.closeAllocations((info) => account === null || info.account === account, 'limit'),
       emit: (type, data) => void dispatcher.enqueue(type, data),
       metric: (kind) => metrics.limitEvent(kind),
@@ -233,7 +220,6 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
     const started = { app, server: turn };
     let stopping: Promise<void> | undefined;
     return {
-      plan,
       accounts,
       listening: () => turn.listening(),
       signalingAddress: () => signalingAt,
@@ -245,11 +231,10 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
         // Build everything first so a failure leaves the running config untouched.
         const peerPolicy = createPeerPolicy({ allow: c.peers.allow, deny: c.peers.deny, serverAddresses: plan.serverAddresses });
         // network_usage.timeframe needs a restart: the other metering settings apply live.
+        // The limiter and the aggregator each read only their own settings of these.
         const m = meteringSettings(next);
-        const limitSettings = limitSettingsOf(m);
-        const meterSettings = { writeIntervalMs: m.writeIntervalMs, ...(m.archiveDir !== undefined ? { archiveDir: m.archiveDir } : {}) };
-        UsageLimiter.validate(limitSettings);
-        UsageAggregator.validate(meterSettings);
+        UsageLimiter.validate(m);
+        UsageAggregator.validate(m);
         WebhookDispatcher.validate(c.webhooks);
         if (dispatcher.stopping) throw new Error('Ferry is stopping');
         const maxBps = parseSize(c.quotas.max_bps);
@@ -268,14 +253,14 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
           maxBps,
         });
         logger.level = c.log_level;
-        aggregator.update(meterSettings);
+        aggregator.update(m);
         const hooks = dispatcher.update(c.webhooks);
         if (diff.live.includes('webhooks')) {
           const kept = hooks.kept > 0 ? ` (${hooks.kept} undelivered events of removed URLs kept stored)` : '';
           logger.info({ ...hooks }, `webhooks reloaded: ${hooks.added} added, ${hooks.removed} removed${kept}, ${hooks.changed} changed`);
         }
         // Checks at once: a lowered limit refuses Allocates (or closes allocations) right away.
-        void limits.update(limitSettings);
+        void limits.update(m);
         // Restart-only keys keep their running values: only the live ones are taken over.
         current = {
           ...current,
