@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { normalizeHost } from '../credentials/ice-servers.js';
-import { parseDuration, parsePercent, parseSize, UnitError } from './units.js';
+import { parseDuration, parseIntervalOrOff, parsePercent, parseSize, UnitError } from './units.js';
 import { cidrProblem, ipFamily, isUnspecifiedIp, NetSyntaxError, parseHostPort, parsePortRange } from './net.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -158,12 +158,7 @@ const NetworkUsageSchema = z
     hard_limit: percent()
       .default('93%')
       .describe('Share of global_limit (and of an account\'s limit) from which the live allocations are closed as well (usage.hard_limit).'),
-    report_interval: unitValue(z.string({ error: 'expected a duration such as 1h, or "0"' }), (v: string) => {
-      if (v.trim() === '0') return 0;
-      const ms = parseDuration(v);
-      if (ms < 1000) throw new UnitError(`must be at least 1s, or "0"; got ${JSON.stringify(v)}`);
-      return ms;
-    })
+    report_interval: unitValue(z.string({ error: 'expected a duration such as 1h, or "0"' }), parseIntervalOrOff)
       .default('1h')
       .describe('How often a usage.report webhook event is sent per account with its timeframe usage; "0" disables the reports.'),
   }, { error: 'expected an object' })

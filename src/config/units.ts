@@ -111,6 +111,17 @@ export function parseDuration(input: string): number {
   return ms;
 }
 
+/**
+ * An interval that may be switched off: `"0"` → 0 (off), else a duration (parseDuration) of at
+ * least 1s, in milliseconds.
+ */
+export function parseIntervalOrOff(input: string): number {
+  if (input.trim() === '0') return 0;
+  const ms = parseDuration(input);
+  if (ms < 1000) throw new UnitError(`must be at least 1s, or "0"; got ${JSON.stringify(input)}`);
+  return ms;
+}
+
 const PERCENT_RE = new RegExp(`^${NUMBER}\\s*%$`);
 
 /** `90%` → 0.9, `12.5%` → 0.125. Between 0% and 100%. */

@@ -1,7 +1,7 @@
 /** The `network_usage` config keys, converted (the schema has validated them already). */
 import { dirname, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
-import { parseDuration, parsePercent, parseSize } from '../config/units.js';
+import { parseDuration, parseIntervalOrOff, parsePercent, parseSize } from '../config/units.js';
 
 export interface MeteringSettings {
   readonly timeframeMs: number;
@@ -26,6 +26,6 @@ export function meteringSettings(loaded: Pick<LoadedConfig, 'config' | 'source'>
     ...(nu.global_limit !== undefined ? { globalLimitBytes: parseSize(nu.global_limit) } : {}),
     softLimit: parsePercent(nu.soft_limit),
     hardLimit: parsePercent(nu.hard_limit),
-    reportIntervalMs: nu.report_interval.trim() === '0' ? 0 : parseDuration(nu.report_interval),
+    reportIntervalMs: parseIntervalOrOff(nu.report_interval),
   };
 }
