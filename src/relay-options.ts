@@ -4,12 +4,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { AccountDirectory } from './accounts/directory.js';
 import { createAuthHandler, type UpdatableAuthHandler } from './credentials/auth-handler.js';
 import { ConfigError } from './config/errors.js';
-import type { LoadedConfig } from './config/load.js';
+import { configDir, type LoadedConfig } from './config/load.js';
 import { ipFamily, isUnspecifiedIp } from './config/net.js';
 import { parseSize } from './config/units.js';
 import type { EngineLogger, TlsListenAddress, TurnServerOptions } from '../turn/options.js';
@@ -110,7 +110,7 @@ async function readPem(file: string, key: 'tls.cert' | 'tls.key'): Promise<Buffe
 async function tlsListeners(loaded: LoadedConfig): Promise<TlsListenAddress[] | undefined> {
   const { tls } = loaded.config;
   if (loaded.tlsListen === undefined || tls === undefined) return undefined;
-  const base = loaded.source === null ? process.cwd() : dirname(loaded.source);
+  const base = configDir(loaded);
   const cert = await readPem(resolve(base, tls.cert), 'tls.cert');
   const key = await readPem(resolve(base, tls.key), 'tls.key');
   try {

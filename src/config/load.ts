@@ -30,6 +30,15 @@ export interface LoadedConfig {
 
 export const MEMORY_STORAGE = 'sqlite::memory:';
 
+/**
+ * The directory relative paths in the config start at: the config file's, or the working
+ * directory for the embedded defaults. Computed from `source` on each call (not stored), so a
+ * LoadedConfig copied with another `source` resolves against that one.
+ */
+export function configDir(loaded: Pick<LoadedConfig, 'source'>): string {
+  return loaded.source === null ? process.cwd() : dirname(loaded.source);
+}
+
 /** `storage` with its SQLite file path resolved against `base`. */
 export function resolveStorageUrl(storage: string, base: string): string {
   if (storage === MEMORY_STORAGE || !storage.startsWith('sqlite:')) return storage;
@@ -51,7 +60,7 @@ export function parseConfig(raw: unknown, source: string | null = null): LoadedC
     ...(config.tls_address !== undefined ? { tlsListen: parseHostPort(config.tls_address) } : {}),
     relayPorts: parsePortRange(config.relay_ports),
     signalingListen: parseHostPort(config.signaling.address, 0),
-    storageUrl: resolveStorageUrl(config.storage, source === null ? process.cwd() : dirname(source)),
+    storageUrl: resolveStorageUrl(config.storage, configDir({ source })),
   };
 }
 

@@ -1,6 +1,6 @@
 /** The `network_usage` config keys, converted (the schema has validated them already). */
-import { dirname, resolve } from 'node:path';
-import type { LoadedConfig } from '../config/load.js';
+import { resolve } from 'node:path';
+import { configDir, type LoadedConfig } from '../config/load.js';
 import { parseDuration, parseIntervalOrOff, parsePercent, parseSize } from '../config/units.js';
 
 export interface MeteringSettings {
@@ -18,11 +18,10 @@ export interface MeteringSettings {
 
 export function meteringSettings(loaded: Pick<LoadedConfig, 'config' | 'source'>): MeteringSettings {
   const nu = loaded.config.network_usage;
-  const base = loaded.source === null ? process.cwd() : dirname(loaded.source);
   return {
     timeframeMs: parseDuration(nu.timeframe),
     writeIntervalMs: parseDuration(nu.write_interval),
-    ...(nu.archive_dir !== undefined ? { archiveDir: resolve(base, nu.archive_dir) } : {}),
+    ...(nu.archive_dir !== undefined ? { archiveDir: resolve(configDir(loaded), nu.archive_dir) } : {}),
     ...(nu.global_limit !== undefined ? { globalLimitBytes: parseSize(nu.global_limit) } : {}),
     softLimit: parsePercent(nu.soft_limit),
     hardLimit: parsePercent(nu.hard_limit),
