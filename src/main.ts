@@ -11,12 +11,11 @@ import { IceServerIssuer } from './credentials/ice-servers.js';
 import { SignalTokens } from './credentials/signal-token.js';
 import type { Logger } from './logger.js';
 import { FerryMetrics } from './metrics/index.js';
-import { buildRelayPlan } from './relay-options.js';
+import { buildRelayPlan, quotasOf } from './relay-options.js';
 import { UsageAggregator } from './metering/aggregator.js';
 import { liveUsage } from './metering/query.js';
 import { UsageLimiter } from './limits/limiter.js';
 import { meteringSettings } from './metering/settings.js';
-import { parseSize } from './config/units.js';
 import { openSqliteStore } from './store/sqlite-account-store.js';
 import { SqliteUsageStore } from './store/sqlite-usage-store.js';
 import { combineTurnEvents } from './turn-events.js';
@@ -237,20 +236,14 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
         UsageAggregator.validate(m);
         WebhookDispatcher.validate(c.webhooks);
         if (dispatcher.stopping) throw new Error('Ferry is stopping');
-        const maxBps = parseSize(c.quotas.max_bps);
+        const quotas = quotasOf(c);
 
         plan.auth.update({ users: c.users, secrets: c.auth_secrets });
         turn.update({
           realm: c.realm,
           peerPolicy,
-          quotas: {
-            allocationsPerUser: c.quotas.allocations_per_user,
-            totalAllocations: c.quotas.total_allocations,
-            permissionsPerAllocation: c.quotas.permissions_per_allocation,
-            channelsPerAllocation: c.quotas.channels_per_allocation,
-          },
-          // Applies to the live allocations too.
-          maxBps,
+          // maxBps applies to the live allocations too.
+          ...quotas,
         });
         logger.level = c.log_level;
         aggregator.update(m);

@@ -12,7 +12,8 @@ import { ConfigError } from './config/errors.js';
 import { configDir, type LoadedConfig } from './config/load.js';
 import { ipFamily, isUnspecifiedIp } from './config/net.js';
 import { parseSize } from './config/units.js';
-import type { EngineLogger, TlsListenAddress, TurnServerOptions } from '../turn/options.js';
+import type { Config } from './config/schema.js';
+import type { EngineLogger, Quotas, TlsListenAddress, TurnServerOptions } from '../turn/options.js';
 import { createPeerPolicy } from '../turn/peer-policy.js';
 
 export type InterfaceMap = NodeJS.Dict<NetworkInterfaceInfo[]>;
@@ -122,6 +123,19 @@ async function tlsListeners(loaded: LoadedConfig): Promise<TlsListenAddress[] | 
   return [{ host: loaded.tlsListen.host, port: loaded.tlsListen.port, cert, key }];
 }
 
+/** The `quotas` config key as the engine takes it (at start and on reload). */
+export function quotasOf(config: Config): { readonly quotas: Quotas; readonly maxBps: number } {
+  return {
+    quotas: {
+      allocationsPerUser: config.quotas.allocations_per_user,
+      totalAllocations: config.quotas.total_allocations,
+      permissionsPerAllocation: config.quotas.permissions_per_allocation,
+      channelsPerAllocation: config.quotas.channels_per_allocation,
+    },
+    maxBps: parseSize(config.quotas.max_bps),
+  };
+}
+
 export async function buildRelayPlan(loaded: LoadedConfig, deps: RelayOptionsDeps): Promise<RelayPlan> {
   const { config } = loaded;
   const interfaces = (deps.interfaces ?? networkInterfaces)();
@@ -163,13 +177,7 @@ export async function buildRelayPlan(loaded: LoadedConfig, deps: RelayOptionsDep
     },
     auth,
     peerPolicy,
-    quotas: {
-      allocationsPerUser: config.quotas.allocations_per_user,
-      totalAllocations: config.quotas.total_allocations,
-      permissionsPerAllocation: config.quotas.permissions_per_allocation,
-      channelsPerAllocation: config.quotas.channels_per_allocation,
-    },
-    maxBps: parseSize(config.quotas.max_bps),
+    ...quotasOf(config),
     log: deps.log,
   };
   return { options, auth, relay, serverAddresses: own };
