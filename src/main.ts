@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { AccountService } from './accounts/service.js';
 import type { RelayControl } from './accounts/types.js';
 import type { LoadedConfig } from './config/load.js';
-import { diffConfig, type ConfigDiff } from './config/reload.js';
+import { applyLive, diffConfig, type ConfigDiff } from './config/reload.js';
 import { IceServerIssuer } from './credentials/ice-servers.js';
 import { SignalTokens } from './credentials/signal-token.js';
 import type { Logger } from './logger.js';
@@ -255,18 +255,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
         // Checks at once: a lowered limit refuses Allocates (or closes allocations) right away.
         void limits.update(m);
         // Restart-only keys keep their running values: only the live ones are taken over.
-        current = {
-          ...current,
-          users: c.users,
-          auth_secrets: c.auth_secrets,
-          peers: c.peers,
-          quotas: c.quotas,
-          realm: c.realm,
-          log_level: c.log_level,
-          signaling: { ...current.signaling, admin_token: c.signaling.admin_token },
-          network_usage: { ...c.network_usage, timeframe: current.network_usage.timeframe },
-          webhooks: c.webhooks,
-        };
+        current = applyLive(current, c);
         return diff;
       },
       stop() {

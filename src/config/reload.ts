@@ -68,6 +68,31 @@ function canonical(v: unknown): string {
 
 const changed = (a: Config, b: Config, key: string) => canonical(valueAt(a, key)) !== canonical(valueAt(b, key));
 
+/**
+ * What a running process's config becomes on reload: `old` with the values of `next` at the
+ * LIVE_KEYS paths, the restart-only keys as in `old`. A live key absent in `next` is absent in
+ * the result. Neither argument is changed (the objects on the way to a nested key are copied).
+ */
+export function applyLive(old: Config, next: Config): Config {
+  const out: Record<string, unknown> = { ...old };
+  for (const key of LIVE_KEYS) {
+    const parts = key.split('.');
+    const last = parts.pop() as string;
+    let into = out;
+    let from: unknown = next;
+    for (const part of parts) {
+      const copy = { ...(into[part] as Record<string, unknown>) };
+      into[part] = copy;
+      into = copy;
+      from = from === undefined || from === null ? undefined : (from as Record<string, unknown>)[part];
+    }
+    const v = from === undefined || from === null ? undefined : (from as Record<string, unknown>)[last];
+    if (v === undefined) delete into[last];
+    else into[last] = v;
+  }
+  return out as Config;
+}
+
 export function diffConfig(old: Config, next: Config): ConfigDiff {
   return {
     live: LIVE_KEYS.filter((k) => changed(old, next, k)),
