@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { AccountService } from './accounts/service.js';
 import type { RelayControl } from './accounts/types.js';
 import type { LoadedConfig } from './config/load.js';
+import { formatHostPort, hostText } from './config/net.js';
 import { applyLive, diffConfig, type ConfigDiff } from './config/reload.js';
 import { IceServerIssuer } from './credentials/ice-servers.js';
 import { SignalTokens } from './credentials/signal-token.js';
@@ -51,8 +52,6 @@ export interface FerryHandle {
   /** Closes the relay (every allocation and listener), writes the usage, then closes signaling (and its WebSockets), webhooks and the store; idempotent. */
   stop(): Promise<void>;
 }
-
-const hostText = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
 
 /** Runs every step even when one fails; rethrows the first failure. */
 async function closeAll(steps: Array<() => Promise<unknown> | unknown>): Promise<void> {
@@ -152,7 +151,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
     await turn.start();
 
     for (const l of turn.listening()) {
-      logger.info({ transport: l.transport, address: l.address, port: l.port }, `listening on ${l.transport} ${hostText(l.address)}:${l.port}`);
+      logger.info({ transport: l.transport, address: l.address, port: l.port }, `listening on ${l.transport} ${formatHostPort(l.address, l.port)}`);
     }
     const { relay } = plan.options;
     logger.info(
@@ -211,7 +210,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
     const signalingAt = typeof bound === 'object' && bound !== null ? { address: bound.address, port: bound.port } : { address: host, port };
     logger.info(
       { transport: 'http', address: signalingAt.address, port: signalingAt.port },
-      `signaling on http://${hostText(signalingAt.address)}:${signalingAt.port}`,
+      `signaling on http://${formatHostPort(signalingAt.address, signalingAt.port)}`,
     );
     if (signaling.admin_token === undefined) logger.info('signaling.admin_token is not set: the admin API (/v1/accounts) answers 503');
     if (secrets.length === 0) logger.info('no auth_secrets: /v1/ice-servers and /v1/signal-tokens answer 503');

@@ -96,5 +96,3 @@ export function localHost(host: string): string {
   if (host === '::') return '::1';
   return host;
 }
-
-export const hostText = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);

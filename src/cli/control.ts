@@ -1,9 +1,10 @@
 /** `ferry stop`, `ferry status` and `ferry reload`: the running Ferry named by a pid file. */
 import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { formatHostPort } from '../config/net.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  configPath, dataDir, defaultPidFile, EXIT_FAILURE, EXIT_NOT_RUNNING, EXIT_OK, hostText, localHost, parseCommand, str, type CliIo,
+  configPath, dataDir, defaultPidFile, EXIT_FAILURE, EXIT_NOT_RUNNING, EXIT_OK, localHost, parseCommand, str, type CliIo,
 } from './common.js';
 import { DEV_SECRETS_FILE } from './dev-setup.js';
 import { alive, removePid, runningPid, startedAt } from './pid-file.js';
@@ -119,7 +120,7 @@ export function adminApi(loaded: LoadedConfig | undefined): { base: string; toke
   // Without a config file, a development setup keeps its admin token in data/dev-secrets.json.
   const token = loaded?.config.signaling.admin_token ?? (loaded?.source === null ? devAdminToken() : undefined);
   if (loaded === undefined || token === undefined || loaded.signalingListen.port === 0) return undefined;
-  return { base: `http://${hostText(localHost(loaded.signalingListen.host))}:${loaded.signalingListen.port}`, token };
+  return { base: `http://${formatHostPort(localHost(loaded.signalingListen.host), loaded.signalingListen.port)}`, token };
 }
 
 function devAdminToken(): string | undefined {
@@ -189,7 +190,7 @@ export async function statusCommand(args: readonly string[], io: CliIo): Promise
     return EXIT_OK;
   }
   const lines = [`ferry is running: pid ${pid}${status.uptime_s !== undefined ? `, up ${formatUptime(status.uptime_s as number)}` : ''}`];
-  for (const l of (status.listeners as Listener[] | undefined) ?? []) lines.push(`  listening: ${l.transport} ${hostText(l.address)}:${l.port}`);
+  for (const l of (status.listeners as Listener[] | undefined) ?? []) lines.push(`  listening: ${l.transport} ${formatHostPort(l.address, l.port)}`);
   if (status.health !== undefined) lines.push(`  health: ${String(status.health)}`);
   if (status.allocations !== undefined) lines.push(`  live allocations: ${String(status.allocations)}`);
   if (status.accounts !== undefined) lines.push(`  accounts: ${String(status.accounts)}`);

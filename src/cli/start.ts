@@ -7,10 +7,11 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, parseConfig, type LoadedConfig } from '../config/load.js';
+import { formatHostPort, isUnspecifiedIp } from '../config/net.js';
 import { createLogger, type Logger } from '../logger.js';
 import { startFerry, type FerryHandle } from '../main.js';
 import {
-  configPath, dataDir, defaultLogFile, defaultPidFile, EXIT_FAILURE, EXIT_OK, hostText, loadOrReport, localHost,
+  configPath, dataDir, defaultLogFile, defaultPidFile, EXIT_FAILURE, EXIT_OK, loadOrReport, localHost,
   parseCommand, str, type CliIo,
 } from './common.js';
 import { ensureDevAccount, loadDevSecrets } from './dev-setup.js';
@@ -105,7 +106,7 @@ async function daemon(config: string | undefined, pidFile: string, logFile: stri
   if (!up) {
     if (exit === undefined) {
       child.kill('SIGTERM');
-      io.stderr(`ferry: no STUN Binding answer on ${hostText(localHost(host))}:${port} within ${START_TIMEOUT_MS / 1000} s: stopped it (pid ${pid})\n`);
+      io.stderr(`ferry: no STUN Binding answer on ${formatHostPort(localHost(host), port)} within ${START_TIMEOUT_MS / 1000} s: stopped it (pid ${pid})\n`);
     } else {
       io.stderr(`ferry: failed to start (${exit})\n`);
     }
@@ -273,8 +274,8 @@ async function announceDevSetup(handle: FerryHandle, dev: ReturnType<typeof load
     return;
   }
   const { address, port } = handle.signalingAddress();
-  const host = address === '0.0.0.0' || address === '::' ? 'localhost' : hostText(address);
-  const base = `http://${host}:${port}`;
+  // The address the socket reports: 0.0.0.0 or :: when listening on all addresses.
+  const base = `http://${isUnspecifiedIp(address) ? `localhost:${port}` : formatHostPort(address, port)}`;
   io.stderr(
     [
       '',

@@ -73,6 +73,12 @@ export function isUnspecifiedIp(ip: string): boolean {
   return false;
 }
 
+/** An IP as written before `:port` or in a URL: IPv6 in brackets (`[::1]`), IPv4 as it is. */
+export const hostText = (ip: string): string => (ip.includes(':') ? `[${ip}]` : ip);
+
+/** `127.0.0.1:3478`, `[::1]:3478`: the inverse of parseHostPort. */
+export const formatHostPort = (host: string, port: number): string => `${hostText(host)}:${port}`;
+
 /**
  * Syntax check of a CIDR block: `10.0.0.0/8`, `2001:db8::/32`. A bare address is also accepted
  * and means that one address (/32 or /128). Returns a message, or null when valid.
