@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { normalizeHost } from '../credentials/ice-servers.js';
 import { parseDuration, parseIntervalOrOff, parsePercent, parseSize, UnitError } from './units.js';
+import { WEBHOOK_EVENT_TYPES } from '../webhooks/outbox.js';
 import { cidrProblem, ipFamily, isUnspecifiedIp, NetSyntaxError, parseHostPort, parsePortRange } from './net.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -175,7 +176,7 @@ const NetworkUsageSchema = z
   .prefault({})
   .describe('Metering: the usage ledger of relayed application payload bytes per account.');
 
-const WEBHOOK_EVENTS = ['usage.soft_limit', 'usage.hard_limit', 'usage.reset', 'session.closed', 'usage.report', '*'] as const;
+const WEBHOOK_EVENTS = [...WEBHOOK_EVENT_TYPES, '*'] as const;
 const WebhookSchema = z.strictObject({
   url: z
     .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })

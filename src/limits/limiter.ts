@@ -10,10 +10,12 @@
  */
 import type { AllocationGate } from '../../turn/interfaces.js';
 import type { Logger } from '../logger.js';
+import type { LimitEvent } from '../metrics/metrics.js';
 import type { PendingUsage } from '../metering/aggregator.js';
 import type { Timeframe, UsageFilter, UsageRow } from '../metering/types.js';
 
-export type LimitKind = 'soft_limit' | 'hard_limit' | 'reset';
+/** The limit events counted in the metrics (metrics.ts LIMIT_EVENTS). */
+export type LimitKind = LimitEvent;
 export type LimitWebhook = 'usage.soft_limit' | 'usage.hard_limit' | 'usage.reset' | 'usage.report';
 
 /** What a config reload may change (network_usage.global_limit, soft_limit, hard_limit, report_interval). */
