@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { LoadedConfig } from '../config/load.js';
 import { formatSize } from '../config/units.js';
+import { limitState } from '../limits/limiter.js';
 import { meteringSettings } from '../metering/settings.js';
 import type { Timeframe } from '../metering/types.js';
 import { openSqliteStore } from '../store/sqlite-account-store.js';
@@ -102,7 +103,7 @@ export function summarizeUsage(
             soft_limit: limit.softLimit,
             hard_limit: limit.hardLimit,
             used: g > 0 ? used / g : null,
-            state: used >= limit.hardLimit * g ? 'hard_limit' : used >= limit.softLimit * g ? 'soft_limit' : 'ok',
+            state: limitState(used, g, limit),
           },
   };
 }

@@ -74,6 +74,14 @@ export function validateLimitSettings(s: LimitSettings): void {
   if (r !== undefined && !(Number.isSafeInteger(r) && r >= 0)) throw new RangeError(`usage limits: reportIntervalMs must be a whole number of ms ≥ 0; got ${r}`);
 }
 
+/**
+ * Where `usage` bytes stand against a limit of `limit` bytes: from softLimit × limit on
+ * 'soft_limit' (new allocations refused), from hardLimit × limit on 'hard_limit' (live ones closed).
+ */
+export function limitState(usage: number, limit: number, s: Pick<LimitSettings, 'softLimit' | 'hardLimit'>): 'ok' | 'soft_limit' | 'hard_limit' {
+  return usage >= s.hardLimit * limit ? 'hard_limit' : usage >= s.softLimit * limit ? 'soft_limit' : 'ok';
+}
+
 const settingsOf = (s: LimitSettings): LimitSettings => ({
   ...(s.globalLimitBytes !== undefined ? { globalLimitBytes: s.globalLimitBytes } : {}),
   softLimit: s.softLimit,
@@ -211,8 +219,10 @@ export class UsageLimiter implements AllocationGate {
   }
 
   #apply(s: LimitSettings, flags: Flags, account: string | null, usage: number, limit: number, tfStart: number): void {
-    const soft = usage >= s.softLimit * limit;
-    const hard = usage >= s.hardLimit * limit;
+    // hardLimit ≥ softLimit (validated), so the hard limit reached implies the soft one.
+    const state = limitState(usage, limit, s);
+    const soft = state !== 'ok';
+    const hard = state === 'hard_limit';
     const data = { account, usage_bytes: usage, limit_bytes: limit, timeframe_start: iso(tfStart) };
     const who = account === null ? 'global' : 'account';
     if (soft && !flags.soft) {
