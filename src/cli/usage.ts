@@ -2,6 +2,7 @@
  * `ferry usage`: the current timeframe's usage per account, read from the configured store
  * (whether or not Ferry runs; a running Ferry writes every network_usage.write_interval).
  */
+import { countersJson } from '../metering/types.js';
 import { openSqliteStore } from '../store/sqlite-account-store.js';
 import { SqliteUsageStore } from '../store/sqlite-usage-store.js';
 import { configPath, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, str, type CliIo } from './common.js';
@@ -41,13 +42,7 @@ export async function usageCommand(args: readonly string[], io: CliIo): Promise<
       io.stdout(
         `${JSON.stringify({
           timeframe: tf === null ? null : { start: new Date(tf.start).toISOString(), end: new Date(tf.start + tf.lengthMs).toISOString() },
-          usage: rows.map((r) => ({
-            account: r.account,
-            bytes_to_peer: r.bytesToPeer,
-            bytes_to_client: r.bytesToClient,
-            packets_to_peer: r.packetsToPeer,
-            packets_to_client: r.packetsToClient,
-          })),
+          usage: rows.map((r) => ({ account: r.account, ...countersJson(r) })),
         })}\n`,
       );
       return EXIT_OK;

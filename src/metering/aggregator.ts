@@ -11,6 +11,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Logger } from '../logger.js';
 import {
   addCounters,
+  countersJson,
   hourOf,
   zeroCounters,
   type AccountDelta,
@@ -273,12 +274,6 @@ export function archiveJson(a: ArchivedTimeframe) {
     timeframe_start: new Date(a.start).toISOString(),
     timeframe_end: new Date(a.end).toISOString(),
     archived_at: new Date(a.archivedAt).toISOString(),
-    accounts: a.accounts.map((r) => ({
-      account: r.account,
-      bytes_to_peer: r.bytesToPeer,
-      bytes_to_client: r.bytesToClient,
-      packets_to_peer: r.packetsToPeer,
-      packets_to_client: r.packetsToClient,
-    })),
+    accounts: a.accounts.map((r) => ({ account: r.account, ...countersJson(r) })),
   };
 }

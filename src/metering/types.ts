@@ -91,6 +91,16 @@ export function addCounters(into: Counters, c: Counters): void {
   into.packetsToClient += c.packetsToClient;
 }
 
+/** The counters as the usage API, the archive files and `ferry usage --json` write them (snake_case). */
+export function countersJson(c: Counters) {
+  return {
+    bytes_to_peer: c.bytesToPeer,
+    bytes_to_client: c.bytesToClient,
+    packets_to_peer: c.packetsToPeer,
+    packets_to_client: c.packetsToClient,
+  };
+}
+
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 export const hourOf = (t: number) => Math.floor(t / HOUR_MS) * HOUR_MS;
