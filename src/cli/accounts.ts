@@ -12,8 +12,9 @@ import { parseDuration, UnitError } from '../config/units.js';
 import { CredentialError } from '../credentials/errors.js';
 import { IceServerIssuer } from '../credentials/ice-servers.js';
 import { chooseRelayIps } from '../relay-options.js';
-import { openSqliteStore } from '../store/sqlite-account-store.js';
-import { configPath, defaultPidFile, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, str, usageError, type CliIo } from './common.js';
+import {
+  adminRequest, configPath, defaultPidFile, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, str, usageError, withStore, type CliIo,
+} from './common.js';
 import { adminApi } from './control.js';
 import { runningPid } from './pid-file.js';
 
@@ -55,15 +56,9 @@ Options:
   --ttl DURATION       lifetime of the credentials (default 1h; 60s..24h)
 ${CONFIG_OPTION}`;
 
-type Store = ReturnType<typeof openSqliteStore>;
-
-async function withStore<T>(loaded: LoadedConfig, f: (accounts: AccountService) => Promise<T>): Promise<T> {
-  const store: Store = openSqliteStore(loaded.storageUrl);
-  try {
-    return await f(await AccountService.open(store, null, Date.now));
-  } finally {
-    await store.close();
-  }
+/** Runs `f` on the accounts of the configured store (opened for it, closed after). */
+function withAccounts<T>(loaded: LoadedConfig, f: (accounts: AccountService) => Promise<T>): Promise<T> {
+  return withStore(loaded.storageUrl, async (store) => f(await AccountService.open(store, null, Date.now)));
 }
 
 const accountJson = (a: Account) => ({ id: a.id, name: a.name, disabled: a.disabled, created_at: new Date(a.createdAt).toISOString() });
@@ -100,7 +95,7 @@ export async function accountsCommand(args: readonly string[], io: CliIo): Promi
   try {
     if (sub === 'create') return await create(io, loaded, p.positionals[0], str(p.values['pid-file']) ?? defaultPidFile(config));
     if (sub === 'list') {
-      const list = await withStore(loaded, (a) => a.listAccounts());
+      const list = await withAccounts(loaded, (a) => a.listAccounts());
       if (p.values.json === true) io.stdout(`${JSON.stringify({ accounts: list.map(accountJson) })}\n`);
       else if (list.length === 0) io.stdout('no accounts\n');
       else {
@@ -131,12 +126,7 @@ function runningApi(loaded: LoadedConfig, pidFile: string) {
 
 async function callAdmin(io: CliIo, api: { base: string; token: string }, pid: number, method: string, path: string, body: unknown): Promise<Response | undefined> {
   try {
-    return await fetch(`${api.base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(5000),
-    });
+    return await adminRequest(`${api.base}${path}`, { method, token: api.token, body, timeoutMs: 5000 });
   } catch (err) {
     io.stderr(`ferry: cannot reach the running Ferry (pid ${pid}) at ${api.base}: ${(err as Error).message}\n`);
     return undefined;
@@ -157,7 +147,7 @@ async function create(io: CliIo, loaded: LoadedConfig, name: string, pidFile: st
     io.stdout(`${JSON.stringify({ id: out.id, name: out.name, api_key: out.api_key })}\n`);
     return EXIT_OK;
   }
-  const { account, apiKey } = await withStore(loaded, (a) => a.createAccount(name));
+  const { account, apiKey } = await withAccounts(loaded, (a) => a.createAccount(name));
   io.stdout(`${JSON.stringify({ id: account.id, name: account.name, api_key: apiKey })}\n`);
   if (pid !== undefined) {
     io.stderr(`ferry: note: Ferry runs (pid ${pid}) without signaling.admin_token; it accepts this account's API key only after a restart\n`);
@@ -181,7 +171,7 @@ async function disable(io: CliIo, loaded: LoadedConfig, id: string, pidFile: str
     io.stdout(`disabled account ${id} through the running Ferry (pid ${pid}); its live allocations are closed\n`);
     return EXIT_OK;
   }
-  const account = await withStore(loaded, (a) => a.updateAccount(id, { disabled: true }));
+  const account = await withAccounts(loaded, (a) => a.updateAccount(id, { disabled: true }));
   if (account === undefined) {
     io.stderr(`ferry: no account ${JSON.stringify(id)}\n`);
     return EXIT_FAILURE;
@@ -227,7 +217,7 @@ export async function credentialsCommand(args: readonly string[], io: CliIo): Pr
     io.stderr('ferry: no auth_secrets in the config: cannot mint TURN credentials\n');
     return EXIT_FAILURE;
   }
-  const found = await withStore(loaded, (a) => findAccount(a, p.positionals[0]));
+  const found = await withAccounts(loaded, (a) => findAccount(a, p.positionals[0]));
   if (typeof found === 'string') {
     io.stderr(`ferry: ${found}\n`);
     return EXIT_FAILURE;

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js';
+import { openSqliteStore, type SqliteAccountStore } from '../store/sqlite-account-store.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -95,4 +96,27 @@ export function localHost(host: string): string {
   if (host === '0.0.0.0') return '127.0.0.1';
   if (host === '::') return '::1';
   return host;
+}
+
+/** Opens the configured store (`storage`), runs `f` on it, and closes it again, also when `f` fails. */
+export async function withStore<T>(storageUrl: string, f: (store: SqliteAccountStore) => Promise<T>): Promise<T> {
+  const store = openSqliteStore(storageUrl);
+  try {
+    return await f(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** A request to a running Ferry's signaling API: the admin token as Bearer token and a JSON body, when given. */
+export function adminRequest(url: string, o: { readonly method?: string; readonly token?: string; readonly body?: unknown; readonly timeoutMs: number }): Promise<Response> {
+  const headers: Record<string, string> = {};
+  if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`;
+  if (o.body !== undefined) headers['content-type'] = 'application/json';
+  return fetch(url, {
+    ...(o.method !== undefined ? { method: o.method } : {}),
+    headers,
+    ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
+    signal: AbortSignal.timeout(o.timeoutMs),
+  });
 }

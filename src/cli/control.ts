@@ -1,12 +1,10 @@
 /** `ferry stop`, `ferry status` and `ferry reload`: the running Ferry named by a pid file. */
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { formatHostPort } from '../config/net.js';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
-  configPath, dataDir, defaultPidFile, EXIT_FAILURE, EXIT_NOT_RUNNING, EXIT_OK, localHost, parseCommand, str, type CliIo,
+  adminRequest, configPath, dataDir, defaultPidFile, EXIT_FAILURE, EXIT_NOT_RUNNING, EXIT_OK, localHost, parseCommand, str, type CliIo,
 } from './common.js';
-import { DEV_SECRETS_FILE } from './dev-setup.js';
+import { readDevSecretsFile } from './dev-setup.js';
 import { alive, removePid, runningPid, startedAt } from './pid-file.js';
 import { fetchUsageSummary, usageLines, type UsageSummary } from './status-usage.js';
 
@@ -124,16 +122,13 @@ export function adminApi(loaded: LoadedConfig | undefined): { base: string; toke
 }
 
 function devAdminToken(): string | undefined {
-  try {
-    const v = (JSON.parse(readFileSync(join(dataDir(undefined), DEV_SECRETS_FILE), 'utf8')) as { admin_token?: unknown }).admin_token;
-    return typeof v === 'string' ? v : undefined;
-  } catch {
-    return undefined;
-  }
+  const file = readDevSecretsFile(dataDir(undefined));
+  const v = typeof file === 'object' && file !== null ? (file as { admin_token?: unknown }).admin_token : undefined;
+  return typeof v === 'string' ? v : undefined;
 }
 
 async function getJson(url: string, token?: string): Promise<unknown> {
-  const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(3000) });
+  const res = await adminRequest(url, { ...(token ? { token } : {}), timeoutMs: 3000 });
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return res.json();
 }

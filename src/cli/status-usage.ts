@@ -10,8 +10,8 @@ import { formatSize } from '../config/units.js';
 import { limitState } from '../limits/limiter.js';
 import { meteringSettings } from '../metering/settings.js';
 import type { Timeframe } from '../metering/types.js';
-import { openSqliteStore } from '../store/sqlite-account-store.js';
 import { SqliteUsageStore } from '../store/sqlite-usage-store.js';
+import { withStore } from './common.js';
 
 /** How many accounts the summary lists by name. */
 export const TOP_ACCOUNTS = 5;
@@ -112,12 +112,7 @@ export function summarizeUsage(
 export async function storedTimeframe(storageUrl: string): Promise<Timeframe | null> {
   const path = storageUrl.replace(/^sqlite:/i, '');
   if (path === ':memory:' || !existsSync(path)) return null;
-  const store = openSqliteStore(storageUrl);
-  try {
-    return await new SqliteUsageStore(store.db).timeframe();
-  } finally {
-    await store.close();
-  }
+  return withStore(storageUrl, (store) => new SqliteUsageStore(store.db).timeframe());
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -3,9 +3,8 @@
  * (whether or not Ferry runs; a running Ferry writes every network_usage.write_interval).
  */
 import { countersJson } from '../metering/types.js';
-import { openSqliteStore } from '../store/sqlite-account-store.js';
 import { SqliteUsageStore } from '../store/sqlite-usage-store.js';
-import { configPath, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, str, type CliIo } from './common.js';
+import { configPath, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, str, withStore, type CliIo } from './common.js';
 
 export const USAGE_USAGE = `Usage: ferry usage [--account ID] [--json] [--config FILE]
 
@@ -31,8 +30,7 @@ export async function usageCommand(args: readonly string[], io: CliIo): Promise<
   if (!p.ok) return p.code;
   const loaded = await loadOrReport(io, configPath(str(p.values.config)));
   if (loaded === null) return EXIT_FAILURE;
-  const store = openSqliteStore(loaded.storageUrl);
-  try {
+  return withStore(loaded.storageUrl, async (store) => {
     const usage = new SqliteUsageStore(store.db);
     const tf = await usage.timeframe();
     const account = str(p.values.account);
@@ -64,7 +62,5 @@ export async function usageCommand(args: readonly string[], io: CliIo): Promise<
       io.stdout(`${[r.account.padEnd(w), ...vals.map((v, i) => String(v).padStart(cols[i].length))].join('  ')}\n`);
     }
     return EXIT_OK;
-  } finally {
-    await store.close();
-  }
+  });
 }
