@@ -6,7 +6,10 @@ import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import WebSocket from 'ws';
 import { connect, nodeDataChannelAdapter, type FerryClient } from '../../src/client/index.js';
 import { exitIfStuck } from '../helpers/wait.js';
+import { watchNativeHangs } from '../helpers/native-hang-watchdog.js';
 import { assertRelayedThroughFerry, callPair, exchange, startSignalingFerry, type SignalingFerry } from './sdk-ferry.js';
+
+watchNativeHangs('e2e/sdk-node-datachannel');
 
 const TEST_TIMEOUT = 60_000;
 const N = 200;

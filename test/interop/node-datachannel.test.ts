@@ -7,6 +7,9 @@ import {
   LOOPBACK_PEERS, TEST_PASSWORD, TEST_SECRET, TEST_USER, restCredentials, startFerry, type FerryHandle,
 } from '../helpers/ferry-process.js';
 import { exitIfStuck, sleep, until, withTimeout } from '../helpers/wait.js';
+import { watchNativeHangs } from '../helpers/native-hang-watchdog.js';
+
+watchNativeHangs('interop/node-datachannel');
 
 const TEST_TIMEOUT = 60_000;
 const N = 200;
