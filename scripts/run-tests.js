@@ -1,9 +1,36 @@
 #!/usr/bin/env node
-// Runs the compiled tests (dist/test/**/*.test.js) with node's built-in runner.
+// Runs the compiled tests (dist/test/**/*.test.js) with node's built-in runner, one file at a time,
+// each in its own process group under a time limit, and closes with node's summary lines summed
+// over all files.
+//
 // Usage: node scripts/run-tests.js [substring ...]   (only files whose path contains one of them)
-import { readdirSync, statSync } from 'node:fs';
+//
+// - A file still running after FERRY_TEST_FILE_TIMEOUT_S (default 300) seconds is killed with every
+//   process it started and counts as failed; files are not started once the whole run has taken
+//   FERRY_TEST_TOTAL_TIMEOUT_S (default 2400) seconds. A hang is a failure in bounded time, never a
+//   run that waits forever.
+// - A file whose process was killed by test/helpers/native-hang-watchdog.ts (node-datachannel's
+//   known DTLS/TURN deadlock, recorded in the file named by $FERRY_TEST_HANG_MARKER) runs once more;
+//   the runner says so, with the watchdog's evidence. Any other failure stands.
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+
+const FILE_TIMEOUT_MS = seconds('FERRY_TEST_FILE_TIMEOUT_S', 300) * 1000;
+const TOTAL_TIMEOUT_MS = seconds('FERRY_TEST_TOTAL_TIMEOUT_S', 2400) * 1000;
+const COUNTS = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo'];
+
+function seconds(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) {
+    console.error(`${name} must be a positive number of seconds, got '${raw}'`);
+    process.exit(2);
+  }
+  return n;
+}
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -14,6 +41,54 @@ function walk(dir, out) {
   return out;
 }
 
+let current; // the running child, killed with its group if this runner is told to stop
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+  process.on(signal, () => {
+    if (current) killGroup(current);
+    process.exit(code);
+  });
+}
+
+function killGroup(child) {
+  try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+}
+
+/** Runs one file; resolves with its summary counts (undefined when it printed none) and how it ended. */
+function runFile(file, marker) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--test', '--test-reporter=tap', file], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, FERRY_TEST_HANG_MARKER: marker },
+    });
+    current = child;
+    const counts = {};
+    let partial = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const m = /^# (\w+) (\d+)$/.exec(line);
+        if (m && COUNTS.includes(m[1])) counts[m[1]] = Number(m[2]);
+      }
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; killGroup(child); }, FILE_TIMEOUT_MS);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      current = undefined;
+      resolve({ counts: 'tests' in counts ? counts : undefined, code, signal, timedOut });
+    });
+  });
+}
+
+function hangRecords(marker) {
+  let text = '';
+  try { text = readFileSync(marker, 'utf8'); } catch { return []; }
+  return text.split('\n').filter((l) => l.trim() !== '');
+}
+
 const filters = process.argv.slice(2);
 let files = walk('dist/test', []).sort();
 if (filters.length > 0) files = files.filter((f) => filters.some((s) => f.includes(s)));
@@ -21,5 +96,45 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const res = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
-process.exit(res.status ?? 1);
+
+const markerDir = mkdtempSync(join(tmpdir(), 'ferry-test-hangs-'));
+const started = Date.now();
+const total = Object.fromEntries(COUNTS.map((k) => [k, 0]));
+const failedFiles = [];
+const retried = [];
+for (const [index, file] of files.entries()) {
+  if (Date.now() - started > TOTAL_TIMEOUT_MS) {
+    console.log(`# runner: not run, the run has taken over ${TOTAL_TIMEOUT_MS / 1000} s: ${file}`);
+    total.tests += 1;
+    total.fail += 1;
+    failedFiles.push(file);
+    continue;
+  }
+  let result;
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const marker = join(markerDir, `${index}-${attempt}.jsonl`);
+    result = await runFile(file, marker);
+    const hangs = hangRecords(marker);
+    if (result.timedOut) console.log(`# runner: ${file} still running after ${FILE_TIMEOUT_MS / 1000} s; killed with its processes`);
+    if (hangs.length === 0 || attempt === 2) break;
+    console.log(`# runner: ${file} was killed by the native-hang watchdog (node-datachannel's DTLS/TURN deadlock); running it once more`);
+    for (const h of hangs) console.log(`# runner:   ${h}`);
+    retried.push(file);
+  }
+  const failed = result.code !== 0 || result.counts === undefined || result.timedOut;
+  if (result.counts) for (const k of COUNTS) total[k] += result.counts[k] ?? 0;
+  if (failed && (result.counts === undefined || result.counts.fail === 0)) {
+    // Killed, timed out or crashed outside any test: count the file itself as one failed test.
+    total.tests += 1;
+    total.fail += 1;
+  }
+  if (failed) failedFiles.push(file);
+}
+rmSync(markerDir, { recursive: true, force: true });
+
+console.log(`# runner: ${files.length} files, ${failedFiles.length} failed, ${retried.length} run again after a node-datachannel deadlock`);
+for (const f of failedFiles) console.log(`# runner: failed: ${f}`);
+for (const f of retried) console.log(`# runner: run again: ${f}`);
+for (const k of COUNTS) console.log(`# ${k} ${total[k]}`);
+console.log(`# duration_ms ${Date.now() - started}`);
+process.exit(failedFiles.length === 0 ? 0 : 1);
