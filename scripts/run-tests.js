@@ -5,19 +5,20 @@
 //
 // Usage: node scripts/run-tests.js [substring ...]   (only files whose path contains one of them)
 //
-// - A file still running after FERRY_TEST_FILE_TIMEOUT_S (default 300) seconds is killed with every
-//   process it started and counts as failed; files are not started once the whole run has taken
-//   FERRY_TEST_TOTAL_TIMEOUT_S (default 2400) seconds. A hang is a failure in bounded time, never a
-//   run that waits forever.
+// - A file still running after FERRY_TEST_FILE_TIMEOUT_S seconds (default 420; the slowest file
+//   takes about 115 s here) is killed with every process it started and counts as failed; files
+//   are not started once the whole run has taken FERRY_TEST_TOTAL_TIMEOUT_S (default 2400)
+//   seconds. A hang is a failure in bounded time, never a run that waits forever.
 // - A file whose process was killed by test/helpers/native-hang-watchdog.ts (node-datachannel's
-//   known DTLS/TURN deadlock, recorded in the file named by $FERRY_TEST_HANG_MARKER) runs once more;
+//   known DTLS/TURN deadlock, a libjuice poll thread or a stalled main thread waiting on a lock
+//   for 5 s, recorded in the file named by $FERRY_TEST_HANG_MARKER) runs once more;
 //   the runner says so, with the watchdog's evidence. Any other failure stands.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 
-const FILE_TIMEOUT_MS = seconds('FERRY_TEST_FILE_TIMEOUT_S', 300) * 1000;
+const FILE_TIMEOUT_MS = seconds('FERRY_TEST_FILE_TIMEOUT_S', 420) * 1000;
 const TOTAL_TIMEOUT_MS = seconds('FERRY_TEST_TOTAL_TIMEOUT_S', 2400) * 1000;
 const COUNTS = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo'];
 
