@@ -42,10 +42,12 @@ function walk(dir, out) {
   return out;
 }
 
+const markerDir = mkdtempSync(join(tmpdir(), 'ferry-test-hangs-'));
 let current; // the running child, killed with its group if this runner is told to stop
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
   process.on(signal, () => {
     if (current) killGroup(current);
+    rmSync(markerDir, { recursive: true, force: true });
     process.exit(code);
   });
 }
@@ -95,10 +97,10 @@ let files = walk('dist/test', []).sort();
 if (filters.length > 0) files = files.filter((f) => filters.some((s) => f.includes(s)));
 if (files.length === 0) {
   console.error('no test files matched');
+  rmSync(markerDir, { recursive: true, force: true });
   process.exit(1);
 }
 
-const markerDir = mkdtempSync(join(tmpdir(), 'ferry-test-hangs-'));
 const started = Date.now();
 const total = Object.fromEntries(COUNTS.map((k) => [k, 0]));
 const failedFiles = [];

@@ -5,14 +5,15 @@
 // mutex while a DTLS worker holds that mutex and waits for the agent lock (fixed upstream in
 // libdatachannel pull request 1630, not yet in a node-datachannel release). The next call into the
 // library from JavaScript (close(), cleanup()) then blocks the main thread for good, and no test
-// timeout can fire. Seen here in about one run in 25 of the SDK end-to-end test; in CI it held a
-// whole run until its time limit.
+// timeout can fire. Seen here once in 25 and once in 100 runs of the SDK end-to-end test; in CI it
+// held a whole run until its time limit.
 //
-// watchNativeHangs() starts a worker thread that notices when the main thread has stopped ticking
-// for `hangMs` while asleep in the kernel (not running JavaScript) with node-datachannel loaded. It
-// then writes the evidence to stderr and, as one JSON line, to the file named by
-// $FERRY_TEST_HANG_MARKER (scripts/run-tests.js sets it and runs that test file once more when it
-// finds such a record), and kills the process: a deadlocked process never recovers.
+// watchNativeHangs() starts a worker thread (native-hang-worker.ts) that watches, through /proc,
+// for either sign of it lasting `hangMs`: libjuice's poll thread waiting on a lock, or the main
+// thread no longer ticking and asleep on a lock beside libdatachannel's threads. It then writes the
+// evidence to stderr and, as one JSON line, to the file named by $FERRY_TEST_HANG_MARKER
+// (scripts/run-tests.js sets it and runs that test file once more when it finds such a record), and
+// kills the process: a deadlocked process never recovers.
 import { Worker } from 'node:worker_threads';
 
 const TICK_MS = 100;
