@@ -6,12 +6,15 @@
 // Usage: node scripts/run-tests.js [substring ...]   (only files whose path contains one of them)
 //
 // - A file still running after FERRY_TEST_FILE_TIMEOUT_S seconds (default 420; the slowest file
-//   takes about 115 s here) is killed with every process it started and counts as failed; files
-//   are not started once the whole run has taken FERRY_TEST_TOTAL_TIMEOUT_S (default 2400)
-//   seconds. A hang is a failure in bounded time, never a run that waits forever.
+//   takes about 115 s here) counts as failed. Its process group (the processes it started, but
+//   for those in groups of their own, which the tests' reaper and guard processes end) gets
+//   SIGTERM, so the tests' handlers clean up, and SIGKILL for whatever is left 10 s later. No file
+//   starts once the whole run has taken FERRY_TEST_TOTAL_TIMEOUT_S seconds (default 2400). A hang
+//   is a failure in bounded time, never a run that waits forever. SIGINT, SIGTERM and SIGHUP to
+//   this runner stop the running file the same way.
 // - A file whose process was killed by test/helpers/native-hang-watchdog.ts (node-datachannel's
-//   known DTLS/TURN deadlock, a libjuice poll thread or a stalled main thread waiting on a lock
-//   for 5 s, recorded in the file named by $FERRY_TEST_HANG_MARKER) runs once more;
+//   known DTLS/TURN deadlock: libjuice's poll thread waiting on a lock for 5 s, or a stalled main
+//   thread for 15 s; recorded in the file named by $FERRY_TEST_HANG_MARKER) and failed runs once more;
 //   the runner says so, with the watchdog's evidence. Any other failure stands.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,17 +46,44 @@ function walk(dir, out) {
 }
 
 const markerDir = mkdtempSync(join(tmpdir(), 'ferry-test-hangs-'));
-let current; // the running child, killed with its group if this runner is told to stop
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+/** How long a file's processes get to clean up after SIGTERM before SIGKILL. */
+const GRACE_MS = 10_000;
+let current; // the running child, stopped with its group if this runner is told to stop
+let stopCode; // set when this runner got a signal: no further file starts
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
   process.on(signal, () => {
-    if (current) killGroup(current);
-    rmSync(markerDir, { recursive: true, force: true });
-    process.exit(code);
+    if (stopCode !== undefined) return;
+    stopCode = code;
+    if (current) terminate(current);
+    else finish(code);
   });
 }
 
-function killGroup(child) {
-  try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+function finish(code) {
+  rmSync(markerDir, { recursive: true, force: true });
+  process.exit(code);
+}
+
+function signalGroup(child, signal) {
+  try { process.kill(-child.pid, signal); } catch { /* already gone */ }
+}
+
+/** Resolves once no process is left in the child's group, or after `ms`. */
+async function groupGone(child, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try { process.kill(-child.pid, 0); } catch { return; }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * SIGTERM to the file's process group, so the tests' own handlers (the reaper, network namespace
+ * teardown) clean up; SIGKILL to whatever is left GRACE_MS later.
+ */
+function terminate(child) {
+  signalGroup(child, 'SIGTERM');
+  setTimeout(() => signalGroup(child, 'SIGKILL'), GRACE_MS).unref();
 }
 
 /** Runs one file; resolves with its summary counts (undefined when it printed none) and how it ended. */
@@ -77,9 +107,12 @@ function runFile(file, marker) {
       }
     });
     let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; killGroup(child); }, FILE_TIMEOUT_MS);
-    child.on('close', (code, signal) => {
+    const timer = setTimeout(() => { timedOut = true; terminate(child); }, FILE_TIMEOUT_MS);
+    child.on('close', async (code, signal) => {
       clearTimeout(timer);
+      // After a SIGTERM the file's processes may still be cleaning up: give them the grace period.
+      if (timedOut || stopCode !== undefined) await groupGone(child, GRACE_MS);
+      signalGroup(child, 'SIGKILL'); // whatever is left in the group
       current = undefined;
       resolve({ counts: 'tests' in counts ? counts : undefined, code, signal, timedOut });
     });
@@ -97,8 +130,7 @@ let files = walk('dist/test', []).sort();
 if (filters.length > 0) files = files.filter((f) => filters.some((s) => f.includes(s)));
 if (files.length === 0) {
   console.error('no test files matched');
-  rmSync(markerDir, { recursive: true, force: true });
-  process.exit(1);
+  finish(1);
 }
 
 const started = Date.now();
@@ -117,9 +149,12 @@ for (const [index, file] of files.entries()) {
   for (let attempt = 1; attempt <= 2; attempt++) {
     const marker = join(markerDir, `${index}-${attempt}.jsonl`);
     result = await runFile(file, marker);
+    if (stopCode !== undefined) finish(stopCode);
     const hangs = hangRecords(marker);
-    if (result.timedOut) console.log(`# runner: ${file} still running after ${FILE_TIMEOUT_MS / 1000} s; killed with its processes`);
-    if (hangs.length === 0 || attempt === 2) break;
+    if (result.timedOut) console.log(`# runner: ${file} still running after ${FILE_TIMEOUT_MS / 1000} s; stopped with its processes`);
+    const passed = result.code === 0 && !result.timedOut;
+    // Only a failure that left a deadlock record runs again (a fixture may leave one after its test passed).
+    if (hangs.length === 0 || passed || attempt === 2) break;
     console.log(`# runner: ${file} was killed by the native-hang watchdog (node-datachannel's DTLS/TURN deadlock); running it once more`);
     for (const h of hangs) console.log(`# runner:   ${h}`);
     retried.push(file);
@@ -133,11 +168,9 @@ for (const [index, file] of files.entries()) {
   }
   if (failed) failedFiles.push(file);
 }
-rmSync(markerDir, { recursive: true, force: true });
-
 console.log(`# runner: ${files.length} files, ${failedFiles.length} failed, ${retried.length} run again after a node-datachannel deadlock`);
 for (const f of failedFiles) console.log(`# runner: failed: ${f}`);
 for (const f of retried) console.log(`# runner: run again: ${f}`);
 for (const k of COUNTS) console.log(`# ${k} ${total[k]}`);
 console.log(`# duration_ms ${Date.now() - started}`);
-process.exit(failedFiles.length === 0 ? 0 : 1);
+finish(failedFiles.length === 0 ? 0 : 1);
