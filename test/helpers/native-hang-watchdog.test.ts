@@ -43,11 +43,10 @@ test('a main thread asleep in futex(2) with node-datachannel loaded: killed, wit
   assert.match(o.stdout, /holding/);
   assert.doesNotMatch(o.stdout, /survived/);
   assert.equal(o.records.length, 1, JSON.stringify(o));
-  const rec = JSON.parse(o.records[0]) as { kind: string; trigger: string; label: string; blocked_ms: number; main: { state: string }; native_threads_in_futex: string[] };
+  const rec = JSON.parse(o.records[0]) as { kind: string; trigger: string; label: string; main: { state: string }; native_threads_in_futex: string[] };
   assert.equal(rec.kind, 'node-datachannel-deadlock');
   assert.equal(rec.trigger, 'main-blocked');
   assert.equal(rec.label, 'hang-fixture');
-  assert.ok(rec.blocked_ms >= 1000, String(rec.blocked_ms));
   assert.equal(rec.main.state, 'S');
   assert.ok(rec.native_threads_in_futex.length > 0);
   assert.match(o.stderr, /native-hang-watchdog: the main thread has waited on a lock/);

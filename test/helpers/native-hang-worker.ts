@@ -1,16 +1,17 @@
 // The worker thread of native-hang-watchdog.ts. It must not rely on the main thread in any way
 // (console output from a worker goes through it), so it reads /proc and writes with writeSync.
 //
-// Two signs of the deadlock, either one held at every check for `hangMs`:
-// - libjuice's poll thread ("juice poll") waits in futex(2): in normal work it waits in poll(2),
-//   and holds a mutex for microseconds at a time; in the deadlock it waits for the DTLS mutex.
-// - the main thread has stopped ticking and sleeps in futex(2) with libdatachannel's threads there
-//   too: a call into the library (close(), cleanup()) that waits for a lock that never comes.
+// Two signs of the deadlock, each held at every check for its limit:
+// - libjuice's poll thread ("juice poll") waits in futex(2) for `pollMs`: in normal work it waits
+//   in poll(2) and holds a mutex for microseconds at a time; in the deadlock it waits for the DTLS
+//   mutex. This is the sign seen in the real deadlock, seconds before anything else.
+// - the main thread has stopped ticking and sleeps in futex(2) for `mainMs`: a call into the
+//   library (close(), cleanup()) that waits for a lock that never comes.
 import { appendFileSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
 
-interface Data { ticks: SharedArrayBuffer; hangMs: number; label: string; marker: string }
-const { ticks, hangMs, label, marker } = workerData as Data;
+interface Data { ticks: SharedArrayBuffer; pollMs: number; mainMs: number; label: string; marker: string }
+const { ticks, pollMs, mainMs, label, marker } = workerData as Data;
 const view = new Int32Array(ticks);
 const CHECK_MS = 250;
 /** futex(2): 202 on x86_64, 98 on arm64 (the generic syscall table). */
@@ -58,10 +59,10 @@ setInterval(() => {
   const main = all.find((x) => x.tid === process.pid);
   const stalled = t === last;
   last = t;
-  mainSince = stalled && main !== undefined && asleepInFutex(main) && nativeInFutex.length > 0 ? (mainSince ?? now) : undefined;
+  mainSince = stalled && main !== undefined && asleepInFutex(main) ? (mainSince ?? now) : undefined;
 
-  const trigger = pollSince !== undefined && now - pollSince >= hangMs ? 'juice-poll-blocked'
-    : mainSince !== undefined && now - mainSince >= hangMs ? 'main-blocked' : undefined;
+  const trigger = pollSince !== undefined && now - pollSince >= pollMs ? 'juice-poll-blocked'
+    : mainSince !== undefined && now - mainSince >= mainMs ? 'main-blocked' : undefined;
   if (trigger === undefined) return;
   const since = trigger === 'juice-poll-blocked' ? pollSince ?? now : mainSince ?? now;
   const record = {
