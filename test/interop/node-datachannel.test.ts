@@ -8,6 +8,7 @@ import {
 } from '../helpers/ferry-process.js';
 import { exitIfStuck, sleep, until, withTimeout } from '../helpers/wait.js';
 import { watchNativeHangs } from '../helpers/native-hang-watchdog.js';
+import { candidateGate } from '../helpers/candidate-gate.js';
 
 watchNativeHangs('interop/node-datachannel');
 
@@ -30,24 +31,11 @@ interface Pair {
   close(): void;
 }
 
-/**
- * Hands `from`'s description and candidates to `to`. The two callbacks may fire in either order, and
- * a candidate before the remote description makes libdatachannel throw from inside a native
- * callback, which aborts the process (seen once in 30 runs): candidates wait for the description.
- */
+/** Hands `from`'s description and candidates to `to`, candidates behind the description. */
 function link(from: PeerConnection, to: PeerConnection, seen: string[]): void {
-  let described = false;
-  const early: Array<[string, string]> = [];
-  from.onLocalDescription((sdp, type) => {
-    to.setRemoteDescription(sdp, type);
-    described = true;
-    for (const [c, mid] of early.splice(0)) to.addRemoteCandidate(c, mid);
-  });
-  from.onLocalCandidate((c, mid) => {
-    seen.push(c);
-    if (described) to.addRemoteCandidate(c, mid);
-    else early.push([c, mid]);
-  });
+  const gate = candidateGate(to);
+  from.onLocalDescription((sdp, type) => gate.description(sdp, type));
+  from.onLocalCandidate((c, mid) => { seen.push(c); gate.candidate(c, mid); });
 }
 
 /**
