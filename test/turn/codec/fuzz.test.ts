@@ -113,14 +113,17 @@ function channelDataFrame(rand: () => number): Buffer {
   return frame;
 }
 
-test('the framer never throws on random streams, and every frame it emits is whole', () => {
+test('the framer never throws on random streams; what it emits is the stream, frame by whole frame', () => {
   const rand = prng(11);
   let frames = 0;
   let failedStreams = 0;
+  let wellFormedStreams = 0;
   for (let n = 0; n < 2000; n++) {
     const f = new StreamFramer(2000);
+    const emitted: Buffer[] = [];
     const onFrame = (buf: Buffer, offset: number, length: number): void => {
       frames++;
+      emitted.push(Buffer.from(buf.subarray(offset, offset + length)));
       assert.ok(offset >= 0 && length > 0 && offset + length <= buf.length, `frame outside its buffer: ${offset}+${length} of ${buf.length}`);
       assert.ok(length <= 2000, `frame of ${length} bytes over maxFrame`);
       const expected = (buf[offset] & 0xc0) === 0 ? stunMessageLength(buf, offset, length) : channelDataLength(buf, offset, length, true);
@@ -129,11 +132,13 @@ test('the framer never throws on random streams, and every frame it emits is who
     // Well-formed frames with random bytes mixed in, cut at random points.
     const parts: Buffer[] = [];
     const count = 1 + randInt(rand, 6);
+    let wellFormed = true;
     for (let i = 0; i < count; i++) {
       const r = rand();
       if (r < 0.4) parts.push(channelDataFrame(rand));
       else if (r < 0.7) parts.push(SEEDS[randInt(rand, SEEDS.length)]);
       else {
+        wellFormed = false;
         const c = randomBytes(rand, randInt(rand, 64));
         if (rand() < 0.5 && c.length > 0) c[0] = 0x40 | (c[0] & 0x0f);
         parts.push(c);
@@ -148,8 +153,17 @@ test('the framer never throws on random streams, and every frame it emits is who
       at = end;
     }
     if (!ok) failedStreams++;
+    // The frames come out in order, each byte once: a prefix of the stream.
+    const out = Buffer.concat(emitted);
+    assert.ok(out.equals(stream.subarray(0, out.length)), `emitted bytes differ from the stream's first ${out.length}`);
+    if (wellFormed) {
+      wellFormedStreams++;
+      assert.ok(ok, 'a stream of well-formed frames failed');
+      assert.equal(out.length, stream.length, 'a well-formed frame was not emitted');
+    }
   }
   // The seed fixes these counts; both kinds of outcome occur many times.
   assert.ok(frames > 2000, `framed ${frames}`);
   assert.ok(failedStreams > 200, `failed ${failedStreams} streams`);
+  assert.ok(wellFormedStreams > 200, `${wellFormedStreams} well-formed streams`);
 });
