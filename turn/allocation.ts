@@ -44,7 +44,7 @@ export class Allocation implements AllocationInfo {
   readonly permissions = new Map<string, Permission>();
   /** The same IPv4 permissions keyed by the address as a uint32 (Send indications, no strings). */
   readonly permissionsV4 = new Map<number, Permission>();
-  /** Channels by number (0x4000–0x4FFF), including expired ones in their cool-down. */
+  /** Channels by number (0x4000–0x7FFF), including expired ones in their cool-down. */
   readonly channels = new Map<number, Channel>();
 
   bytesToPeer = 0;

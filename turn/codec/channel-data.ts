@@ -35,7 +35,7 @@ export function channelDataLength(buf: Buffer, offset: number, available: number
     return 0;
   }
   const channel = (buf[offset] << 8) | buf[offset + 1];
-  if (channel < CHANNEL_MIN || channel > CHANNEL_MAX) return -1;
+  if (!isValidChannelNumber(channel)) return -1;
   const dataLength = (buf[offset + 2] << 8) | buf[offset + 3];
   if (padded) return CHANNEL_DATA_HEADER_LENGTH + ((dataLength + 3) & ~3);
   if (dataLength > avail - CHANNEL_DATA_HEADER_LENGTH) return -1;

@@ -2,7 +2,7 @@
  * StreamFramer: splits a TCP/TLS byte stream into STUN messages and ChannelData frames
  * (RFC 8489 §6.2.2, RFC 8656 §12.5). The first two bits of a frame decide: 00 = STUN
  * (20 + header length), 01 = ChannelData (4 + data length padded to 4). Anything else, a
- * ChannelData channel outside 0x4000-0x4FFF, a bad STUN cookie or an oversize frame is a
+ * ChannelData channel outside 0x4000-0x7FFF, a bad STUN cookie or an oversize frame is a
  * protocol error: push returns false and the caller closes the connection.
  *
  * Frames lying whole inside a chunk are handed out zero-copy as (chunk, offset, length). Only a
@@ -114,12 +114,15 @@ export class StreamFramer {
     return false;
   }
 
-  /** Makes the pending buffer hold at least `size` bytes, keeping its current contents. */
+  /**
+   * Makes the pending buffer hold at least `size` bytes (never more than maxFrame is asked for),
+   * keeping its current contents. A new buffer has room for 256 bytes at least, so a small frame
+   * whose header was split too still takes one allocation.
+   */
   private reserve(size: number): void {
     const old = this.pending;
     if (old !== null && old.length >= size) return;
-    const grown = Math.min(this.maxFrame, Math.max(size, old === null ? 256 : old.length * 2));
-    const next = Buffer.allocUnsafe(Math.max(grown, size));
+    const next = Buffer.allocUnsafe(Math.min(this.maxFrame, Math.max(size, 256)));
     if (old !== null && this.pendingLength > 0) old.copy(next, 0, 0, this.pendingLength);
     this.pending = next;
   }
