@@ -75,18 +75,19 @@ const changed = (a: Config, b: Config, key: string) => canonical(valueAt(a, key)
  */
 export function applyLive(old: Config, next: Config): Config {
   const out: Record<string, unknown> = { ...old };
+  const copies = new Set<unknown>(); // the objects already copied into `out`
   for (const key of LIVE_KEYS) {
     const parts = key.split('.');
     const last = parts.pop() as string;
     let into = out;
-    let from: unknown = next;
     for (const part of parts) {
-      const copy = { ...(into[part] as Record<string, unknown>) };
-      into[part] = copy;
-      into = copy;
-      from = from === undefined || from === null ? undefined : (from as Record<string, unknown>)[part];
+      if (!copies.has(into[part])) {
+        into[part] = { ...(into[part] as Record<string, unknown>) };
+        copies.add(into[part]);
+      }
+      into = into[part] as Record<string, unknown>;
     }
-    const v = from === undefined || from === null ? undefined : (from as Record<string, unknown>)[last];
+    const v = valueAt(next, key);
     if (v === undefined) delete into[last];
     else into[last] = v;
   }
