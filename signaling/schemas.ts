@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Account, ApiKeyInfo } from '../src/accounts/types.js';
+import { countersJson } from '../src/metering/types.js';
 import type { RelaySession } from './deps.js';
 import { ErrorBodySchema } from './errors.js';
 
@@ -90,10 +91,7 @@ export function sessionDto(s: RelaySession, nowMs: number): z.output<typeof Sess
     relayed: s.relayAddresses.map((r) => ({ address: r.address, port: r.port, family: r.family })),
     started_at: iso(s.startedAt),
     age_seconds: Math.max(0, Math.floor((nowMs - s.startedAt) / 1000)),
-    bytes_to_peer: s.bytesToPeer,
-    bytes_to_client: s.bytesToClient,
-    packets_to_peer: s.packetsToPeer,
-    packets_to_client: s.packetsToClient,
+    ...countersJson(s),
     capped_bytes_to_peer: s.cappedBytesToPeer,
     capped_packets_to_peer: s.cappedPacketsToPeer,
     capped_bytes_to_client: s.cappedBytesToClient,

@@ -6,7 +6,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { UsageRow } from '../../src/metering/types.js';
+import { countersJson, type UsageRow } from '../../src/metering/types.js';
 import { authenticateCredential, requireAdmin, requireBearer, sameSecret, unauthorized } from '../auth.js';
 import type { SignalingDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
@@ -38,10 +38,7 @@ const UsageRowSchema = z.object({
 const usageDto = (r: UsageRow): z.output<typeof UsageRowSchema> => ({
   account: r.account,
   start: new Date(r.start).toISOString(),
-  bytes_to_peer: r.bytesToPeer,
-  bytes_to_client: r.bytesToClient,
-  packets_to_peer: r.packetsToPeer,
-  packets_to_client: r.packetsToClient,
+  ...countersJson(r),
 });
 
 const csvCell = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
