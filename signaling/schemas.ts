@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Account, ApiKeyInfo } from '../src/accounts/types.js';
+import { formatHostPort } from '../src/config/net.js';
 import { countersJson } from '../src/metering/types.js';
 import type { RelaySession } from './deps.js';
 import { ErrorBodySchema } from './errors.js';
@@ -80,14 +81,12 @@ export function apiKeyDto(k: ApiKeyInfo): z.output<typeof ApiKeySchema> {
   return { id: k.id, prefix: k.prefix, created_at: iso(k.createdAt), revoked_at: k.revokedAt === null ? null : iso(k.revokedAt) };
 }
 
-const hostPort = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
-
 export function sessionDto(s: RelaySession, nowMs: number): z.output<typeof SessionSchema> {
   return {
     id: s.id,
     account: s.account,
     transport: s.transport,
-    client: hostPort(s.clientAddress, s.clientPort),
+    client: formatHostPort(s.clientAddress, s.clientPort),
     relayed: s.relayAddresses.map((r) => ({ address: r.address, port: r.port, family: r.family })),
     started_at: iso(s.startedAt),
     age_seconds: Math.max(0, Math.floor((nowMs - s.startedAt) / 1000)),
