@@ -7,7 +7,6 @@ import type { FastifyRequest } from 'fastify';
 import { TOKEN_PREFIX } from '../src/credentials/signal-token.js';
 import type { SignalingDeps } from './deps.js';
 import { ApiError } from './errors.js';
-import { parseBearer } from './ws/upgrade.js';
 
 /** Who made an account API request, and with what kind of credential. */
 export interface Principal {
@@ -18,6 +17,12 @@ export interface Principal {
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="ferry"' } as const;
 
 export const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message, CHALLENGE);
+
+/** The token of an `Authorization: Bearer <token>` header value; undefined for another scheme or shape. */
+export function parseBearer(header: string): string | undefined {
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  return m ? m[1] : undefined;
+}
 
 /** The token of an `Authorization: Bearer <token>` header; undefined when absent or another scheme. */
 export function bearerToken(request: FastifyRequest): string | undefined {

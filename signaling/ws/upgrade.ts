@@ -4,6 +4,7 @@
  * is an ordinary HTTP response with a JSON body, so a client sees why (a WebSocket that opens and
  * closes at once tells it nothing).
  */
+import { parseBearer } from '../auth.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import { PEER_ID_PATTERN } from './protocol.js';
 
@@ -19,12 +20,6 @@ export interface UpgradeRefusal {
 
 export function refusal(status: UpgradeRefusal['status'], code: string, message: string): UpgradeRefusal {
   return { status, body: errorBody(code, message) };
-}
-
-/** The token of an `Authorization: Bearer <token>` header value; undefined for another scheme or shape. */
-export function parseBearer(header: string): string | undefined {
-  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-  return m ? m[1] : undefined;
 }
 
 export interface UpgradeRequest {
