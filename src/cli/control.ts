@@ -122,9 +122,7 @@ export function adminApi(loaded: LoadedConfig | undefined): { base: string; toke
 }
 
 function devAdminToken(): string | undefined {
-  const file = readDevSecretsFile(dataDir(undefined));
-  const v = typeof file === 'object' && file !== null ? (file as { admin_token?: unknown }).admin_token : undefined;
-  return typeof v === 'string' ? v : undefined;
+  return readDevSecretsFile(dataDir(undefined))?.admin_token;
 }
 
 async function getJson(url: string, token?: string): Promise<unknown> {

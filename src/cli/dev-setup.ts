@@ -32,21 +32,23 @@ function save(file: string, secrets: DevSecrets): void {
   chmodSync(file, 0o600); // writeFileSync's mode applies only when it creates the file
 }
 
-/** The parsed content of `<dataDir>/dev-secrets.json`, unchecked; undefined when it is missing, unreadable or not JSON. */
-export function readDevSecretsFile(dataDir: string): unknown {
+/** The secrets in `<dataDir>/dev-secrets.json`; undefined when it is missing, unreadable, not JSON or unusable. */
+export function readDevSecretsFile(dataDir: string): DevSecrets | undefined {
+  let parsed: unknown;
   try {
-    return JSON.parse(readFileSync(join(dataDir, DEV_SECRETS_FILE), 'utf8')) as unknown;
+    parsed = JSON.parse(readFileSync(join(dataDir, DEV_SECRETS_FILE), 'utf8'));
   } catch {
     return undefined;
   }
+  return isDevSecrets(parsed) ? parsed : undefined;
 }
 
 /** Reads `<dataDir>/dev-secrets.json`, creating it (and dataDir) with fresh secrets when missing or unusable. */
 export function loadDevSecrets(dataDir: string): { file: string; secrets: DevSecrets; created: boolean } {
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, DEV_SECRETS_FILE);
-  const parsed = readDevSecretsFile(dataDir);
-  if (isDevSecrets(parsed)) return { file, secrets: parsed, created: false };
+  const existing = readDevSecretsFile(dataDir);
+  if (existing !== undefined) return { file, secrets: existing, created: false };
   // Missing, unreadable or unusable: make new ones.
   const secrets: DevSecrets = { auth_secret: randomToken(), admin_token: randomToken() };
   save(file, secrets);
