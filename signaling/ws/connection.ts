@@ -12,8 +12,8 @@ export class SignalConnection {
   /** Set by any traffic from the client (pong or frame); cleared by each heartbeat ping. */
   alive = true;
   private readonly bucket: TokenBucket;
-  /** The rate_limited message, built at the first refused frame (a flood refuses many in a row). */
-  private rateLimitedMessage: string | undefined;
+  /** The rate_limited message, built once (a flood refuses many frames in a row). */
+  private readonly rateLimitedMessage: string;
 
   constructor(
     readonly socket: WebSocket,
@@ -23,6 +23,7 @@ export class SignalConnection {
     private readonly now: () => number,
   ) {
     this.bucket = TokenBucket.perSecond(limits.ratePerSecond, limits.rateBurst, limits.abuseCloseMs, now());
+    this.rateLimitedMessage = `over ${limits.ratePerSecond} frames/s (burst ${limits.rateBurst}): frame dropped`;
     socket.on('message', this.onMessage);
     socket.on('pong', this.onPong);
   }
@@ -42,7 +43,6 @@ export class SignalConnection {
         this.socket.close(CLOSE.policy, 'rate limit exceeded');
         return;
       }
-      this.rateLimitedMessage ??= `over ${this.limits.ratePerSecond} frames/s (burst ${this.limits.rateBurst}): frame dropped`;
       session.sendError('rate_limited', this.rateLimitedMessage);
       return;
     }
