@@ -221,10 +221,6 @@ export class AccountService {
     return account;
   }
 
-  state(id: string): AccountState | undefined {
-    return this.#directory.state(id);
-  }
-
   async #addKey(accountId: string): Promise<{ apiKey: string; key: ApiKeyInfo }> {
     const apiKey = newApiKey();
     const key: ApiKeyInfo = { id: newApiKeyId(), accountId, prefix: apiKeyPrefix(apiKey), createdAt: this.#now(), revokedAt: null };

@@ -46,7 +46,7 @@ describe('AccountService', () => {
     assert.equal(account.name, 'Acme Corp');
     assert.match(account.id, /^acc_/);
     assert.deepEqual({ disabled: account.disabled, createdAt: account.createdAt, cnb: account.credentialsNotBefore }, { disabled: false, createdAt: T0, cnb: 0 });
-    assert.deepEqual(service.state(account.id), { id: account.id, status: 'active', credentialsNotBefore: 0 });
+    assert.deepEqual(service.directory.state(account.id), { id: account.id, status: 'active', credentialsNotBefore: 0 });
 
     const rows = store.db.prepare('SELECT * FROM api_keys').all() as Record<string, unknown>[];
     assert.equal(rows.length, 1);
@@ -104,7 +104,7 @@ describe('AccountService', () => {
     assert.equal(await service.listApiKeys('acc_nope'), undefined);
     assert.equal(await service.revokeApiKey('acc_nope', 'key_x'), false);
     assert.equal(await service.revokeCredentials('acc_nope'), undefined);
-    assert.equal(service.state('acc_nope'), undefined);
+    assert.equal(service.directory.state('acc_nope'), undefined);
   });
 
   it('disable: key auth and TURN credentials refused, live allocations closed; enable restores', async () => {
@@ -116,7 +116,7 @@ describe('AccountService', () => {
     const disabled = await service.updateAccount(account.id, { disabled: true });
     assert.equal(disabled?.disabled, true);
     assert.deepEqual(relay.calls, [account.id]);
-    assert.equal(service.state(account.id)?.status, 'disabled');
+    assert.equal(service.directory.state(account.id)?.status, 'disabled');
     assert.equal(await service.authenticateApiKey(apiKey), null);
     assert.deepEqual(turn(cred.username), { ok: false, reason: 'revoked' });
 
@@ -136,7 +136,7 @@ describe('AccountService', () => {
     relay.live.set(account.id, 3);
     assert.deepEqual(await service.revokeCredentials(account.id), { closed: 3 });
     const R = clock.t;
-    assert.equal(service.state(account.id)?.credentialsNotBefore, R);
+    assert.equal(service.directory.state(account.id)?.credentialsNotBefore, R);
     assert.equal((await service.getAccount(account.id))?.credentialsNotBefore, R);
     assert.deepEqual(turn(before.username), { ok: false, reason: 'revoked' });
     assert.equal(turn(mintRestCredential(SECRET, account.id, 3600, R, { issuedAt: true }).username).ok, true, 'minted at R');
@@ -146,7 +146,7 @@ describe('AccountService', () => {
     // A clock stepping back never moves the boundary back.
     clock.t = R - 5000;
     await service.revokeCredentials(account.id);
-    assert.equal(service.state(account.id)?.credentialsNotBefore, R);
+    assert.equal(service.directory.state(account.id)?.credentialsNotBefore, R);
   });
 
   it('plain <expiry>:<account> credentials around a revocation follow the maxTtl rule', async () => {
@@ -183,7 +183,7 @@ describe('AccountService', () => {
     assert.equal(await service.deleteAccount(account.id), true);
     assert.equal(await service.deleteAccount(account.id), false);
     assert.deepEqual(relay.calls, [account.id]);
-    assert.equal(service.state(account.id)?.status, 'deleted');
+    assert.equal(service.directory.state(account.id)?.status, 'deleted');
     assert.equal(await service.authenticateApiKey(apiKey), null);
     assert.deepEqual(turn(cred.username), { ok: false, reason: 'revoked' });
     assert.deepEqual(turn(mintRestCredential(SECRET, account.id, 86_400, clock.t + DAY).username), { ok: false, reason: 'revoked' });
@@ -191,7 +191,7 @@ describe('AccountService', () => {
     assert.equal(await service.createApiKey(account.id), undefined);
 
     const reopened = await AccountService.open(store, null, () => clock.t);
-    assert.equal(reopened.state(account.id)?.status, 'deleted', 'warmed from states()');
+    assert.equal(reopened.directory.state(account.id)?.status, 'deleted', 'warmed from states()');
     assert.equal(await reopened.revokeCredentials(account.id), undefined);
   });
 
@@ -207,13 +207,13 @@ describe('AccountService', () => {
     const { account } = await service.createAccount('a');
     await service.updateAccount(account.id, { disabled: false });
     const other = await AccountService.open(store, null, () => T0);
-    assert.equal(other.state(account.id)?.status, 'active');
+    assert.equal(other.directory.state(account.id)?.status, 'active');
     assert.equal((await other.revokeCredentials(account.id))?.closed, 0);
     const relay = new FakeRelay();
     relay.live.set(account.id, 4);
     other.setRelay(relay);
     assert.deepEqual(await other.revokeCredentials(account.id), { closed: 4 });
     const direct = new AccountService(store, new AccountDirectory(), null, () => T0);
-    assert.equal(direct.state(account.id), undefined, 'the constructor does not warm');
+    assert.equal(direct.directory.state(account.id), undefined, 'the constructor does not warm');
   });
 });
