@@ -68,7 +68,7 @@ function fieldName(context: string | undefined, instancePath: string): string {
 export function describeError(err: FastifyError, bodyLimit: number): Described {
   if (err instanceof ApiError) return { status: err.statusCode, code: err.code, message: err.message, headers: err.headers };
   if (Array.isArray(err.validation)) {
-    const issues = (err.validation ?? []).map((v) => `${fieldName(err.validationContext, v.instancePath)}: ${v.message ?? 'invalid'}`);
+    const issues = err.validation.map((v) => `${fieldName(err.validationContext, v.instancePath)}: ${v.message ?? 'invalid'}`);
     return { status: 400, code: 'invalid_request', message: issues.join('; ') || 'invalid request' };
   }
   switch (err.code) {
