@@ -74,12 +74,12 @@ export const MIGRATIONS: readonly Migration[] = [
 export interface VersionTable {
   /** The one-row table holding the version applied last. */
   readonly table: string;
-  /** The subject of the "newer than this Ferry supports" error, with its verb. */
-  readonly subject: string;
+  /** What the version is of, as the error for a too new version names it: "the database", "the usage tables". */
+  readonly label: string;
 }
 
 /** The accounts' migrations (MIGRATIONS). */
-export const SCHEMA_VERSION: VersionTable = { table: 'schema_version', subject: 'the database has' };
+export const SCHEMA_VERSION: VersionTable = { table: 'schema_version', label: 'the database' };
 
 /** The schema version of the database (0 for a new one). */
 export function schemaVersion(db: Database, versions: VersionTable = SCHEMA_VERSION): number {
@@ -105,7 +105,7 @@ export function migrate(db: Database, migrations: readonly Migration[] = MIGRATI
   const latest = migrations.length > 0 ? migrations[migrations.length - 1].version : 0;
   const current = schemaVersion(db, versions);
   if (current > latest) {
-    throw new Error(`storage: ${versions.subject} schema version ${current}, newer than this Ferry supports (${latest})`);
+    throw new Error(`storage: schema version ${current} of ${versions.label} is newer than this Ferry supports (${latest})`);
   }
   return applied;
 }

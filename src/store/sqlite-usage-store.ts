@@ -72,7 +72,7 @@ export const USAGE_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-const USAGE_SCHEMA_VERSION: VersionTable = { table: 'usage_schema_version', subject: 'the usage tables have' };
+const USAGE_SCHEMA_VERSION: VersionTable = { table: 'usage_schema_version', label: 'the usage tables' };
 
 interface CounterRow {
   bytes_to_peer: number;
