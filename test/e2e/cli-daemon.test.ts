@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -151,6 +151,8 @@ describe('ferry start (background) → status → reload → stop', () => {
     const p = pid || Number(existsSync(pidFile) ? readFileSync(pidFile, 'utf8') : 0);
     if (p > 0 && alive(p)) process.kill(p, 'SIGKILL');
     range?.release();
+    // maxRetries: a daemon SIGKILLed just above may not be gone yet (ENOTEMPTY while it writes).
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
     exitIfStuck();
   });
 

@@ -4,7 +4,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,7 @@ describe('ferry start --fg without a config file', () => {
   const children: ChildProcess[] = [];
   after(async () => {
     for (const c of children) await terminate(c, 2000);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   /** Starts Ferry in `dir`, waits for the development notice on stderr, returns the API key it shows. */

@@ -1,7 +1,7 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +13,16 @@ import { withTimeout } from '../helpers/wait.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FERRY = join(ROOT, 'bin', 'ferry.js');
 
+const tempDirs: string[] = [];
+after(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temp directory, removed when the file's tests are done. */
 function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'ferry-cli-'));
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-cli-'));
+  tempDirs.push(dir);
+  return dir;
 }
 
 /** Runs `ferry args...` to completion in `cwd` (a fresh temp dir by default). */

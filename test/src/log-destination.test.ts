@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,13 +15,17 @@ const FERRY = fileURLToPath(new URL('../../../bin/ferry.js', import.meta.url));
 
 test('the destination writes whole lines and stops on a dead descriptor instead of retrying', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-log-'));
-  const fd = openSync(join(dir, 'out.log'), 'w');
-  const d = stdoutDestination(fd);
-  d.write('{"msg":"one"}\n');
-  closeSync(fd);
-  d.write('{"msg":"two"}\n'); // EBADF: marks the destination broken, does not throw
-  assert.equal(d.broken, true);
-  assert.equal(readFileSync(join(dir, 'out.log'), 'utf8'), '{"msg":"one"}\n');
+  try {
+    const fd = openSync(join(dir, 'out.log'), 'w');
+    const d = stdoutDestination(fd);
+    d.write('{"msg":"one"}\n');
+    closeSync(fd);
+    d.write('{"msg":"two"}\n'); // EBADF: marks the destination broken, does not throw
+    assert.equal(d.broken, true);
+    assert.equal(readFileSync(join(dir, 'out.log'), 'utf8'), '{"msg":"one"}\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('ferry exits 0 on SIGTERM even after the reader of its stdout went away (EPIPE)', async () => {
@@ -48,5 +52,6 @@ test('ferry exits 0 on SIGTERM even after the reader of its stdout went away (EP
   } finally {
     await terminate(child);
     range.release();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
