@@ -10,7 +10,8 @@ import { buildTools, runLoadgen, type LoadgenOutcome, type Tools } from './lib/l
 import { groupRssKb, groupThreads, waitQuiet, CLK_TCK } from './lib/procfs.js';
 import { arg, flag } from './lib/options.js';
 import { freePort, reserveRelayRange, type PortRange as RelayRange } from '../test/helpers/ports.js';
-import { coturnVersion, startBareNode, startCoturn, startEcho, startFerry, stunPing, type Server } from './lib/servers.js';
+import { stunPing } from '../test/helpers/stun-ping.js';
+import { coturnVersion, startBareNode, startCoturn, startEcho, startFerry, type Server } from './lib/servers.js';
 
 type Kind = 'coturn' | 'ferry' | 'ferry-unmetered' | 'node-bare';
 const KINDS: readonly Kind[] = ['coturn', 'ferry', 'ferry-unmetered', 'node-bare'];
@@ -144,7 +145,6 @@ async function dataRunOnce(ctx: Ctx, sub: Subject, rate: number, payload: number
   return step;
 }
 
-/** Waits (at most maxMs) until other processes use less than the noise limit over one second. */
 /** Runs `fn` for each server still standing, in turn; a server that fails is reported and dropped. */
 async function eachLive(subs: Subject[], fn: (s: Subject) => Promise<void>): Promise<void> {
   for (const s of subs) {
@@ -281,7 +281,7 @@ async function benchAll(ctx: Ctx, subs: Subject[], tmp: string): Promise<void> {
     await eachLive(turnOnly(subs), async (s) => void (sv.get(s)!.send_indication = await dataRun(ctx, s, r, 100, true)));
     for (const [s, v] of sv) s.report.send_vs_channel = v;
     await eachLive(turnOnly(subs), async (s) => {
-      if (!(await stunPing(s.srv!.port, 1000))) throw new Error(`${s.kind} stopped answering STUN after the run`);
+      if (!(await stunPing(s.srv!.port, '127.0.0.1', 1000))) throw new Error(`${s.kind} stopped answering STUN after the run`);
     });
   } finally {
     for (const s of subs) if (s.srv) await s.srv.stop();

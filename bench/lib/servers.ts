@@ -3,9 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stunBinding } from '../../src/cli/stun-probe.js';
 import { sleep, spawnChild, stopChild, type Child } from './children.js';
 import type { PortRange as RelayRange } from '../../test/helpers/ports.js';
+import { waitForStun } from '../../test/helpers/stun-ping.js';
 
 export interface Server {
   readonly name: string;
@@ -16,20 +16,15 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-/** One STUN Binding request to 127.0.0.1:port; true if a matching success response arrives in `ms`. */
-export function stunPing(port: number, ms: number): Promise<boolean> {
-  return stunBinding('127.0.0.1', port, ms);
-}
-
 async function waitReady(child: Child, port: number, readyMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + readyMs;
-  while (performance.now() < deadline) {
-    if (child.hasExited()) throw new Error(`${what} exited during startup (${child.exitStatus()}):\n${child.tail()}`);
-    if (await stunPing(port, 250)) return;
-    await sleep(100);
+  const exited = () => (child.hasExited() ? `${what} exited during startup (${child.exitStatus()}):\n${child.tail()}` : undefined);
+  try {
+    await waitForStun(port, readyMs, '127.0.0.1', exited);
+  } catch (err) {
+    if (child.hasExited()) throw err; // the exit message above
+    await stopChild(child, 1000);
+    throw new Error(`${what} did not answer STUN on 127.0.0.1:${port} within ${readyMs / 1000} s:\n${child.tail()}`);
   }
-  await stopChild(child, 1000);
-  throw new Error(`${what} did not answer STUN on 127.0.0.1:${port} within ${readyMs / 1000} s:\n${child.tail()}`);
 }
 
 function server(name: string, port: number, child: Child, command: string[]): Server {
