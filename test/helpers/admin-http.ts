@@ -19,8 +19,10 @@ export function apiRequest(base: string, method: string, path: string, token?: s
   });
 }
 
-/** apiRequest() with the answer's body parsed as JSON. */
-export async function apiJson<T = Record<string, any>>(base: string, method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; json: T }> {
-  const res = await apiRequest(base, method, path, token, body);
+/** apiRequest() with the answer's body parsed as JSON; request and body abort after `timeoutMs` (default 10 s). */
+export async function apiJson<T = Record<string, any>>(
+  base: string, method: string, path: string, token?: string, body?: unknown, opts: ApiRequestOptions = {},
+): Promise<{ status: number; json: T }> {
+  const res = await apiRequest(base, method, path, token, body, { timeoutMs: opts.timeoutMs ?? 10_000 });
   return { status: res.status, json: (await res.json()) as T };
 }
