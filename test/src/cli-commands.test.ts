@@ -5,11 +5,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AccountService } from '../../src/accounts/service.js';
+import { tempDir as makeTempDir } from '../helpers/temp-dir.js';
 import { ensureDevAccount, loadDevSecrets } from '../../src/cli/dev-setup.js';
 import { parseConfig } from '../../src/config/load.js';
 import { diffConfig, LIVE_KEYS, RESTART_KEYS } from '../../src/config/reload.js';
@@ -19,7 +19,7 @@ import { openSqliteStore } from '../../src/store/sqlite-account-store.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FERRY = join(ROOT, 'bin', 'ferry.js');
 
-const tempDir = () => mkdtempSync(join(tmpdir(), 'ferry-cli-'));
+const tempDir = () => makeTempDir('ferry-cli');
 
 function ferry(args: string[], cwd = tempDir()) {
   const res = spawnSync(process.execPath, [FERRY, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });

@@ -1,29 +1,20 @@
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, reservePortRange } from '../helpers/ports.js';
 import { spawnGuarded, terminate } from '../helpers/reaper.js';
 import { withTimeout } from '../helpers/wait.js';
+import { tempDir as makeTempDir } from '../helpers/temp-dir.js';
 
 // dist/test/src/cli.test.js → the repository root
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FERRY = join(ROOT, 'bin', 'ferry.js');
 
-const tempDirs: string[] = [];
-after(() => {
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A fresh temp directory, removed when the file's tests are done. */
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ferry-cli-'));
-  tempDirs.push(dir);
-  return dir;
-}
+/** A fresh temp directory, removed when the test process exits. */
+const tempDir = (): string => makeTempDir('ferry-cli');
 
 /** Runs `ferry args...` to completion in `cwd` (a fresh temp dir by default). */
 function ferry(args: string[], cwd = tempDir()) {

@@ -1,11 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import { cidrProblem, parseHostPort, parsePortRange } from '../../src/config/net.js';
 import { ConfigSchema, defaultConfig, knownKeys, unwrapSchema } from '../../src/config/schema.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { formatSize, parseDuration, parsePercent, parseSize, sizeSchema, durationSchema, percentSchema } from '../../src/config/units.js';
 
 /** The ConfigError thrown for `raw`. */
@@ -20,7 +21,7 @@ function configError(raw: unknown): ConfigError {
 }
 
 function tempFile(name: string, content: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'ferry-config-')), name);
+  const file = join(tempDir('ferry-config'), name);
   writeFileSync(file, content);
   return file;
 }

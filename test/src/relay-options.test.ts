@@ -1,12 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { NetworkInterfaceInfo } from 'node:os';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { buildRelayPlan, chooseRelayIps, serverAddresses, type InterfaceMap } from '../../src/relay-options.js';
 import { captureLog } from '../helpers/log-capture.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 function iface(address: string, family: 'IPv4' | 'IPv6', internal = false): NetworkInterfaceInfo {
   const base = { address, netmask: '', mac: '00:00:00:00:00:00', internal, cidr: null };
@@ -120,7 +120,7 @@ describe('buildRelayPlan', () => {
   });
 
   it('reports unreadable TLS files as a ConfigError naming the key', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ferry-tls-'));
+    const dir = tempDir('ferry-tls');
     const file = join(dir, 'config.json');
     const loaded = { ...parseConfig({ tls_address: '127.0.0.1:5349', tls: { cert: 'cert.pem', key: 'key.pem' } }), source: file };
     await assert.rejects(buildRelayPlan(loaded, { log: captureLog('debug').logger, interfaces: () => HOST }), (err: unknown) => {
