@@ -11,6 +11,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Logger } from '../logger.js';
 import {
   addCounters,
+  copyCounters,
   countersJson,
   hourOf,
   zeroCounters,
@@ -83,7 +84,6 @@ const minus = (a: Counters, b: Counters): Counters => ({
   packetsToPeer: a.packetsToPeer - b.packetsToPeer,
   packetsToClient: a.packetsToClient - b.packetsToClient,
 });
-const copy = (c: Counters): Counters => ({ bytesToPeer: c.bytesToPeer, bytesToClient: c.bytesToClient, packetsToPeer: c.packetsToPeer, packetsToClient: c.packetsToClient });
 const isZero = (c: Counters) => c.bytesToPeer === 0 && c.bytesToClient === 0 && c.packetsToPeer === 0 && c.packetsToClient === 0;
 
 function addTo(map: Map<string, Counters>, account: string, c: Counters): void {
@@ -185,7 +185,7 @@ export class UsageAggregator {
       startedAt: info.startedAt,
       endedAt,
       reason,
-      ...copy(info),
+      ...copyCounters(info),
     });
   }
 
@@ -215,7 +215,7 @@ export class UsageAggregator {
     for (const s of this.#o.sessions()) {
       live.add(s.id);
       const d = minus(s, this.#last.get(s.id) ?? zeroCounters());
-      this.#last.set(s.id, copy(s));
+      this.#last.set(s.id, copyCounters(s));
       if (!isZero(d)) addTo(this.#unwritten, s.account, d);
     }
     const deltas = [...this.#unwritten].map(([account, c]) => ({ account, ...c }));

@@ -1,6 +1,6 @@
 /** Usage as the API answers it: the ledger plus what the aggregator has not written yet. */
 import type { UsageAggregator } from './aggregator.js';
-import { addCounters, dayOf, type UsageFilter, type UsageRow, type UsageStore } from './types.js';
+import { addCounters, copyCounters, dayOf, type UsageFilter, type UsageRow, type UsageStore } from './types.js';
 
 export interface UsageQuery {
   usage(filter: UsageFilter): Promise<UsageRow[]>;
@@ -23,7 +23,7 @@ export function liveUsage(store: UsageStore, aggregator: Pick<UsageAggregator, '
         const row = inBucket.get(d.account);
         if (row) addCounters(row, d);
         else {
-          const added = { account: d.account, start, bytesToPeer: d.bytesToPeer, bytesToClient: d.bytesToClient, packetsToPeer: d.packetsToPeer, packetsToClient: d.packetsToClient };
+          const added = { account: d.account, start, ...copyCounters(d) };
           out.push(added);
           inBucket.set(d.account, added);
         }

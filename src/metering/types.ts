@@ -84,6 +84,11 @@ export interface UsageStore {
 
 export const zeroCounters = (): Counters => ({ bytesToPeer: 0, bytesToClient: 0, packetsToPeer: 0, packetsToClient: 0 });
 
+/** The four counters of `c` (an allocation, a delta, a row) as a plain Counters object. */
+export const copyCounters = (c: Counters): Counters => ({
+  bytesToPeer: c.bytesToPeer, bytesToClient: c.bytesToClient, packetsToPeer: c.packetsToPeer, packetsToClient: c.packetsToClient,
+});
+
 export function addCounters(into: Counters, c: Counters): void {
   into.bytesToPeer += c.bytesToPeer;
   into.bytesToClient += c.bytesToClient;

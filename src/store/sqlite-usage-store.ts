@@ -14,7 +14,7 @@ import type {
   UsageRow,
   UsageStore,
 } from '../metering/types.js';
-import { addCounters, DAY_MS, dayOf } from '../metering/types.js';
+import { addCounters, copyCounters, DAY_MS, dayOf } from '../metering/types.js';
 import { migrate, type Migration, type VersionTable } from './migrations.js';
 
 const COUNTER_COLUMNS = `
@@ -157,7 +157,7 @@ export class SqliteUsageStore implements UsageStore {
   async record(batch: FlushBatch): Promise<void> {
     this.#db.transaction(() => {
       for (const d of batch.deltas) {
-        const c = { account: d.account, bytesToPeer: d.bytesToPeer, bytesToClient: d.bytesToClient, packetsToPeer: d.packetsToPeer, packetsToClient: d.packetsToClient };
+        const c = { account: d.account, ...copyCounters(d) };
         this.#addHourly.run({ ...c, at: batch.hour });
         this.#addTimeframe.run({ ...c, at: batch.timeframeStart });
       }

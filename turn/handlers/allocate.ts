@@ -20,13 +20,12 @@ import { desiredLifetimeMs } from './lifetime.js';
 import { failure, success } from './respond.js';
 
 /**
- * An XOR address from IP text, parsed straight into the response. The text decides the family:
- * `family` is tried first, then the other one (IPv6 text parses only as IPv6, IPv4 text only as
- * IPv4). Text that is no IP at all is written as 0.0.0.0 when `family` is 4, and omitted otherwise.
+ * An XOR address from IP text, parsed straight into the response; the text decides the family
+ * (IPv6 text has a colon, IPv4 text none). Text that is no IP at all is written as 0.0.0.0 when
+ * `family` is 4, and omitted otherwise.
  */
 function writeAddress(w: StunWriter, attr: number, family: IpFamily, address: string, port: number): void {
-  if (w.addXorAddressString(attr, family, address, port)) return;
-  if (w.addXorAddressString(attr, family === 4 ? 6 : 4, address, port)) return;
+  if (w.addXorAddressString(attr, address.includes(':') ? 6 : 4, address, port)) return;
   if (family === 4) w.addXorAddress(attr, 4, Buffer.alloc(4), port);
 }
 
