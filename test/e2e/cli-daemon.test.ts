@@ -6,8 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '../helpers/werift-quirks.js';
@@ -17,6 +16,7 @@ import { freePort, reservePortRange, type PortRange } from '../helpers/ports.js'
 import { TestTurnClient } from '../helpers/turn-client.js';
 import { exitIfStuck, sleep, until } from '../helpers/wait.js';
 import { connectRelayPair } from '../helpers/werift-pair.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FERRY = join(ROOT, 'bin', 'ferry.js');
@@ -112,7 +112,7 @@ async function allocateWith(port: number, secret: string | { username: string; p
 }
 
 describe('ferry start (background) → status → reload → stop', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ferry-cli-e2e-'));
+  const dir = tempDir('ferry-cli-e2e');
   const configFile = join(dir, 'config.json');
   const pidFile = join(dir, 'data', 'ferry.pid');
   const logFile = join(dir, 'data', 'ferry.log');
@@ -151,8 +151,6 @@ describe('ferry start (background) → status → reload → stop', () => {
     const p = pid || Number(existsSync(pidFile) ? readFileSync(pidFile, 'utf8') : 0);
     if (p > 0 && alive(p)) process.kill(p, 'SIGKILL');
     range?.release();
-    // maxRetries: a daemon SIGKILLed just above may not be gone yet (ENOTEMPTY while it writes).
-    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
     exitIfStuck();
   });
 

@@ -4,13 +4,13 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnGuarded, terminate } from '../helpers/reaper.js';
 import { canBindTcp, canBindUdp } from '../helpers/ports.js';
 import { until } from '../helpers/wait.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FERRY = join(ROOT, 'bin', 'ferry.js');
@@ -19,11 +19,10 @@ const ANY = '0.0.0.0';
 const portsFree = async () => (await canBindUdp(3478, ANY)) && (await canBindTcp(3478, ANY)) && (await canBindTcp(8080, ANY));
 
 describe('ferry start --fg without a config file', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ferry-cli-dev-'));
+  const dir = tempDir('ferry-cli-dev');
   const children: ChildProcess[] = [];
   after(async () => {
     for (const c of children) await terminate(c, 2000);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   /** Starts Ferry in `dir`, waits for the development notice on stderr, returns the API key it shows. */

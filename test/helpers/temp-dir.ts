@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 const made: string[] = [];
 process.on('exit', () => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  for (const dir of made) rmSync(dir, { recursive: true, force: true, maxRetries: 5 }); // retries: a killed daemon may still be writing
 });
 
 /** A fresh directory under the OS temp dir, named `<prefix>-XXXXXX`. */

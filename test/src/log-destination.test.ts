@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stdoutDestination } from '../../src/log-destination.js';
@@ -9,27 +8,24 @@ import { freePort, reservePortRange } from '../helpers/ports.js';
 import { waitForStun } from '../helpers/stun-ping.js';
 import { exited, spawnGuarded, terminate } from '../helpers/reaper.js';
 import { sleep, withTimeout } from '../helpers/wait.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 // dist/test/src/log-destination.test.js → the repository root
 const FERRY = fileURLToPath(new URL('../../../bin/ferry.js', import.meta.url));
 
 test('the destination writes whole lines and stops on a dead descriptor instead of retrying', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ferry-log-'));
-  try {
-    const fd = openSync(join(dir, 'out.log'), 'w');
-    const d = stdoutDestination(fd);
-    d.write('{"msg":"one"}\n');
-    closeSync(fd);
-    d.write('{"msg":"two"}\n'); // EBADF: marks the destination broken, does not throw
-    assert.equal(d.broken, true);
-    assert.equal(readFileSync(join(dir, 'out.log'), 'utf8'), '{"msg":"one"}\n');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const dir = tempDir('ferry-log');
+  const fd = openSync(join(dir, 'out.log'), 'w');
+  const d = stdoutDestination(fd);
+  d.write('{"msg":"one"}\n');
+  closeSync(fd);
+  d.write('{"msg":"two"}\n'); // EBADF: marks the destination broken, does not throw
+  assert.equal(d.broken, true);
+  assert.equal(readFileSync(join(dir, 'out.log'), 'utf8'), '{"msg":"one"}\n');
 });
 
 test('ferry exits 0 on SIGTERM even after the reader of its stdout went away (EPIPE)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ferry-epipe-'));
+  const dir = tempDir('ferry-epipe');
   const port = await freePort();
   const range = await reservePortRange();
   const config = join(dir, 'c.json');
@@ -52,6 +48,5 @@ test('ferry exits 0 on SIGTERM even after the reader of its stdout went away (EP
   } finally {
     await terminate(child);
     range.release();
-    rmSync(dir, { recursive: true, force: true });
   }
 });
