@@ -82,6 +82,8 @@ export class AllocationManager {
     else this.perAccount.delete(alloc.account);
     if (alloc.relay4 !== null) this.binder.release(alloc.relay4);
     if (alloc.relay6 !== null) this.binder.release(alloc.relay6);
+    // An unused reservation for the next port has no purpose once its allocation is gone.
+    if (alloc.reservationToken !== null) this.binder.cancelReservation(alloc.reservationToken);
     this.caps.detach(alloc);
     alloc.link.detach();
     if (reason !== 'refresh' && reason !== 'client-closed' && reason !== 'expired') alloc.link.close();

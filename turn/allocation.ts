@@ -62,6 +62,9 @@ export class Allocation implements AllocationInfo {
   cappedBytesToClient = 0;
   cappedPacketsToClient = 0;
 
+  /** The RESERVATION-TOKEN this allocation's EVEN-PORT R=1 made: cancelled when it ends. */
+  reservationToken: Buffer | null = null;
+
   /** Transaction id and response of the Allocate that made this allocation (retransmissions). */
   allocateTransactionId: Buffer | null = null;
   allocateResponse: Buffer | null = null;

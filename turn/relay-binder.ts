@@ -15,6 +15,8 @@ export type BindResult =
 
 export interface BindRequest {
   readonly family: IpFamily;
+  /** The account a reservation made by this request is held for (and counted against). */
+  readonly account: string;
   readonly evenPort?: boolean;
   readonly reserveNext?: boolean;
   readonly reservationToken?: Buffer;
@@ -24,11 +26,21 @@ export interface BindRequest {
 export interface RelayBinder {
   bind(request: BindRequest, now: number): BindResult;
   release(endpoint: RelayEndpoint): void;
+  /**
+   * EVEN-PORT reservations (R=1) held for `account`: each holds a port like an allocation, so it
+   * counts against the account's allocation quota until it is used, cancelled or expires.
+   */
+  reservationsOf(account: string): number;
+  /** Reservations held in total (they count against the total allocation quota). */
+  readonly reservationCount: number;
+  /** Frees a reservation now (the allocation that made it ended); an unknown token is ignored. */
+  cancelReservation(token: Buffer): void;
   sweep(now: number): void;
   close(): void;
 }
 
 interface Reservation {
+  readonly account: string;
   readonly family: IpFamily;
   readonly ip: string;
   readonly port: number;
@@ -70,6 +82,8 @@ export class UdpRelayBinder implements RelayBinder {
   private readonly opts: RelayOptions;
   private readonly used = new Map<string, Uint8Array>();
   private readonly reservations = new Map<string, Reservation>();
+  /** Reservations per account; an entry exists only while the account holds one. */
+  private readonly reservedBy = new Map<string, number>();
   private next4 = 0;
   private next6 = 0;
 
@@ -99,7 +113,7 @@ export class UdpRelayBinder implements RelayBinder {
   }
 
   bind(req: BindRequest, now: number): BindResult {
-    if (req.reservationToken !== undefined) return this.bindReserved(req.reservationToken, now);
+    if (req.reservationToken !== undefined) return this.bindReserved(req.reservationToken, req.account, now);
     const ip = this.pickIp(req.family);
     if (ip === undefined) return { ok: false, code: 440 };
     const bits = this.usedPorts(ip);
@@ -123,12 +137,14 @@ export class UdpRelayBinder implements RelayBinder {
         bits[port + 1] = 1;
         const token = randomBytes(8);
         this.reservations.set(token.toString('hex'), {
+          account: req.account,
           family: req.family,
           ip,
           port: port + 1,
           placeholder,
           expiresAt: now + RESERVATION_LIFETIME_MS,
         });
+        this.reservedBy.set(req.account, this.reservationsOf(req.account) + 1);
         return { ok: true, endpoint: this.endpoint(req.family, ip, port, socket), reservationToken: token };
       }
       bits[port] = 1;
@@ -137,11 +153,12 @@ export class UdpRelayBinder implements RelayBinder {
     return { ok: false, code: 508 };
   }
 
-  private bindReserved(token: Buffer, now: number): BindResult {
+  /** A token is good once, before it expires, and only for the account it was made for. */
+  private bindReserved(token: Buffer, account: string, now: number): BindResult {
     const key = token.toString('hex');
     const r = this.reservations.get(key);
-    if (r === undefined || r.expiresAt <= now) return { ok: false, code: 508 };
-    this.reservations.delete(key);
+    if (r === undefined || r.expiresAt <= now || r.account !== account) return { ok: false, code: 508 };
+    this.forget(key, r);
     r.placeholder.close();
     const socket = bindNow(r.family, r.ip, r.port);
     if (socket === null) {
@@ -160,17 +177,43 @@ export class UdpRelayBinder implements RelayBinder {
     }
   }
 
+  reservationsOf(account: string): number {
+    return this.reservedBy.get(account) ?? 0;
+  }
+
+  get reservationCount(): number {
+    return this.reservations.size;
+  }
+
+  cancelReservation(token: Buffer): void {
+    const key = token.toString('hex');
+    const r = this.reservations.get(key);
+    if (r !== undefined) this.drop(key, r);
+  }
+
   sweep(now: number): void {
     for (const [key, r] of this.reservations) {
-      if (r.expiresAt > now) continue;
-      this.reservations.delete(key);
-      this.usedPorts(r.ip)[r.port] = 0;
-      r.placeholder.close();
+      if (r.expiresAt <= now) this.drop(key, r);
     }
   }
 
   close(): void {
     for (const r of this.reservations.values()) r.placeholder.close();
     this.reservations.clear();
+    this.reservedBy.clear();
+  }
+
+  /** Ends a reservation unused: its port is free again. */
+  private drop(key: string, r: Reservation): void {
+    this.forget(key, r);
+    this.usedPorts(r.ip)[r.port] = 0;
+    r.placeholder.close();
+  }
+
+  private forget(key: string, r: Reservation): void {
+    this.reservations.delete(key);
+    const n = this.reservationsOf(r.account) - 1;
+    if (n > 0) this.reservedBy.set(r.account, n);
+    else this.reservedBy.delete(r.account);
   }
 }

@@ -32,6 +32,11 @@ class FakeBinder implements RelayBinder {
     return { ok: true, endpoint: ep };
   }
   release(): void {}
+  reservationsOf(): number {
+    return 0;
+  }
+  readonly reservationCount = 0;
+  cancelReservation(): void {}
   sweep(): void {}
   close(): void {}
 }

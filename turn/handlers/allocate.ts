@@ -90,22 +90,27 @@ export function handleAllocate(ctx: RequestContext): Buffer {
   }
   if (token === undefined && !(family === 4 ? env.families.v4 : env.families.v6)) return failure(ctx, 440, cred);
 
-  if (env.allocations.countFor(cred.account) >= env.quotas.allocationsPerUser) return failure(ctx, 486, cred);
+  // A reservation holds a port like an allocation and counts like one: R=1 takes two places, and
+  // redeeming a token takes none (its reservation, already counted, becomes the allocation; a
+  // token that is not the account's own fails in bind() below).
+  const places = token !== undefined ? 0 : reserveNext ? 2 : 1;
+  const held = env.allocations.countFor(cred.account) + env.binder.reservationsOf(cred.account);
+  if (held + places > env.quotas.allocationsPerUser) return failure(ctx, 486, cred);
   if (env.gate !== undefined && !env.gate.mayAllocate(cred.account)) return failure(ctx, 486, cred);
-  if (env.allocations.size >= env.quotas.totalAllocations) return failure(ctx, 508, cred);
+  if (env.allocations.size + env.binder.reservationCount + places > env.quotas.totalAllocations) return failure(ctx, 508, cred);
 
   const lifetimeMs = desiredLifetimeMs(ctx);
   if (lifetimeMs === null) return failure(ctx, 400, cred);
   const lifetime = lifetimeMs === 0 ? env.defaultLifetimeMs : lifetimeMs;
 
-  const primary = env.binder.bind({ family, evenPort, reserveNext, reservationToken: token }, now);
+  const primary = env.binder.bind({ account: cred.account, family, evenPort, reserveNext, reservationToken: token }, now);
   if (!primary.ok) return failure(ctx, primary.code, cred);
   let secondary: RelayEndpoint | null = null;
   let secondaryError = 0;
   if (wantV6Too) {
     if (!env.families.v6) secondaryError = 440;
     else {
-      const r = env.binder.bind({ family: 6 }, now);
+      const r = env.binder.bind({ account: cred.account, family: 6 }, now);
       if (r.ok) secondary = r.endpoint;
       else secondaryError = r.code;
     }
@@ -130,6 +135,7 @@ export function handleAllocate(ctx: RequestContext): Buffer {
     },
     cred,
   );
+  if (primary.reservationToken !== undefined) alloc.reservationToken = primary.reservationToken;
   alloc.allocateTransactionId = Buffer.from(req.transactionId());
   alloc.allocateResponse = response;
   client.setAllocation(alloc);
