@@ -107,7 +107,7 @@ test('Allocate through the handlers alone: challenge, success with the advertise
   t.binder.result = 'ok';
   const ok = t.send(C.METHOD_ALLOCATE, rt, nonce);
   assert.equal(ok.code, 0);
-  assert.deepEqual(t.binder.calls.at(-1), { family: 4, evenPort: false, reserveNext: false, reservationToken: undefined });
+  assert.deepEqual(t.binder.calls.at(-1), { account: 'u', family: 4, evenPort: false, reserveNext: false, reservationToken: undefined });
   assert.deepEqual(readXorAddress(ok.res, ok.res.index(C.ATTR_XOR_RELAYED_ADDRESS)), { family: 4, address: '203.0.113.9', port: 50000 });
   assert.equal(t.alloc()?.account, 'u');
   // the default peer policy refuses private space, and the nonce goes stale on the fake clock
