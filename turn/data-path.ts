@@ -27,7 +27,11 @@ import { FINGERPRINT_XOR, crc32 } from './codec/integrity.js';
 const SEND_INDICATION = messageType(METHOD_SEND, CLASS_INDICATION);
 const DATA_INDICATION = messageType(METHOD_DATA, CLASS_INDICATION);
 
-/** The largest UDP payload one datagram can carry: 65,535 minus the UDP header, minus IPv4's 20-byte header. */
+/**
+ * The largest UDP payload one datagram can carry: over IPv4, 65,535 minus the IPv4 (20) and UDP
+ * (8) headers; over IPv6, its 65,535-byte payload length minus the UDP header (no jumbograms).
+ * Checked before each send: dgram would fail a bigger one only later, with EMSGSIZE.
+ */
 export const MAX_UDP_PAYLOAD_V4 = 65507;
 export const MAX_UDP_PAYLOAD_V6 = 65527;
 /**
