@@ -85,4 +85,6 @@ const results: Record<string, { ns_per_call: number; bytes_per_call: number }> =
 for (const [name, fn] of Object.entries(cases)) results[name] = measure(fn);
 const counted = alloc.packetsToPeer + alloc.packetsToClient + cappedAlloc.packetsToPeer + cappedAlloc.packetsToClient;
 if (cappedAlloc.cappedPacketsToPeer + cappedAlloc.cappedPacketsToClient !== 0) throw new Error('the wide caps dropped packets');
+const dropped = alloc.droppedPacketsToPeer + alloc.droppedPacketsToClient + cappedAlloc.droppedPacketsToPeer + cappedAlloc.droppedPacketsToClient;
+if (dropped !== 0) throw new Error('the data path dropped packets it should have relayed');
 console.log(JSON.stringify({ node: process.version, payload_bytes: 100, results, packets_counted: counted, sink: sink >= 0 }, null, 2));

@@ -70,4 +70,9 @@ export interface RelaySession {
   readonly cappedPacketsToPeer: number;
   readonly cappedBytesToClient: number;
   readonly cappedPacketsToClient: number;
+  /** Payload dropped because it could not be sent (empty, too big to frame or send, backlog, closed), each way. */
+  readonly droppedBytesToPeer: number;
+  readonly droppedPacketsToPeer: number;
+  readonly droppedBytesToClient: number;
+  readonly droppedPacketsToClient: number;
 }

@@ -52,6 +52,14 @@ export const SessionSchema = z
     capped_packets_to_peer: count('Packets from the client dropped by a bandwidth cap.'),
     capped_bytes_to_client: count('Payload bytes from peers dropped by a bandwidth cap.'),
     capped_packets_to_client: count('Packets from peers dropped by a bandwidth cap.'),
+    dropped_bytes_to_peer: count(
+      'Payload bytes from the client that could not be sent (empty, too big for one datagram to the peer), not relayed and not billed.',
+    ),
+    dropped_packets_to_peer: count('Packets from the client that could not be sent.'),
+    dropped_bytes_to_client: count(
+      'Payload bytes from peers that could not be sent (empty, too big to frame for the client, past a TCP/TLS client\'s backlog), not billed.',
+    ),
+    dropped_packets_to_client: count('Packets from peers that could not be sent.'),
   })
   .describe('Live relay session (TURN allocation)');
 
@@ -95,5 +103,9 @@ export function sessionDto(s: RelaySession, nowMs: number): z.output<typeof Sess
     capped_packets_to_peer: s.cappedPacketsToPeer,
     capped_bytes_to_client: s.cappedBytesToClient,
     capped_packets_to_client: s.cappedPacketsToClient,
+    dropped_bytes_to_peer: s.droppedBytesToPeer,
+    dropped_packets_to_peer: s.droppedPacketsToPeer,
+    dropped_bytes_to_client: s.droppedBytesToClient,
+    dropped_packets_to_client: s.droppedPacketsToClient,
   };
 }

@@ -59,7 +59,13 @@ export class AllocationManager {
     this.caps.attach(alloc);
     for (const relay of [alloc.relay4, alloc.relay6]) {
       if (relay === null) continue;
-      relay.socket.on('message', (msg, rinfo) => relayFromPeer(alloc, msg, rinfo, clock.ms));
+      relay.socket.on('message', (msg, rinfo) => {
+        try {
+          relayFromPeer(alloc, msg, rinfo, clock.ms);
+        } catch {
+          // Nothing a peer sends may stop the relay: relayFromPeer drops and counts what it cannot send.
+        }
+      });
     }
     this.log?.debug(
       { allocation: alloc.id, account: alloc.account, transport: alloc.transport, client: `${alloc.clientAddress}:${alloc.clientPort}`, relayed: alloc.relayAddresses },

@@ -61,6 +61,14 @@ export class Allocation implements AllocationInfo {
   cappedPacketsToPeer = 0;
   cappedBytesToClient = 0;
   cappedPacketsToClient = 0;
+  /**
+   * Payload that reached a live permission or channel but could not be sent, each direction:
+   * empty, too big to frame or for one datagram, past a stream client's backlog, connection gone.
+   */
+  droppedBytesToPeer = 0;
+  droppedPacketsToPeer = 0;
+  droppedBytesToClient = 0;
+  droppedPacketsToClient = 0;
 
   /** The RESERVATION-TOKEN this allocation's EVEN-PORT R=1 made: cancelled when it ends. */
   reservationToken: Buffer | null = null;
@@ -195,6 +203,10 @@ export class Allocation implements AllocationInfo {
       cappedPacketsToPeer: this.cappedPacketsToPeer,
       cappedBytesToClient: this.cappedBytesToClient,
       cappedPacketsToClient: this.cappedPacketsToClient,
+      droppedBytesToPeer: this.droppedBytesToPeer,
+      droppedPacketsToPeer: this.droppedPacketsToPeer,
+      droppedBytesToClient: this.droppedBytesToClient,
+      droppedPacketsToClient: this.droppedPacketsToClient,
     };
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Bandwidth caps (coturn's max-bps): token buckets in bytes of application payload per second,
  * one per direction, per allocation and shared by an account's allocations on this relay.
- * Client→peer and peer→client are capped separately. A bucket holds at most one second's worth
+ * Client→peer and peer→client are capped separately; each packet costs at least
+ * MIN_PACKET_COST_BYTES. A bucket holds at most one second's worth
  * of tokens (at least one 1500-byte packet), so a flow may burst that much above its rate.
  * Refilled from the data path's cached clock; plain numbers, no allocation per packet.
  */
@@ -14,6 +15,13 @@ export interface BucketClock {
 
 /** The smallest burst a bucket allows, so that one full-size Ethernet payload can always pass. */
 export const MIN_BURST_BYTES = 1500;
+
+/**
+ * What each relayed packet costs at least, in tokens: a packet of fewer payload bytes (even 0)
+ * still costs its headers and a send, so a flood of tiny packets is capped like 64-byte ones.
+ * Only the bucket is charged this; billing and the capped counters count payload bytes.
+ */
+export const MIN_PACKET_COST_BYTES = 64;
 
 export class TokenBucket {
   // Declared with a number (not only typed): a field that starts as undefined is stored as a tagged

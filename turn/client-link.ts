@@ -11,10 +11,14 @@ export interface ClientLink {
   readonly port: number;
   /** Sends a complete STUN message (control path: responses). The buffer is not retained by the caller. */
   sendMessage(message: Buffer): void;
-  /** Per-packet: peer payload to the client as ChannelData on `channel`. */
-  sendChannelData(channel: number, payload: Buffer): void;
-  /** Per-packet: peer payload to the client as a Data indication from `peer`:`peerPort`. */
-  sendDataIndication(peer: Permission, peerPort: number, payload: Buffer): void;
+  /**
+   * Per-packet: peer payload to the client as ChannelData on `channel`. Returns true when it was
+   * handed to the socket, false when it was dropped (too big to frame or for one datagram, past
+   * a stream client's backlog, connection closed). Never throws.
+   */
+  sendChannelData(channel: number, payload: Buffer): boolean;
+  /** Per-packet: peer payload to the client as a Data indication from `peer`:`peerPort`; as sendChannelData. */
+  sendDataIndication(peer: Permission, peerPort: number, payload: Buffer): boolean;
   /** Forgets the allocation on this 5-tuple (called once when the allocation ends). */
   detach(): void;
   /** Ends the client side (stream transports close the connection; UDP does nothing). */

@@ -8,7 +8,7 @@
 import type { RemoteInfo } from 'node:dgram';
 import type { Allocation } from './allocation.js';
 import type { Permission } from './permission.js';
-import type { TokenBucket } from './bandwidth.js';
+import { MIN_PACKET_COST_BYTES, type TokenBucket } from './bandwidth.js';
 import {
   ATTR_DATA,
   ATTR_DONT_FRAGMENT,
@@ -26,6 +26,30 @@ import { FINGERPRINT_XOR, crc32 } from './codec/integrity.js';
 
 const SEND_INDICATION = messageType(METHOD_SEND, CLASS_INDICATION);
 const DATA_INDICATION = messageType(METHOD_DATA, CLASS_INDICATION);
+
+/**
+ * The largest UDP payload one datagram can carry: over IPv4, 65,535 minus the IPv4 (20) and UDP
+ * (8) headers; over IPv6, its 65,535-byte payload length minus the UDP header (no jumbograms).
+ * Checked before each send: dgram would fail a bigger one only later, with EMSGSIZE.
+ */
+export const MAX_UDP_PAYLOAD_V4 = 65507;
+export const MAX_UDP_PAYLOAD_V6 = 65527;
+/**
+ * The largest payload a Data indication can carry: its STUN length field (at most 65,535) counts
+ * XOR-PEER-ADDRESS (12 bytes for an IPv4 peer, 24 for IPv6), the DATA attribute's header and the
+ * payload padded to 4 bytes.
+ */
+export const MAX_INDICATION_PAYLOAD_V4 = 65516;
+export const MAX_INDICATION_PAYLOAD_V6 = 65504;
+
+/*
+ * Counting: bytesTo* and packetsTo* are what was handed to a socket (what is billed); a packet
+ * the data path had to drop after it reached a live permission or channel (empty, too big to
+ * frame or to send, past a stream client's backlog, a closed connection) goes to droppedTo*;
+ * one refused by a bandwidth cap goes to cappedTo*. An error the kernel reports after a UDP send
+ * (EPERM, ENETUNREACH) reaches Node only through a callback per send, which would cost an
+ * allocation per packet: such a packet is counted as relayed.
+ */
 
 /** Zero padding for 4-byte alignment; never written to, so safe to share with pending sends. */
 export const PAD: readonly Buffer[] = [Buffer.alloc(0), Buffer.alloc(1), Buffer.alloc(2), Buffer.alloc(3)];
@@ -63,6 +87,7 @@ export function relayChannelDataToPeer(alloc: Allocation, buf: Buffer, offset: n
   if (perm.expiresAt <= now) return false;
   const relay = perm.family === 4 ? alloc.relay4 : alloc.relay6;
   if (relay === null) return false;
+  if (length === 0 || length > (perm.family === 4 ? MAX_UDP_PAYLOAD_V4 : MAX_UDP_PAYLOAD_V6)) return dropToPeer(alloc, length);
   if ((alloc.capToPeer !== null || alloc.accountCaps !== null) && !admitToPeer(alloc, length)) return false;
   relay.socket.send(buf, offset + 4, length, ch.port, perm.address);
   alloc.bytesToPeer += length;
@@ -124,6 +149,7 @@ export function relaySendIndication(alloc: Allocation, buf: Buffer, offset: numb
   if (perm === undefined || perm.expiresAt <= now) return false;
   const relay = perm.family === 4 ? alloc.relay4 : alloc.relay6;
   if (relay === null) return false;
+  if (dataLength === 0 || dataLength > (perm.family === 4 ? MAX_UDP_PAYLOAD_V4 : MAX_UDP_PAYLOAD_V6)) return dropToPeer(alloc, dataLength);
   if ((alloc.capToPeer !== null || alloc.accountCaps !== null) && !admitToPeer(alloc, dataLength)) return false;
   relay.socket.send(buf, dataAt, dataLength, port, perm.address);
   alloc.bytesToPeer += dataLength;
@@ -131,15 +157,24 @@ export function relaySendIndication(alloc: Allocation, buf: Buffer, offset: numb
   return true;
 }
 
+/** Counts a client→peer packet that reached a live permission but could not be sent; returns false. */
+function dropToPeer(alloc: Allocation, n: number): boolean {
+  alloc.droppedBytesToPeer += n;
+  alloc.droppedPacketsToPeer++;
+  return false;
+}
+
 /**
- * Bandwidth caps (turn/bandwidth.ts), called only when the allocation has one: `n` payload bytes
- * pass when both its own bucket and its account's (either may be null) have the tokens; they are
- * taken from both. A refused packet is dropped and counted as capped by the caller.
+ * Bandwidth caps (turn/bandwidth.ts), called only when the allocation has one: a packet of `n`
+ * payload bytes costs max(n, MIN_PACKET_COST_BYTES) tokens, so a flood of tiny packets is capped
+ * too; it passes when both its own bucket and its account's (either may be null) have them, and
+ * they are taken from both. A refused packet is dropped and counted as capped by the caller.
  */
 function admit(own: TokenBucket | null, shared: TokenBucket | null, n: number): boolean {
-  if ((own !== null && !own.allows(n)) || (shared !== null && !shared.allows(n))) return false;
-  if (own !== null) own.tokens -= n;
-  if (shared !== null) shared.tokens -= n;
+  const cost = n > MIN_PACKET_COST_BYTES ? n : MIN_PACKET_COST_BYTES;
+  if ((own !== null && !own.allows(cost)) || (shared !== null && !shared.allows(cost))) return false;
+  if (own !== null) own.tokens -= cost;
+  if (shared !== null) shared.tokens -= cost;
   return true;
 }
 
@@ -171,19 +206,27 @@ function findPermissionV6(alloc: Allocation, buf: Buffer, at: number, xorAt: num
 
 /**
  * Peer → client (RFC 8656 §11.3, §12.7): the datagram from `rinfo` arrived on one of the
- * allocation's relayed sockets. Without a live permission for the peer's IP it is dropped;
- * with a live channel for the peer's transport address it goes as ChannelData, otherwise as
- * a Data indication.
+ * allocation's relayed sockets. Without a live permission for the peer's IP it is dropped
+ * uncounted; an empty one, or one the client link cannot frame or send, is dropped and counted;
+ * with a live channel for the peer's transport address it goes as ChannelData, otherwise as a
+ * Data indication.
  */
 export function relayFromPeer(alloc: Allocation, msg: Buffer, rinfo: RemoteInfo, now: number): void {
   const perm = alloc.permissions.get(rinfo.address);
   if (perm === undefined || perm.expiresAt <= now) return;
-  if ((alloc.capToClient !== null || alloc.accountCaps !== null) && !admitToClient(alloc, msg.length)) return;
-  const ch = perm.channelsByPort.get(rinfo.port);
-  if (ch !== undefined && ch.expiresAt > now) alloc.link.sendChannelData(ch.number, msg);
-  else alloc.link.sendDataIndication(perm, rinfo.port, msg);
-  alloc.bytesToClient += msg.length;
-  alloc.packetsToClient++;
+  const n = msg.length;
+  if (n !== 0) {
+    if ((alloc.capToClient !== null || alloc.accountCaps !== null) && !admitToClient(alloc, n)) return;
+    const ch = perm.channelsByPort.get(rinfo.port);
+    const sent = ch !== undefined && ch.expiresAt > now ? alloc.link.sendChannelData(ch.number, msg) : alloc.link.sendDataIndication(perm, rinfo.port, msg);
+    if (sent) {
+      alloc.bytesToClient += n;
+      alloc.packetsToClient++;
+      return;
+    }
+  }
+  alloc.droppedBytesToClient += n;
+  alloc.droppedPacketsToClient++;
 }
 
 /** Transaction ids of Data indications: 8 random bytes once, then a 32-bit counter. */
@@ -195,9 +238,11 @@ let tidCounter = 0;
  * Writes a Data indication's header (STUN header, XOR-PEER-ADDRESS, DATA attribute header)
  * for a payload of `payloadLength` bytes into `target` at 0; returns the header length
  * (36 for IPv4 peers, 48 for IPv6). The payload and PAD[(4 - len % 4) % 4] follow it.
+ * Returns 0 and writes nothing when the payload is too big for one (MAX_INDICATION_PAYLOAD_V4/V6).
  */
 export function writeDataIndicationHeader(target: Buffer, peer: Permission, peerPort: number, payloadLength: number): number {
   const v6 = peer.family === 6;
+  if (payloadLength > (v6 ? MAX_INDICATION_PAYLOAD_V6 : MAX_INDICATION_PAYLOAD_V4)) return 0;
   const addrLength = v6 ? 20 : 8;
   const padded = (payloadLength + 3) & ~3;
   target[0] = DATA_INDICATION >>> 8;

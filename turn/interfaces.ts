@@ -60,6 +60,14 @@ export interface AllocationInfo {
   readonly cappedPacketsToPeer: number;
   readonly cappedBytesToClient: number;
   readonly cappedPacketsToClient: number;
+  /**
+   * Payload dropped because it could not be sent (empty, too big to frame or for one datagram,
+   * past a stream client's backlog, connection gone), each direction; not counted above.
+   */
+  readonly droppedBytesToPeer: number;
+  readonly droppedPacketsToPeer: number;
+  readonly droppedBytesToClient: number;
+  readonly droppedPacketsToClient: number;
 }
 
 /** Lifecycle events; implementations must not throw and must not block. */

@@ -21,6 +21,10 @@ const COUNTERS = [
   'cappedPacketsToPeer',
   'cappedBytesToClient',
   'cappedPacketsToClient',
+  'droppedBytesToPeer',
+  'droppedPacketsToPeer',
+  'droppedBytesToClient',
+  'droppedPacketsToClient',
 ] as const;
 type Totals = Record<(typeof COUNTERS)[number], number>;
 const zero = (): Totals => Object.fromEntries(COUNTERS.map((k) => [k, 0])) as Totals;
@@ -115,6 +119,15 @@ export class FerryMetrics {
     relayed('ferry_capped_packets_total', 'Application payload packets dropped by bandwidth caps (max_bps), by client transport and direction.', (t) => [
       t.cappedPacketsToPeer,
       t.cappedPacketsToClient,
+    ]);
+    relayed(
+      'ferry_dropped_bytes_total',
+      'Application payload bytes that could not be sent (empty, too big to frame or for one datagram, past a stream client\'s backlog), by client transport and direction.',
+      (t) => [t.droppedBytesToPeer, t.droppedBytesToClient],
+    );
+    relayed('ferry_dropped_packets_total', 'Application payload packets that could not be sent, by client transport and direction.', (t) => [
+      t.droppedPacketsToPeer,
+      t.droppedPacketsToClient,
     ]);
     this.#authFailures = new Counter({
       name: 'ferry_auth_failures_total',

@@ -64,6 +64,10 @@ export function sessionClosedData(info: AllocationInfo, reason: CloseReason, end
     capped_packets_to_peer: info.cappedPacketsToPeer,
     capped_bytes_to_client: info.cappedBytesToClient,
     capped_packets_to_client: info.cappedPacketsToClient,
+    dropped_bytes_to_peer: info.droppedBytesToPeer,
+    dropped_packets_to_peer: info.droppedPacketsToPeer,
+    dropped_bytes_to_client: info.droppedBytesToClient,
+    dropped_packets_to_client: info.droppedPacketsToClient,
     reason,
   };
 }

@@ -96,6 +96,10 @@ describe('admin sessions API over a live TurnServer', () => {
         capped_packets_to_peer: 0,
         capped_bytes_to_client: 0,
         capped_packets_to_client: 0,
+        dropped_bytes_to_peer: 0,
+        dropped_packets_to_peer: 0,
+        dropped_bytes_to_client: 0,
+        dropped_packets_to_client: 0,
       },
     );
     assert.ok(Number.isInteger(first.id));

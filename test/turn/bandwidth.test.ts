@@ -73,8 +73,8 @@ const link = {
   transport: 'udp',
   address: '127.0.0.1',
   port: 40000,
-  sendChannelData: (_n: number, data: Buffer) => void toClient.push(data.length),
-  sendDataIndication: (_p: unknown, _port: number, data: Buffer) => void toClient.push(data.length),
+  sendChannelData: (_n: number, data: Buffer) => toClient.push(data.length) > 0,
+  sendDataIndication: (_p: unknown, _port: number, data: Buffer) => toClient.push(data.length) > 0,
   detach() {},
   close() {},
 } as unknown as ClientLink;

@@ -64,8 +64,8 @@ function setup() {
     address: '198.51.100.7',
     port: 40000,
     sendMessage: () => {},
-    sendChannelData: () => {},
-    sendDataIndication: () => {},
+    sendChannelData: () => true,
+    sendDataIndication: () => true,
     detach: () => (alloc = undefined),
     close: () => {},
   };

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { TransportName } from '../interfaces.js';
 import type { ClientLink } from '../client-link.js';
 import type { Permission } from '../permission.js';
-import { writeDataIndicationHeader } from '../data-path.js';
+import { MAX_INDICATION_PAYLOAD_V4, MAX_INDICATION_PAYLOAD_V6, writeDataIndicationHeader } from '../data-path.js';
 
 /**
  * Bytes queued for a slow stream client beyond which relayed packets are dropped, as a UDP
@@ -30,10 +30,14 @@ export class StreamLink implements ClientLink {
     if (!this.socket.destroyed) this.socket.write(message);
   }
 
-  sendChannelData(channel: number, payload: Buffer): void {
+  /**
+   * Dropped (false), as a UDP path would drop it, past the backlog or on a connection that no
+   * longer takes writes (ended, destroyed: a write there would only fail later).
+   */
+  sendChannelData(channel: number, payload: Buffer): boolean {
     const s = this.socket;
-    if (s.writableLength > STREAM_BACKLOG_LIMIT || s.destroyed) return; // dropped, as a UDP path would
     const length = payload.length;
+    if (!s.writable || s.writableLength > STREAM_BACKLOG_LIMIT || length > 0xffff) return false;
     const frame = Buffer.allocUnsafe(4 + ((length + 3) & ~3));
     frame[0] = channel >>> 8;
     frame[1] = channel & 0xff;
@@ -42,18 +46,22 @@ export class StreamLink implements ClientLink {
     payload.copy(frame, 4);
     frame.fill(0, 4 + length);
     s.write(frame);
+    return true;
   }
 
-  sendDataIndication(peer: Permission, peerPort: number, payload: Buffer): void {
+  /** As sendChannelData; also dropped when the payload is too big for one Data indication. */
+  sendDataIndication(peer: Permission, peerPort: number, payload: Buffer): boolean {
     const s = this.socket;
-    if (s.writableLength > STREAM_BACKLOG_LIMIT || s.destroyed) return; // dropped, as a UDP path would
     const length = payload.length;
+    if (!s.writable || s.writableLength > STREAM_BACKLOG_LIMIT) return false;
+    if (length > (peer.family === 6 ? MAX_INDICATION_PAYLOAD_V6 : MAX_INDICATION_PAYLOAD_V4)) return false;
     const headerLength = peer.family === 6 ? 48 : 36;
     const frame = Buffer.allocUnsafe(headerLength + ((length + 3) & ~3));
     writeDataIndicationHeader(frame, peer, peerPort, length);
     payload.copy(frame, headerLength);
     frame.fill(0, headerLength + length);
     s.write(frame);
+    return true;
   }
 
   detach(): void {

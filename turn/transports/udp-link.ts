@@ -6,7 +6,7 @@ import type { Permission } from '../permission.js';
 export interface FiveTuples {
   remove(address: string, port: number): void;
 }
-import { PAD, writeDataIndicationHeader } from '../data-path.js';
+import { MAX_UDP_PAYLOAD_V4, MAX_UDP_PAYLOAD_V6, PAD, writeDataIndicationHeader } from '../data-path.js';
 
 /*
  * Per-packet headers are written into shared scratch buffers and sent together with the
@@ -34,21 +34,30 @@ export class UdpLink implements ClientLink {
   readonly address: string;
   readonly port: number;
   private readonly tuples: FiveTuples;
+  /** The largest datagram the client's address family can take (IPv6 listeners are IPv6-only). */
+  private readonly maxDatagram: number;
 
   constructor(tuples: FiveTuples, socket: Socket, address: string, port: number) {
     this.tuples = tuples;
     this.socket = socket;
     this.address = address;
     this.port = port;
+    this.maxDatagram = address.includes(':') ? MAX_UDP_PAYLOAD_V6 : MAX_UDP_PAYLOAD_V4;
   }
 
   sendMessage(message: Buffer): void {
     this.socket.send(message, this.port, this.address);
   }
 
-  sendChannelData(channel: number, payload: Buffer): void {
+  /*
+   * A datagram too big for the client's family is dropped here: dgram would fail it later, with
+   * EMSGSIZE, after it had been counted. Other send errors come back only through a per-send
+   * callback (an allocation per packet), so they are not seen: see data-path.ts.
+   */
+  sendChannelData(channel: number, payload: Buffer): boolean {
     const h = channelHeader;
     const length = payload.length;
+    if (4 + length > this.maxDatagram) return false;
     h[0] = channel >>> 8;
     h[1] = channel & 0xff;
     h[2] = length >>> 8;
@@ -58,10 +67,13 @@ export class UdpLink implements ClientLink {
     this.socket.send(pair, this.port, this.address);
     pair[1] = h;
     if (this.socket.getSendQueueCount() !== 0) channelHeader = Buffer.allocUnsafeSlow(4);
+    return true;
   }
 
-  sendDataIndication(peer: Permission, peerPort: number, payload: Buffer): void {
+  sendDataIndication(peer: Permission, peerPort: number, payload: Buffer): boolean {
+    if ((peer.family === 6 ? 48 : 36) + ((payload.length + 3) & ~3) > this.maxDatagram) return false;
     const n = writeDataIndicationHeader(indicationScratch, peer, peerPort, payload.length);
+    if (n === 0) return false;
     const header = n === 36 ? indicationV4 : indicationV6;
     const pad = (4 - (payload.length & 3)) & 3;
     if (pad === 0) {
@@ -77,6 +89,7 @@ export class UdpLink implements ClientLink {
       triple[1] = header;
     }
     if (this.socket.getSendQueueCount() !== 0) renewIndicationScratch();
+    return true;
   }
 
   detach(): void {
