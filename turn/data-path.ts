@@ -7,7 +7,7 @@
  */
 import type { RemoteInfo } from 'node:dgram';
 import type { Allocation } from './allocation.js';
-import type { Permission } from './permission.js';
+import { PORT_LIVE, type Permission } from './permission.js';
 import type { TokenBucket } from './bandwidth.js';
 import {
   ATTR_DATA,
@@ -63,6 +63,8 @@ export function relayChannelDataToPeer(alloc: Allocation, buf: Buffer, offset: n
   if (perm.expiresAt <= now) return false;
   const relay = perm.family === 4 ? alloc.relay4 : alloc.relay6;
   if (relay === null) return false;
+  const rp = perm.relayPorts; // 'relay-only' (turn/peer-policy.ts): live relayed ports only
+  if (rp !== null && rp.table[ch.port] !== PORT_LIVE) { rp.dropped++; return false; }
   if ((alloc.capToPeer !== null || alloc.accountCaps !== null) && !admitToPeer(alloc, length)) return false;
   relay.socket.send(buf, offset + 4, length, ch.port, perm.address);
   alloc.bytesToPeer += length;
@@ -124,6 +126,8 @@ export function relaySendIndication(alloc: Allocation, buf: Buffer, offset: numb
   if (perm === undefined || perm.expiresAt <= now) return false;
   const relay = perm.family === 4 ? alloc.relay4 : alloc.relay6;
   if (relay === null) return false;
+  const rp = perm.relayPorts; // 'relay-only' (turn/peer-policy.ts): live relayed ports only
+  if (rp !== null && rp.table[port] !== PORT_LIVE) { rp.dropped++; return false; }
   if ((alloc.capToPeer !== null || alloc.accountCaps !== null) && !admitToPeer(alloc, dataLength)) return false;
   relay.socket.send(buf, dataAt, dataLength, port, perm.address);
   alloc.bytesToPeer += dataLength;

@@ -34,6 +34,12 @@ class FakeBinder implements RelayBinder {
   release(): void {}
   sweep(): void {}
   close(): void {}
+  relayPorts(): null {
+    return null;
+  }
+  relayOnlyDrops(): number {
+    return 0;
+  }
 }
 
 function setup() {
