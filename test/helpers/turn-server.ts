@@ -37,6 +37,7 @@ export interface FixtureOptions {
   tls?: { cert: Buffer; key: Buffer };
   maxBps?: number;
   accountMaxBps?: (account: string) => number;
+  log?: TurnServerOptions['log'];
 }
 
 export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
@@ -67,6 +68,7 @@ export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
     quotas: { allocationsPerUser: 10, totalAllocations: 100, permissionsPerAllocation: 10, channelsPerAllocation: 10, ...o.quotas },
     ...(o.maxBps !== undefined ? { maxBps: o.maxBps } : {}),
     ...(o.accountMaxBps !== undefined ? { accountMaxBps: o.accountMaxBps } : {}),
+    ...(o.log !== undefined ? { log: o.log } : {}),
     now: () => clock.now,
     events: { allocationClosed: (info, reason) => closed.push({ info, reason }) },
   });
