@@ -8,6 +8,7 @@ import { relayChannelDataToPeer, relayFromPeer, relaySendIndication } from '../t
 import { StunWriter } from '../turn/codec/writer.js';
 import { BandwidthCaps } from '../turn/bandwidth.js';
 import * as C from '../turn/codec/constants.js';
+import { PORT_LIVE } from '../turn/permission.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) {
@@ -56,6 +57,15 @@ let calls = 0;
 const tick = () => ((++calls & 1023) === 0 ? ++clock.ms : clock.ms);
 new BandwidthCaps(clock, { allocationMaxBps: 1e15, accountMaxBps: () => 1e15 }).attach(cappedAlloc);
 
+// The same shape with relay-only permissions (a peer on one of the relay's own addresses): the
+// channel's port is a live relayed port, the Send indication's port is not (dropped and counted).
+const relayOnlyAlloc = new Allocation(3, { username: 'u', account: 'u', realm: 'r' }, link, now, 600_000);
+relayOnlyAlloc.relay4 = relay;
+const relayPorts = { table: new Uint8Array(65536), dropped: 0 };
+relayPorts.table[7000] = PORT_LIVE;
+relayOnlyAlloc.bindChannel(0x4000, '127.0.0.2', 4, Buffer.from([127, 0, 0, 2]), 7000, now).permission.relayPorts = relayPorts;
+relayOnlyAlloc.installPermission('127.0.0.3', 4, Buffer.from([127, 0, 0, 3]), now).relayPorts = relayPorts;
+
 const cases: Record<string, () => void> = {
   'client→peer ChannelData': () => relayChannelDataToPeer(alloc, channelData, 0, channelData.length, now),
   'client→peer Send indication': () => relaySendIndication(alloc, sendInd, 0, sendInd.length, now),
@@ -64,6 +74,8 @@ const cases: Record<string, () => void> = {
   // The clock advances every 1024 calls, so the buckets refill as they do on a live relay.
   'client→peer ChannelData, capped': () => relayChannelDataToPeer(cappedAlloc, channelData, 0, channelData.length, tick()),
   'peer→client ChannelData, capped': () => relayFromPeer(cappedAlloc, payload, fromChannelPeer, tick()),
+  'client→peer ChannelData, relay-only, live port': () => relayChannelDataToPeer(relayOnlyAlloc, channelData, 0, channelData.length, now),
+  'client→peer Send indication, relay-only, dropped': () => relaySendIndication(relayOnlyAlloc, sendInd, 0, sendInd.length, now),
 };
 
 function measure(fn: () => void): { ns_per_call: number; bytes_per_call: number } {
@@ -87,4 +99,5 @@ const counted = alloc.packetsToPeer + alloc.packetsToClient + cappedAlloc.packet
 if (cappedAlloc.cappedPacketsToPeer + cappedAlloc.cappedPacketsToClient !== 0) throw new Error('the wide caps dropped packets');
 const dropped = alloc.droppedPacketsToPeer + alloc.droppedPacketsToClient + cappedAlloc.droppedPacketsToPeer + cappedAlloc.droppedPacketsToClient;
 if (dropped !== 0) throw new Error('the data path dropped packets it should have relayed');
+if (relayOnlyAlloc.packetsToPeer === 0 || relayPorts.dropped === 0) throw new Error('the relay-only cases did not relay and drop');
 console.log(JSON.stringify({ node: process.version, payload_bytes: 100, results, packets_counted: counted, sink: sink >= 0 }, null, 2));

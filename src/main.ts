@@ -124,6 +124,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
     server = turn;
     liveSessions = () => turn.live();
     metrics.sources.sessions = () => turn.live();
+    metrics.sources.relayOnlyDrops = () => turn.relayOnlyDrops();
     const relayControl: RelayControl = {
       closeAccountAllocations: (accountId) => turn.closeAllocations((info) => info.account === accountId, 'admin'),
       setAccountMaxBps: (accountId, bps) => turn.setAccountMaxBps(accountId, bps),
@@ -227,7 +228,12 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
         const diff = diffConfig(current, next.config);
         const c = next.config;
         // Build everything first so a failure leaves the running config untouched.
-        const peerPolicy = createPeerPolicy({ allow: c.peers.allow, deny: c.peers.deny, serverAddresses: plan.serverAddresses });
+        const peerPolicy = createPeerPolicy({
+          allow: c.peers.allow,
+          deny: c.peers.deny,
+          serverAddresses: plan.serverAddresses,
+          relayAddresses: plan.relayAddresses,
+        });
         // network_usage.timeframe needs a restart: the other metering settings apply live.
         // The limiter and the aggregator each read only their own settings of these.
         const m = meteringSettings(next);

@@ -32,8 +32,10 @@ export interface RelayPlan {
   /** The auth handler inside `options`, kept for reloading users and secrets. */
   readonly auth: UpdatableAuthHandler;
   readonly relay: RelayIps;
-  /** Addresses the peer policy treats as the server's own. */
+  /** Addresses (and ranges) the peer policy treats as the server's own. */
   readonly serverAddresses: readonly string[];
+  /** The relay addresses (relay IPs and the external IPs in use): 'relay-only' peers. */
+  readonly relayAddresses: readonly string[];
 }
 
 export interface RelayOptionsDeps {
@@ -81,14 +83,17 @@ export function chooseRelayIps(loaded: LoadedConfig, interfaces: InterfaceMap): 
 }
 
 /**
- * The addresses a client could reach the server on: the listening IPs (every interface address
- * when listening on 0.0.0.0 or ::), the relay IPs and the external IPs. The peer policy refuses
- * them as peers so the relay never relays into itself.
+ * The addresses a client could reach the server on: the listening IPs (when listening on 0.0.0.0
+ * or ::, every interface address and all of 127.0.0.0/8 and ::1, which reach a wildcard socket),
+ * the relay IPs and the external IPs. The peer policy refuses them as peers (except relay
+ * addresses, 'relay-only') so the relay never relays into itself.
  */
 export function serverAddresses(loaded: LoadedConfig, relay: RelayIps, interfaces: InterfaceMap): string[] {
   const out = new Set<string>();
   for (const { host } of [loaded.listen, ...(loaded.tlsListen ? [loaded.tlsListen] : [])]) {
     if (isUnspecifiedIp(host)) {
+      out.add('127.0.0.0/8');
+      out.add('::1');
       for (const addrs of Object.values(interfaces)) for (const a of addrs ?? []) out.add(stripZone(a.address));
     } else {
       out.add(host);
@@ -155,12 +160,16 @@ export async function buildRelayPlan(loaded: LoadedConfig, deps: RelayOptionsDep
   }
 
   const own = serverAddresses(loaded, relay, interfaces);
+  // The relay addresses peers of relay-only clients use: bound relay IPs, and the external IPs used.
+  const relayAddresses = [...relay.ips4, ...relay.ips6];
+  if (externalIp4 && relay.ips4.length > 0) relayAddresses.push(externalIp4);
+  if (externalIp6 && relay.ips6.length > 0) relayAddresses.push(externalIp6);
   const auth = createAuthHandler({
     users: config.users,
     secrets: config.auth_secrets,
     ...(deps.accounts ? { accounts: deps.accounts } : {}),
   });
-  const peerPolicy = createPeerPolicy({ allow: config.peers.allow, deny: config.peers.deny, serverAddresses: own });
+  const peerPolicy = createPeerPolicy({ allow: config.peers.allow, deny: config.peers.deny, serverAddresses: own, relayAddresses });
   const tls = await tlsListeners(loaded);
 
   const options: TurnServerOptions = {
@@ -180,5 +189,5 @@ export async function buildRelayPlan(loaded: LoadedConfig, deps: RelayOptionsDep
     ...quotasOf(config),
     log: deps.log,
   };
-  return { options, auth, relay, serverAddresses: own };
+  return { options, auth, relay, serverAddresses: own, relayAddresses };
 }

@@ -7,7 +7,7 @@
  */
 import type { RemoteInfo } from 'node:dgram';
 import type { Allocation } from './allocation.js';
-import type { Permission } from './permission.js';
+import { PORT_LIVE, type Permission } from './permission.js';
 import { MIN_PACKET_COST_BYTES, type TokenBucket } from './bandwidth.js';
 import {
   ATTR_DATA,
@@ -88,6 +88,8 @@ export function relayChannelDataToPeer(alloc: Allocation, buf: Buffer, offset: n
   const relay = perm.family === 4 ? alloc.relay4 : alloc.relay6;
   if (relay === null) return false;
   if (length === 0 || length > (perm.family === 4 ? MAX_UDP_PAYLOAD_V4 : MAX_UDP_PAYLOAD_V6)) return dropToPeer(alloc, length);
+  const rp = perm.relayPorts; // 'relay-only' (turn/peer-policy.ts): live relayed ports only
+  if (rp !== null && rp.table[ch.port] !== PORT_LIVE) { rp.dropped++; return false; }
   if ((alloc.capToPeer !== null || alloc.accountCaps !== null) && !admitToPeer(alloc, length)) return false;
   relay.socket.send(buf, offset + 4, length, ch.port, perm.address);
   alloc.bytesToPeer += length;
@@ -150,6 +152,8 @@ export function relaySendIndication(alloc: Allocation, buf: Buffer, offset: numb
   const relay = perm.family === 4 ? alloc.relay4 : alloc.relay6;
   if (relay === null) return false;
   if (dataLength === 0 || dataLength > (perm.family === 4 ? MAX_UDP_PAYLOAD_V4 : MAX_UDP_PAYLOAD_V6)) return dropToPeer(alloc, dataLength);
+  const rp = perm.relayPorts; // 'relay-only' (turn/peer-policy.ts): live relayed ports only
+  if (rp !== null && rp.table[port] !== PORT_LIVE) { rp.dropped++; return false; }
   if ((alloc.capToPeer !== null || alloc.accountCaps !== null) && !admitToPeer(alloc, dataLength)) return false;
   relay.socket.send(buf, dataAt, dataLength, port, perm.address);
   alloc.bytesToPeer += dataLength;

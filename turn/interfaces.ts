@@ -24,10 +24,19 @@ export interface AuthHandler {
 
 export type IpFamily = 4 | 6;
 
+/** Why a peer was refused (turn/peer-policy.ts; 'not-relay-port' from ChannelBind). */
+export type PeerRefusal = 'denied' | 'special-purpose' | 'own-address' | 'unspecified' | 'not-relay-port';
+
+/**
+ * A peer policy's verdict: 'allow'; 'relay-only' (one of the server's relay addresses: the
+ * permission reaches only the relayed ports of live allocations there); or why it is refused.
+ */
+export type PeerVerdict = 'allow' | 'relay-only' | Exclude<PeerRefusal, 'not-relay-port'>;
+
 /** Decides which peer addresses an allocation may relay to (CreatePermission, ChannelBind). */
 export interface PeerPolicy {
   /** `address` is canonical (as Node prints it), `family` its family. */
-  allows(address: string, family: IpFamily): boolean;
+  check(address: string, family: IpFamily): PeerVerdict;
 }
 
 /** Admission of new allocations beyond the engine's own per-user and total quotas. */
@@ -75,4 +84,6 @@ export interface TurnEvents {
   allocationCreated?(info: AllocationInfo): void;
   allocationClosed?(info: AllocationInfo, reason: CloseReason, endedAt: number): void;
   authFailure?(reason: string): void;
+  /** A CreatePermission or ChannelBind refused for its peer address (answered 403). */
+  peerRefused?(reason: PeerRefusal): void;
 }

@@ -1,26 +1,36 @@
 /**
- * Which peer addresses an allocation may relay to: safe by default.
+ * Which peer addresses an allocation may relay to: safe by default. `check()` gives a verdict.
  *
  * Order of evaluation (first match decides):
- *   1. `deny` covers the address                          → refused (deny always wins).
- *   2. one of the server's own addresses                  → refused, unless an `allow` entry other
- *      than a catch-all (0.0.0.0/0, ::/0) covers it. A relay must not relay into itself; tests and
- *      single-host setups open it on purpose (e.g. `allow: ["127.0.0.0/8"]` with the server on
- *      127.0.0.1), but switching the special-purpose list off wholesale does not.
- *   3. a default-denied (special-purpose) range           → refused, unless `allow` covers it.
- *   4. anything else                                      → allowed.
+ *   1. "this network" 0.0.0.0/8 or the unspecified ::     → 'unspecified', whatever allows it: Linux
+ *      delivers 0.0.0.0 to the local host, so a relay that sends there relays into itself.
+ *   2. `deny` covers the address                          → 'denied' (deny wins over allow).
+ *   3. one of the server's relay addresses (bound relay IPs and external IPs), in its own family
+ *      → 'relay-only': the permission is installed, but traffic reaches only the relayed transport
+ *      addresses of live allocations (the engine checks the port), never another local service.
+ *      This is what lets two relay-only peers pair through one Ferry. An `allow` entry other than
+ *      a catch-all (0.0.0.0/0, ::/0) covering it makes it a plain 'allow' (single-host tests).
+ *   4. one of the server's own addresses (or ranges)      → 'own-address', unless an `allow` entry
+ *      other than a catch-all covers it. A relay must not relay into itself; tests and single-host
+ *      setups open it on purpose (e.g. `allow: ["127.0.0.0/8"]` with the server on 127.0.0.1), but
+ *      switching the special-purpose list off wholesale does not.
+ *   5. a default-denied (special-purpose) range           → 'special-purpose', unless `allow` covers it.
+ *   6. anything else                                      → 'allow'.
  *
- * IPv6 forms that carry an IPv4 address — IPv4-mapped (::ffff:0:0/96), IPv4-compatible (::/96
- * other than :: and ::1), NAT64 well-known prefix (64:ff9b::/96) and 6to4 (2002::/16) — are
- * judged by the IPv4 rules on the embedded address (IPv4 `allow`/`deny`/own addresses), after the
- * IPv6 `deny` list. IPv6 `allow` entries never open them: write the IPv4 range instead.
- * The local-use NAT64 prefix 64:ff9b:1::/48 (RFC 8215) places the IPv4 address according to an
- * operator-chosen prefix length, so it cannot be extracted reliably: it is denied outright.
+ * IPv6 forms that carry an IPv4 address — IPv4-mapped (::ffff:0:0/96), IPv4-translated (SIIT,
+ * ::ffff:0:0:0/96), IPv4-compatible (::/96 other than :: and ::1), NAT64 well-known prefix
+ * (64:ff9b::/96) and 6to4 (2002::/16) — are judged by the IPv4 rules on the embedded address
+ * (IPv4 `allow`/`deny`/own addresses), after the IPv6 `deny` list, except that they are never
+ * 'relay-only': an IPv6 relayed socket cannot reach the IPv4 relay address through them, so a
+ * relay address in such a form is refused as 'own-address'. IPv6 `allow` entries never open them:
+ * write the IPv4 range instead. The local-use NAT64 prefix 64:ff9b:1::/48 (RFC 8215) places the
+ * IPv4 address according to an operator-chosen prefix length, so it cannot be extracted reliably:
+ * it is denied outright.
  *
  * Matching is O(ranges) over precomputed uint32 words; an address is parsed once per call into a
  * scratch array (no allocation on the CreatePermission/ChannelBind path).
  */
-import type { IpFamily, PeerPolicy } from './interfaces.js';
+import type { IpFamily, PeerPolicy, PeerVerdict } from './interfaces.js';
 import { parseIpInto } from './ip.js';
 
 export interface Cidr {
@@ -35,8 +45,16 @@ export interface PeerPolicyOptions {
   readonly allow: readonly string[];
   /** CIDRs or bare addresses refused in addition to the default-deny list. */
   readonly deny: readonly string[];
-  /** The server's own listening and relay addresses (bare addresses). */
+  /**
+   * The server's own addresses: listening, relay and external IPs, and ranges such as 127.0.0.0/8
+   * when listening on a wildcard address.
+   */
   readonly serverAddresses: readonly string[];
+  /**
+   * The server's relay addresses (bound relay IPs and external IPs, bare addresses): peers there
+   * get 'relay-only'. Default: none (every own address is refused).
+   */
+  readonly relayAddresses?: readonly string[];
 }
 
 /**
@@ -155,10 +173,11 @@ class RangeSet {
   }
 }
 
-/** The IPv4 address an IPv6 address carries (mapped, compatible, NAT64 WKP, 6to4), or -1. */
+/** The IPv4 address an IPv6 address carries (mapped, translated, compatible, NAT64 WKP, 6to4), or -1. */
 export function embeddedIpv4(w: ArrayLike<number>): number {
   if (w[0] === 0 && w[1] === 0) {
     if (w[2] === 0xffff) return w[3]; // ::ffff:a.b.c.d
+    if (w[2] === 0xffff0000) return w[3]; // ::ffff:0:a.b.c.d (SIIT, RFC 7915)
     if (w[2] === 0 && w[3] > 1) return w[3]; // ::a.b.c.d (not :: and ::1)
     return -1;
   }
@@ -175,50 +194,62 @@ function parseList(name: string, entries: readonly string[]): Cidr[] {
   });
 }
 
-/** An IPv4-mapped server address (::ffff:a.b.c.d) is the IPv4 address itself. */
+/** A server address or range inside ::ffff:0:0/96 (IPv4-mapped) is the IPv4 address or range itself. */
 function unmapServerAddress(c: Cidr): Cidr {
-  if (c.family === 6 && c.prefix === 128 && c.words[0] === 0 && c.words[1] === 0 && c.words[2] === 0xffff) {
-    return { family: 4, words: [c.words[3]], prefix: 32 };
+  if (c.family === 6 && c.prefix >= 96 && c.words[0] === 0 && c.words[1] === 0 && c.words[2] === 0xffff) {
+    return { family: 4, words: [c.words[3]], prefix: c.prefix - 96 };
   }
   return c;
 }
+
+function singleAddresses(name: string, entries: readonly string[]): Cidr[] {
+  return parseList(name, entries).map((c, i) => {
+    if (c.prefix !== (c.family === 4 ? 32 : 128)) {
+      throw new Error(`peer policy: ${name} entry ${JSON.stringify(entries[i])} must be a single address, not a range`);
+    }
+    return unmapServerAddress(c);
+  });
+}
+
+/** 0.0.0.0/8: "this network"; 0.0.0.0 reaches the local host on Linux. */
+const isThisNetwork = (a: number): boolean => a >>> 24 === 0;
 
 export function createPeerPolicy(options: PeerPolicyOptions): PeerPolicy {
   const allowCidrs = parseList('allow', options.allow);
   const allow = new RangeSet(allowCidrs);
   const allowSpecific = new RangeSet(allowCidrs.filter((c) => c.prefix > 0));
   const deny = new RangeSet(parseList('deny', options.deny));
-  const server = new RangeSet(
-    parseList('serverAddresses', options.serverAddresses).map((c, i) => {
-      if (c.prefix !== (c.family === 4 ? 32 : 128)) {
-        const entry = JSON.stringify(options.serverAddresses[i]);
-        throw new Error(`peer policy: serverAddresses entry ${entry} must be a single address, not a range`);
-      }
-      return unmapServerAddress(c);
-    }),
-  );
+  const server = new RangeSet(parseList('serverAddresses', options.serverAddresses).map(unmapServerAddress));
+  const relay = new RangeSet(singleAddresses('relayAddresses', options.relayAddresses ?? []));
   const defaults = new RangeSet(parseList('default', [...DEFAULT_DENY_IPV4, ...DEFAULT_DENY_IPV6]));
   const scratch = new Uint32Array(4);
 
-  const allows4 = (a: number): boolean => {
-    if (deny.has4(a)) return false;
-    if (server.has4(a) && !allowSpecific.has4(a)) return false;
-    if (defaults.has4(a) && !allow.has4(a)) return false;
-    return true;
+  /** `native`: the address was given as IPv4 (not embedded in an IPv6 form). */
+  const check4 = (a: number, native: boolean): PeerVerdict => {
+    if (isThisNetwork(a)) return 'unspecified';
+    if (deny.has4(a)) return 'denied';
+    const specific = allowSpecific.has4(a);
+    if (relay.has4(a) && !specific) return native ? 'relay-only' : 'own-address';
+    if (server.has4(a) && !specific) return 'own-address';
+    if (defaults.has4(a) && !allow.has4(a)) return 'special-purpose';
+    return 'allow';
   };
 
   return {
-    allows(address: string, family: IpFamily): boolean {
+    check(address: string, family: IpFamily): PeerVerdict {
       // The string decides the family; a disagreeing `family` is a caller bug: refuse.
       const parsed = parseIpInto(address, scratch, true);
-      if (parsed === 0 || parsed !== family) return false;
-      if (parsed === 4) return allows4(scratch[0]);
-      if (deny.has6(scratch)) return false;
+      if (parsed === 0 || parsed !== family) return 'denied';
+      if (parsed === 4) return check4(scratch[0], true);
+      if ((scratch[0] | scratch[1] | scratch[2] | scratch[3]) === 0) return 'unspecified';
+      if (deny.has6(scratch)) return 'denied';
       const v4 = embeddedIpv4(scratch);
-      if (v4 >= 0) return allows4(v4);
-      if (server.has6(scratch) && !allowSpecific.has6(scratch)) return false;
-      if (defaults.has6(scratch) && !allow.has6(scratch)) return false;
-      return true;
+      if (v4 >= 0) return check4(v4, false);
+      const specific = allowSpecific.has6(scratch);
+      if (relay.has6(scratch) && !specific) return 'relay-only';
+      if (server.has6(scratch) && !specific) return 'own-address';
+      if (defaults.has6(scratch) && !allow.has6(scratch)) return 'special-purpose';
+      return 'allow';
     },
   };
 }

@@ -4,6 +4,8 @@ import type { IpFamily } from './interfaces.js';
 import type { RelayEndpoint } from './allocation.js';
 import type { RelayOptions } from './options.js';
 import { syncLookup } from './sync-lookup.js';
+import { canonicalIp } from './codec/address.js';
+import { PORT_LIVE, PORT_RESERVED, type RelayPorts } from './permission.js';
 
 /** RFC 8656 §7.2: a RESERVATION-TOKEN holds the next port for about 30 seconds. */
 const RESERVATION_LIFETIME_MS = 30_000;
@@ -37,6 +39,13 @@ export interface RelayBinder {
   cancelReservation(token: Buffer): void;
   sweep(now: number): void;
   close(): void;
+  /**
+   * The port table of a relay address (a bound relay IP, or external_ip: the table of the first
+   * relay IP of its family), for 'relay-only' permissions; null when `address` is neither.
+   */
+  relayPorts(address: string, family: IpFamily): RelayPorts | null;
+  /** Client packets dropped so far by 'relay-only' permissions, over every relay address. */
+  relayOnlyDrops(): number;
 }
 
 interface Reservation {
@@ -84,11 +93,36 @@ export class UdpRelayBinder implements RelayBinder {
   private readonly reservations = new Map<string, Reservation>();
   /** Reservations per account; an entry exists only while the account holds one. */
   private readonly reservedBy = new Map<string, number>();
+  /** Relay addresses (canonical text) → the bound relay IP whose port table they reach. */
+  private readonly relayIpOf = new Map<string, string>();
+  private readonly relayPortsByIp = new Map<string, RelayPorts>();
   private next4 = 0;
   private next6 = 0;
 
   constructor(opts: RelayOptions) {
     this.opts = opts;
+    for (const [ips, external] of [[opts.ips4, opts.externalIp4], [opts.ips6, opts.externalIp6]] as const) {
+      for (const ip of ips) this.relayIpOf.set(canonicalIp(ip) ?? ip, ip);
+      const ext = external === undefined ? null : canonicalIp(external);
+      if (ext !== null && ips.length > 0 && !this.relayIpOf.has(ext)) this.relayIpOf.set(ext, ips[0]);
+    }
+  }
+
+  relayPorts(address: string, family: IpFamily): RelayPorts | null {
+    const ip = this.relayIpOf.get(address);
+    if (ip === undefined || (family === 4) !== (ip.indexOf(':') < 0)) return null;
+    let r = this.relayPortsByIp.get(ip);
+    if (r === undefined) {
+      r = { table: this.usedPorts(ip), dropped: 0 };
+      this.relayPortsByIp.set(ip, r);
+    }
+    return r;
+  }
+
+  relayOnlyDrops(): number {
+    let n = 0;
+    for (const r of this.relayPortsByIp.values()) n += r.dropped;
+    return n;
   }
 
   private usedPorts(ip: string): Uint8Array {
@@ -133,8 +167,8 @@ export class UdpRelayBinder implements RelayBinder {
           socket.close();
           continue;
         }
-        bits[port] = 1;
-        bits[port + 1] = 1;
+        bits[port] = PORT_LIVE;
+        bits[port + 1] = PORT_RESERVED;
         const token = randomBytes(8);
         this.reservations.set(token.toString('hex'), {
           account: req.account,
@@ -147,7 +181,7 @@ export class UdpRelayBinder implements RelayBinder {
         this.reservedBy.set(req.account, this.reservationsOf(req.account) + 1);
         return { ok: true, endpoint: this.endpoint(req.family, ip, port, socket), reservationToken: token };
       }
-      bits[port] = 1;
+      bits[port] = PORT_LIVE;
       return { ok: true, endpoint: this.endpoint(req.family, ip, port, socket) };
     }
     return { ok: false, code: 508 };
@@ -165,6 +199,7 @@ export class UdpRelayBinder implements RelayBinder {
       this.usedPorts(r.ip)[r.port] = 0;
       return { ok: false, code: 508 };
     }
+    this.usedPorts(r.ip)[r.port] = PORT_LIVE;
     return { ok: true, endpoint: this.endpoint(r.family, r.ip, r.port, socket) };
   }
 

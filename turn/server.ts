@@ -134,6 +134,11 @@ export class TurnServer {
     return out;
   }
 
+  /** Client packets dropped by 'relay-only' permissions (to a relay address's non-relayed port). */
+  relayOnlyDrops(): number {
+    return this.binder.relayOnlyDrops();
+  }
+
   allocationCount(): number {
     return this.allocations.size;
   }

@@ -97,7 +97,7 @@ const TlsSchema = z
 const PeersSchema = z
   .strictObject({
     allow: z.array(cidr, { error: 'expected a list of CIDR blocks' }).default([])
-      .describe('CIDR blocks (or single IPs) opened despite the built-in deny list of special-purpose ranges, e.g. 127.0.0.0/8 for local tests. The relay\'s own addresses stay refused unless an entry other than 0.0.0.0/0 or ::/0 covers them.'),
+      .describe('CIDR blocks (or single IPs) opened despite the built-in deny list of special-purpose ranges, e.g. 127.0.0.0/8 for local tests. The relay\'s own addresses stay refused unless an entry other than 0.0.0.0/0 or ::/0 covers them; its relay addresses are open without one, but only toward the relayed ports of live allocations (relay to relay). 0.0.0.0/8 and :: are never opened.'),
     deny: z.array(cidr, { error: 'expected a list of CIDR blocks' }).default([])
       .describe('CIDR blocks (or single IPs) always refused, on top of the built-in deny list; deny wins over allow.'),
   }, { error: 'expected an object {"allow": [...], "deny": [...]}' })

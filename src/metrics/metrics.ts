@@ -1,16 +1,17 @@
 /**
  * Prometheus metrics (prom-client, a registry of our own). Labels are bounded sets only:
- * transport, direction, close reason, auth failure reason, limit event — never an account, user
+ * transport, direction, close reason, auth failure reason, peer refusal reason, limit event — never an account, user
  * or peer id. Relayed bytes and packets cost nothing per packet: at scrape time they are the sum
  * of the closed allocations' totals (kept from allocationClosed) and the live allocations' counters.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { AllocationInfo, CloseReason, TransportName, TurnEvents } from '../../turn/interfaces.js';
+import type { AllocationInfo, CloseReason, PeerRefusal, TransportName, TurnEvents } from '../../turn/interfaces.js';
 
 const TRANSPORTS: readonly TransportName[] = ['udp', 'tcp', 'tls'];
 export const LIMIT_EVENTS = ['soft_limit', 'hard_limit', 'reset'] as const;
 export type LimitEvent = (typeof LIMIT_EVENTS)[number];
 const AUTH_REASONS = new Set(['unknown', 'expired', 'revoked', 'malformed', 'bad-integrity']);
+const PEER_REFUSALS: readonly PeerRefusal[] = ['denied', 'special-purpose', 'own-address', 'unspecified', 'not-relay-port'];
 
 const COUNTERS = [
   'bytesToPeer',
@@ -39,6 +40,8 @@ export interface MetricsSources {
   webhookBacklog?: () => number;
   /** Signaling hub: connected WebSocket peers. */
   signalingPeers?: () => number;
+  /** TurnServer.relayOnlyDrops: client packets dropped toward a relay address's non-relayed port. */
+  relayOnlyDrops?: () => number;
 }
 
 export interface FerryMetricsOptions {
@@ -54,6 +57,7 @@ export class FerryMetrics {
   readonly #sessionsClosed: Counter<'reason'>;
   readonly #authFailures: Counter<'reason'>;
   readonly #limitEvents: Counter<'event'>;
+  readonly #peerRefused: Counter<'reason'>;
 
   constructor(o: FerryMetricsOptions = {}) {
     const registers = [this.registry];
@@ -135,6 +139,22 @@ export class FerryMetrics {
       labelNames: ['reason'] as const,
       registers,
     });
+    this.#peerRefused = new Counter({
+      name: 'ferry_peer_refused_total',
+      help: 'CreatePermission and ChannelBind requests refused (403) for their peer address, by reason.',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    for (const reason of PEER_REFUSALS) this.#peerRefused.inc({ reason }, 0);
+    new Counter({
+      name: 'ferry_relay_only_dropped_packets_total',
+      help: 'Client packets to one of the relay\'s own addresses dropped because no live allocation is relayed on that port.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(self.sources.relayOnlyDrops?.() ?? 0);
+      },
+    });
     this.#limitEvents = new Counter({
       name: 'ferry_limit_events_total',
       help: 'Usage limit events (soft limit reached, hard limit reached, reset).',
@@ -175,6 +195,7 @@ export class FerryMetrics {
       },
       // The engine's reasons are a small fixed set; anything else is folded into 'other'.
       authFailure: (reason) => this.#authFailures.inc({ reason: AUTH_REASONS.has(reason) ? reason : 'other' }),
+      peerRefused: (reason) => this.#peerRefused.inc({ reason: PEER_REFUSALS.includes(reason) ? reason : 'other' }),
     };
   }
 

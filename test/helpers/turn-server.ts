@@ -26,6 +26,9 @@ export interface FixtureOptions {
   secrets?: string[];
   allow?: string[];
   deny?: string[];
+  /** The peer policy's own and relay addresses (default: none, so `allow` alone decides). */
+  serverAddresses?: string[];
+  relayAddresses?: string[];
   ips4?: string[];
   ips6?: string[];
   portMin?: number;
@@ -34,6 +37,7 @@ export interface FixtureOptions {
   tls?: { cert: Buffer; key: Buffer };
   maxBps?: number;
   accountMaxBps?: (account: string) => number;
+  log?: TurnServerOptions['log'];
 }
 
 export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
@@ -55,10 +59,16 @@ export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
     tls: o.tls ? [{ host, port: 0, ...o.tls }] : undefined,
     relay: { ips4: o.ips4 ?? (host.includes(':') ? [] : [host]), ips6: o.ips6 ?? (host.includes(':') ? [host] : []), portMin, portMax },
     auth: createAuthHandler({ users: o.users ?? { alice: 'alice-pass', bob: 'bob-pass' }, secrets: o.secrets ?? [] }),
-    peerPolicy: createPeerPolicy({ allow: o.allow ?? ['127.0.0.0/8', '::1/128'], deny: o.deny ?? [], serverAddresses: [] }),
+    peerPolicy: createPeerPolicy({
+      allow: o.allow ?? ['127.0.0.0/8', '::1/128'],
+      deny: o.deny ?? [],
+      serverAddresses: o.serverAddresses ?? [],
+      relayAddresses: o.relayAddresses ?? [],
+    }),
     quotas: { allocationsPerUser: 10, totalAllocations: 100, permissionsPerAllocation: 10, channelsPerAllocation: 10, ...o.quotas },
     ...(o.maxBps !== undefined ? { maxBps: o.maxBps } : {}),
     ...(o.accountMaxBps !== undefined ? { accountMaxBps: o.accountMaxBps } : {}),
+    ...(o.log !== undefined ? { log: o.log } : {}),
     now: () => clock.now,
     events: { allocationClosed: (info, reason) => closed.push({ info, reason }) },
   });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { buildRelayPlan, chooseRelayIps, serverAddresses, type InterfaceMap } from '../../src/relay-options.js';
 import { captureLog } from '../helpers/log-capture.js';
+import type { PeerPolicy } from '../../turn/interfaces.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 function iface(address: string, family: 'IPv4' | 'IPv6', internal = false): NetworkInterfaceInfo {
@@ -19,6 +20,7 @@ const HOST: InterfaceMap = {
   eth1: [iface('198.51.100.9', 'IPv4')],
 };
 const LOOPBACK_ONLY: InterfaceMap = { lo: HOST.lo };
+const allowed = (p: PeerPolicy, address: string, family: 4 | 6): boolean => p.check(address, family) === 'allow';
 
 describe('relay address choice', () => {
   it('uses relay_ip when set, split by family', () => {
@@ -74,6 +76,16 @@ describe('server addresses for the peer policy', () => {
     const own = serverAddresses(loaded, chooseRelayIps(loaded, HOST), HOST);
     for (const ip of ['127.0.0.1', '::1', 'fe80::1', '192.0.2.7', '2001:db8::7', '198.51.100.9']) assert.ok(own.includes(ip), ip);
   });
+
+  it('adds all of 127.0.0.0/8 and ::1 when listening on a wildcard address, not on a specific one', () => {
+    for (const address of ['0.0.0.0:3478', '[::]:3478']) {
+      const loaded = parseConfig({ address });
+      const own = serverAddresses(loaded, chooseRelayIps(loaded, {}), {});
+      assert.ok(own.includes('127.0.0.0/8') && own.includes('::1'), `${address}: ${own.join(' ')}`);
+    }
+    const specific = parseConfig({ address: '192.0.2.7:3478' });
+    assert.ok(!serverAddresses(specific, chooseRelayIps(specific, HOST), HOST).includes('127.0.0.0/8'));
+  });
 });
 
 describe('buildRelayPlan', () => {
@@ -99,9 +111,9 @@ describe('buildRelayPlan', () => {
     assert.equal(o.auth.lookup('alice', 'example.org', Date.now()).ok, true);
     assert.equal(o.auth.lookup('bob', 'example.org', Date.now()).ok, false);
     // loopback peers are allowed by peers.allow; other special-purpose ranges stay refused
-    assert.equal(o.peerPolicy.allows('127.0.0.2', 4), true);
-    assert.equal(o.peerPolicy.allows('10.1.2.3', 4), false);
-    assert.equal(o.peerPolicy.allows('8.8.8.8', 4), true);
+    assert.equal(allowed(o.peerPolicy, '127.0.0.2', 4), true);
+    assert.equal(allowed(o.peerPolicy, '10.1.2.3', 4), false);
+    assert.equal(allowed(o.peerPolicy, '8.8.8.8', 4), true);
     assert.ok(lines.some((l) => l.chosen_from === 'listening address'));
   });
 
@@ -111,12 +123,30 @@ describe('buildRelayPlan', () => {
     assert.ok(lines.some((l) => l.level === 40 && l.chosen_from === 'loopback fallback'));
   });
 
-  it('refuses the relay\'s own public addresses as peers', async () => {
+  it('makes the relay and external addresses relay-only and refuses its other own addresses', async () => {
     const { logger: log } = captureLog('debug');
-    const plan = await buildRelayPlan(parseConfig({ relay_ip: '8.8.4.4', external_ip: '1.1.1.1' }), { log, interfaces: () => HOST });
-    assert.equal(plan.options.peerPolicy.allows('8.8.4.4', 4), false);
-    assert.equal(plan.options.peerPolicy.allows('1.1.1.1', 4), false);
-    assert.equal(plan.options.peerPolicy.allows('9.9.9.9', 4), true);
+    const plan = await buildRelayPlan(parseConfig({ relay_ip: '8.8.4.4', external_ip: ['1.1.1.1', '2606:4700::1'] }), { log, interfaces: () => HOST });
+    const p = plan.options.peerPolicy;
+    assert.deepEqual(plan.relayAddresses, ['8.8.4.4', '1.1.1.1'], 'no IPv6 relay address: the IPv6 external_ip is unused');
+    assert.equal(p.check('8.8.4.4', 4), 'relay-only');
+    assert.equal(p.check('1.1.1.1', 4), 'relay-only');
+    assert.equal(p.check('2606:4700::1', 6), 'own-address');
+    assert.equal(p.check('192.0.2.7', 4), 'own-address', 'an interface address of the wildcard listener');
+    assert.equal(p.check('127.0.0.9', 4), 'own-address');
+    assert.equal(p.check('9.9.9.9', 4), 'allow');
+  });
+
+  it('on the embedded defaults, the loopback relay address is relay-only, other loopback addresses stay refused', async () => {
+    const { logger: log } = captureLog('debug');
+    const plan = await buildRelayPlan(parseConfig({}), { log, interfaces: () => LOOPBACK_ONLY });
+    assert.deepEqual(plan.relayAddresses, ['127.0.0.1']);
+    assert.equal(plan.options.peerPolicy.check('127.0.0.1', 4), 'relay-only');
+    assert.equal(plan.options.peerPolicy.check('127.0.0.2', 4), 'own-address');
+    assert.equal(plan.options.peerPolicy.check('::1', 6), 'own-address');
+    const all = await buildRelayPlan(parseConfig({ peers: { allow: ['0.0.0.0/0', '::/0'] } }), { log, interfaces: () => LOOPBACK_ONLY });
+    assert.equal(all.options.peerPolicy.check('127.0.0.1', 4), 'relay-only');
+    assert.equal(all.options.peerPolicy.check('127.0.0.2', 4), 'own-address');
+    assert.equal(all.options.peerPolicy.check('0.0.0.0', 4), 'unspecified');
   });
 
   it('reports unreadable TLS files as a ConfigError naming the key', async () => {

@@ -39,6 +39,12 @@ class FakeBinder implements RelayBinder {
   cancelReservation(): void {}
   sweep(): void {}
   close(): void {}
+  relayPorts(): null {
+    return null;
+  }
+  relayOnlyDrops(): number {
+    return 0;
+  }
 }
 
 function setup() {

@@ -20,8 +20,13 @@ test('an exception on the per-packet path does not escape the relayed socket lis
       throw new Error('not used');
     },
     release: (e) => e.socket.close(),
+    reservationsOf: () => 0,
+    reservationCount: 0,
+    cancelReservation: () => {},
     sweep: () => {},
     close: () => {},
+    relayPorts: () => null,
+    relayOnlyDrops: () => 0,
   };
   const uncaught: unknown[] = [];
   const onUncaught = (err: unknown) => uncaught.push(err);

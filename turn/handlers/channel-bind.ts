@@ -3,7 +3,8 @@ import { readChannelNumber } from '../codec/attributes.js';
 import { isValidChannelNumber } from '../codec/channel-data.js';
 import type { RequestContext } from './context.js';
 import { requireAllocation } from './allocation-request.js';
-import { readPeers } from './peer-address.js';
+import { readPeers, refusePeer } from './peer-address.js';
+import { PORT_LIVE } from '../permission.js';
 import { failure, success } from './respond.js';
 
 /** ChannelBind (RFC 8656 §11): bind or refresh a channel, refreshing the peer's permission too. */
@@ -19,6 +20,10 @@ export function handleChannelBind(ctx: RequestContext): Buffer {
   if (typeof peers === 'number') return failure(ctx, peers, cred);
   if (peers.length !== 1 || peers[0].port === 0) return failure(ctx, 400, cred);
   const peer = peers[0];
+  // A relay address ('relay-only'): only a live allocation's relayed port; 403 like any refused peer.
+  if (peer.relayPorts !== null && peer.relayPorts.table[peer.port] !== PORT_LIVE) {
+    return failure(ctx, refusePeer(ctx, alloc, peer.address, peer.port, 'not-relay-port'), cred);
+  }
   if (!alloc.mayBindChannel(number, peer.address, peer.port, now)) return failure(ctx, 400, cred);
   const quotas = ctx.env.quotas;
   const current = alloc.channels.get(number);
@@ -29,6 +34,6 @@ export function handleChannelBind(ctx: RequestContext): Buffer {
   if ((perm === undefined || perm.expiresAt <= now) && alloc.livePermissionCount(now) >= quotas.permissionsPerAllocation) {
     return failure(ctx, 508, cred);
   }
-  alloc.bindChannel(number, peer.address, peer.family, peer.ipBytes, peer.port, now);
+  alloc.bindChannel(number, peer.address, peer.family, peer.ipBytes, peer.port, now).permission.relayPorts = peer.relayPorts;
   return success(ctx, null, cred);
 }

@@ -16,6 +16,6 @@ export function handleCreatePermission(ctx: RequestContext): Buffer {
     if (existing === undefined || existing.expiresAt <= ctx.now) fresh.add(p.address);
   }
   if (alloc.livePermissionCount(ctx.now) + fresh.size > ctx.env.quotas.permissionsPerAllocation) return failure(ctx, 508, cred);
-  for (const p of peers) alloc.installPermission(p.address, p.family, p.ipBytes, ctx.now);
+  for (const p of peers) alloc.installPermission(p.address, p.family, p.ipBytes, ctx.now).relayPorts = p.relayPorts;
   return success(ctx, null, cred);
 }

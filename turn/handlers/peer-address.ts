@@ -1,7 +1,8 @@
 import { ATTR_XOR_PEER_ADDRESS } from '../codec/constants.js';
 import { parseIp, readXorAddress } from '../codec/address.js';
-import type { IpFamily } from '../interfaces.js';
+import type { IpFamily, PeerRefusal } from '../interfaces.js';
 import type { Allocation } from '../allocation.js';
+import type { RelayPorts } from '../permission.js';
 import type { RequestContext } from './context.js';
 
 export interface PeerAddress {
@@ -9,30 +10,51 @@ export interface PeerAddress {
   readonly address: string;
   readonly ipBytes: Buffer;
   readonly port: number;
+  /** Null when the policy allowed the peer; a relay address's port table when 'relay-only'. */
+  readonly relayPorts: RelayPorts | null;
+}
+
+/** Counts (TurnEvents.peerRefused) and logs at debug level a peer refused with 403. */
+export function refusePeer(ctx: RequestContext, alloc: Allocation, peer: string, port: number, reason: PeerRefusal): 403 {
+  ctx.env.log?.debug({ allocation: alloc.id, account: alloc.account, peer, port, reason }, 'peer refused by the peer policy');
+  try {
+    ctx.env.allocations.events?.peerRefused?.(reason);
+  } catch {
+    // events must not break the engine
+  }
+  return 403;
 }
 
 /**
  * Reads and vets every XOR-PEER-ADDRESS of a request: 400 when none or malformed, 443 when the
- * allocation has no relayed address of the peer's family, 403 when the peer policy refuses it.
+ * allocation has no relayed address of the peer's family, 403 when the peer policy refuses it
+ * (counted and logged). A 'relay-only' peer carries its relay address's port table.
  */
 export function readPeers(ctx: RequestContext, alloc: Allocation): PeerAddress[] | 400 | 403 | 443 {
   const req = ctx.req;
-  const peers: PeerAddress[] = [];
+  const found: { family: IpFamily; address: string; ipBytes: Buffer; port: number }[] = [];
   for (let i = 0; i < req.attrTypes.length; i++) {
     if (req.attrTypes[i] !== ATTR_XOR_PEER_ADDRESS) continue;
     const a = readXorAddress(req, i);
     if (a === null) return 400;
     const ip = parseIp(a.address);
     if (ip === null) return 400;
-    peers.push({ family: a.family, address: a.address, ipBytes: ip.bytes, port: a.port });
+    found.push({ family: a.family, address: a.address, ipBytes: ip.bytes, port: a.port });
   }
-  if (peers.length === 0) return 400;
-  for (const p of peers) if (alloc.relayFor(p.family) === null) return 443;
-  for (const p of peers) {
-    if (!ctx.env.peerPolicy.allows(p.address, p.family)) {
-      ctx.env.log?.debug({ allocation: alloc.id, account: alloc.account, peer: p.address }, 'peer refused by the peer policy');
-      return 403;
+  if (found.length === 0) return 400;
+  for (const p of found) if (alloc.relayFor(p.family) === null) return 443;
+  const peers: PeerAddress[] = [];
+  for (const p of found) {
+    const verdict = ctx.env.peerPolicy.check(p.address, p.family);
+    if (verdict === 'allow') {
+      peers.push({ ...p, relayPorts: null });
+      continue;
     }
+    if (verdict !== 'relay-only') return refusePeer(ctx, alloc, p.address, p.port, verdict);
+    // The policy names a relay address the binder does not relay from: refuse as the server's own.
+    const relayPorts = ctx.env.binder.relayPorts(p.address, p.family);
+    if (relayPorts === null) return refusePeer(ctx, alloc, p.address, p.port, 'own-address');
+    peers.push({ ...p, relayPorts });
   }
   return peers;
 }
