@@ -67,4 +67,6 @@ export interface TurnEvents {
   allocationCreated?(info: AllocationInfo): void;
   allocationClosed?(info: AllocationInfo, reason: CloseReason, endedAt: number): void;
   authFailure?(reason: string): void;
+  /** A TCP/TLS connection was closed at accept: its client (`per-ip`) or the relay (`total`) was at its cap. */
+  connectionRefused?(reason: 'per-ip' | 'total'): void;
 }
