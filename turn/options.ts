@@ -5,10 +5,13 @@ export interface ListenAddress {
   readonly port: number;
 }
 
-export interface TlsListenAddress extends ListenAddress {
+/** A PEM certificate (chain) and its private key. */
+export interface TlsCredentials {
   readonly cert: Buffer;
   readonly key: Buffer;
 }
+
+export interface TlsListenAddress extends ListenAddress, TlsCredentials {}
 
 export interface RelayOptions {
   /** Local IPv4 addresses relayed sockets bind to (round-robin). Empty: no IPv4 relaying. */

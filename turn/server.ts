@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type { CloseReason, IpFamily, TransportName } from './interfaces.js';
-import type { ConnectionLimits, TurnServerOptions, Quotas } from './options.js';
+import type { ConnectionLimits, TlsCredentials, TurnServerOptions, Quotas } from './options.js';
 import type { AllocationGate, AuthHandler, PeerPolicy, TurnEvents, AllocationInfo } from './interfaces.js';
 import { AllocationManager, type CachedClock } from './allocation-manager.js';
 import { BandwidthCaps } from './bandwidth.js';
@@ -9,7 +9,7 @@ import { UdpRelayBinder, type RelayBinder } from './relay-binder.js';
 import { NonceManager } from './nonce.js';
 import type { HandlerEnv } from './handlers/context.js';
 import { UdpListener } from './transports/udp.js';
-import { StreamListener, type StreamListenerDeps, type TlsCredentials } from './transports/stream.js';
+import { StreamListener, type StreamListenerDeps } from './transports/stream.js';
 import { ConnectionTable, DEFAULT_CONNECTION_LIMITS } from './transports/connection-table.js';
 
 const CLOCK_TICK_MS = 100;

@@ -11,6 +11,7 @@ const TRANSPORTS: readonly TransportName[] = ['udp', 'tcp', 'tls'];
 export const LIMIT_EVENTS = ['soft_limit', 'hard_limit', 'reset'] as const;
 export type LimitEvent = (typeof LIMIT_EVENTS)[number];
 const AUTH_REASONS = new Set(['unknown', 'expired', 'revoked', 'malformed', 'bad-integrity']);
+const REFUSAL_REASONS = ['per-ip', 'total'] as const;
 
 const COUNTERS = [
   'bytesToPeer',
@@ -50,6 +51,7 @@ export class FerryMetrics {
   readonly #sessionsClosed: Counter<'reason'>;
   readonly #authFailures: Counter<'reason'>;
   readonly #limitEvents: Counter<'event'>;
+  readonly #connectionsRefused: Counter<'reason'>;
 
   constructor(o: FerryMetricsOptions = {}) {
     const registers = [this.registry];
@@ -128,6 +130,13 @@ export class FerryMetrics {
       labelNames: ['event'] as const,
       registers,
     });
+    this.#connectionsRefused = new Counter({
+      name: 'ferry_connections_refused_total',
+      help: 'TCP/TLS client connections closed at accept, by cap reached (per-ip: quotas.connections_per_ip, total: quotas.total_connections).',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    for (const reason of REFUSAL_REASONS) this.#connectionsRefused.inc({ reason }, 0);
     new Gauge({
       name: 'ferry_webhook_backlog',
       help: 'Webhook events stored and not yet delivered.',
@@ -162,6 +171,7 @@ export class FerryMetrics {
       },
       // The engine's reasons are a small fixed set; anything else is folded into 'other'.
       authFailure: (reason) => this.#authFailures.inc({ reason: AUTH_REASONS.has(reason) ? reason : 'other' }),
+      connectionRefused: (reason) => this.#connectionsRefused.inc({ reason }),
     };
   }
 

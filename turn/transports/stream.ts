@@ -8,6 +8,7 @@ import { StreamFramer } from '../codec/framing.js';
 import { handleStun } from '../dispatch.js';
 import { isClientData, relayClientData } from '../data-path.js';
 import { StreamLink } from './stream-link.js';
+import type { TlsCredentials } from '../options.js';
 import type { ConnectionSlot, ConnectionTable } from './connection-table.js';
 import { PAUSE_READING_AT, REPLY_BACKLOG_LIMIT } from './stream-backlog.js';
 
@@ -122,11 +123,6 @@ export interface StreamListenerDeps {
   readonly now: () => number;
   /** Shared by every stream listener of the server: the caps are global. */
   readonly connections: ConnectionTable;
-}
-
-export interface TlsCredentials {
-  readonly cert: Buffer;
-  readonly key: Buffer;
 }
 
 interface Accepted {
