@@ -167,7 +167,11 @@ export class StreamListener {
     const slot = this.deps.connections.admit(raw);
     if (typeof slot === 'string') {
       raw.destroy();
-      this.deps.env.allocations.events?.connectionRefused?.(slot);
+      try {
+        this.deps.env.allocations.events?.connectionRefused?.(slot);
+      } catch {
+        // a listener's failure must not escape the accept callback
+      }
       return;
     }
     const a: Accepted = { slot, conn: null };
