@@ -227,7 +227,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
         return 'unreadable';
       }
     };
-    let tlsCertificate = plan.options.tls?.[0] ? certificateOf(plan.options.tls[0].cert) : undefined;
+    let tlsFingerprint = plan.options.tls?.[0] ? certificateOf(plan.options.tls[0].cert) : undefined;
     let stopping: Promise<void> | undefined;
     return {
       accounts,
@@ -250,15 +250,15 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
         const quotas = quotasOf(c);
 
         // First, as the one step that can still fail: it changes nothing when it throws.
-        if (tls !== undefined && tlsCertificate !== undefined) {
+        if (tls !== undefined && tlsFingerprint !== undefined) {
           try {
             turn.setTlsCredentials(tls);
           } catch (err) {
             throw new Error(`tls.cert, tls.key: cannot use ${c.tls?.cert} with ${c.tls?.key}: ${(err as Error).message}`, { cause: err });
           }
           const fingerprint = certificateOf(tls.cert);
-          if (fingerprint !== tlsCertificate) logger.info({ cert: c.tls?.cert, sha256: fingerprint }, 'TLS certificate reloaded: new handshakes use it, live TLS connections keep theirs');
-          tlsCertificate = fingerprint;
+          if (fingerprint !== tlsFingerprint) logger.info({ cert: c.tls?.cert, sha256: fingerprint }, 'TLS certificate reloaded: new handshakes use it, live TLS connections keep theirs');
+          tlsFingerprint = fingerprint;
         }
 
         plan.auth.update({ users: c.users, secrets: c.auth_secrets });

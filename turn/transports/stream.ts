@@ -88,27 +88,41 @@ class StreamConnection implements ClientEndpoint {
   }
 
   /**
-   * Queues a reply, bounded like relayed data. Past PAUSE_READING_AT queued bytes the connection
-   * stops reading until 'drain' rather than closing: the queue may be full of relayed data for an
-   * honest client that reads slowly, and closing would end its allocation. Pausing costs nothing
-   * and pushes back on a client that pipelines requests without reading. A connection that never
-   * drains still ends: without an allocation at its allocate deadline; with one, when the
-   * allocation expires (a Refresh cannot be read while paused) and the deadline applies again.
+   * Queues a reply, bounded like relayed data. The reply that brings the queue to
+   * PAUSE_READING_AT bytes stops reading from the connection until that reply has gone out (and
+   * with it the megabyte queued before it). Pausing rather than closing: the queue may be full of
+   * relayed data for an honest client that reads slowly, and closing would end its allocation;
+   * a client that pipelines requests without reading gets TCP backpressure instead of server
+   * memory. A connection that never reads still ends: without an allocation at its allocate
+   * deadline; with one, when the allocation expires (a Refresh cannot be read while paused) and
+   * the deadline applies again.
    */
   reply(message: Buffer): void {
     const s = this.socket;
     if (s.destroyed) return;
-    if (s.writableLength < REPLY_BACKLOG_LIMIT) s.write(message); // else dropped: the client is not reading
-    if (!this.paused && s.writableLength >= PAUSE_READING_AT) {
-      this.paused = true;
-      s.pause();
-      s.once('drain', this.onDrain);
+    if (s.writableLength >= REPLY_BACKLOG_LIMIT) {
+      // Dropped: the client is not reading. Reached only through writes other than replies.
+      if (!this.paused) this.pause(false);
+      return;
     }
+    if (this.paused || s.writableLength + message.length < PAUSE_READING_AT) {
+      s.write(message);
+      return;
+    }
+    s.write(message, this.onFlushed);
+    this.pause(true);
   }
 
-  private readonly onDrain = (): void => {
+  private pause(awaitingWrite: boolean): void {
+    this.paused = true;
+    this.socket.pause();
+    if (!awaitingWrite) this.socket.once('drain', this.onFlushed);
+  }
+
+  /** The queue ahead of the pausing reply has gone out (or the socket ended): read again. */
+  private readonly onFlushed = (): void => {
     this.paused = false;
-    this.socket.resume();
+    if (!this.socket.destroyed) this.socket.resume();
   };
 
   /** Bytes queued for the client, replies and relayed data. */
