@@ -98,3 +98,22 @@ test('8 MB of pipelined Allocates from a client that never reads: replies stay b
   assert.equal(replies.count, N, 'every request answered once the client reads');
   s.destroy();
 });
+
+test('a paused connection that never reads is still closed at its allocate deadline', async () => {
+  fx.server.update({ connections: { perIp: 100, total: 100, allocateTimeoutMs: 1000 } });
+  const s: Socket = connect({ host: '127.0.0.1', port: fx.tcpPort });
+  try {
+    s.on('error', () => {});
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    s.pause(); // never reads: it would not even see the server close
+    s.write(Buffer.concat(Array.from({ length: Math.floor((2 << 20) / 28) }, (_, i) => allocateRequest(i))));
+    let paused = false;
+    for (let i = 0; i < 1000 && !paused; i++, await sleep(10)) paused = fx.server.connectionStats().queuedBytes >= PAUSE_READING_AT;
+    assert.ok(paused, 'the server paused with replies queued');
+    for (let i = 0; i < 1000 && fx.server.connectionStats().connections > 0; i++) await sleep(10);
+    assert.deepEqual(fx.server.connectionStats(), { connections: 0, clients: 0, queuedBytes: 0 }, 'closed by the deadline, nothing left queued');
+  } finally {
+    s.destroy();
+    fx.server.update({ connections: { perIp: 1000, total: 10_000, allocateTimeoutMs: 30_000 } });
+  }
+});
