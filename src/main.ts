@@ -2,6 +2,7 @@
  * The composition root: config in, running relay out. The only place (with src/cli/) that wires
  * turn/ and signaling/ to the domain modules and the concrete store.
  */
+import { X509Certificate } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { AccountService } from './accounts/service.js';
 import type { RelayControl } from './accounts/types.js';
@@ -25,6 +26,7 @@ import { buildSignalingApp } from '../signaling/app.js';
 import { createPeerPolicy } from '../turn/peer-policy.js';
 import { TurnServer } from '../turn/server.js';
 import type { AllocationInfo } from '../turn/interfaces.js';
+import type { TlsCredentials } from '../turn/options.js';
 
 export interface Listener {
   readonly transport: 'udp' | 'tcp' | 'tls';
@@ -44,11 +46,13 @@ export interface FerryHandle {
   /**
    * Applies a re-read config (SIGHUP) without dropping allocations or WebSockets: users and
    * auth_secrets, peers, quotas, realm, log_level, signaling.admin_token, network_usage (all but
-   * timeframe: limits, report and write intervals, archive_dir) and webhooks. Keys that need a
-   * restart are left as they are and listed in the result (`restart`). Throws, keeping the
-   * running config, when the new settings cannot be applied.
+   * timeframe: limits, report and write intervals, archive_dir) and webhooks. `tls` is the
+   * certificate and key read again from next's tls files (readTlsFiles, as the files may have
+   * been renewed in place): new TLS handshakes get them, live TLS connections keep theirs; absent,
+   * the running ones stay. Keys that need a restart are left as they are and listed in the result
+   * (`restart`). Throws, keeping the running config, when the new settings cannot be applied.
    */
-  reload(next: LoadedConfig): ConfigDiff;
+  reload(next: LoadedConfig, tls?: TlsCredentials): ConfigDiff;
   /** Closes the relay (every allocation and listener), writes the usage, then closes signaling (and its WebSockets), webhooks and the store; idempotent. */
   stop(): Promise<void>;
 }
@@ -217,6 +221,14 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
     if (secrets.length === 0) logger.info('no auth_secrets: /v1/ice-servers and /v1/signal-tokens answer 503');
 
     const started = { app, server: turn };
+    const certificateOf = (pem: Buffer): string => {
+      try {
+        return new X509Certificate(pem).fingerprint256;
+      } catch {
+        return 'unreadable';
+      }
+    };
+    let tlsFingerprint = plan.options.tls?.[0] ? certificateOf(plan.options.tls[0].cert) : undefined;
     let stopping: Promise<void> | undefined;
     return {
       accounts,
@@ -224,7 +236,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
       signalingAddress: () => signalingAt,
       allocationCount: () => turn.allocationCount(),
       flushUsage: () => aggregator.flush(),
-      reload(next) {
+      reload(next, tls) {
         const diff = diffConfig(current, next.config);
         const c = next.config;
         // Build everything first so a failure leaves the running config untouched.
@@ -242,6 +254,18 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
         WebhookDispatcher.validate(c.webhooks);
         if (dispatcher.stopping) throw new Error('Ferry is stopping');
         const quotas = quotasOf(c);
+
+        // First, as the one step that can still fail: it changes nothing when it throws.
+        if (tls !== undefined && tlsFingerprint !== undefined) {
+          try {
+            turn.setTlsCredentials(tls);
+          } catch (err) {
+            throw new Error(`tls.cert, tls.key: cannot use ${c.tls?.cert} with ${c.tls?.key}: ${(err as Error).message}`, { cause: err });
+          }
+          const fingerprint = certificateOf(tls.cert);
+          if (fingerprint !== tlsFingerprint) logger.info({ cert: c.tls?.cert, sha256: fingerprint }, 'TLS certificate reloaded: new handshakes use it, live TLS connections keep theirs');
+          tlsFingerprint = fingerprint;
+        }
 
         plan.auth.update({ users: c.users, secrets: c.auth_secrets });
         turn.update({

@@ -11,9 +11,9 @@ import { createAuthHandler, type UpdatableAuthHandler } from './credentials/auth
 import { ConfigError } from './config/errors.js';
 import { configDir, type LoadedConfig } from './config/load.js';
 import { ipFamily, isUnspecifiedIp } from './config/net.js';
-import { parseSize } from './config/units.js';
+import { parseDuration, parseSize } from './config/units.js';
 import type { Config } from './config/schema.js';
-import type { EngineLogger, Quotas, TlsListenAddress, TurnServerOptions } from '../turn/options.js';
+import type { ConnectionLimits, EngineLogger, Quotas, TlsCredentials, TlsListenAddress, TurnServerOptions } from '../turn/options.js';
 import { createPeerPolicy } from '../turn/peer-policy.js';
 
 export type InterfaceMap = NodeJS.Dict<NetworkInterfaceInfo[]>;
@@ -113,7 +113,12 @@ async function readPem(file: string, key: 'tls.cert' | 'tls.key'): Promise<Buffe
   }
 }
 
-async function tlsListeners(loaded: LoadedConfig): Promise<TlsListenAddress[] | undefined> {
+/**
+ * The certificate and key `tls` names, read and checked as a pair; undefined without
+ * tls_address. Read at start and again on every reload, as renewed files replace the old ones in
+ * place. Throws ConfigError naming tls.cert or tls.key.
+ */
+export async function readTlsFiles(loaded: LoadedConfig): Promise<TlsCredentials | undefined> {
   const { tls } = loaded.config;
   if (loaded.tlsListen === undefined || tls === undefined) return undefined;
   const base = configDir(loaded);
@@ -123,13 +128,19 @@ async function tlsListeners(loaded: LoadedConfig): Promise<TlsListenAddress[] | 
     createSecureContext({ cert, key });
   } catch (err) {
     const message = `cannot use ${tls.cert} with ${tls.key}: ${(err as Error).message}`;
-    throw new ConfigError(`tls: ${message}`, [{ path: 'tls', message }]);
+    throw new ConfigError(`tls.cert, tls.key: ${message}`, [{ path: 'tls', message }]);
   }
-  return [{ host: loaded.tlsListen.host, port: loaded.tlsListen.port, cert, key }];
+  return { cert, key };
+}
+
+async function tlsListeners(loaded: LoadedConfig): Promise<TlsListenAddress[] | undefined> {
+  const files = await readTlsFiles(loaded);
+  if (files === undefined || loaded.tlsListen === undefined) return undefined;
+  return [{ host: loaded.tlsListen.host, port: loaded.tlsListen.port, ...files }];
 }
 
 /** The `quotas` config key as the engine takes it (at start and on reload). */
-export function quotasOf(config: Config): { readonly quotas: Quotas; readonly maxBps: number } {
+export function quotasOf(config: Config): { readonly quotas: Quotas; readonly maxBps: number; readonly connections: ConnectionLimits } {
   return {
     quotas: {
       allocationsPerUser: config.quotas.allocations_per_user,
@@ -138,6 +149,11 @@ export function quotasOf(config: Config): { readonly quotas: Quotas; readonly ma
       channelsPerAllocation: config.quotas.channels_per_allocation,
     },
     maxBps: parseSize(config.quotas.max_bps),
+    connections: {
+      perIp: config.quotas.connections_per_ip,
+      total: config.quotas.total_connections,
+      allocateTimeoutMs: parseDuration(config.quotas.allocate_timeout),
+    },
   };
 }
 

@@ -24,5 +24,6 @@ export function combineTurnEvents(...parts: readonly (TurnEvents | undefined)[])
     allocationClosed: call((e) => e.allocationClosed?.bind(e)),
     authFailure: call((e) => e.authFailure?.bind(e)),
     peerRefused: call((e) => e.peerRefused?.bind(e)),
+    connectionRefused: call((e) => e.connectionRefused?.bind(e)),
   };
 }

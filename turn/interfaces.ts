@@ -86,4 +86,6 @@ export interface TurnEvents {
   authFailure?(reason: string): void;
   /** A CreatePermission or ChannelBind refused for its peer address (answered 403). */
   peerRefused?(reason: PeerRefusal): void;
+  /** A TCP/TLS connection was closed at accept: its client (`per-ip`) or the relay (`total`) was at its cap. */
+  connectionRefused?(reason: 'per-ip' | 'total'): void;
 }

@@ -5,10 +5,13 @@ export interface ListenAddress {
   readonly port: number;
 }
 
-export interface TlsListenAddress extends ListenAddress {
+/** A PEM certificate (chain) and its private key. */
+export interface TlsCredentials {
   readonly cert: Buffer;
   readonly key: Buffer;
 }
+
+export interface TlsListenAddress extends ListenAddress, TlsCredentials {}
 
 export interface RelayOptions {
   /** Local IPv4 addresses relayed sockets bind to (round-robin). Empty: no IPv4 relaying. */
@@ -28,6 +31,22 @@ export interface Quotas {
   readonly totalAllocations: number;
   readonly permissionsPerAllocation: number;
   readonly channelsPerAllocation: number;
+}
+
+/**
+ * Limits on TCP and TLS client connections, counted at accept (before a TLS handshake). Over a
+ * cap a connection is closed at once and counted (TurnEvents.connectionRefused).
+ */
+export interface ConnectionLimits {
+  /** Connections one client may hold at once: one IPv4 address, or one IPv6 /64. */
+  readonly perIp: number;
+  /** Connections held at once across all clients and listeners. */
+  readonly total: number;
+  /**
+   * An absolute deadline, from accept and again from the end of an allocation, by which the
+   * connection must hold an allocation; else it is closed (traffic does not extend it).
+   */
+  readonly allocateTimeoutMs: number;
 }
 
 /** The subset of a pino logger the engine uses; never called on the per-packet path. */
@@ -64,6 +83,10 @@ export interface TurnServerOptions {
   readonly maxBps?: number;
   /** The cap shared by one account's allocations on this relay, bytes per second each way; 0: none. */
   readonly accountMaxBps?: (account: string) => number;
+  /** Caps and the allocate deadline of TCP/TLS connections; default 1000 per IP, 10000, 30 s. */
+  readonly connections?: ConnectionLimits;
+  /** A TLS handshake not done within this time fails and its connection is closed. Default 10 s. */
+  readonly tlsHandshakeTimeoutMs?: number;
   /** Clock in ms; injectable for tests. Default Date.now. */
   readonly now?: () => number;
 }

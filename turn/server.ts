@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import type { CloseReason, IpFamily, TransportName } from './interfaces.js';
-import type { TurnServerOptions, Quotas } from './options.js';
+import type { ConnectionLimits, TlsCredentials, TurnServerOptions, Quotas } from './options.js';
 import type { AllocationGate, AuthHandler, PeerPolicy, TurnEvents, AllocationInfo } from './interfaces.js';
 import { AllocationManager, type CachedClock } from './allocation-manager.js';
 import { BandwidthCaps } from './bandwidth.js';
@@ -9,9 +10,12 @@ import { NonceManager } from './nonce.js';
 import type { HandlerEnv } from './handlers/context.js';
 import { UdpListener } from './transports/udp.js';
 import { StreamListener, type StreamListenerDeps } from './transports/stream.js';
+import { ConnectionTable, DEFAULT_CONNECTION_LIMITS } from './transports/connection-table.js';
 
 const CLOCK_TICK_MS = 100;
 const SWEEP_MS = 1000;
+/** How often TCP/TLS connections past their allocate deadline are closed (the deadline's granularity). */
+const CONNECTION_SWEEP_MS = 250;
 
 export interface ListeningAddress {
   readonly transport: TransportName;
@@ -29,6 +33,17 @@ export interface TurnServerUpdate {
   events?: TurnEvents;
   /** Per-allocation bandwidth cap (bytes/s each way, 0: none); applies to live allocations too. */
   maxBps?: number;
+  /** TCP/TLS connection caps and allocate deadline, for connections accepted from now on. */
+  connections?: ConnectionLimits;
+}
+
+/** TCP and TLS connections open now, across every stream listener. */
+export interface ConnectionStats {
+  readonly connections: number;
+  /** Clients (IPv4 addresses, IPv6 /64s) with a connection open: the per-client table's size. */
+  readonly clients: number;
+  /** Bytes queued for the clients, replies and relayed data. */
+  readonly queuedBytes: number;
 }
 
 function familyOf(host: string): IpFamily {
@@ -49,6 +64,7 @@ export class TurnServer {
   private readonly env: HandlerEnv;
   private readonly udp: UdpListener[] = [];
   private readonly streams: StreamListener[] = [];
+  private readonly connections: ConnectionTable;
   private timers: NodeJS.Timeout[] = [];
   private started = false;
 
@@ -57,6 +73,7 @@ export class TurnServer {
     this.now = opts.now ?? Date.now;
     this.clock = { ms: this.now() };
     this.binder = binder ?? new UdpRelayBinder(opts.relay);
+    this.connections = new ConnectionTable(opts.connections ?? DEFAULT_CONNECTION_LIMITS);
     const caps = new BandwidthCaps(this.clock, {
       allocationMaxBps: opts.maxBps ?? 0,
       ...(opts.accountMaxBps !== undefined ? { accountMaxBps: opts.accountMaxBps } : {}),
@@ -81,7 +98,7 @@ export class TurnServer {
   async start(): Promise<void> {
     if (this.started) throw new Error('TurnServer already started');
     this.started = true;
-    const deps: StreamListenerDeps = { env: this.env, clock: this.clock, now: this.now };
+    const deps: StreamListenerDeps = { env: this.env, clock: this.clock, now: this.now, connections: this.connections };
     try {
       for (const l of this.opts.listen) {
         const udp = new UdpListener(familyOf(l.host), this.env, this.clock, this.now);
@@ -92,7 +109,11 @@ export class TurnServer {
         await tcp.listen(l.host, l.port);
       }
       for (const l of this.opts.tls ?? []) {
-        const tls = new StreamListener('tls', deps, { cert: l.cert, key: l.key });
+        const tls = new StreamListener('tls', deps, {
+          cert: l.cert,
+          key: l.key,
+          ...(this.opts.tlsHandshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: this.opts.tlsHandshakeTimeoutMs } : {}),
+        });
         this.streams.push(tls);
         await tls.listen(l.host, l.port);
       }
@@ -104,9 +125,11 @@ export class TurnServer {
       this.clock.ms = this.now();
     }, CLOCK_TICK_MS);
     const sweep = setInterval(() => this.allocations.sweep(this.now()), SWEEP_MS);
+    const deadlines = setInterval(() => this.connections.sweep(), CONNECTION_SWEEP_MS);
     tick.unref();
     sweep.unref();
-    this.timers = [tick, sweep];
+    deadlines.unref();
+    this.timers = [tick, sweep, deadlines];
   }
 
   /** Closes every allocation (reason `shutdown`) and every listener. */
@@ -137,6 +160,13 @@ export class TurnServer {
   /** Client packets dropped by 'relay-only' permissions (to a relay address's non-relayed port). */
   relayOnlyDrops(): number {
     return this.binder.relayOnlyDrops();
+  }
+
+  /** TCP and TLS connections open now (counted at accept, TLS handshakes included). */
+  connectionStats(): ConnectionStats {
+    let queuedBytes = 0;
+    for (const l of this.streams) queuedBytes += l.stats().queuedBytes;
+    return { connections: this.connections.size, clients: this.connections.clients, queuedBytes };
   }
 
   allocationCount(): number {
@@ -171,6 +201,16 @@ export class TurnServer {
     if (u.gate !== undefined) this.env.gate = u.gate;
     if (u.events !== undefined) this.allocations.events = u.events;
     if (u.maxBps !== undefined) this.allocations.caps.setAllocationMaxBps(u.maxBps, this.allocations.values());
+    if (u.connections !== undefined) this.connections.update(u.connections);
+  }
+
+  /**
+   * A new certificate and key for the TLS listeners (reload): new handshakes get it, live TLS
+   * connections and their allocations keep going. Throws, changing nothing, when the pair is unusable.
+   */
+  setTlsCredentials(tls: TlsCredentials): void {
+    createSecureContext({ cert: tls.cert, key: tls.key });
+    for (const l of this.streams) l.setCredentials(tls);
   }
 
   /**

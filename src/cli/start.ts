@@ -10,6 +10,8 @@ import { ConfigError, loadConfig, parseConfig, type LoadedConfig } from '../conf
 import { formatHostPort, isUnspecifiedIp } from '../config/net.js';
 import { createLogger, type Logger } from '../logger.js';
 import { startFerry, type FerryHandle } from '../main.js';
+import { readTlsFiles } from '../relay-options.js';
+import type { TlsCredentials } from '../../turn/options.js';
 import {
   configPath, dataDir, defaultLogFile, defaultPidFile, EXIT_FAILURE, EXIT_OK, loadOrReport, localHost,
   parseCommand, str, type CliIo,
@@ -128,15 +130,18 @@ async function reload(source: string | null, handle: FerryHandle, logger: Logger
   }
   logger.info({ config: source }, 'SIGHUP: reloading the configuration');
   let next: LoadedConfig;
+  let tls: TlsCredentials | undefined;
   try {
     next = await loadConfig(source);
+    // Renewed certificate files replace the old ones in place: read them again before applying anything.
+    tls = await readTlsFiles(next);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     logger.error({ config: source, problems: err.problems }, `reload refused, the running configuration stays in force: ${err.message}`);
     return;
   }
   try {
-    const diff = handle.reload(next);
+    const diff = handle.reload(next, tls);
     if (diff.restart.length > 0) {
       logger.warn({ keys: diff.restart }, `reload: ${diff.restart.join(', ')} changed; needs a restart, ignored until then`);
     }

@@ -12,6 +12,8 @@ export const LIVE_KEYS = [
   'quotas',
   'realm',
   'log_level',
+  // The certificate and key files are read again on every reload (renewed in place or moved).
+  'tls',
   'signaling.admin_token',
   'network_usage.write_interval',
   'network_usage.archive_dir',
@@ -23,14 +25,13 @@ export const LIVE_KEYS = [
 ] as const;
 
 /**
- * Keys that need a restart: sockets, relay addresses, storage, TLS files, URLs handed out, the
- * metrics token, and the usage timeframe (a new length mid-window would be ambiguous).
+ * Keys that need a restart: sockets, relay addresses, storage, URLs handed out, the metrics
+ * token, and the usage timeframe (a new length mid-window would be ambiguous).
  */
 export const RESTART_KEYS = [
   'address',
   'relay_ip',
   'tls_address',
-  'tls',
   'external_ip',
   'relay_ports',
   'storage',

@@ -113,7 +113,16 @@ const QuotasSchema = z
     max_bps: unitValue(z.union([z.string(), z.number()], { error: 'expected bytes per second: a number or a size such as "500KB"' }), parseSize)
       .default(0)
       .describe('Bandwidth cap of each allocation, in bytes of relayed payload per second, each direction on its own (as coturn\'s max-bps): a number or a size such as "500KB". Bursts of up to one second\'s worth pass; the excess is dropped and counted. 0: no cap. Accounts can have a shared cap too (max_bps in the admin API).'),
-  }, { error: 'expected an object of positive integers, and max_bps' })
+    connections_per_ip: positiveInt(1000, 'TCP and TLS connections one client may hold at once: one IPv4 address, or one IPv6 /64 (a host usually has a whole /64). Counted at accept, before the TLS handshake; past it a new connection is closed at once (ferry_connections_refused_total{reason="per-ip"}). 1000, a tenth of total_connections, so one address cannot take the relay\'s connections, while an office or carrier NAT with hundreds of TURN/TCP users behind one address (a connection or two per call each) stays under it.'),
+    total_connections: positiveInt(10000, 'TCP and TLS connections the relay holds at once, all clients and listeners together; past it a new connection is closed at once (reason="total"). Each is a file descriptor, and a TCP allocation holds a relayed socket too: keep total_connections plus total_allocations under the process\'s open-file limit (ulimit -Hn; Node raises the soft limit to it), so descriptors never run out and Allocates never fail for lack of them. 10000 matches total_allocations: every allocation could be over TCP or TLS.'),
+    allocate_timeout: unitValue(z.string({ error: 'expected a duration such as 30s' }), (v: string) => {
+      const ms = parseDuration(v);
+      if (ms < 1000) throw new UnitError(`must be at least 1s; got ${JSON.stringify(v)}`);
+      return ms;
+    })
+      .default('30s')
+      .describe('A TCP or TLS connection must hold an allocation within this long from accept (handshake included), and again from the end of its allocation, or it is closed. An absolute deadline: traffic does not extend it, so a client trickling bytes cannot hold a connection. 30s leaves a slow client many round trips for the handshake and the 401 exchange. At least 1s.'),
+  }, { error: 'expected an object of positive integers, max_bps and allocate_timeout' })
   .prefault({})
   .describe('Limits that protect the relay from one client or from overload.');
 

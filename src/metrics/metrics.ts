@@ -12,6 +12,7 @@ export const LIMIT_EVENTS = ['soft_limit', 'hard_limit', 'reset'] as const;
 export type LimitEvent = (typeof LIMIT_EVENTS)[number];
 const AUTH_REASONS = new Set(['unknown', 'expired', 'revoked', 'malformed', 'bad-integrity']);
 const PEER_REFUSALS: readonly PeerRefusal[] = ['denied', 'special-purpose', 'own-address', 'unspecified', 'not-relay-port'];
+const REFUSAL_REASONS = ['per-ip', 'total'] as const;
 
 const COUNTERS = [
   'bytesToPeer',
@@ -58,6 +59,7 @@ export class FerryMetrics {
   readonly #authFailures: Counter<'reason'>;
   readonly #limitEvents: Counter<'event'>;
   readonly #peerRefused: Counter<'reason'>;
+  readonly #connectionsRefused: Counter<'reason'>;
 
   constructor(o: FerryMetricsOptions = {}) {
     const registers = [this.registry];
@@ -161,6 +163,13 @@ export class FerryMetrics {
       labelNames: ['event'] as const,
       registers,
     });
+    this.#connectionsRefused = new Counter({
+      name: 'ferry_connections_refused_total',
+      help: 'TCP/TLS client connections closed at accept, by cap reached (per-ip: quotas.connections_per_ip, total: quotas.total_connections).',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    for (const reason of REFUSAL_REASONS) this.#connectionsRefused.inc({ reason }, 0);
     new Gauge({
       name: 'ferry_webhook_backlog',
       help: 'Webhook events stored and not yet delivered.',
@@ -196,6 +205,7 @@ export class FerryMetrics {
       // The engine's reasons are a small fixed set; anything else is folded into 'other'.
       authFailure: (reason) => this.#authFailures.inc({ reason: AUTH_REASONS.has(reason) ? reason : 'other' }),
       peerRefused: (reason) => this.#peerRefused.inc({ reason: PEER_REFUSALS.includes(reason) ? reason : 'other' }),
+      connectionRefused: (reason) => this.#connectionsRefused.inc({ reason }),
     };
   }
 

@@ -40,6 +40,8 @@ export interface FerryHandle {
   readonly config: FerryConfig;
   /** True while the server process is alive. */
   running(): boolean;
+  /** Sends `signal` to the server (SIGHUP: reload its config). */
+  signal(signal: NodeJS.Signals): void;
   stop(): Promise<void>;
   logs(): string;
 }
@@ -105,6 +107,7 @@ export async function startFerry(overrides: Partial<FerryConfig> = {}, opts: Sta
     tlsPort,
     config,
     running: () => !exited(child),
+    signal: (signal) => void child.kill(signal),
     stop,
     logs: () => out,
   };

@@ -41,6 +41,9 @@ describe('config defaults', () => {
         permissions_per_allocation: 100,
         channels_per_allocation: 100,
         max_bps: 0,
+        connections_per_ip: 1000,
+        total_connections: 10000,
+        allocate_timeout: '30s',
       },
       signaling: { address: '0.0.0.0:8080' },
       storage: 'sqlite:data/ferry.db',
@@ -68,6 +71,9 @@ describe('config defaults', () => {
       permissions_per_allocation: 100,
       channels_per_allocation: 100,
       max_bps: 0,
+      connections_per_ip: 1000,
+      total_connections: 10000,
+      allocate_timeout: '30s',
     });
     assert.deepEqual(config.peers, { allow: ['127.0.0.0/8'], deny: [] });
   });
@@ -120,6 +126,10 @@ describe('config validation names the key', () => {
     ['quotas.max_bps word', { quotas: { max_bps: 'fast' } }, 'quotas.max_bps'],
     ['quotas.max_bps negative', { quotas: { max_bps: -1 } }, 'quotas.max_bps'],
     ['quotas.max_bps list', { quotas: { max_bps: [1] } }, 'quotas.max_bps'],
+    ['quotas.connections_per_ip zero', { quotas: { connections_per_ip: 0 } }, 'quotas.connections_per_ip'],
+    ['quotas.total_connections fraction', { quotas: { total_connections: 2.5 } }, 'quotas.total_connections'],
+    ['quotas.allocate_timeout under 1s', { quotas: { allocate_timeout: '500ms' } }, 'quotas.allocate_timeout'],
+    ['quotas.allocate_timeout a number', { quotas: { allocate_timeout: 30 } }, 'quotas.allocate_timeout'],
     ['log_level unknown', { log_level: 'verbose' }, 'log_level'],
   ];
   for (const [name, raw, key] of cases) {

@@ -98,7 +98,7 @@ describe('buildRelayPlan', () => {
       external_ip: '203.0.113.5',
       users: { alice: 'alice-password' },
       peers: { allow: ['127.0.0.0/8'] },
-      quotas: { total_allocations: 7, max_bps: '1.5MB' },
+      quotas: { total_allocations: 7, max_bps: '1.5MB', connections_per_ip: 3, allocate_timeout: '2m' },
     });
     const plan = await buildRelayPlan(loaded, { log, interfaces: () => HOST });
     const o = plan.options;
@@ -108,6 +108,7 @@ describe('buildRelayPlan', () => {
     assert.deepEqual(o.relay, { ips4: ['127.0.0.1'], ips6: [], portMin: 50000, portMax: 50010, externalIp4: '203.0.113.5' });
     assert.deepEqual(o.quotas, { allocationsPerUser: 100, totalAllocations: 7, permissionsPerAllocation: 100, channelsPerAllocation: 100 });
     assert.equal(o.maxBps, 1_500_000);
+    assert.deepEqual(o.connections, { perIp: 3, total: 10000, allocateTimeoutMs: 120_000 });
     assert.equal(o.auth.lookup('alice', 'example.org', Date.now()).ok, true);
     assert.equal(o.auth.lookup('bob', 'example.org', Date.now()).ok, false);
     // loopback peers are allowed by peers.allow; other special-purpose ranges stay refused
@@ -160,7 +161,7 @@ describe('buildRelayPlan', () => {
     });
     writeFileSync(join(dir, 'cert.pem'), 'not a certificate');
     writeFileSync(join(dir, 'key.pem'), 'not a key');
-    await assert.rejects(buildRelayPlan(loaded, { log: captureLog('debug').logger, interfaces: () => HOST }), /^ConfigError: tls: cannot use cert\.pem with key\.pem/);
+    await assert.rejects(buildRelayPlan(loaded, { log: captureLog('debug').logger, interfaces: () => HOST }), /^ConfigError: tls\.cert, tls\.key: cannot use cert\.pem with key\.pem/);
   });
 });
 

@@ -1,0 +1,119 @@
+// Issue 9, finding 2: a TCP client that pipelines requests (unauthenticated Allocates, a 401 each)
+// and never reads. Its replies are queued only up to a bound (the connection stops reading), the
+// server keeps serving others, and once the client reads again it gets every reply.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { startServer, type Fixture } from '../../helpers/turn-server.js';
+import { TestTurnClient } from '../../helpers/turn-client.js';
+import * as C from '../../../turn/codec/constants.js';
+import { PAUSE_READING_AT, REPLY_BACKLOG_LIMIT } from '../../../turn/transports/stream-backlog.js';
+
+let fx: Fixture;
+before(async () => {
+  fx = await startServer({});
+});
+after(async () => {
+  await fx.stop();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** An unauthenticated Allocate request (REQUESTED-TRANSPORT UDP): 28 bytes, answered with 401. */
+function allocateRequest(i: number): Buffer {
+  const b = Buffer.alloc(28);
+  b.writeUInt16BE(C.METHOD_ALLOCATE, 0);
+  b.writeUInt16BE(8, 2);
+  b.writeUInt32BE(C.MAGIC_COOKIE, 4);
+  b.writeUInt32BE(i, 16);
+  b.writeUInt16BE(C.ATTR_REQUESTED_TRANSPORT, 20);
+  b.writeUInt16BE(4, 22);
+  b[24] = 17;
+  return b;
+}
+
+async function bindingOver(transport: 'udp' | 'tcp'): Promise<boolean> {
+  const c = await TestTurnClient.connect({ port: transport === 'udp' ? fx.udpPort : fx.tcpPort, transport });
+  try {
+    return (await c.transact(c.build(C.METHOD_BINDING, null, false))).cls === C.CLASS_SUCCESS;
+  } finally {
+    c.close();
+  }
+}
+
+/** Counts whole STUN messages in a byte stream. */
+function messageCounter(): { push(chunk: Buffer): void; readonly count: number } {
+  let pending: Buffer = Buffer.alloc(0);
+  let count = 0;
+  return {
+    push(chunk) {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      let pos = 0;
+      while (pending.length - pos >= 20) {
+        const len = 20 + pending.readUInt16BE(pos + 2);
+        if (pending.length - pos < len) break;
+        pos += len;
+        count++;
+      }
+      pending = pending.subarray(pos);
+    },
+    get count() {
+      return count;
+    },
+  };
+}
+
+test('8 MB of pipelined Allocates from a client that never reads: replies stay bounded, others are served, every reply comes once it reads', async () => {
+  const N = Math.floor((8 << 20) / 28);
+  const requests = Buffer.concat(Array.from({ length: N }, (_, i) => allocateRequest(i)));
+  const s: Socket = connect({ host: '127.0.0.1', port: fx.tcpPort });
+  s.on('error', () => {});
+  await new Promise<void>((r) => s.once('connect', () => r()));
+  s.pause(); // never reads, for now
+  const replies = messageCounter();
+  s.on('data', (chunk: Buffer) => replies.push(chunk));
+  s.write(requests);
+
+  // Watch the server's queue until it has been over the pause mark for a while (or 20 s pass).
+  let max = 0;
+  let overSince = 0;
+  for (let i = 0; i < 2000; i++) {
+    const q = fx.server.connectionStats().queuedBytes;
+    max = Math.max(max, q);
+    if (q >= PAUSE_READING_AT && overSince === 0) overSince = i;
+    if (overSince > 0 && i - overSince >= 50) break;
+    await sleep(10);
+  }
+  assert.ok(overSince > 0, `the queue reached the pause mark (max ${max} bytes)`);
+  assert.ok(max <= REPLY_BACKLOG_LIMIT, `queued replies stay under ${REPLY_BACKLOG_LIMIT} bytes; saw ${max}`);
+  assert.ok(s.writableLength > 0, 'the server stopped reading: the client could not send everything');
+  assert.equal(fx.server.connectionStats().connections, 1, 'the connection is paused, not closed');
+
+  assert.ok(await bindingOver('udp'), 'UDP clients are served meanwhile');
+  assert.ok(await bindingOver('tcp'), 'TCP clients are served meanwhile');
+
+  // The client reads again: the server drains, resumes, and every request is answered.
+  s.resume();
+  for (let i = 0; i < 6000 && replies.count < N; i++) await sleep(10);
+  assert.equal(replies.count, N, 'every request answered once the client reads');
+  s.destroy();
+});
+
+test('a paused connection that never reads is still closed at its allocate deadline', async () => {
+  fx.server.update({ connections: { perIp: 100, total: 100, allocateTimeoutMs: 1000 } });
+  const s: Socket = connect({ host: '127.0.0.1', port: fx.tcpPort });
+  try {
+    s.on('error', () => {});
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    s.pause(); // never reads: it would not even see the server close
+    s.write(Buffer.concat(Array.from({ length: Math.floor((2 << 20) / 28) }, (_, i) => allocateRequest(i))));
+    let paused = false;
+    for (let i = 0; i < 1000 && !paused; i++, await sleep(10)) paused = fx.server.connectionStats().queuedBytes >= PAUSE_READING_AT;
+    assert.ok(paused, 'the server paused with replies queued');
+    for (let i = 0; i < 1000 && fx.server.connectionStats().connections > 0; i++) await sleep(10);
+    assert.deepEqual(fx.server.connectionStats(), { connections: 0, clients: 0, queuedBytes: 0 }, 'closed by the deadline, nothing left queued');
+  } finally {
+    s.destroy();
+    fx.server.update({ connections: { perIp: 1000, total: 10_000, allocateTimeoutMs: 30_000 } });
+  }
+});
