@@ -34,6 +34,9 @@ export interface FixtureOptions {
   tls?: { cert: Buffer; key: Buffer };
   maxBps?: number;
   accountMaxBps?: (account: string) => number;
+  nonceTtlMs?: number;
+  nonceSecret?: Buffer;
+  rateLimits?: TurnServerOptions['rateLimits'];
 }
 
 export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
@@ -59,6 +62,9 @@ export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
     quotas: { allocationsPerUser: 10, totalAllocations: 100, permissionsPerAllocation: 10, channelsPerAllocation: 10, ...o.quotas },
     ...(o.maxBps !== undefined ? { maxBps: o.maxBps } : {}),
     ...(o.accountMaxBps !== undefined ? { accountMaxBps: o.accountMaxBps } : {}),
+    ...(o.nonceTtlMs !== undefined ? { nonceTtlMs: o.nonceTtlMs } : {}),
+    ...(o.nonceSecret !== undefined ? { nonceSecret: o.nonceSecret } : {}),
+    ...(o.rateLimits !== undefined ? { rateLimits: o.rateLimits } : {}),
     now: () => clock.now,
     events: { allocationClosed: (info, reason) => closed.push({ info, reason }) },
   });
