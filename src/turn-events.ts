@@ -23,5 +23,6 @@ export function combineTurnEvents(...parts: readonly (TurnEvents | undefined)[])
     allocationCreated: call((e) => e.allocationCreated?.bind(e)),
     allocationClosed: call((e) => e.allocationClosed?.bind(e)),
     authFailure: call((e) => e.authFailure?.bind(e)),
+    rateLimited: call((e) => e.rateLimited?.bind(e)),
   };
 }
