@@ -11,9 +11,9 @@ import { createAuthHandler, type UpdatableAuthHandler } from './credentials/auth
 import { ConfigError } from './config/errors.js';
 import { configDir, type LoadedConfig } from './config/load.js';
 import { ipFamily, isUnspecifiedIp } from './config/net.js';
-import { parseSize } from './config/units.js';
+import { parseDuration, parseSize } from './config/units.js';
 import type { Config } from './config/schema.js';
-import type { EngineLogger, Quotas, TlsListenAddress, TurnServerOptions } from '../turn/options.js';
+import type { EngineLogger, Quotas, RateLimitOptions, TlsListenAddress, TurnServerOptions } from '../turn/options.js';
 import { createPeerPolicy } from '../turn/peer-policy.js';
 
 export type InterfaceMap = NodeJS.Dict<NetworkInterfaceInfo[]>;
@@ -136,6 +136,18 @@ export function quotasOf(config: Config): { readonly quotas: Quotas; readonly ma
   };
 }
 
+/** The `nonce` and `rate_limits` config keys as the engine takes them (at start and on reload). */
+export function requestDefencesOf(config: Config): { readonly nonceTtlMs: number; readonly nonceSecret?: Buffer; readonly rateLimits: RateLimitOptions } {
+  return {
+    nonceTtlMs: parseDuration(config.nonce.lifetime),
+    ...(config.nonce.secret !== undefined ? { nonceSecret: Buffer.from(config.nonce.secret, 'utf8') } : {}),
+    rateLimits: {
+      challengesPerIp: config.rate_limits.challenges_per_ip,
+      authFailuresPerIp: config.rate_limits.auth_failures_per_ip,
+    },
+  };
+}
+
 export async function buildRelayPlan(loaded: LoadedConfig, deps: RelayOptionsDeps): Promise<RelayPlan> {
   const { config } = loaded;
   const interfaces = (deps.interfaces ?? networkInterfaces)();
@@ -178,6 +190,7 @@ export async function buildRelayPlan(loaded: LoadedConfig, deps: RelayOptionsDep
     auth,
     peerPolicy,
     ...quotasOf(config),
+    ...requestDefencesOf(config),
     log: deps.log,
   };
   return { options, auth, relay, serverAddresses: own };

@@ -28,8 +28,9 @@ ${COMMON_OPTIONS}`;
 export const RELOAD_USAGE = `Usage: ferry reload [--config FILE] [--pid-file FILE]
 
 Sends SIGHUP to the running Ferry: it re-reads its config file and applies users,
-auth_secrets, peers, quotas, realm, log_level, signaling.admin_token, webhooks and
-network_usage (limits, report and write intervals, archive_dir) without dropping
+auth_secrets, peers, quotas, realm, log_level, signaling.admin_token, webhooks,
+nonce, rate_limits and network_usage (limits, report and write intervals,
+archive_dir) without dropping
 allocations or WebSockets. An invalid file is refused (the running config stays);
 addresses, relay ports, storage, TLS, public_host, metrics and
 network_usage.timeframe need a restart. The log says what was applied and what

@@ -20,6 +20,8 @@ export const LIVE_KEYS = [
   'network_usage.hard_limit',
   'network_usage.report_interval',
   'webhooks',
+  'nonce',
+  'rate_limits',
 ] as const;
 
 /**
