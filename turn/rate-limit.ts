@@ -13,10 +13,35 @@ export const IP_TABLE_SLOTS = 4096;
 export const CHALLENGE_BURST_SECONDS = 3;
 
 /**
- * Token buckets per source IP in a fixed-size table: an IP picks its slot by a seeded hash (the
- * seed is random per table, so which addresses share a slot cannot be planned from outside). Two
- * addresses in one slot share a budget, which only makes limiting stricter; the table never grows.
- * A zeroed slot reads as full. Used on the request path only, never per relayed packet.
+ * What a budget is kept for: an IPv4 address (also IPv4-mapped), or the /64 of an IPv6 address,
+ * as one subscriber usually holds a whole /64 and could otherwise take a fresh address per try.
+ * `ip` is as Node prints it (canonical: no leading zeros, `::` for the longest zero run; maybe with
+ * a zone), so one /64 has one key.
+ */
+export function budgetKey(ip: string): string {
+  if (!ip.includes(':') || ip.includes('.')) return ip;
+  const zone = ip.indexOf('%');
+  const addr = zone < 0 ? ip : ip.slice(0, zone);
+  const gap = addr.indexOf('::');
+  // Most global addresses: no "::" among the first four groups, the key is a prefix of the text.
+  let end = -1;
+  for (let n = 0; n < 4; n++) {
+    end = addr.indexOf(':', end + 1);
+    if (end < 0) break;
+  }
+  if (end > 0 && (gap < 0 || gap >= end)) return addr.slice(0, end);
+  const head = (gap < 0 ? addr : addr.slice(0, gap)).split(':').filter((g) => g !== '');
+  const tail = gap < 0 ? [] : addr.slice(gap + 2).split(':').filter((g) => g !== '');
+  const groups = [...head, ...new Array<string>(Math.max(0, 8 - head.length - tail.length)).fill('0'), ...tail];
+  return groups.slice(0, 4).join(':');
+}
+
+/**
+ * Token buckets per source IP (IPv6: per /64, budgetKey) in a fixed-size table: a key picks its
+ * slot by a seeded hash (the seed is random per table, so which addresses share a slot cannot be
+ * planned from outside). Two keys in one slot share a budget, which only makes limiting stricter;
+ * the table never grows. A zeroed slot reads as full. Used on the request path only, never per
+ * relayed packet.
  */
 export class IpBuckets {
   readonly slots = IP_TABLE_SLOTS;
@@ -45,11 +70,12 @@ export class IpBuckets {
     this.refilledAt.fill(0);
   }
 
-  /** The slot of `ip` (FNV-1a over its characters, seeded, then folded). */
+  /** The slot of `ip` (FNV-1a over the characters of its budgetKey, seeded, then folded). */
   slotOf(ip: string): number {
+    const key = budgetKey(ip);
     let h = 0x811c9dc5 ^ this.seed;
-    for (let i = 0; i < ip.length; i++) {
-      h ^= ip.charCodeAt(i);
+    for (let i = 0; i < key.length; i++) {
+      h ^= key.charCodeAt(i);
       h = Math.imul(h, 0x01000193);
     }
     h ^= h >>> 15;

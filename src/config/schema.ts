@@ -239,7 +239,7 @@ const RateLimitsSchema = z
     auth_failures_per_ip: perIpBudget(60, 'Failed authentications (unknown user, wrong password, expired or revoked credential) per minute one source IP may make, all at once at most; past it, its signed requests are not verified and get no answer until the budget refills (counted in ferry_rate_limited_total{kind="auth-failure"}). 0: no limit.'),
   }, { error: 'expected an object {"challenges_per_ip": 50, "auth_failures_per_ip": 60}' })
   .prefault({})
-  .describe('Budgets of unauthenticated TURN work per source IP, kept in fixed-size tables (4096 slots; addresses sharing a slot share its budget). The admin API has its own: 10 failed admin tokens per minute per client IP, then 429.');
+  .describe('Budgets of unauthenticated TURN work per source IP (an IPv6 source per /64), kept in fixed-size tables (4096 slots; addresses sharing a slot share its budget). The admin API has its own: 10 failed admin tokens per minute per client IP, then 429.');
 
 export const ConfigSchema = z
   .strictObject({

@@ -1,7 +1,7 @@
 // The fixed-size per-IP token bucket table of turn/rate-limit.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CHALLENGE_BURST_SECONDS, IP_TABLE_SLOTS, IpBuckets, RequestRateLimits } from '../../turn/rate-limit.js';
+import { budgetKey, CHALLENGE_BURST_SECONDS, IP_TABLE_SLOTS, IpBuckets, RequestRateLimits } from '../../turn/rate-limit.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -81,4 +81,26 @@ test('RequestRateLimits: challenges per second with a burst, failures per minute
   assert.equal(r.challenges.enabled, false);
   assert.equal(r.authFailures.enabled, false);
   assert.throws(() => new IpBuckets(-1, 1), RangeError);
+});
+
+test('an IPv6 budget is kept per /64; an IPv4 (or IPv4-mapped) one per address', () => {
+  assert.equal(budgetKey('192.0.2.1'), '192.0.2.1');
+  assert.equal(budgetKey('::ffff:192.0.2.1'), '::ffff:192.0.2.1');
+  for (const ip of ['2001:db8:1:2::1', '2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:db8:1:2:0:1:0:5', '2001:db8:1:2::9%eth0']) {
+    assert.equal(budgetKey(ip), '2001:db8:1:2', ip);
+  }
+  assert.equal(budgetKey('2001:db8::1'), '2001:db8:0:0');
+  assert.equal(budgetKey('::1'), '0:0:0:0');
+  assert.equal(budgetKey('fe80::1:2:3:4'), 'fe80:0:0:0');
+  assert.equal(budgetKey('1:2:3::'), '1:2:3:0');
+
+  const b = new IpBuckets(1, 2, 7);
+  assert.equal(drain(b, '2001:db8:1:2::1', T0), 2);
+  assert.equal(drain(b, '2001:db8:1:2:abcd::77', T0), 0, 'another address of the same /64');
+  let other = '';
+  for (let i = 3; other === '' && i < 10_000; i++) {
+    const ip = `2001:db8:1:${i.toString(16)}::1`;
+    if (b.slotOf(ip) !== b.slotOf('2001:db8:1:2::1')) other = ip;
+  }
+  assert.equal(drain(b, other, T0), 2, 'another /64');
 });
