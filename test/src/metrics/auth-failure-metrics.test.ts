@@ -10,8 +10,9 @@ import { mintRestCredential } from '../../../src/credentials/rest.js';
 const SECRET = 'rest-secret-0123456789';
 
 /** The auth-related series of /metrics after one failed Allocate with these credentials. */
-async function afterOneFailure(username: string, password: string): Promise<string> {
-  const fx = await startServer({ secrets: [SECRET] });
+async function afterOneFailure(username: string, password: string, debug: object[] = []): Promise<string> {
+  const log = { info() {}, warn() {}, error() {}, debug: (obj: object) => void debug.push(obj) };
+  const fx = await startServer({ secrets: [SECRET], log });
   const metrics = new FerryMetrics({ defaultMetrics: false });
   fx.server.update({ events: metrics.turnEvents() });
   const c = await TestTurnClient.connect({ port: fx.udpPort, username, password });
@@ -36,4 +37,16 @@ test('an unknown user, a wrong password and an expired credential look the same 
   assert.equal(wrongPassword, unknown);
   assert.equal(expired, unknown);
   assert.match(unknown, /^ferry_auth_failures_total\{reason="credentials"\} 1$/m);
+});
+
+test('the debug log keeps the reason, and no password or key', async () => {
+  const debug: object[] = [];
+  await afterOneFailure('mallory', 'mallory-pass', debug);
+  await afterOneFailure('alice', 'not-alices-password', debug);
+  assert.deepEqual(
+    debug.map((d) => ({ username: (d as { username?: string }).username, reason: (d as { reason?: string }).reason })),
+    [{ username: 'mallory', reason: 'unknown' }, { username: 'alice', reason: 'bad-integrity' }],
+  );
+  const text = JSON.stringify(debug);
+  for (const secret of ['mallory-pass', 'not-alices-password', 'alice-pass']) assert.ok(!text.includes(secret), secret);
 });
