@@ -61,11 +61,14 @@ export class IpBuckets {
     return this.perMs > 0;
   }
 
-  /** New rate and burst; every slot starts full again. */
+  /** New rate and burst: every slot starts full again (nothing changes when they are the same). */
   setRate(perSecond: number, burst: number): void {
     if (!(perSecond >= 0) || !(burst >= 0)) throw new RangeError('IpBuckets: rate and burst must be >= 0');
-    this.perMs = perSecond / 1000;
-    this.burst = Math.max(1, burst);
+    const perMs = perSecond / 1000;
+    const full = Math.max(1, burst);
+    if (perMs === this.perMs && full === this.burst) return;
+    this.perMs = perMs;
+    this.burst = full;
     this.tokens.fill(0);
     this.refilledAt.fill(0);
   }
@@ -123,7 +126,7 @@ export class RequestRateLimits {
     this.set(o);
   }
 
-  /** Applies new budgets (config reload); both tables start afresh. */
+  /** Applies new budgets (config reload); a table whose budget changed starts afresh, the other keeps its state. */
   set(o: RateLimitOptions): void {
     this.challenges.setRate(o.challengesPerIp, o.challengesPerIp * CHALLENGE_BURST_SECONDS);
     this.authFailures.setRate(o.authFailuresPerIp / 60, o.authFailuresPerIp);

@@ -37,7 +37,7 @@ export interface TurnServerUpdate {
    */
   nonceTtlMs?: number;
   nonceSecret?: Buffer;
-  /** New budgets per source IP; the tables start afresh. */
+  /** New budgets per source IP; a table whose budget changed starts afresh. */
   rateLimits?: RateLimitOptions;
 }
 

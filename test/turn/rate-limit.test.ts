@@ -70,13 +70,16 @@ test('the seed decides which addresses share a slot', () => {
   assert.ok(differ > 90, String(differ));
 });
 
-test('RequestRateLimits: challenges per second with a burst, failures per minute; 0 is off; set() starts afresh', () => {
+test('RequestRateLimits: challenges per second with a burst, failures per minute; 0 is off; set() resets what changed', () => {
   const r = new RequestRateLimits({ challengesPerIp: 5, authFailuresPerIp: 6 });
   assert.equal(drain(r.challenges, '192.0.2.9', T0), 5 * CHALLENGE_BURST_SECONDS);
   assert.equal(drain(r.authFailures, '192.0.2.9', T0), 6);
   assert.equal(drain(r.authFailures, '192.0.2.9', T0 + 10_000), 1);
   r.set({ challengesPerIp: 5, authFailuresPerIp: 6 });
-  assert.equal(drain(r.authFailures, '192.0.2.9', T0 + 10_000), 6);
+  assert.equal(drain(r.authFailures, '192.0.2.9', T0 + 10_000), 0, 'the same budget: a reload keeps the state');
+  r.set({ challengesPerIp: 5, authFailuresPerIp: 7 });
+  assert.equal(drain(r.authFailures, '192.0.2.9', T0 + 10_000), 7, 'a new budget starts afresh');
+  assert.equal(drain(r.challenges, '192.0.2.9', T0 + 10), 0, 'the unchanged table keeps its state');
   r.set({ challengesPerIp: 0, authFailuresPerIp: 0 });
   assert.equal(r.challenges.enabled, false);
   assert.equal(r.authFailures.enabled, false);
