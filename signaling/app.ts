@@ -63,7 +63,7 @@ export function buildSignalingApp(deps: SignalingDeps): FastifyInstance {
   if (deps.metrics) void app.register(metricsRoutes(deps.metrics));
   // Admin API: the admin token is checked before the body is even read.
   void app.register(async (admin) => {
-    admin.addHook('onRequest', async (request) => requireAdmin(request, deps.adminToken));
+    admin.addHook('onRequest', async (request) => requireAdmin(request, deps));
     admin.addHook('onRoute', documentAdminRoute);
     await admin.register(accountRoutes(deps));
     await admin.register(apiKeyRoutes(deps));

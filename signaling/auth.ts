@@ -5,6 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { TOKEN_PREFIX } from '../src/credentials/signal-token.js';
+import { ADMIN_FAILURES_PER_MINUTE, FailedTokenLimit } from '../src/credentials/failed-token-limit.js';
 import type { SignalingDeps } from './deps.js';
 import { ApiError } from './errors.js';
 
@@ -53,12 +54,59 @@ export function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-/** Throws 503 when the admin API is disabled, 401 unless the request carries the admin token. */
-export function requireAdmin(request: FastifyRequest, adminToken: string | undefined): void {
+/** The admin token's failure table of one app (its deps object), made on first use. */
+const adminFailures = new WeakMap<object, FailedTokenLimit>();
+
+function adminFailuresOf(deps: AdminDeps): FailedTokenLimit {
+  let limit = adminFailures.get(deps);
+  if (limit === undefined) {
+    limit = new FailedTokenLimit();
+    adminFailures.set(deps, limit);
+  }
+  return limit;
+}
+
+/** What the admin token check reads of the app's deps (the same object for every request). */
+export type AdminDeps = Pick<SignalingDeps, 'adminToken' | 'now'>;
+
+/**
+ * 429 (with Retry-After) while the request's client IP is over its budget of failed admin tokens
+ * (ADMIN_FAILURES_PER_MINUTE): no token is checked then, a right one neither, so guessing cannot
+ * go on in the meantime and the answer says nothing about the token.
+ */
+export function refuseIfAdminBlocked(request: FastifyRequest, deps: AdminDeps): void {
+  const waitMs = adminFailuresOf(deps).blockedFor(request.ip, (deps.now ?? Date.now)());
+  if (waitMs > 0) {
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    throw new ApiError(
+      429,
+      'too_many_requests',
+      `too many invalid admin tokens from this address (at most ${ADMIN_FAILURES_PER_MINUTE} a minute): retry in ${seconds} s`,
+      { 'retry-after': String(seconds) },
+    );
+  }
+}
+
+/** Counts a wrong admin token from the request's client IP. */
+export function adminTokenFailed(request: FastifyRequest, deps: AdminDeps): void {
+  adminFailuresOf(deps).failed(request.ip, (deps.now ?? Date.now)());
+}
+
+/**
+ * Throws 503 when the admin API is disabled, 429 while the client IP is over its budget of failed
+ * admin tokens, 401 unless the request carries the admin token (a wrong one is counted).
+ */
+export function requireAdmin(request: FastifyRequest, deps: AdminDeps): void {
+  const adminToken = deps.adminToken;
   if (adminToken === undefined) {
     throw new ApiError(503, 'admin_disabled', 'the admin API is disabled: set signaling.admin_token in the config');
   }
-  requireSecret(request, adminToken, 'admin', 'admin_token');
+  refuseIfAdminBlocked(request, deps);
+  const token = requireBearer(request, 'missing admin credentials: send Authorization: Bearer <admin_token>');
+  if (!sameSecret(token, adminToken)) {
+    adminTokenFailed(request, deps);
+    throw unauthorized('invalid admin token');
+  }
 }
 
 /**

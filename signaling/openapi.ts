@@ -36,7 +36,7 @@ export function documentAdminRoute(route: RouteOptions): void {
   route.schema = {
     ...schema,
     security: ADMIN_SECURITY,
-    response: { ...(schema.response as Record<number, unknown> | undefined), ...errors(401, 503) },
+    response: { ...(schema.response as Record<number, unknown> | undefined), ...errors(401, 429, 503) },
   };
 }
 

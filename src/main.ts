@@ -13,7 +13,7 @@ import { IceServerIssuer } from './credentials/ice-servers.js';
 import { SignalTokens } from './credentials/signal-token.js';
 import type { Logger } from './logger.js';
 import { FerryMetrics } from './metrics/index.js';
-import { buildRelayPlan, quotasOf } from './relay-options.js';
+import { buildRelayPlan, quotasOf, requestDefencesOf } from './relay-options.js';
 import { UsageAggregator } from './metering/aggregator.js';
 import { liveUsage } from './metering/query.js';
 import { UsageLimiter } from './limits/limiter.js';
@@ -273,6 +273,8 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
           peerPolicy,
           // maxBps applies to the live allocations too.
           ...quotas,
+          // A changed nonce secret makes issued nonces 438 (clients retry); the tables start afresh.
+          ...requestDefencesOf(c),
         });
         logger.level = c.log_level;
         aggregator.update(m);

@@ -13,7 +13,7 @@ import { configDir, type LoadedConfig } from './config/load.js';
 import { ipFamily, isUnspecifiedIp } from './config/net.js';
 import { parseDuration, parseSize } from './config/units.js';
 import type { Config } from './config/schema.js';
-import type { ConnectionLimits, EngineLogger, Quotas, TlsCredentials, TlsListenAddress, TurnServerOptions } from '../turn/options.js';
+import type { ConnectionLimits, EngineLogger, Quotas, RateLimitOptions, TlsCredentials, TlsListenAddress, TurnServerOptions } from '../turn/options.js';
 import { createPeerPolicy } from '../turn/peer-policy.js';
 
 export type InterfaceMap = NodeJS.Dict<NetworkInterfaceInfo[]>;
@@ -157,6 +157,18 @@ export function quotasOf(config: Config): { readonly quotas: Quotas; readonly ma
   };
 }
 
+/** The `nonce` and `rate_limits` config keys as the engine takes them (at start and on reload). */
+export function requestDefencesOf(config: Config): { readonly nonceTtlMs: number; readonly nonceSecret?: Buffer; readonly rateLimits: RateLimitOptions } {
+  return {
+    nonceTtlMs: parseDuration(config.nonce.lifetime),
+    ...(config.nonce.secret !== undefined ? { nonceSecret: Buffer.from(config.nonce.secret, 'utf8') } : {}),
+    rateLimits: {
+      challengesPerIp: config.rate_limits.challenges_per_ip,
+      authFailuresPerIp: config.rate_limits.auth_failures_per_ip,
+    },
+  };
+}
+
 export async function buildRelayPlan(loaded: LoadedConfig, deps: RelayOptionsDeps): Promise<RelayPlan> {
   const { config } = loaded;
   const interfaces = (deps.interfaces ?? networkInterfaces)();
@@ -203,6 +215,7 @@ export async function buildRelayPlan(loaded: LoadedConfig, deps: RelayOptionsDep
     auth,
     peerPolicy,
     ...quotasOf(config),
+    ...requestDefencesOf(config),
     log: deps.log,
   };
   return { options, auth, relay, serverAddresses: own, relayAddresses };

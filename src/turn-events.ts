@@ -25,5 +25,6 @@ export function combineTurnEvents(...parts: readonly (TurnEvents | undefined)[])
     authFailure: call((e) => e.authFailure?.bind(e)),
     peerRefused: call((e) => e.peerRefused?.bind(e)),
     connectionRefused: call((e) => e.connectionRefused?.bind(e)),
+    rateLimited: call((e) => e.rateLimited?.bind(e)),
   };
 }

@@ -37,7 +37,8 @@ function route(ctx: RequestContext): Buffer | null {
 
 /**
  * Handles one STUN message from a client. Anything that is not a well-formed STUN message, or
- * whose FINGERPRINT is wrong, gets no answer (no reflection). Requests get a response; a throw
+ * whose FINGERPRINT is wrong, gets no answer (no reflection). Requests get a response, unless a
+ * per-IP budget (turn/rate-limit.ts) leaves a challenge or a failed authentication unanswered; a throw
  * inside a handler becomes a 500 instead of escaping; indications and responses are ignored
  * (Send indications never get here: the transports relay them on the data path, isClientData).
  */

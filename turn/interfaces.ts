@@ -83,9 +83,19 @@ export interface AllocationInfo {
 export interface TurnEvents {
   allocationCreated?(info: AllocationInfo): void;
   allocationClosed?(info: AllocationInfo, reason: CloseReason, endedAt: number): void;
+  /**
+   * A request refused for its credentials. `reason` ('unknown', 'expired', 'revoked', 'malformed',
+   * 'bad-integrity') tells users apart from passwords: never expose it unauthenticated (metrics
+   * fold it into one value).
+   */
   authFailure?(reason: string): void;
   /** A CreatePermission or ChannelBind refused for its peer address (answered 403). */
   peerRefused?(reason: PeerRefusal): void;
   /** A TCP/TLS connection was closed at accept: its client (`per-ip`) or the relay (`total`) was at its cap. */
   connectionRefused?(reason: 'per-ip' | 'total'): void;
+  /**
+   * A request from a source IP over its budget got no answer: 'challenge' (401/438 answers) or
+   * 'auth-failure' (failed authentications). Called per refused request, on the request path.
+   */
+  rateLimited?(kind: 'challenge' | 'auth-failure'): void;
 }

@@ -1,4 +1,7 @@
 import type { AllocationGate, AuthHandler, PeerPolicy, TurnEvents } from './interfaces.js';
+import type { RateLimitOptions } from './rate-limit.js';
+
+export type { RateLimitOptions } from './rate-limit.js';
 
 export interface ListenAddress {
   readonly host: string;
@@ -72,10 +75,12 @@ export interface TurnServerOptions {
   /** Allocation lifetimes in seconds (RFC 8656: default 600, max 3600). */
   readonly defaultLifetime?: number;
   readonly maxLifetime?: number;
-  /** How long a nonce stays fresh before 438 Stale Nonce (ms). Default 10 minutes. */
+  /** How long a nonce stays fresh after it was issued, before 438 Stale Nonce (ms). Default 10 minutes. */
   readonly nonceTtlMs?: number;
-  /** Secret that signs stateless nonces; random per process when absent. */
+  /** Secret that signs stateless nonces (the same on every node of a fleet); random per process when absent. */
   readonly nonceSecret?: Buffer;
+  /** Budgets of unauthenticated work per source IP (turn/rate-limit.ts). Absent: no limits. */
+  readonly rateLimits?: RateLimitOptions;
   /**
    * Bandwidth cap of each allocation, bytes of payload per second in each direction (coturn's
    * max-bps); 0 or absent: none. Excess is dropped and counted (turn/bandwidth.ts).

@@ -7,6 +7,7 @@ import { AllocationManager, type CachedClock } from './allocation-manager.js';
 import { BandwidthCaps } from './bandwidth.js';
 import { UdpRelayBinder, type RelayBinder } from './relay-binder.js';
 import { NonceManager } from './nonce.js';
+import { RequestRateLimits, type RateLimitOptions } from './rate-limit.js';
 import type { HandlerEnv } from './handlers/context.js';
 import { UdpListener } from './transports/udp.js';
 import { StreamListener, type StreamListenerDeps } from './transports/stream.js';
@@ -33,6 +34,15 @@ export interface TurnServerUpdate {
   events?: TurnEvents;
   /** Per-allocation bandwidth cap (bytes/s each way, 0: none); applies to live allocations too. */
   maxBps?: number;
+  /**
+   * Nonce lifetime (ms) and secret, together: given `nonceTtlMs`, an absent `nonceSecret` means a
+   * random one (kept when it already was). A new secret makes every issued nonce 438 (clients
+   * retry once); the lifetime applies to issued nonces too. See NonceManager.update.
+   */
+  nonceTtlMs?: number;
+  nonceSecret?: Buffer;
+  /** New budgets per source IP; a table whose budget changed starts afresh. */
+  rateLimits?: RateLimitOptions;
   /** TCP/TLS connection caps and allocate deadline, for connections accepted from now on. */
   connections?: ConnectionLimits;
 }
@@ -87,6 +97,7 @@ export class TurnServer {
       gate: opts.gate,
       log: opts.log,
       nonces: new NonceManager(opts.nonceTtlMs ?? 600_000, opts.nonceSecret),
+      rateLimits: new RequestRateLimits(opts.rateLimits),
       allocations: this.allocations,
       binder: this.binder,
       defaultLifetimeMs: (opts.defaultLifetime ?? 600) * 1000,
@@ -201,6 +212,8 @@ export class TurnServer {
     if (u.gate !== undefined) this.env.gate = u.gate;
     if (u.events !== undefined) this.allocations.events = u.events;
     if (u.maxBps !== undefined) this.allocations.caps.setAllocationMaxBps(u.maxBps, this.allocations.values());
+    if (u.nonceTtlMs !== undefined) this.env.nonces.update(u.nonceTtlMs, u.nonceSecret);
+    if (u.rateLimits !== undefined) this.env.rateLimits.set(u.rateLimits);
     if (u.connections !== undefined) this.connections.update(u.connections);
   }
 

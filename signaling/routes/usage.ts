@@ -7,7 +7,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { countersJson, type UsageRow } from '../../src/metering/types.js';
-import { authenticateCredential, requireAdmin, requireBearer, sameSecret, unauthorized } from '../auth.js';
+import { adminTokenFailed, authenticateCredential, refuseIfAdminBlocked, requireAdmin, requireBearer, sameSecret, unauthorized } from '../auth.js';
 import type { SignalingDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { ADMIN_SECURITY } from '../openapi.js';
@@ -52,9 +52,14 @@ export function usageRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
   const scope = async (request: FastifyRequest, account: string | undefined): Promise<string | undefined> => {
     const token = requireBearer(request, 'missing credentials: send Authorization: Bearer <admin_token or api_key>');
     const admin = deps.adminToken;
+    // The admin token can be guessed here too: the same budget of failures as the admin API.
+    if (admin !== undefined) refuseIfAdminBlocked(request, deps);
     if (admin !== undefined && sameSecret(token, admin)) return account;
     const principal = await authenticateCredential(deps, token);
-    if (principal === null || principal.via !== 'api_key') throw unauthorized('invalid or revoked API key, or the account is disabled');
+    if (principal === null || principal.via !== 'api_key') {
+      if (admin !== undefined) adminTokenFailed(request, deps);
+      throw unauthorized('invalid or revoked API key, or the account is disabled');
+    }
     if (account !== undefined && account !== principal.accountId) {
       throw new ApiError(403, 'forbidden', 'an API key may read its own account\'s usage only');
     }
@@ -75,7 +80,7 @@ export function usageRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
         tags: ['usage'],
         security: [...ADMIN_SECURITY, { apiKey: [] }],
         querystring: UsageFilterQuery,
-        response: { 200: z.object({ granularity: z.enum(['hour', 'day', 'timeframe']), usage: z.array(UsageRowSchema) }), ...errors(400, 401, 403, 503) },
+        response: { 200: z.object({ granularity: z.enum(['hour', 'day', 'timeframe']), usage: z.array(UsageRowSchema) }), ...errors(400, 401, 403, 429, 503) },
       },
     }, async (request) => {
       const account = await scope(request, request.query.account);
@@ -90,10 +95,10 @@ export function usageRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
         tags: ['usage'],
         security: ADMIN_SECURITY,
         querystring: UsageFilterQuery,
-        response: { 200: z.string().describe('text/csv'), ...errors(400, 401, 503) },
+        response: { 200: z.string().describe('text/csv'), ...errors(400, 401, 429, 503) },
       },
     }, async (request, reply) => {
-      requireAdmin(request, deps.adminToken);
+      requireAdmin(request, deps);
       const rows = await query().usage(filter(request.query, request.query.account));
       const lines = ['account,start,bytes_to_peer,bytes_to_client,packets_to_peer,packets_to_client'];
       for (const r of rows.map(usageDto)) {

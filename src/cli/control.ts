@@ -29,10 +29,10 @@ export const RELOAD_USAGE = `Usage: ferry reload [--config FILE] [--pid-file FIL
 
 Sends SIGHUP to the running Ferry: it re-reads its config file and applies users,
 auth_secrets, peers, quotas, realm, log_level, signaling.admin_token, webhooks,
-network_usage (limits, report and write intervals, archive_dir) and the TLS certificate
-and key (the files are read again) without dropping allocations, TLS connections or
-WebSockets. An invalid file or certificate is refused (the running config stays);
-addresses, relay ports, storage, public_host, metrics and network_usage.timeframe
+nonce, rate_limits, network_usage (limits, report and write intervals, archive_dir) and the
+TLS certificate and key (the files are read again) without dropping allocations, TLS
+connections or WebSockets. An invalid file or certificate is refused (the running config
+stays); addresses, relay ports, storage, public_host, metrics and network_usage.timeframe
 need a restart. The log says what was applied and what
 waits for a restart. Exit 0 when the signal was sent, 1 when not running.
 

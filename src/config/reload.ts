@@ -22,6 +22,8 @@ export const LIVE_KEYS = [
   'network_usage.hard_limit',
   'network_usage.report_interval',
   'webhooks',
+  'nonce',
+  'rate_limits',
 ] as const;
 
 /**

@@ -216,6 +216,40 @@ const MetricsSchema = z
   .prefault({})
   .describe('The Prometheus metrics endpoint (GET /metrics on the signaling address).');
 
+const NonceSchema = z
+  .strictObject({
+    secret: z
+      .string({ error: 'expected a string' })
+      .min(16, { error: 'must be at least 16 characters' })
+      .optional()
+      .describe('Key of the stateless nonces (an HMAC over the time of issue and the client\'s IP and port), at least 16 characters. Give every node of a fleet the same one so each accepts the others\' nonces. Not set: a random key per process. Changing it on reload makes the nonces issued so far stale (clients get 438 and retry once).'),
+    lifetime: unitValue(z.string({ error: 'expected a duration such as 10m' }), (v: string) => {
+      const ms = parseDuration(v);
+      if (ms < 10_000 || ms > 86_400_000) throw new UnitError(`must be between 10s and 1d; got ${JSON.stringify(v)}`);
+      return ms;
+    })
+      .default('10m')
+      .describe('How long a nonce is accepted after it was issued (10s to 1d); an older one gets 438 Stale Nonce with a fresh nonce. A change on reload applies to the nonces already issued too.'),
+  }, { error: 'expected an object {"secret": "...", "lifetime": "10m"}' })
+  .prefault({})
+  .describe('Stateless TURN nonces: no state per client; a nonce is valid only from the IP and port it was issued to.');
+
+const perIpBudget = (def: number, description: string) =>
+  z
+    .int({ error: 'expected a whole number, 0 for no limit' })
+    .nonnegative({ error: 'expected a whole number, 0 for no limit' })
+    .max(1_000_000, { error: 'must be at most 1000000' })
+    .default(def)
+    .describe(description);
+
+const RateLimitsSchema = z
+  .strictObject({
+    challenges_per_ip: perIpBudget(50, '401/438 challenge answers per second one source IP may get, sustained, with a burst of 3 seconds\' worth; past it, requests that would be challenged get no answer at all (so the relay cannot be used as a reflector) and are counted in ferry_rate_limited_total{kind="challenge"}. An ICE agent needs a few per allocation; a NAT may hide many users. 0: no limit.'),
+    auth_failures_per_ip: perIpBudget(60, 'Failed authentications (unknown user, wrong password, expired or revoked credential) per minute one source IP may make, all at once at most; past it, its signed requests are not verified and get no answer until the budget refills (counted in ferry_rate_limited_total{kind="auth-failure"}). 0: no limit.'),
+  }, { error: 'expected an object {"challenges_per_ip": 50, "auth_failures_per_ip": 60}' })
+  .prefault({})
+  .describe('Budgets of unauthenticated TURN work per source IP (an IPv6 source per /64), kept in fixed-size tables (4096 slots; addresses sharing a slot share its budget). The admin API has its own: 10 failed admin tokens per minute per client IP, then 429.');
+
 export const ConfigSchema = z
   .strictObject({
     address: hostPort()
@@ -269,6 +303,8 @@ export const ConfigSchema = z
     network_usage: NetworkUsageSchema,
     webhooks: WebhooksSchema,
     metrics: MetricsSchema,
+    nonce: NonceSchema,
+    rate_limits: RateLimitsSchema,
     log_level: z
       .enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` })
       .default('info')

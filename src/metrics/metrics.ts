@@ -1,7 +1,9 @@
 /**
  * Prometheus metrics (prom-client, a registry of our own). Labels are bounded sets only:
- * transport, direction, close reason, auth failure reason, peer refusal reason, limit event — never an account, user
- * or peer id. Relayed bytes and packets cost nothing per packet: at scrape time they are the sum
+ * transport, direction, close reason, peer refusal reason, limit event, rate-limit kind — never an
+ * account, user or peer id. Auth failures have one reason only: which credential check failed would
+ * tell a scraper whether a user name exists (the detail is in the engine's debug log). Relayed bytes
+ * and packets cost nothing per packet: at scrape time they are the sum
  * of the closed allocations' totals (kept from allocationClosed) and the live allocations' counters.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
@@ -10,9 +12,11 @@ import type { AllocationInfo, CloseReason, PeerRefusal, TransportName, TurnEvent
 const TRANSPORTS: readonly TransportName[] = ['udp', 'tcp', 'tls'];
 export const LIMIT_EVENTS = ['soft_limit', 'hard_limit', 'reset'] as const;
 export type LimitEvent = (typeof LIMIT_EVENTS)[number];
-const AUTH_REASONS = new Set(['unknown', 'expired', 'revoked', 'malformed', 'bad-integrity']);
 const PEER_REFUSALS: readonly PeerRefusal[] = ['denied', 'special-purpose', 'own-address', 'unspecified', 'not-relay-port'];
 const REFUSAL_REASONS = ['per-ip', 'total'] as const;
+/** The one reason of ferry_auth_failures_total: unknown user, bad password, expired, revoked alike. */
+export const AUTH_FAILURE_REASON = 'credentials';
+const RATE_LIMIT_KINDS = ['challenge', 'auth-failure'] as const;
 
 const COUNTERS = [
   'bytesToPeer',
@@ -57,6 +61,7 @@ export class FerryMetrics {
   readonly #allocationsTotal: Counter<'transport'>;
   readonly #sessionsClosed: Counter<'reason'>;
   readonly #authFailures: Counter<'reason'>;
+  readonly #rateLimited: Record<(typeof RATE_LIMIT_KINDS)[number], { inc(value?: number): void }>;
   readonly #limitEvents: Counter<'event'>;
   readonly #peerRefused: Counter<'reason'>;
   readonly #connectionsRefused: Counter<'reason'>;
@@ -137,7 +142,7 @@ export class FerryMetrics {
     ]);
     this.#authFailures = new Counter({
       name: 'ferry_auth_failures_total',
-      help: 'TURN requests refused for their credentials, by reason.',
+      help: `TURN requests refused for their credentials (unknown user, wrong password, expired or revoked credential alike: reason="${AUTH_FAILURE_REASON}").`,
       labelNames: ['reason'] as const,
       registers,
     });
@@ -157,6 +162,15 @@ export class FerryMetrics {
         this.inc(self.sources.relayOnlyDrops?.() ?? 0);
       },
     });
+    this.#authFailures.inc({ reason: AUTH_FAILURE_REASON }, 0);
+    const rateLimited = new Counter({
+      name: 'ferry_rate_limited_total',
+      help: 'TURN requests left unanswered because their source IP was over a budget: kind="challenge" (401/438 answers, rate_limits.challenges_per_ip) or "auth-failure" (failed authentications, rate_limits.auth_failures_per_ip).',
+      labelNames: ['kind'] as const,
+      registers,
+    });
+    this.#rateLimited = { challenge: rateLimited.labels({ kind: 'challenge' }), 'auth-failure': rateLimited.labels({ kind: 'auth-failure' }) };
+    for (const kind of RATE_LIMIT_KINDS) this.#rateLimited[kind].inc(0);
     this.#limitEvents = new Counter({
       name: 'ferry_limit_events_total',
       help: 'Usage limit events (soft limit reached, hard limit reached, reset).',
@@ -202,8 +216,9 @@ export class FerryMetrics {
         if (t) addTotals(t, info);
         this.#sessionsClosed.inc({ reason });
       },
-      // The engine's reasons are a small fixed set; anything else is folded into 'other'.
-      authFailure: (reason) => this.#authFailures.inc({ reason: AUTH_REASONS.has(reason) ? reason : 'other' }),
+      // One reason for every credential failure: the engine's detail would enumerate user names.
+      authFailure: () => this.#authFailures.inc({ reason: AUTH_FAILURE_REASON }),
+      rateLimited: (kind) => this.#rateLimited[kind]?.inc(),
       peerRefused: (reason) => this.#peerRefused.inc({ reason: PEER_REFUSALS.includes(reason) ? reason : 'other' }),
       connectionRefused: (reason) => this.#connectionsRefused.inc({ reason }),
     };

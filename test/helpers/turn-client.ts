@@ -19,6 +19,8 @@ export interface ClientOptions {
   port: number;
   username?: string;
   password?: string;
+  /** UDP only: the local address to send from (default: `host`), e.g. 127.0.0.2 as a second source. */
+  localAddress?: string;
 }
 
 export interface Response {
@@ -60,7 +62,7 @@ export class TestTurnClient {
   /** Every raw datagram/frame received, for no-reflection checks. */
   received = 0;
 
-  private constructor(readonly opts: Required<Omit<ClientOptions, 'username' | 'password'>> & ClientOptions) {}
+  private constructor(readonly opts: Required<Omit<ClientOptions, 'username' | 'password' | 'localAddress'>> & ClientOptions) {}
 
   static async connect(o: ClientOptions): Promise<TestTurnClient> {
     const c = new TestTurnClient({ transport: 'udp', host: '127.0.0.1', ...o });
@@ -74,7 +76,7 @@ export class TestTurnClient {
       const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
       this.udp = s;
       s.on('message', (m) => this.onFrame(m, 0, m.length));
-      await new Promise<void>((r) => s.bind(0, host, () => r()));
+      await new Promise<void>((r) => s.bind(0, this.opts.localAddress ?? host, () => r()));
       return;
     }
     const framer = new StreamFramer();

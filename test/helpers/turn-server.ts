@@ -1,6 +1,6 @@
 // Starts Ferry's TurnServer in-process on ephemeral loopback ports, for protocol tests.
 import { TurnServer } from '../../turn/server.js';
-import type { TurnServerOptions } from '../../turn/options.js';
+import type { EngineLogger, TurnServerOptions } from '../../turn/options.js';
 import type { AllocationInfo, CloseReason } from '../../turn/interfaces.js';
 import { createAuthHandler } from '../../src/credentials/auth-handler.js';
 import { createPeerPolicy } from '../../turn/peer-policy.js';
@@ -37,6 +37,9 @@ export interface FixtureOptions {
   tls?: { cert: Buffer; key: Buffer };
   maxBps?: number;
   accountMaxBps?: (account: string) => number;
+  nonceTtlMs?: number;
+  nonceSecret?: Buffer;
+  rateLimits?: TurnServerOptions['rateLimits'];
   log?: TurnServerOptions['log'];
 }
 
@@ -68,6 +71,9 @@ export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
     quotas: { allocationsPerUser: 10, totalAllocations: 100, permissionsPerAllocation: 10, channelsPerAllocation: 10, ...o.quotas },
     ...(o.maxBps !== undefined ? { maxBps: o.maxBps } : {}),
     ...(o.accountMaxBps !== undefined ? { accountMaxBps: o.accountMaxBps } : {}),
+    ...(o.nonceTtlMs !== undefined ? { nonceTtlMs: o.nonceTtlMs } : {}),
+    ...(o.nonceSecret !== undefined ? { nonceSecret: o.nonceSecret } : {}),
+    ...(o.rateLimits !== undefined ? { rateLimits: o.rateLimits } : {}),
     ...(o.log !== undefined ? { log: o.log } : {}),
     now: () => clock.now,
     events: { allocationClosed: (info, reason) => closed.push({ info, reason }) },

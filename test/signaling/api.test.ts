@@ -139,11 +139,13 @@ describe('admin authentication', () => {
   ] as const;
 
   it('refuses a missing, wrong or malformed admin token with 401 JSON (before reading the body)', async () => {
-    for (const [method, url, payload] of adminRoutes) {
+    for (const [i, [method, url, payload]] of adminRoutes.entries()) {
       for (const authorization of [undefined, `Bearer ${ADMIN_TOKEN}x`, `Bearer ${ADMIN_TOKEN.slice(0, -1)}`, `Basic ${ADMIN_TOKEN}`, ADMIN_TOKEN]) {
         const res = await t.app.inject({
           method,
           url,
+          // One client address per route: all these wrong tokens from one would reach its budget (429).
+          remoteAddress: `192.0.2.${i + 1}`,
           headers: authorization ? { authorization } : {},
           ...(payload ? { payload } : { payload: '{bad json', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) } }),
         });
@@ -165,7 +167,8 @@ describe('admin authentication', () => {
     const token = ((await t.request({ method: 'POST', url: '/v1/signal-tokens', auth: a.api_key })).json() as { token: string }).token;
     for (const cred of [a.api_key, token]) {
       for (const [method, url] of [['GET', `/v1/accounts/${b.id}`], ['GET', `/v1/accounts/${a.id}`], ['GET', '/v1/accounts'], ['GET', `/v1/accounts/${b.id}/keys`], ['DELETE', `/v1/accounts/${b.id}`]] as const) {
-        const res = await t.request({ method, url, auth: cred });
+        // From another client address: ten wrong admin tokens reach its budget (429 for the check below).
+        const res = await t.request({ method, url, auth: cred, remoteAddress: '192.0.2.100' });
         assert.equal(res.statusCode, 401, `${method} ${url}`);
         assert.ok(!res.body.includes('"B"'), 'nothing of B leaks');
       }

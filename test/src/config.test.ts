@@ -50,6 +50,8 @@ describe('config defaults', () => {
       network_usage: { timeframe: '30d', write_interval: '10s', soft_limit: '90%', hard_limit: '93%', report_interval: '1h' },
       webhooks: [],
       metrics: {},
+      nonce: { lifetime: '10m' },
+      rate_limits: { challenges_per_ip: 50, auth_failures_per_ip: 60 },
       log_level: 'info',
     });
   });

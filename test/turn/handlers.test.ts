@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { handleStun } from '../../turn/dispatch.js';
 import { AllocationManager } from '../../turn/allocation-manager.js';
 import { NonceManager } from '../../turn/nonce.js';
+import { RequestRateLimits } from '../../turn/rate-limit.js';
 import type { HandlerEnv, ClientEndpoint } from '../../turn/handlers/context.js';
 import type { BindRequest, BindResult, RelayBinder } from '../../turn/relay-binder.js';
 import type { RelayEndpoint } from '../../turn/allocation.js';
@@ -57,6 +58,7 @@ function setup() {
     peerPolicy: createPeerPolicy({ allow: [], deny: [], serverAddresses: [] }),
     quotas: { allocationsPerUser: 5, totalAllocations: 5, permissionsPerAllocation: 5, channelsPerAllocation: 5 },
     nonces: new NonceManager(60_000, Buffer.alloc(32, 7)),
+    rateLimits: new RequestRateLimits(),
     allocations: new AllocationManager(binder, clock),
     binder,
     defaultLifetimeMs: 600_000,

@@ -30,7 +30,7 @@ function writeAddress(w: StunWriter, attr: number, family: IpFamily, address: st
 }
 
 /** Allocate (RFC 8656 §7.2). */
-export function handleAllocate(ctx: RequestContext): Buffer {
+export function handleAllocate(ctx: RequestContext): Buffer | null {
   const { req, env, client, now } = ctx;
   const auth = authenticate(ctx);
   if (!auth.ok) return auth.response;

@@ -5,7 +5,7 @@ import { failure, type Credential } from './respond.js';
 
 export type AllocationRequest =
   | { readonly ok: true; readonly cred: Credential; readonly alloc: Allocation }
-  | { readonly ok: false; readonly response: Buffer };
+  | { readonly ok: false; readonly response: Buffer | null };
 
 /**
  * The common start of Refresh, CreatePermission and ChannelBind: authenticate, find the

@@ -8,7 +8,7 @@ import { PORT_LIVE } from '../permission.js';
 import { failure, success } from './respond.js';
 
 /** ChannelBind (RFC 8656 §11): bind or refresh a channel, refreshing the peer's permission too. */
-export function handleChannelBind(ctx: RequestContext): Buffer {
+export function handleChannelBind(ctx: RequestContext): Buffer | null {
   const r = requireAllocation(ctx);
   if (!r.ok) return r.response;
   const { cred, alloc } = r;

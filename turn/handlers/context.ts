@@ -4,6 +4,7 @@ import type { Allocation } from '../allocation.js';
 import type { AllocationManager } from '../allocation-manager.js';
 import type { ClientLink } from '../client-link.js';
 import type { NonceManager } from '../nonce.js';
+import type { RequestRateLimits } from '../rate-limit.js';
 import type { RelayBinder } from '../relay-binder.js';
 import type { StunMessage } from '../codec/message.js';
 
@@ -16,6 +17,8 @@ export interface HandlerEnv {
   gate?: AllocationGate;
   readonly log?: EngineLogger;
   readonly nonces: NonceManager;
+  /** Budgets of unauthenticated work per source IP (challenges, failed authentications). */
+  readonly rateLimits: RequestRateLimits;
   readonly allocations: AllocationManager;
   readonly binder: RelayBinder;
   readonly defaultLifetimeMs: number;

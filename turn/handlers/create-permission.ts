@@ -4,7 +4,7 @@ import { readPeers } from './peer-address.js';
 import { failure, success } from './respond.js';
 
 /** CreatePermission (RFC 8656 §10): all listed peers are installed, or none. */
-export function handleCreatePermission(ctx: RequestContext): Buffer {
+export function handleCreatePermission(ctx: RequestContext): Buffer | null {
   const r = requireAllocation(ctx);
   if (!r.ok) return r.response;
   const { cred, alloc } = r;

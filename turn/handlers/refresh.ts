@@ -6,7 +6,7 @@ import { desiredLifetimeMs } from './lifetime.js';
 import { failure, success } from './respond.js';
 
 /** Refresh (RFC 8656 §7.3): a new lifetime, or deletion with LIFETIME 0. */
-export function handleRefresh(ctx: RequestContext): Buffer {
+export function handleRefresh(ctx: RequestContext): Buffer | null {
   const r = requireAllocation(ctx);
   if (!r.ok) return r.response;
   const { cred, alloc } = r;

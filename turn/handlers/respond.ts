@@ -51,11 +51,29 @@ export function failure(ctx: RequestContext, code: number, cred: Credential | nu
   );
 }
 
-/** 401 or 438 with REALM and a fresh NONCE bound to the client's IP; never signed. */
-export function challenge(ctx: RequestContext, code: 401 | 438): Buffer {
-  const nonce = ctx.env.nonces.issue(ctx.client.address, ctx.now);
-  return failure(ctx, code, null, (w) => {
-    w.addString(ATTR_REALM, ctx.env.realm);
-    w.addString(ATTR_NONCE, nonce);
-  });
+/**
+ * 401 or 438 with REALM and a fresh NONCE bound to the client's IP and port; never signed.
+ * null (no answer at all) once the client's IP has used its budget of challenges
+ * (rate_limits.challenges_per_ip), so the relay cannot be made to reflect them at line rate.
+ */
+export function challenge(ctx: RequestContext, code: 401 | 438): Buffer | null {
+  const { env, client, now } = ctx;
+  const budget = env.rateLimits.challenges;
+  if (budget.enabled) {
+    const slot = budget.slotOf(client.address);
+    if (!budget.available(slot, now)) {
+      env.allocations.events?.rateLimited?.('challenge');
+      return null;
+    }
+    budget.take(slot);
+  }
+  // Written here rather than through failure(): no closure per challenge, the answer floods get.
+  const req = ctx.req;
+  const w = new StunWriter(scratch);
+  w.begin(messageType(req.method, CLASS_ERROR), req.buf, req.tidOffset);
+  w.addErrorCode(code);
+  w.addString(ATTR_REALM, env.realm);
+  w.addString(ATTR_NONCE, env.nonces.issue(client.address, client.port, now));
+  if (req.fingerprintIndex >= 0) w.addFingerprint();
+  return Buffer.from(scratch.subarray(0, w.finish()));
 }

@@ -102,7 +102,7 @@ describe('metrics and session.closed for a real allocation', () => {
     assert.equal((await c.allocate()).code, 401);
     metrics.limitEvent('soft_limit');
     const text = (await metrics.render()).body;
-    assert.ok((sample(text, 'ferry_auth_failures_total', 'reason="bad-integrity"') ?? 0) >= 1, text);
+    assert.ok((sample(text, 'ferry_auth_failures_total', 'reason="credentials"') ?? 0) >= 1, text);
     assert.equal(sample(text, 'ferry_limit_events_total', 'event="soft_limit"'), 1);
     assert.equal(sample(text, 'ferry_webhook_backlog', ''), 0);
     for (const name of [
