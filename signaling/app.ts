@@ -10,6 +10,7 @@ import { accountAuthHook, authenticateCredential, requireAdmin } from './auth.js
 import type { SignalingDeps } from './deps.js';
 import { registerDemo } from './demo.js';
 import { installErrorHandling } from './errors.js';
+import { fastifyTimeoutOptions, resolveHttpTimeouts } from './timeouts.js';
 import { documentAdminRoute, swaggerOptions } from './openapi.js';
 import { accountRoutes } from './routes/accounts.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
@@ -22,6 +23,7 @@ import { usageRoutes } from './routes/usage.js';
 import { registerSignalingSocket } from './ws/index.js';
 
 export type { SignalingDeps } from './deps.js';
+export { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from './timeouts.js';
 
 /** Largest accepted request body. */
 export const BODY_LIMIT = 64 * 1024;
@@ -30,6 +32,8 @@ export function buildSignalingApp(deps: SignalingDeps): FastifyInstance {
   const loggerInstance: FastifyBaseLogger | undefined = deps.log?.child({ component: 'signaling' });
   const app: FastifyInstance = Fastify({
     bodyLimit: BODY_LIMIT,
+    // Bounded headers, request (body included), keep-alive and idle times: see ./timeouts.ts.
+    ...fastifyTimeoutOptions(resolveHttpTimeouts(deps.httpTimeouts)),
     ...(loggerInstance ? { loggerInstance } : { logger: false }),
     // Request lines are logged below without the query string (it may carry a signaling token).
     logController: new LogController({ disableRequestLogging: true }),

@@ -4,6 +4,7 @@ import type { AccountService } from '../src/accounts/service.js';
 import type { IceServerIssuer } from '../src/credentials/ice-servers.js';
 import type { SignalTokens } from '../src/credentials/signal-token.js';
 import type { UsageQuery } from '../src/metering/query.js';
+import type { HttpTimeouts } from './timeouts.js';
 
 export type { UsageQuery } from '../src/metering/query.js';
 
@@ -35,6 +36,8 @@ export interface SignalingDeps {
   readonly usageLimited?: (accountId: string) => boolean;
   /** Clock for session ages (ms since the epoch); Date.now when absent. */
   readonly now?: () => number;
+  /** Time limits of the HTTP server (headers, whole request, keep-alive, idle); DEFAULT_HTTP_TIMEOUTS when absent. */
+  readonly httpTimeouts?: Partial<HttpTimeouts>;
   /** GET /metrics (Prometheus text). Absent: no /metrics route. */
   readonly metrics?: MetricsEndpoint;
 }

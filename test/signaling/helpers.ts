@@ -24,6 +24,8 @@ export interface TestAppOptions {
   readonly closedPerCall?: number;
   /** Relay session deps (the sessions API answers 503 without them). */
   readonly relay?: Pick<SignalingDeps, 'relaySessions' | 'closeSessions' | 'now' | 'usage' | 'usageLimited'>;
+  /** HTTP server time limits (short ones for the timeout tests). */
+  readonly httpTimeouts?: SignalingDeps['httpTimeouts'];
 }
 
 export interface TestApp {
@@ -72,6 +74,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     tokens,
     ...(adminToken !== undefined ? { adminToken } : {}),
     ...options.relay,
+    ...(options.httpTimeouts !== undefined ? { httpTimeouts: options.httpTimeouts } : {}),
   });
   await app.ready();
   const request: TestApp['request'] = ({ auth, ...opts }) => {
