@@ -90,12 +90,23 @@ export function buildSignalingApp(deps: SignalingDeps): FastifyInstance {
         bearer !== undefined ? await authenticateCredential(deps, bearer)
         : token !== undefined ? await authenticateCredential(deps, token, { apiKey: false })
         : null;
-      return principal?.accountId ?? null;
+      if (principal === null) return null;
+      // Recorded with the socket: revoking this key, or this token expiring, closes it.
+      return {
+        accountId: principal.accountId,
+        ...(principal.keyId !== undefined ? { apiKeyId: principal.keyId } : {}),
+        ...(principal.expiresAt !== undefined ? { expiresAt: principal.expiresAt } : {}),
+      };
     },
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.signalLimits ? { limits: deps.signalLimits } : {}),
     ...(deps.log ? { log: deps.log.child({ component: 'signaling-ws' }) } : {}),
   });
-  // A disabled, deleted or revoked account loses its signaling sockets with its allocations.
-  deps.accounts.onAccessRevoked((accountId) => hub.closeAccount(accountId));
+  // A disabled, deleted or revoked account loses its signaling sockets with its allocations; a
+  // revoked API key loses the sockets opened with it.
+  deps.accounts.onAccessRevoked((accountId, apiKeyId) =>
+    apiKeyId === undefined ? hub.closeAccount(accountId) : hub.closeApiKey(accountId, apiKeyId),
+  );
   deps.metrics?.observeSignaling?.(() => hub.stats());
   registerDemo(app);
   return app;

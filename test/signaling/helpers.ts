@@ -26,6 +26,10 @@ export interface TestAppOptions {
   readonly relay?: Pick<SignalingDeps, 'relaySessions' | 'closeSessions' | 'now' | 'usage' | 'usageLimited'>;
   /** HTTP server time limits (short ones for the timeout tests). */
   readonly httpTimeouts?: SignalingDeps['httpTimeouts'];
+  /** Signaling WebSocket limits (a short heartbeat for the token expiry tests). */
+  readonly signalLimits?: SignalingDeps['signalLimits'];
+  /** The app (signaling sockets included) reads the fake clock too, not only the tokens. */
+  readonly appClock?: boolean;
 }
 
 export interface TestApp {
@@ -75,6 +79,8 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     ...(adminToken !== undefined ? { adminToken } : {}),
     ...options.relay,
     ...(options.httpTimeouts !== undefined ? { httpTimeouts: options.httpTimeouts } : {}),
+    ...(options.signalLimits !== undefined ? { signalLimits: options.signalLimits } : {}),
+    ...(options.appClock === true ? { now } : {}),
   });
   await app.ready();
   const request: TestApp['request'] = ({ auth, ...opts }) => {
