@@ -18,7 +18,9 @@ export interface HttpTimeouts {
 export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
   requestMs: 30_000,
   headersMs: 10_000,
-  keepAliveMs: 5_000,
+  // Fastify's default: above the 60 s idle timeout of common load balancers and proxies, which
+  // would otherwise reuse a connection the server is closing (a 502 now and then).
+  keepAliveMs: 72_000,
   idleMs: 60_000,
 };
 

@@ -1,5 +1,5 @@
 // The signaling HTTP server cannot be held by a client that trickles its request (issue 9, finding
-// 8): a body or headers sent a byte at a time get 408 and the connection closes, while an upgraded
+// 8): a body or headers sent a byte at a time, or nothing at all, get 408 and the connection closes, while an upgraded
 // WebSocket is not cut by those limits.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,6 +72,26 @@ test('a body trickled a byte every 200 ms gets 408 and the connection closes', a
 test('headers trickled a byte every 200 ms get 408 and the connection closes', async () => {
   const { port } = await listening(SHORT);
   const answer = await trickle(port, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'X-Slow: aaaaaaaaaaaaaa\r\n');
+  assert.match(answer, /^HTTP\/1\.1 408 /);
+});
+
+test('a connection that sends nothing gets 408 and closes', async () => {
+  const { port } = await listening(SHORT);
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    const guard = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('a silent connection was kept for 8 s'));
+    }, 20 * SHORT.requestMs!);
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (received += d));
+    socket.on('error', () => {});
+    socket.once('close', () => {
+      clearTimeout(guard);
+      resolve(received);
+    });
+  });
   assert.match(answer, /^HTTP\/1\.1 408 /);
 });
 
