@@ -9,7 +9,7 @@ const port = Number(process.argv[2]);
 const limits = JSON.parse(process.argv[3] ?? '{}') as Partial<SignalLimits>;
 const app = Fastify({ logger: false });
 registerSignalingSocket(app, {
-  authenticate: async ({ bearer, token }) => ((bearer ?? token) === 'bench' ? 'acc_bench' : null),
+  authenticate: async ({ bearer, token }) => ((bearer ?? token) === 'bench' ? { accountId: 'acc_bench' } : null),
   limits,
 });
 await app.listen({ port, host: '127.0.0.1' });

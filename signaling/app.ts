@@ -10,6 +10,7 @@ import { accountAuthHook, authenticateCredential, requireAdmin } from './auth.js
 import type { SignalingDeps } from './deps.js';
 import { registerDemo } from './demo.js';
 import { installErrorHandling } from './errors.js';
+import { fastifyTimeoutOptions, resolveHttpTimeouts } from './timeouts.js';
 import { documentAdminRoute, swaggerOptions } from './openapi.js';
 import { accountRoutes } from './routes/accounts.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
@@ -22,6 +23,7 @@ import { usageRoutes } from './routes/usage.js';
 import { registerSignalingSocket } from './ws/index.js';
 
 export type { SignalingDeps } from './deps.js';
+export { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from './timeouts.js';
 
 /** Largest accepted request body. */
 export const BODY_LIMIT = 64 * 1024;
@@ -30,6 +32,8 @@ export function buildSignalingApp(deps: SignalingDeps): FastifyInstance {
   const loggerInstance: FastifyBaseLogger | undefined = deps.log?.child({ component: 'signaling' });
   const app: FastifyInstance = Fastify({
     bodyLimit: BODY_LIMIT,
+    // Bounded headers, request (body included), keep-alive and idle times: see ./timeouts.ts.
+    ...fastifyTimeoutOptions(resolveHttpTimeouts(deps.httpTimeouts)),
     ...(loggerInstance ? { loggerInstance } : { logger: false }),
     // Request lines are logged below without the query string (it may carry a signaling token).
     logController: new LogController({ disableRequestLogging: true }),
@@ -86,12 +90,23 @@ export function buildSignalingApp(deps: SignalingDeps): FastifyInstance {
         bearer !== undefined ? await authenticateCredential(deps, bearer)
         : token !== undefined ? await authenticateCredential(deps, token, { apiKey: false })
         : null;
-      return principal?.accountId ?? null;
+      if (principal === null) return null;
+      // Recorded with the socket: revoking this key, or this token expiring, closes it.
+      return {
+        accountId: principal.accountId,
+        ...(principal.keyId !== undefined ? { apiKeyId: principal.keyId } : {}),
+        ...(principal.expiresAt !== undefined ? { expiresAt: principal.expiresAt } : {}),
+      };
     },
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.signalLimits ? { limits: deps.signalLimits } : {}),
     ...(deps.log ? { log: deps.log.child({ component: 'signaling-ws' }) } : {}),
   });
-  // A disabled, deleted or revoked account loses its signaling sockets with its allocations.
-  deps.accounts.onAccessRevoked((accountId) => hub.closeAccount(accountId));
+  // A disabled, deleted or revoked account loses its signaling sockets with its allocations; a
+  // revoked API key loses the sockets opened with it.
+  deps.accounts.onAccessRevoked((accountId, apiKeyId) =>
+    apiKeyId === undefined ? hub.closeAccount(accountId) : hub.closeApiKey(accountId, apiKeyId),
+  );
   deps.metrics?.observeSignaling?.(() => hub.stats());
   registerDemo(app);
   return app;

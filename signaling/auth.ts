@@ -13,6 +13,10 @@ import { ApiError } from './errors.js';
 export interface Principal {
   readonly accountId: string;
   readonly via: 'api_key' | 'signal_token';
+  /** The API key's id (via 'api_key'). */
+  readonly keyId?: string;
+  /** When the signaling token expires, ms since the epoch (via 'signal_token'). */
+  readonly expiresAt?: number;
 }
 
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="ferry"' } as const;
@@ -122,12 +126,12 @@ export async function authenticateCredential(
   if (credential.startsWith(TOKEN_PREFIX)) {
     const verified = deps.tokens.verify(credential);
     if (verified === null) return null;
-    return { accountId: verified.accountId, via: 'signal_token' };
+    return { accountId: verified.accountId, via: 'signal_token', expiresAt: verified.expiresAt };
   }
   if (!allow.apiKey) return null;
-  const account = await deps.accounts.authenticateApiKey(credential);
-  if (account === null) return null;
-  return { accountId: account.id, via: 'api_key' };
+  const verified = await deps.accounts.verifyApiKey(credential);
+  if (verified === null) return null;
+  return { accountId: verified.account.id, via: 'api_key', keyId: verified.keyId };
 }
 
 const principals = new WeakMap<FastifyRequest, Principal>();

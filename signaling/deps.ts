@@ -4,6 +4,8 @@ import type { AccountService } from '../src/accounts/service.js';
 import type { IceServerIssuer } from '../src/credentials/ice-servers.js';
 import type { SignalTokens } from '../src/credentials/signal-token.js';
 import type { UsageQuery } from '../src/metering/query.js';
+import type { HttpTimeouts } from './timeouts.js';
+import type { SignalLimits } from './ws/limits.js';
 
 export type { UsageQuery } from '../src/metering/query.js';
 
@@ -33,8 +35,15 @@ export interface SignalingDeps {
   readonly usage?: UsageQuery;
   /** True while the account is over its (or the global) soft usage limit: /v1/ice-servers answers 429. */
   readonly usageLimited?: (accountId: string) => boolean;
-  /** Clock for session ages (ms since the epoch); Date.now when absent. */
+  /**
+   * Clock (ms since the epoch) for session ages and the signaling socket (queue expiry, rate
+   * limits, token expiry); Date.now when absent. Give `tokens` the same clock.
+   */
   readonly now?: () => number;
+  /** Time limits of the HTTP server (headers, whole request, keep-alive, idle); DEFAULT_HTTP_TIMEOUTS when absent. */
+  readonly httpTimeouts?: Partial<HttpTimeouts>;
+  /** Limits of the signaling WebSocket over DEFAULT_SIGNAL_LIMITS (signaling/ws/limits.ts). */
+  readonly signalLimits?: Partial<SignalLimits>;
   /** GET /metrics (Prometheus text). Absent: no /metrics route. */
   readonly metrics?: MetricsEndpoint;
 }

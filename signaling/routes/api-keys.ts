@@ -43,7 +43,7 @@ export function apiKeyRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
     app.delete('/v1/accounts/:id/keys/:keyId', {
       schema: {
         summary: 'Revoke an API key',
-        description: 'Requests with the key are refused from now on. Signaling tokens and TURN credentials already issued stay valid until they expire (POST /v1/accounts/{id}/revoke ends them).',
+        description: 'Requests with the key are refused from now on, and the signaling WebSockets opened with it are closed (4401 "credential revoked"). Signaling tokens and TURN credentials already issued stay valid until they expire (POST /v1/accounts/{id}/revoke ends them).',
         tags,
         params: ApiKeyParams,
         response: { 204: NoContent, ...errors(400, 404) },

@@ -10,6 +10,7 @@ import { countersJson, type UsageRow } from '../../src/metering/types.js';
 import { adminTokenFailed, authenticateCredential, refuseIfAdminBlocked, requireAdmin, requireBearer, sameSecret, unauthorized } from '../auth.js';
 import type { SignalingDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { csvRow } from '../csv.js';
 import { ADMIN_SECURITY } from '../openapi.js';
 import { errors } from '../schemas.js';
 
@@ -40,8 +41,6 @@ const usageDto = (r: UsageRow): z.output<typeof UsageRowSchema> => ({
   start: new Date(r.start).toISOString(),
   ...countersJson(r),
 });
-
-const csvCell = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
 export function usageRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
   const query = () => {
@@ -102,7 +101,8 @@ export function usageRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
       const rows = await query().usage(filter(request.query, request.query.account));
       const lines = ['account,start,bytes_to_peer,bytes_to_client,packets_to_peer,packets_to_client'];
       for (const r of rows.map(usageDto)) {
-        lines.push([csvCell(r.account), r.start, r.bytes_to_peer, r.bytes_to_client, r.packets_to_peer, r.packets_to_client].join(','));
+        // Text cells are neutralised against formula injection (an account may be any REST username).
+        lines.push(csvRow([r.account, r.start, r.bytes_to_peer, r.bytes_to_client, r.packets_to_peer, r.packets_to_client]));
       }
       return reply.type('text/csv; charset=utf-8').send(`${lines.join('\r\n')}\r\n`);
     });

@@ -15,6 +15,14 @@ export interface PeerLink {
   readonly bufferedAmount: number;
 }
 
+/** How a connection authenticated, beyond its account: what else ends it. */
+export interface SignalGrant {
+  /** Opened with this API key: closed when the key is revoked. */
+  readonly apiKeyId?: string;
+  /** Opened with a signaling token that expires then (ms since the epoch): closed once it has. */
+  readonly expiresAt?: number;
+}
+
 interface Account {
   readonly id: string;
   readonly peers: Map<string, PeerSession>;
@@ -24,13 +32,20 @@ interface Account {
 export class PeerSession {
   /** False once detached or replaced: its late events change nothing. */
   open = true;
+  readonly apiKeyId: string | undefined;
+  /** When the credential it was opened with expires (ms since the epoch); Infinity for none. */
+  readonly expiresAt: number;
 
   constructor(
     readonly account: Account,
     readonly peerId: string,
     readonly link: PeerLink,
     private readonly maxBufferedBytes: number,
-  ) {}
+    grant: SignalGrant,
+  ) {
+    this.apiKeyId = grant.apiKeyId;
+    this.expiresAt = grant.expiresAt ?? Number.POSITIVE_INFINITY;
+  }
 
   /** Error frames are dropped for a connection that does not read (they are advisory). */
   sendError(code: SignalErrorCode, message: string, id?: string | number, to?: string): void {
@@ -79,14 +94,14 @@ export class Hub {
    * existing peer with the same id is replaced (closed with 4000 "replaced"). Returns null when the
    * account is full.
    */
-  attach(accountId: string, peerId: string, link: PeerLink): PeerSession | null {
+  attach(accountId: string, peerId: string, link: PeerLink, grant: SignalGrant = {}): PeerSession | null {
     if (!this.canAttach(accountId, peerId)) return null;
     let account = this.accounts.get(accountId);
     if (!account) {
       account = { id: accountId, peers: new Map(), pending: new PendingTable(accountId) };
       this.accounts.set(accountId, account);
     }
-    const session = new PeerSession(account, peerId, link, this.limits.maxBufferedBytes);
+    const session = new PeerSession(account, peerId, link, this.limits.maxBufferedBytes, grant);
     const old = account.peers.get(peerId);
     account.peers.set(peerId, session);
     if (old) {
@@ -162,6 +177,25 @@ export class Hub {
       for (const p of account.pending.take(target)) p.text = '';
     }
     this.accounts.delete(accountId);
+    return n;
+  }
+
+  /**
+   * Closes the account's connections opened with one API key (it was revoked); the account's other
+   * connections and its queue stay. Returns how many.
+   */
+  closeApiKey(accountId: string, apiKeyId: string, code: number, reason: string): number {
+    const account = this.accounts.get(accountId);
+    if (!account) return 0;
+    let n = 0;
+    for (const session of account.peers.values()) {
+      if (session.apiKeyId !== apiKeyId) continue;
+      session.open = false;
+      account.peers.delete(session.peerId); // deleting the current entry keeps the iteration valid
+      session.link.close(code, reason);
+      n += 1;
+    }
+    this.dropIfEmpty(account);
     return n;
   }
 

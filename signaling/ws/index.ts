@@ -10,23 +10,28 @@ import type { WebSocket } from 'ws';
 import { errorBody } from '../errors.js';
 import { SignalConnection } from './connection.js';
 import { Heartbeat } from './heartbeat.js';
-import { Hub, type HubStats } from './hub.js';
+import { Hub, type HubStats, type SignalGrant } from './hub.js';
 import { resolveLimits, type SignalLimits } from './limits.js';
 import { CLOSE } from './protocol.js';
 import { isRefusal, readUpgradeRequest, refusal, type SignalCredentials, type UpgradeRefusal } from './upgrade.js';
 
 export type { SignalLimits } from './limits.js';
 export type { SignalCredentials } from './upgrade.js';
-export type { HubStats } from './hub.js';
+export type { HubStats, SignalGrant } from './hub.js';
 
 type LogFn = (obj: Record<string, unknown>, msg?: string) => void;
 
+/** Who a connection is: its account, and what else ends it (an API key's revocation, a token's expiry). */
+export interface SignalIdentity extends SignalGrant {
+  readonly accountId: string;
+}
+
 export interface SignalSocketDeps {
-  /** The account id of these credentials, or null when they are not valid. */
-  authenticate(cred: SignalCredentials): Promise<string | null>;
+  /** Who holds these credentials, or null when they are not valid. */
+  authenticate(cred: SignalCredentials): Promise<SignalIdentity | null>;
   log?: { info: LogFn; warn: LogFn; debug: LogFn };
   limits?: Partial<SignalLimits>;
-  /** Clock in ms (queue expiry, rate limits). Default Date.now. */
+  /** Clock in ms since the epoch (queue expiry, rate limits, token expiry). Default Date.now. */
   now?: () => number;
 }
 
@@ -41,6 +46,11 @@ export interface SignalingHub {
    * disabled or its credentials are revoked) and drops its queued messages; returns how many.
    */
   closeAccount(accountId: string): number;
+  /**
+   * Closes the account's signaling sockets opened with this API key (4401 "credential revoked":
+   * call it when the key is revoked); the account's other sockets stay. Returns how many.
+   */
+  closeApiKey(accountId: string, apiKeyId: string): number;
 }
 
 export const SIGNAL_PATH = '/v1/signal';
@@ -53,8 +63,12 @@ export function registerSignalingSocket(app: FastifyInstance, deps: SignalSocket
   const now = deps.now ?? Date.now;
   const log = deps.log ?? { info: noop, warn: noop, debug: noop };
   const hub = new Hub(limits, now);
-  const heartbeat = new Heartbeat(limits.heartbeatMs);
-  const admitted = new WeakMap<FastifyRequest, { accountId: string; peerId: string; response: ServerResponse }>();
+  // A socket opened with a signaling token closes at the first heartbeat after the token expired.
+  const heartbeat = new Heartbeat(limits.heartbeatMs, now, (c) => {
+    hub.detach(c.session);
+    c.socket.close(CLOSE.credentialEnded, 'credential expired');
+  });
+  const admitted = new WeakMap<FastifyRequest, { identity: SignalIdentity; peerId: string; response: ServerResponse }>();
   let sweeper: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
 
@@ -63,14 +77,15 @@ export function registerSignalingSocket(app: FastifyInstance, deps: SignalSocket
   const admit = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const read = readUpgradeRequest(request.query, request.headers.authorization);
     if (isRefusal(read)) return refuse(reply, read);
-    let accountId: string | null;
+    let identity: SignalIdentity | null;
     try {
-      accountId = await deps.authenticate(read.credentials);
+      identity = await deps.authenticate(read.credentials);
     } catch (err) {
       log.warn({ err }, 'signaling: authenticate failed');
       return refuse(reply, refusal(503, 'unavailable', 'could not check the credentials; try again'));
     }
-    if (!accountId) return refuse(reply, refusal(401, 'unauthorized', 'invalid or expired credentials'));
+    if (!identity) return refuse(reply, refusal(401, 'unauthorized', 'invalid or expired credentials'));
+    const { accountId } = identity;
     if (closing) return refuse(reply, refusal(503, 'unavailable', 'the server is shutting down'));
     if (!hub.canAttach(accountId, read.peerId)) {
       return refuse(
@@ -78,7 +93,7 @@ export function registerSignalingSocket(app: FastifyInstance, deps: SignalSocket
         refusal(429, 'too_many_peers', `the account has ${limits.maxPeersPerAccount} connected peers, the most allowed`),
       );
     }
-    admitted.set(request, { accountId, peerId: read.peerId, response: reply.raw });
+    admitted.set(request, { identity, peerId: read.peerId, response: reply.raw });
     return undefined;
   };
 
@@ -99,7 +114,8 @@ export function registerSignalingSocket(app: FastifyInstance, deps: SignalSocket
       socket.close(CLOSE.goingAway, 'server shutting down');
       return;
     }
-    const session = hub.attach(who.accountId, who.peerId, socket);
+    const { identity } = who;
+    const session = hub.attach(identity.accountId, who.peerId, socket, identity);
     if (!session) {
       socket.close(CLOSE.policy, 'too many peers in this account');
       return;
@@ -111,7 +127,8 @@ export function registerSignalingSocket(app: FastifyInstance, deps: SignalSocket
     socket.on('error', onSocketError);
     const conn = new SignalConnection(socket, session, hub, limits, now);
     heartbeat.add(conn);
-    const { accountId, peerId } = who; // the close listener must not hold `who` (and its response)
+    const { peerId } = who; // the close listener must not hold `who` (and its response)
+    const { accountId } = identity;
     log.debug({ account: accountId, peer: peerId }, 'signaling: peer connected');
     socket.once('close', (code: number) => {
       heartbeat.delete(conn);
@@ -170,6 +187,7 @@ export function registerSignalingSocket(app: FastifyInstance, deps: SignalSocket
     close,
     sweep: () => hub.sweep(),
     closeAccount: (accountId) => hub.closeAccount(accountId, CLOSE.policy, 'account closed'),
+    closeApiKey: (accountId, apiKeyId) => hub.closeApiKey(accountId, apiKeyId, CLOSE.credentialEnded, 'credential revoked'),
   };
 }
 

@@ -27,7 +27,10 @@
  * closed with code 4000 "replaced".
  *
  * Errors never close the connection, except: a frame over `maxFrameBytes` (close 1009), sustained
- * flooding (close 1008), a missed heartbeat pong (terminated), replacement (4000), shutdown (1001).
+ * flooding (close 1008), a missed heartbeat pong (terminated), replacement (4000), shutdown (1001),
+ * the account disabled, deleted or revoked (1008 "account closed"), the API key the socket was
+ * opened with revoked (4401 "credential revoked"), the signaling token it was opened with expired
+ * (4401 "credential expired", at the first heartbeat after the expiry).
  */
 import { z } from 'zod';
 import { NO_PAYLOAD, payloadSpan } from './splice.js';
@@ -131,6 +134,8 @@ export const CLOSE = {
   policy: 1008,
   tooBig: 1009,
   replaced: 4000,
+  /** The API key the socket was opened with was revoked, or its signaling token expired. */
+  credentialEnded: 4401,
 } as const;
 
 // ---- encoding (one JSON.stringify per outgoing frame) ----

@@ -67,11 +67,17 @@ function stateOf(account: Account): AccountState {
   return { id: account.id, status, credentialsNotBefore: account.credentialsNotBefore };
 }
 
+/**
+ * Told when access ends: with `apiKeyId` undefined the whole account lost it (disabled, deleted,
+ * credentials revoked); with an id, only what was opened with that API key (the key was revoked).
+ */
+export type AccessRevokedListener = (accountId: string, apiKeyId?: string) => void;
+
 export class AccountService {
   readonly #store: AccountStore;
   readonly #directory: AccountDirectory;
   #relay: RelayControl | null;
-  readonly #revokedListeners: ((accountId: string) => void)[] = [];
+  readonly #revokedListeners: AccessRevokedListener[] = [];
   readonly #now: () => number;
   /** Per-account usage limits (bytes per timeframe), kept in memory for the limiter. */
   readonly #limits = new Map<string, number>();
@@ -189,9 +195,14 @@ export class AccountService {
     return this.#store.listApiKeys(id);
   }
 
-  /** true when the account has this key (revoking twice is true and keeps the first revokedAt). */
-  revokeApiKey(id: string, keyId: string): Promise<boolean> {
-    return this.#store.revokeApiKey(id, keyId, this.#now());
+  /**
+   * true when the account has this key (revoking twice is true and keeps the first revokedAt).
+   * The access-revoked listeners are told the key id: signaling closes the sockets opened with it.
+   */
+  async revokeApiKey(id: string, keyId: string): Promise<boolean> {
+    if (!(await this.#store.revokeApiKey(id, keyId, this.#now()))) return false;
+    this.#notifyRevoked(id, keyId);
+    return true;
   }
 
   /**
@@ -211,6 +222,11 @@ export class AccountService {
 
   /** The active account of a valid, unrevoked API key; null otherwise (never throws on bad input). */
   async authenticateApiKey(key: string): Promise<Account | null> {
+    return (await this.verifyApiKey(key))?.account ?? null;
+  }
+
+  /** As authenticateApiKey, with the key's id (what a connection opened with it is recorded by). */
+  async verifyApiKey(key: string): Promise<{ account: Account; keyId: string } | null> {
     if (!isApiKeyShape(key)) return null;
     // Looked up by hash: comparing hashes leaks nothing useful about the key, so no timing concern.
     const info = await this.#store.findApiKey(hashApiKey(key));
@@ -218,7 +234,7 @@ export class AccountService {
     if (this.#directory.state(info.accountId)?.status !== 'active') return null;
     const account = await this.#store.getAccount(info.accountId);
     if (account === undefined || account.disabled) return null;
-    return account;
+    return { account, keyId: info.id };
   }
 
   async #addKey(accountId: string): Promise<{ apiKey: string; key: ApiKeyInfo }> {
@@ -230,21 +246,27 @@ export class AccountService {
 
   /**
    * Registers a listener called when an account loses access (disabled, deleted, credentials
-   * revoked), after its relay allocations are closed: signaling closes the account's sockets.
+   * revoked), after its relay allocations are closed, and when one of its API keys is revoked
+   * (with the key id; relay allocations use TURN credentials, not keys, and stay): signaling closes
+   * the account's sockets, or the key's.
    */
-  onAccessRevoked(listener: (accountId: string) => void): void {
+  onAccessRevoked(listener: AccessRevokedListener): void {
     this.#revokedListeners.push(listener);
   }
 
   #closeAllocations(id: string): number {
     const closed = this.#relay?.closeAccountAllocations(id) ?? 0;
+    this.#notifyRevoked(id, undefined);
+    return closed;
+  }
+
+  #notifyRevoked(id: string, keyId: string | undefined): void {
     for (const listener of this.#revokedListeners) {
       try {
-        listener(id);
+        listener(id, keyId);
       } catch {
         // a listener's failure must not undo the revocation
       }
     }
-    return closed;
   }
 }

@@ -59,8 +59,11 @@ export class SignalTokens {
     return { token: `${TOKEN_PREFIX}${p}.${mac(key, p)}`, expires_at: new Date(expiry).toISOString() };
   }
 
-  /** The account of a valid token; null for anything else (never throws). */
-  verify(token: unknown): { accountId: string } | null {
+  /**
+   * The account of a valid token and when the token expires (ms since the epoch: a signaling socket
+   * opened with it closes then); null for anything else (never throws).
+   */
+  verify(token: unknown): { accountId: string; expiresAt: number } | null {
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !token.startsWith(TOKEN_PREFIX)) return null;
     const dot = token.indexOf('.');
     if (dot < 0 || token.indexOf('.', dot + 1) >= 0) return null;
@@ -78,7 +81,7 @@ export class SignalTokens {
     if (payload.e <= now) return null;
     const state = this.#directory.state(payload.a);
     if (state === undefined || state.status !== 'active' || payload.i < state.credentialsNotBefore) return null;
-    return { accountId: payload.a };
+    return { accountId: payload.a, expiresAt: payload.e };
   }
 
   #key(): Buffer | undefined {

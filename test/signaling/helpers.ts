@@ -24,6 +24,12 @@ export interface TestAppOptions {
   readonly closedPerCall?: number;
   /** Relay session deps (the sessions API answers 503 without them). */
   readonly relay?: Pick<SignalingDeps, 'relaySessions' | 'closeSessions' | 'now' | 'usage' | 'usageLimited'>;
+  /** HTTP server time limits (short ones for the timeout tests). */
+  readonly httpTimeouts?: SignalingDeps['httpTimeouts'];
+  /** Signaling WebSocket limits (a short heartbeat for the token expiry tests). */
+  readonly signalLimits?: SignalingDeps['signalLimits'];
+  /** The app (signaling sockets included) reads the fake clock too, not only the tokens. */
+  readonly appClock?: boolean;
 }
 
 export interface TestApp {
@@ -72,6 +78,9 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     tokens,
     ...(adminToken !== undefined ? { adminToken } : {}),
     ...options.relay,
+    ...(options.httpTimeouts !== undefined ? { httpTimeouts: options.httpTimeouts } : {}),
+    ...(options.signalLimits !== undefined ? { signalLimits: options.signalLimits } : {}),
+    ...(options.appClock === true ? { now } : {}),
   });
   await app.ready();
   const request: TestApp['request'] = ({ auth, ...opts }) => {

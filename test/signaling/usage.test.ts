@@ -6,6 +6,7 @@ import { liveUsage } from '../../src/metering/query.js';
 import type { AccountDelta } from '../../src/metering/types.js';
 import { openSqliteStore, type SqliteAccountStore } from '../../src/store/sqlite-account-store.js';
 import { SqliteUsageStore } from '../../src/store/sqlite-usage-store.js';
+import { parseCsv } from './csv-parse.js';
 import { errorOf, testApp, type TestApp } from './helpers.js';
 
 const H = (day: number, hour: number) => Date.UTC(2030, 0, day, hour);
@@ -130,6 +131,27 @@ describe('GET /v1/usage and /v1/usage/export.csv', () => {
     assert.equal(one.body.split('\r\n')[1], `${beta.id},2030-01-01T00:00:00.000Z,5,5,1,1`);
     assert.equal((await get('/v1/usage/export.csv', acme.api_key)).statusCode, 401);
     assert.equal((await get('/v1/usage/export.csv', null)).statusCode, 401);
+  });
+
+  it('CSV export: account cells a spreadsheet would run as formulas are neutralised; the file parses back', async () => {
+    // Usage rows are keyed by account id, static user or REST credential name: the latter is any text.
+    const names = ['=HYPERLINK("http://x")', '@SUM(1)', '-2+3', 'plain-name'];
+    pending = names.map((account) => ({ account, ...c(7, 3) }));
+    try {
+      const res = await get('/v1/usage/export.csv?granularity=timeframe');
+      assert.equal(res.statusCode, 200);
+      const table = parseCsv(res.body);
+      assert.deepEqual(table[0], ['account', 'start', 'bytes_to_peer', 'bytes_to_client', 'packets_to_peer', 'packets_to_client']);
+      const byAccount = new Map(table.slice(1).map((r) => [r[0], r.slice(1)]));
+      for (const [cell, name] of [["'=HYPERLINK(\"http://x\")", names[0]], ["'@SUM(1)", names[1]], ["'-2+3", names[2]], ['plain-name', names[3]]]) {
+        assert.deepEqual(byAccount.get(cell), ['2030-01-01T00:00:00.000Z', '7', '3', '1', '1'], `${name} → ${cell}`);
+      }
+      assert.ok(res.body.includes('\r\n"\'=HYPERLINK(""http://x"")",'), res.body);
+      assert.ok(res.body.includes('\r\nplain-name,'), 'an ordinary name is written as it is');
+      for (const line of res.body.split('\r\n')) assert.doesNotMatch(line, /^[=+\-@\t]/);
+    } finally {
+      pending = [];
+    }
   });
 
   it('answers 503 without a usage ledger', async () => {

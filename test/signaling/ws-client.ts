@@ -2,7 +2,7 @@
 // authenticate, and a `ws` client that queues the frames it receives.
 import Fastify, { type FastifyInstance } from 'fastify';
 import { WebSocket, type ClientOptions } from 'ws';
-import { registerSignalingSocket, type SignalingHub, type SignalLimits } from '../../signaling/ws/index.js';
+import { registerSignalingSocket, type SignalingHub, type SignalLimits, type SignalSocketDeps } from '../../signaling/ws/index.js';
 import { withTimeout } from '../helpers/wait.js';
 
 export const KEYS: Readonly<Record<string, string>> = { 'key-A': 'acc_A', 'key-B': 'acc_B', 'tok-A': 'acc_A' };
@@ -15,12 +15,23 @@ export interface TestServer {
 }
 
 export async function startServer(
-  opts: { limits?: Partial<SignalLimits>; now?: () => number; setup?: (app: FastifyInstance) => Promise<void> } = {},
+  opts: {
+    limits?: Partial<SignalLimits>;
+    now?: () => number;
+    setup?: (app: FastifyInstance) => Promise<void>;
+    /** Instead of KEYS (each key → its account, nothing else recorded). */
+    authenticate?: SignalSocketDeps['authenticate'];
+  } = {},
 ): Promise<TestServer> {
   const app = Fastify({ logger: false });
   if (opts.setup) await opts.setup(app);
   const hub = registerSignalingSocket(app, {
-    authenticate: async ({ bearer, token }) => KEYS[bearer ?? token ?? ''] ?? null,
+    authenticate:
+      opts.authenticate ??
+      (async ({ bearer, token }) => {
+        const accountId = KEYS[bearer ?? token ?? ''];
+        return accountId === undefined ? null : { accountId };
+      }),
     limits: opts.limits,
     now: opts.now,
   });

@@ -134,6 +134,34 @@ test('closeAccount closes the account\'s peers, drops its queue, leaves other ac
   assert.equal(hub.closeAccount('nobody', 1008, 'x'), 0);
 });
 
+test('closeApiKey closes only the peers opened with that key; the account\'s others and its queue stay', () => {
+  const { hub } = setup();
+  const k1a = new FakeLink();
+  const k1b = new FakeLink();
+  const k2 = new FakeLink();
+  const tok = new FakeLink();
+  const other = new FakeLink();
+  hub.attach('A', 'k1a', k1a, { apiKeyId: 'key_1' });
+  hub.attach('A', 'k1b', k1b, { apiKeyId: 'key_1' });
+  const s2 = hub.attach('A', 'k2', k2, { apiKeyId: 'key_2' })!;
+  hub.attach('A', 'tok', tok, { expiresAt: 5000 });
+  hub.attach('B', 'k1a', other, { apiKeyId: 'key_1' }); // another account: ids are per account anyway
+  hub.route(s2, offer('absent'));
+  assert.equal(hub.closeApiKey('A', 'key_1', 4401, 'credential revoked'), 2);
+  assert.deepEqual(k1a.closed, [4401, 'credential revoked']);
+  assert.deepEqual(k1b.closed, [4401, 'credential revoked']);
+  for (const l of [k2, tok, other]) assert.equal(l.closed, null);
+  assert.deepEqual(hub.stats(), { accounts: 2, peers: 3, queued: 1 });
+  // The closed peers' ids are free; routing among the rest works.
+  k2.take();
+  hub.route(s2, offer('tok'));
+  assert.equal((tok.take().at(-1) as { from: string }).from, 'k2');
+  assert.equal(hub.closeApiKey('A', 'key_1', 4401, 'x'), 0);
+  assert.equal(hub.closeApiKey('nobody', 'key_1', 4401, 'x'), 0);
+  assert.equal(hub.closeApiKey('A', 'key_2', 4401, 'credential revoked'), 1);
+  assert.deepEqual(hub.stats(), { accounts: 2, peers: 2, queued: 1 });
+});
+
 test('token bucket: burst, refill, abuse after a streak of refusals', () => {
   const b = TokenBucket.perSecond(10, 2, 3000, 0);
   assert.equal(b.take(0), 'ok');

@@ -26,7 +26,7 @@ test('format: st_ + base64url(JSON {a, i, e}) + "." + base64url(HMAC-SHA256(K, p
   assert.deepEqual(JSON.parse(Buffer.from(m[1], 'base64url').toString()), { a: 'acc_a', i: T0, e: T0 + 600_000 });
   const key = createHmac('sha256', SECRET).update('ferry signaling token v1').digest();
   assert.equal(m[2], createHmac('sha256', key).update(m[1]).digest('base64url'));
-  assert.deepEqual(tokens.verify(token), { accountId: 'acc_a' });
+  assert.deepEqual(tokens.verify(token), { accountId: 'acc_a', expiresAt: T0 + 600_000 });
   assert.equal(Date.parse(tokens.mint('acc_a', 60).expires_at), T0 + 60_000);
 });
 
@@ -81,7 +81,7 @@ test('account state: disabled, deleted, unknown, revoked refuse; minted after re
   }
   directory.set({ id: 'acc_a', status: 'active', credentialsNotBefore: T0 + 1 });
   clock.t = T0 + 1;
-  assert.deepEqual(tokens.verify(tokens.mint('acc_a').token), { accountId: 'acc_a' });
+  assert.deepEqual(tokens.verify(tokens.mint('acc_a').token), { accountId: 'acc_a', expiresAt: T0 + 1 + 600_000 });
 });
 
 test('secret: missing → no_secret on mint and null on verify; rotation invalidates old tokens', () => {

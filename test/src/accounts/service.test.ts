@@ -83,6 +83,32 @@ describe('AccountService', () => {
     assert.equal((await service.listApiKeys(account.id))?.find((k) => k.id === second.key.id)?.revokedAt, T0);
   });
 
+  it('revokeApiKey tells the access-revoked listeners the key id; the relay is not asked to close anything', async () => {
+    const { service, relay } = await setup();
+    const { account, apiKey } = await service.createAccount('a');
+    const second = await service.createApiKey(account.id);
+    assert.ok(second);
+    const verified = await service.verifyApiKey(apiKey);
+    assert.equal(verified?.account.id, account.id);
+    const firstId = verified?.keyId;
+    assert.ok(firstId !== undefined && firstId !== second.key.id);
+    assert.equal((await service.verifyApiKey(second.apiKey))?.keyId, second.key.id);
+    const told: [string, string | undefined][] = [];
+    service.onAccessRevoked((id, keyId) => void told.push([id, keyId]));
+    service.onAccessRevoked(() => {
+      throw new Error('a failing listener changes nothing');
+    });
+    assert.equal(await service.revokeApiKey(account.id, firstId), true);
+    assert.equal(await service.revokeApiKey(account.id, 'key_nope'), false);
+    assert.equal(await service.revokeApiKey('acc_nope', second.key.id), false);
+    assert.deepEqual(told, [[account.id, firstId]]);
+    assert.deepEqual(relay.calls, []);
+    assert.equal(await service.verifyApiKey(apiKey), null);
+    // Account-wide loss of access is told without a key id.
+    await service.revokeCredentials(account.id);
+    assert.deepEqual(told.at(-1), [account.id, undefined]);
+  });
+
   it('names are validated and trimmed (AccountError invalid)', async () => {
     const { service } = await setup();
     const bad: unknown[] = ['', '   ', 'x'.repeat(101), 'tab\there', 42, null];
