@@ -1,6 +1,6 @@
 // Fuzzes a real Ferry process (bench/lib/fuzz-run.ts) and prints ONE JSON document on stdout
 // (progress on stderr). Usage: npm run -s bench:fuzz -- [--inputs 1000000] [--seconds 1800]
-// [--seed N] [--allocations 8] [--ferry-config '{...}'] [--keep-tmp] (see bench/README.md).
+// [--seed N] [--allocations 8] [--no-ipv6] [--ferry-config '{...}'] [--keep-tmp] (see bench/README.md).
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -49,7 +49,10 @@ async function main(): Promise<number> {
   if (!flag('keep-tmp')) registerTempDir(tmp);
   const port = await freePort();
   const relay = await reserveRelayRange(400);
-  const extra = { relay_ip: ['127.0.0.1', '::1'], peers: { allow: [`${PEER_HOST}/32`, `${PEER_HOST6}/128`] }, ...ferryConfig() };
+  const v6 = !flag('no-ipv6');
+  const extra = v6
+    ? { relay_ip: ['127.0.0.1', '::1'], peers: { allow: [`${PEER_HOST}/32`, `${PEER_HOST6}/128`] }, ...ferryConfig() }
+    : { peers: { allow: [`${PEER_HOST}/32`] }, ...ferryConfig() };
   const ferry = await startFerry(REPO_ROOT, port, relay, tmp, 10_000, extra);
   const dropsBefore = udpDropsByPort().get(port) ?? 0;
   log(`ferry pid ${ferry.child.pid} on 127.0.0.1:${port}, relay ${relay.lo}-${relay.hi}`);
@@ -61,7 +64,7 @@ async function main(): Promise<number> {
         username: 'u',
         password: 'p',
         peerHost: PEER_HOST,
-        peerHost6: PEER_HOST6,
+        peerHost6: v6 ? PEER_HOST6 : undefined,
         alive: () => !ferry.child.hasExited(),
         rssKb: () => (ferry.child.hasExited() ? null : groupRssKb(ferry.child.pid)),
         output: () => readFileSync(join(tmp, 'ferry.log'), 'utf8'),
@@ -72,7 +75,7 @@ async function main(): Promise<number> {
     const out = {
       bench: 'fuzz',
       ok,
-      options: opts,
+      options: { ...opts, ipv6: v6 },
       server: { command: ferry.command, exit: ferry.child.exitStatus() || 'running', kernel_drops_on_listen_port: (udpDropsByPort().get(port) ?? 0) - dropsBefore },
       ...report,
     };
