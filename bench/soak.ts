@@ -160,7 +160,7 @@ async function main(): Promise<number> {
         after_close: afterClose.rss_kb,
         peak_while_held: peak,
         /** Of what the allocations added at the peak (peak − at rest), the share gone after the close. */
-        returned_pct: peak > atRest.rss_kb ? Math.round(((peak - afterClose.rss_kb) / (peak - atRest.rss_kb)) * 100) : null,
+        returned_pct: peak > atRest.rss_kb ? Math.min(100, Math.round(((peak - afterClose.rss_kb) / (peak - atRest.rss_kb)) * 100)) : null,
       },
       bytes_per_allocation: perAlloc,
       curve,

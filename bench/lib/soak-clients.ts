@@ -27,9 +27,13 @@ interface Client {
   refreshing: boolean;
 }
 
-/** A UDP echo peer that counts what it echoes and keeps nothing. */
+/**
+ * A UDP echo peer that counts what it echoes and keeps nothing. Its receive buffer is 4 MB (the
+ * kernel caps it at net.core.rmem_max): the bench process is busy with N client sockets, and the
+ * peer's drops would otherwise count as Ferry's loss.
+ */
 export async function echoPeer(host: string): Promise<{ address: Addr; echoed(): number; close(): void }> {
-  const s: UdpSocket = createSocket('udp4');
+  const s: UdpSocket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
   let n = 0;
   s.on('message', (m, from) => {
     n++;
