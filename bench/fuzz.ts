@@ -10,6 +10,7 @@ import { arg, flag } from './lib/options.js';
 import { groupRssKb, udpDropsByPort } from './lib/procfs.js';
 import { startFerry } from './lib/servers.js';
 import { runFuzz } from './lib/fuzz-run.js';
+import { liftPerIpLimits } from './lib/per-ip-limits.js';
 import { freePort, reserveRelayRange } from '../test/helpers/ports.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -51,8 +52,8 @@ async function main(): Promise<number> {
   const relay = await reserveRelayRange(400);
   const v6 = !flag('no-ipv6');
   const extra = v6
-    ? { relay_ip: ['127.0.0.1', '::1'], peers: { allow: [`${PEER_HOST}/32`, `${PEER_HOST6}/128`] }, ...ferryConfig() }
-    : { peers: { allow: [`${PEER_HOST}/32`] }, ...ferryConfig() };
+    ? { relay_ip: ['127.0.0.1', '::1'], peers: { allow: [`${PEER_HOST}/32`, `${PEER_HOST6}/128`] }, ...liftPerIpLimits(), ...ferryConfig() }
+    : { peers: { allow: [`${PEER_HOST}/32`] }, ...liftPerIpLimits(), ...ferryConfig() };
   const ferry = await startFerry(REPO_ROOT, port, relay, tmp, 10_000, extra);
   const dropsBefore = udpDropsByPort().get(port) ?? 0;
   log(`ferry pid ${ferry.child.pid} on 127.0.0.1:${port}, relay ${relay.lo}-${relay.hi}`);

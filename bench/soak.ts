@@ -14,6 +14,7 @@ import { cpuMark, cpuPercent, groupRssKb, udpDropsByPort, type CpuMark } from '.
 import { startFerry } from './lib/servers.js';
 import { echoPeer, SoakClients } from './lib/soak-clients.js';
 import { scanOutput } from './lib/fuzz-output.js';
+import { liftPerIpLimits } from './lib/per-ip-limits.js';
 import { freePort, reserveRelayRange } from '../test/helpers/ports.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -83,7 +84,7 @@ async function main(): Promise<number> {
   const port = await freePort();
   const relay = await reserveRelayRange(opts.allocations + 200);
   const quota = opts.allocations + 100;
-  const extra = { peers: { allow: [`${PEER_HOST}/32`] }, quotas: { allocations_per_user: quota, total_allocations: quota }, ...ferryConfig() };
+  const extra = { peers: { allow: [`${PEER_HOST}/32`] }, quotas: { allocations_per_user: quota, total_allocations: quota }, ...liftPerIpLimits(), ...ferryConfig() };
   const ferry = await startFerry(REPO_ROOT, port, relay, tmp, 10_000, extra);
   const pid = ferry.child.pid;
   const peer = await echoPeer(PEER_HOST);

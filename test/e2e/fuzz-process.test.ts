@@ -6,6 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFerry, TEST_PASSWORD, TEST_USER, type FerryHandle } from '../helpers/ferry-process.js';
 import { runFuzz } from '../../bench/lib/fuzz-run.js';
+import { liftPerIpLimits } from '../../bench/lib/per-ip-limits.js';
 
 let ferry: FerryHandle | undefined;
 after(async () => {
@@ -18,6 +19,7 @@ test('20,000 fuzz inputs against a Ferry process: no crash, no answer to garbage
     // FerryConfig types relay_ip as one IP; the schema also takes a list (IPv4 and IPv6 relaying).
     relay_ip: ['127.0.0.1', '::1'] as unknown as string,
     peers: { allow: ['127.77.0.1/32', '::1/128'] },
+    ...liftPerIpLimits(), // every input comes from 127.0.0.1
   });
   const f = ferry;
   const report = await runFuzz(
