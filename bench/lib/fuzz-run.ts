@@ -142,19 +142,11 @@ export async function runFuzz(t: FuzzTarget, o: FuzzOptions): Promise<FuzzReport
   const log = o.log ?? (() => {});
   const rand: Rand = prng(o.seed);
   const tcpRand: Rand = prng(o.seed + 1); // its own sequence: the two loops interleave by timing
-  const window = o.window ?? 512;
+  const flowWindow = o.window ?? 512;
   const started = performance.now();
   const deadline = started + o.seconds * 1000;
   const counts = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<Kind, number>;
   const server: Addr = { address: t.host, port: t.port };
-  // Echo peers, and senders of datagrams of any size (up to UDP's maximum) from the peers' IPs to relayed addresses.
-  const peers = [await UdpPeer.open(t.peerHost, true)];
-  const senders = [await UdpPeer.open(t.peerHost)];
-  if (t.peerHost6 !== undefined) {
-    peers.push(await UdpPeer.open(t.peerHost6, true));
-    senders.push(await UdpPeer.open(t.peerHost6));
-  }
-  const peer = peers[0];
   const examples: string[] = [];
   let garbageSent = 0;
   let garbageAnswers = 0;
@@ -167,8 +159,18 @@ export async function runFuzz(t: FuzzTarget, o: FuzzOptions): Promise<FuzzReport
   const mutants: UdpSocket[] = [];
   const allocs: Live[] = [];
   const pool: TestTurnClient[] = [];
-  const probe = await TestTurnClient.connect({ port: t.port, host: t.host });
+  /** Echo peers, and senders of datagrams of any size (up to UDP's maximum) from the peers' IPs to relayed addresses. */
+  const peers: UdpPeer[] = [];
+  const senders: UdpPeer[] = [];
+  let probe: TestTurnClient | undefined;
   try {
+    for (const host of t.peerHost6 === undefined ? [t.peerHost] : [t.peerHost, t.peerHost6]) {
+      peers.push(await UdpPeer.open(host, true));
+      senders.push(await UdpPeer.open(host));
+    }
+    const peer = peers[0];
+    probe = await TestTurnClient.connect({ port: t.port, host: t.host });
+    const prober = probe;
     for (let i = 0; i < 4; i++) {
       garbage.push(await udpSocket(t.host, (m) => {
         garbageAnswers++;
@@ -230,11 +232,11 @@ export async function runFuzz(t: FuzzTarget, o: FuzzOptions): Promise<FuzzReport
 
     const udpLoop = async (): Promise<void> => {
       for (let n = 0; n < udpBudget; n++) {
-        if (n % window === 0) {
+        if (n % flowWindow === 0) {
           if (performance.now() > deadline) return;
           if (rss.middle === null && n >= udpBudget / 2) rss.middle = t.rssKb();
-          if (n % (window * 16) === 0 && n > 0) await checkAllocations();
-          const ok = await probe.transact(probe.build(C.METHOD_BINDING, null, false), 3000).then(() => true, () => false);
+          if (n % (flowWindow * 16) === 0 && n > 0) await checkAllocations();
+          const ok = await prober.transact(prober.build(C.METHOD_BINDING, null, false), 3000).then(() => true, () => false);
           if (!ok) flowTimeouts++;
           if (!t.alive()) return;
         } else if (n % 128 === 0) {
@@ -346,7 +348,7 @@ export async function runFuzz(t: FuzzTarget, o: FuzzOptions): Promise<FuzzReport
     for (const s of [...garbage, ...mutants]) s.close();
     for (const a of allocs) a.c.close();
     for (const c of pool) c.close();
-    probe.close();
+    probe?.close();
     for (const p of [...peers, ...senders]) p.close();
   }
 }

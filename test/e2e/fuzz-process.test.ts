@@ -13,7 +13,7 @@ after(async () => {
   await ferry?.stop();
 });
 
-test('20,000 fuzz inputs against a Ferry process: no crash, no answer to garbage, still serving', { timeout: 120_000 }, async () => {
+test('20,000 fuzz inputs against a Ferry process: no crash, no answer to garbage, still serving', { timeout: 240_000 }, async () => {
   ferry = await startFerry({
     log_level: 'warn',
     // FerryConfig types relay_ip as one IP; the schema also takes a list (IPv4 and IPv6 relaying).
@@ -34,7 +34,7 @@ test('20,000 fuzz inputs against a Ferry process: no crash, no answer to garbage
       rssKb: () => null,
       output: () => f.logs(),
     },
-    { inputs: 20_000, seconds: 60, seed: 0xf022, allocations: 8 },
+    { inputs: 20_000, seconds: 150, seed: 0xf022, allocations: 8 },
   );
   const summary = JSON.stringify({ ...report, by_kind: undefined }, null, 1);
   assert.ok(report.alive, `Ferry exited during the fuzz:\n${report.output.examples.join('\n')}`);
