@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installCleanup, registerTempDir } from './lib/children.js';
-import { arg, flag } from './lib/options.js';
+import { benchLog, flag, jsonArg, positiveArg } from './lib/options.js';
 import { groupRssKb, udpDropsByPort } from './lib/procfs.js';
 import { startFerry } from './lib/servers.js';
 import { runFuzz } from './lib/fuzz-run.js';
@@ -14,25 +14,9 @@ import { liftPerIpLimits } from './lib/per-ip-limits.js';
 import { freePort, reserveRelayRange } from '../test/helpers/ports.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const log = (msg: string): void => void process.stderr.write(`[fuzz ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-
-function positive(name: string, fallback: number): number {
-  const v = Number(arg(name) ?? fallback);
-  if (!(Number.isInteger(v) && v > 0)) {
-    log(`--${name} takes a positive integer; got ${JSON.stringify(arg(name))}`);
-    process.exit(64);
-  }
-  return v;
-}
-
-function ferryConfig(): Record<string, unknown> {
-  try {
-    return JSON.parse(arg('ferry-config') ?? '{}') as Record<string, unknown>;
-  } catch (err) {
-    log(`--ferry-config: not valid JSON (${(err as Error).message})`);
-    process.exit(64);
-  }
-}
+const log = benchLog('fuzz');
+const positive = (name: string, fallback: number): number => positiveArg(name, fallback, true, log);
+const ferryConfig = (): Record<string, unknown> => jsonArg('ferry-config', log);
 
 const opts = {
   inputs: positive('inputs', 1_000_000),

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { installCleanup, registerTempDir } from './lib/children.js';
-import { arg, flag } from './lib/options.js';
+import { benchLog, flag, jsonArg, positiveArg } from './lib/options.js';
 import { cpuMark, cpuPercent, groupRssKb, udpDropsByPort, type CpuMark } from './lib/procfs.js';
 import { startFerry } from './lib/servers.js';
 import { echoPeer, SoakClients } from './lib/soak-clients.js';
@@ -18,25 +18,9 @@ import { liftPerIpLimits } from './lib/per-ip-limits.js';
 import { freePort, reserveRelayRange } from '../test/helpers/ports.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const log = (msg: string): void => void process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-
-function num(name: string, fallback: number): number {
-  const v = Number(arg(name) ?? fallback);
-  if (!(Number.isFinite(v) && v > 0)) {
-    log(`--${name} takes a positive number; got ${JSON.stringify(arg(name))}`);
-    process.exit(64);
-  }
-  return v;
-}
-
-function ferryConfig(): Record<string, unknown> {
-  try {
-    return JSON.parse(arg('ferry-config') ?? '{}') as Record<string, unknown>;
-  } catch (err) {
-    log(`--ferry-config: not valid JSON (${(err as Error).message})`);
-    process.exit(64);
-  }
-}
+const log = benchLog('soak');
+const num = (name: string, fallback: number): number => positiveArg(name, fallback, false, log);
+const ferryConfig = (): Record<string, unknown> => jsonArg('ferry-config', log);
 
 const opts = {
   allocations: Math.floor(num('allocations', 10_000)),

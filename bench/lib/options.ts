@@ -14,3 +14,28 @@ export function arg(name: string): string | undefined {
 export function flag(name: string): boolean {
   return process.argv.includes(`--${name}`) || process.env[envName(name)] === '1';
 }
+
+/** A logger to stderr that tags each line with the bench's name and the time of day. */
+export function benchLog(tag: string): (msg: string) => void {
+  return (msg) => void process.stderr.write(`[${tag} ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+/** The positive number of `--name` (`fallback` when absent); exits 64 with a message otherwise. */
+export function positiveArg(name: string, fallback: number, integer: boolean, log: (msg: string) => void): number {
+  const v = Number(arg(name) ?? fallback);
+  if (!(Number.isFinite(v) && v > 0 && (!integer || Number.isInteger(v)))) {
+    log(`--${name} takes a positive ${integer ? 'integer' : 'number'}; got ${JSON.stringify(arg(name))}`);
+    process.exit(64);
+  }
+  return v;
+}
+
+/** The JSON object of `--name` ({} when absent); exits 64 with a message when it is not valid JSON. */
+export function jsonArg(name: string, log: (msg: string) => void): Record<string, unknown> {
+  try {
+    return JSON.parse(arg(name) ?? '{}') as Record<string, unknown>;
+  } catch (err) {
+    log(`--${name}: not valid JSON (${(err as Error).message})`);
+    process.exit(64);
+  }
+}
