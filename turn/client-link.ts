@@ -9,8 +9,6 @@ export interface ClientLink {
   readonly transport: TransportName;
   readonly address: string;
   readonly port: number;
-  /** Sends a complete STUN message (control path: responses). The buffer is not retained by the caller. */
-  sendMessage(message: Buffer): void;
   /**
    * Per-packet: peer payload to the client as ChannelData on `channel`. Returns true when it was
    * handed to the socket, false when it was dropped (too big to frame or for one datagram, past

@@ -71,7 +71,6 @@ function setup() {
     transport: 'udp',
     address: '198.51.100.7',
     port: 40000,
-    sendMessage: () => {},
     sendChannelData: () => true,
     sendDataIndication: () => true,
     detach: () => (alloc = undefined),

@@ -43,7 +43,6 @@ test('an exception on the per-packet path does not escape the relayed socket lis
     transport: 'udp',
     address: '127.0.0.1',
     port: 40000,
-    sendMessage: () => {},
     sendChannelData: (_n, payload) => deliver(payload),
     sendDataIndication: (_p, _port, payload) => deliver(payload),
     detach: () => {},

@@ -3,7 +3,10 @@
  * shared by STUN replies and relayed data.
  */
 
-/** Relayed packets are dropped past this many queued bytes (the value of stream-link.ts's STREAM_BACKLOG_LIMIT). */
+/**
+ * Bytes queued for a slow stream client beyond which relayed packets are dropped (stream-link.ts), as
+ * a UDP path would drop them, instead of growing memory without bound.
+ */
 export const RELAYED_BACKLOG_LIMIT = 1 << 20;
 
 /**

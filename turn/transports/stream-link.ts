@@ -2,13 +2,9 @@ import type { Socket } from 'node:net';
 import type { TransportName } from '../interfaces.js';
 import type { ClientLink } from '../client-link.js';
 import type { Permission } from '../permission.js';
+import { RELAYED_BACKLOG_LIMIT } from './stream-backlog.js';
 import { MAX_INDICATION_PAYLOAD_V4, MAX_INDICATION_PAYLOAD_V6, writeDataIndicationHeader } from '../data-path.js';
 
-/**
- * Bytes queued for a slow stream client beyond which relayed packets are dropped, as a UDP
- * path would drop them, instead of growing memory without bound.
- */
-const STREAM_BACKLOG_LIMIT = 1 << 20;
 
 /** The client side of a TCP or TLS connection. Every frame is padded to 4 bytes (RFC 8656 §12.5). */
 export class StreamLink implements ClientLink {
@@ -26,10 +22,6 @@ export class StreamLink implements ClientLink {
     this.port = port;
   }
 
-  sendMessage(message: Buffer): void {
-    if (!this.socket.destroyed) this.socket.write(message);
-  }
-
   /**
    * Dropped (false), as a UDP path would drop it, past the backlog or on a connection that no
    * longer takes writes (ended, destroyed: a write there would only fail later).
@@ -37,7 +29,7 @@ export class StreamLink implements ClientLink {
   sendChannelData(channel: number, payload: Buffer): boolean {
     const s = this.socket;
     const length = payload.length;
-    if (!s.writable || s.writableLength > STREAM_BACKLOG_LIMIT || length > 0xffff) return false;
+    if (!s.writable || s.writableLength > RELAYED_BACKLOG_LIMIT || length > 0xffff) return false;
     const frame = Buffer.allocUnsafe(4 + ((length + 3) & ~3));
     frame[0] = channel >>> 8;
     frame[1] = channel & 0xff;
@@ -53,7 +45,7 @@ export class StreamLink implements ClientLink {
   sendDataIndication(peer: Permission, peerPort: number, payload: Buffer): boolean {
     const s = this.socket;
     const length = payload.length;
-    if (!s.writable || s.writableLength > STREAM_BACKLOG_LIMIT) return false;
+    if (!s.writable || s.writableLength > RELAYED_BACKLOG_LIMIT) return false;
     if (length > (peer.family === 6 ? MAX_INDICATION_PAYLOAD_V6 : MAX_INDICATION_PAYLOAD_V4)) return false;
     const headerLength = peer.family === 6 ? 48 : 36;
     const frame = Buffer.allocUnsafe(headerLength + ((length + 3) & ~3));

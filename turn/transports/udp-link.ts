@@ -45,10 +45,6 @@ export class UdpLink implements ClientLink {
     this.maxDatagram = address.includes(':') ? MAX_UDP_PAYLOAD_V6 : MAX_UDP_PAYLOAD_V4;
   }
 
-  sendMessage(message: Buffer): void {
-    this.socket.send(message, this.port, this.address);
-  }
-
   /*
    * A datagram too big for the client's family is dropped here: dgram would fail it later, with
    * EMSGSIZE, after it had been counted. Other send errors come back only through a per-send
