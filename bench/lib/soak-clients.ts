@@ -131,9 +131,15 @@ export class SoakClients {
     this.refreshInFlight++;
     try {
       const r = await cl.c.refresh(lifetime);
+      if (r.code === 0 && lifetime === 0) return true;
       if (r.code === 0) {
-        if (lifetime > 0) this.stats.refreshes++;
-        return true;
+        this.stats.refreshes++;
+        // A permission lasts 300 s (RFC 8656 §9): as a real client does, the ChannelBind is sent
+        // again with each refresh, which renews the channel and its permission.
+        const b = await cl.c.channelBind(0x4000, this.peer);
+        if (b.code === 0) return true;
+        count(this.stats.refresh_failures, `channel-bind ${b.code}`);
+        return false;
       }
       count(this.stats.refresh_failures, String(r.code));
       if (r.code === 437) {
