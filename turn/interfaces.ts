@@ -91,8 +91,12 @@ export interface TurnEvents {
   authFailure?(reason: string): void;
   /** A CreatePermission or ChannelBind refused for its peer address (answered 403). */
   peerRefused?(reason: PeerRefusal): void;
-  /** A TCP/TLS connection was closed at accept: its client (`per-ip`) or the relay (`total`) was at its cap. */
-  connectionRefused?(reason: 'per-ip' | 'total'): void;
+  /**
+   * A TCP/TLS connection was closed at accept: its client (`per-ip`) or the relay (`total`) was at
+   * its cap, or too many connections (the client's, or half the relay's) were still without an
+   * allocation (`unallocated`).
+   */
+  connectionRefused?(reason: 'per-ip' | 'total' | 'unallocated'): void;
   /**
    * A request from a source IP over its budget got no answer: 'challenge' (401/438 answers) or
    * 'auth-failure' (failed authentications). Called per refused request, on the request path.

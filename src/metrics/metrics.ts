@@ -13,7 +13,7 @@ const TRANSPORTS: readonly TransportName[] = ['udp', 'tcp', 'tls'];
 export const LIMIT_EVENTS = ['soft_limit', 'hard_limit', 'reset'] as const;
 export type LimitEvent = (typeof LIMIT_EVENTS)[number];
 const PEER_REFUSALS: readonly PeerRefusal[] = ['denied', 'special-purpose', 'own-address', 'unspecified', 'not-relay-port'];
-const REFUSAL_REASONS = ['per-ip', 'total'] as const;
+const REFUSAL_REASONS = ['per-ip', 'total', 'unallocated'] as const;
 /** The one reason of ferry_auth_failures_total: unknown user, bad password, expired, revoked alike. */
 export const AUTH_FAILURE_REASON = 'credentials';
 const RATE_LIMIT_KINDS = ['challenge', 'auth-failure'] as const;

@@ -103,6 +103,11 @@ export class TestTurnClient {
     return new Promise<void>((r) => s.once('close', () => r()));
   }
 
+  /** The TCP/TLS socket, for tests that stop reading from it (undefined over UDP). */
+  get streamSocket(): Socket | undefined {
+    return this.stream;
+  }
+
   sendRaw(buf: Buffer): void {
     if (this.udp) this.udp.send(buf, this.opts.port, this.opts.host);
     else this.stream?.write(buf);

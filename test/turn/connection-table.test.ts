@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
-import { clientKey, ConnectionTable, type ConnectionSlot } from '../../turn/transports/connection-table.js';
+import { clientKey, ConnectionTable, UNALLOCATED_PER_CLIENT, type ConnectionSlot } from '../../turn/transports/connection-table.js';
 
 class FakeSocket {
   destroyed = false;
@@ -72,4 +72,26 @@ test('update: new limits for new connections; live deadlines stay', () => {
   now = 1000;
   t.sweep();
   assert.deepEqual([old.destroyed, young.destroyed], [false, true]);
+});
+
+test('connections without an allocation: at most 64 per client and half the total; allocating frees the place', () => {
+  const t = new ConnectionTable({ perIp: 1000, total: 1000, allocateTimeoutMs: 1000 }, () => 0);
+  const first: ConnectionSlot[] = [];
+  for (let i = 0; i < UNALLOCATED_PER_CLIENT; i++) first.push(t.admit(sock('10.0.0.1')) as ConnectionSlot);
+  assert.equal(t.admit(sock('10.0.0.1')), 'unallocated', 'the 65th waiting connection of one client');
+  t.allocated(first[0]);
+  assert.equal(typeof t.admit(sock('10.0.0.1')), 'object', 'an allocation frees a waiting place');
+  assert.equal(t.admit(sock('10.0.0.1')), 'unallocated');
+  // Many clients: waiting connections stop at half the total (500).
+  let refused = 0;
+  for (let c = 2; c <= 10; c++) {
+    for (let i = 0; i < UNALLOCATED_PER_CLIENT; i++) if (t.admit(sock(`10.0.0.${c}`)) === 'unallocated') refused++;
+  }
+  assert.equal(t.unallocated, 500);
+  assert.equal(refused, 9 * UNALLOCATED_PER_CLIENT - (500 - UNALLOCATED_PER_CLIENT));
+  // An allocation ending makes the connection wait again, counted again.
+  t.waitForAllocation(first[0]);
+  assert.equal(t.unallocated, 501);
+  t.release(first[0]);
+  assert.equal(t.unallocated, 500);
 });

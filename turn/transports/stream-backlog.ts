@@ -22,3 +22,10 @@ export const PAUSE_READING_AT = RELAYED_BACKLOG_LIMIT;
  * RELAYED_BACKLOG_LIMIT plus one frame. It bounds the queue should a chunk ever be larger.
  */
 export const REPLY_BACKLOG_LIMIT = PAUSE_READING_AT + (512 << 10);
+
+/**
+ * A connection without an allocation that has more than this queued is closed: it has no relayed
+ * data, so the queue is replies it does not read (an honest client's exchange before Allocate is
+ * a few hundred bytes), and an unauthenticated client must not hold a megabyte of server memory.
+ */
+export const UNALLOCATED_REPLY_LIMIT = 64 << 10;

@@ -10,7 +10,7 @@ import { isClientData, relayClientData } from '../data-path.js';
 import { StreamLink } from './stream-link.js';
 import type { TlsCredentials } from '../options.js';
 import type { ConnectionSlot, ConnectionTable } from './connection-table.js';
-import { PAUSE_READING_AT, REPLY_BACKLOG_LIMIT } from './stream-backlog.js';
+import { PAUSE_READING_AT, REPLY_BACKLOG_LIMIT, UNALLOCATED_REPLY_LIMIT } from './stream-backlog.js';
 
 /** Node's default; a handshake that takes longer fails (tlsClientError) and is closed. */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -100,6 +100,10 @@ class StreamConnection implements ClientEndpoint {
   reply(message: Buffer): void {
     const s = this.socket;
     if (s.destroyed) return;
+    if (this.alloc === undefined && s.writableLength + message.length > UNALLOCATED_REPLY_LIMIT) {
+      s.destroy();
+      return;
+    }
     if (s.writableLength >= REPLY_BACKLOG_LIMIT) {
       // Dropped: the client is not reading. Reached only through writes other than replies.
       if (!this.paused) this.pause(false);
