@@ -69,6 +69,8 @@ export class Allocation implements AllocationInfo {
   droppedPacketsToPeer = 0;
   droppedBytesToClient = 0;
   droppedPacketsToClient = 0;
+  /** The relayed socket's send queue was over SEND_QUEUE_LIMIT when last read (turn/data-path.ts). */
+  congestedToPeer = false;
 
   /** The RESERVATION-TOKEN this allocation's EVEN-PORT R=1 made: cancelled when it ends. */
   reservationToken: Buffer | null = null;

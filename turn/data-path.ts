@@ -6,7 +6,7 @@
  * native path without touching request handling.
  */
 import type { RemoteInfo } from 'node:dgram';
-import type { Allocation } from './allocation.js';
+import type { Allocation, RelayEndpoint } from './allocation.js';
 import { PORT_LIVE, type Permission } from './permission.js';
 import { MIN_PACKET_COST_BYTES, type TokenBucket } from './bandwidth.js';
 import {
@@ -45,11 +45,30 @@ export const MAX_INDICATION_PAYLOAD_V6 = 65504;
 /*
  * Counting: bytesTo* and packetsTo* are what was handed to a socket (what is billed); a packet
  * the data path had to drop after it reached a live permission or channel (empty, too big to
- * frame or to send, past a stream client's backlog, a closed connection) goes to droppedTo*;
- * one refused by a bandwidth cap goes to cappedTo*. An error the kernel reports after a UDP send
- * (EPERM, ENETUNREACH) reaches Node only through a callback per send, which would cost an
- * allocation per packet: such a packet is counted as relayed.
+ * frame or to send, past a stream client's backlog or a full UDP send queue, a closed
+ * connection) goes to droppedTo*; one refused by a bandwidth cap goes to cappedTo*. An error the
+ * kernel reports after a UDP send (EPERM, ENETUNREACH) reaches Node only through a callback per
+ * send, which would cost an allocation per packet: such a packet is counted as relayed.
  */
+
+/**
+ * Datagrams Node may hold for one socket when the kernel's send buffer is full (it queues them
+ * rather than fail); past it, packets are dropped and counted, so a client sending faster than the
+ * way out drains cannot grow memory without bound. A queue is non-empty only under back-pressure.
+ */
+export const SEND_QUEUE_LIMIT = 64;
+
+/**
+ * Client → peer back-pressure: the relayed socket's queue is read every 64th packet relayed (one
+ * call into Node's handle; packetsToPeer counts them), and at every packet while it was over the
+ * limit, so it never holds more than SEND_QUEUE_LIMIT + 64 datagrams.
+ */
+function congestedToPeer(alloc: Allocation, relay: RelayEndpoint): boolean {
+  if (!alloc.congestedToPeer && (alloc.packetsToPeer & 63) !== 0) return false;
+  const congested = relay.socket.getSendQueueCount() > SEND_QUEUE_LIMIT;
+  alloc.congestedToPeer = congested;
+  return congested;
+}
 
 /** Zero padding for 4-byte alignment; never written to, so safe to share with pending sends. */
 export const PAD: readonly Buffer[] = [Buffer.alloc(0), Buffer.alloc(1), Buffer.alloc(2), Buffer.alloc(3)];
@@ -90,6 +109,7 @@ export function relayChannelDataToPeer(alloc: Allocation, buf: Buffer, offset: n
   if (length === 0 || length > (perm.family === 4 ? MAX_UDP_PAYLOAD_V4 : MAX_UDP_PAYLOAD_V6)) return dropToPeer(alloc, length);
   const rp = perm.relayPorts; // 'relay-only' (turn/peer-policy.ts): live relayed ports only
   if (rp !== null && rp.table[ch.port] !== PORT_LIVE) { rp.dropped++; return false; }
+  if (congestedToPeer(alloc, relay)) return dropToPeer(alloc, length);
   if ((alloc.capToPeer !== null || alloc.accountCaps !== null) && !admitToPeer(alloc, length)) return false;
   relay.socket.send(buf, offset + 4, length, ch.port, perm.address);
   alloc.bytesToPeer += length;
@@ -154,6 +174,7 @@ export function relaySendIndication(alloc: Allocation, buf: Buffer, offset: numb
   if (dataLength === 0 || dataLength > (perm.family === 4 ? MAX_UDP_PAYLOAD_V4 : MAX_UDP_PAYLOAD_V6)) return dropToPeer(alloc, dataLength);
   const rp = perm.relayPorts; // 'relay-only' (turn/peer-policy.ts): live relayed ports only
   if (rp !== null && rp.table[port] !== PORT_LIVE) { rp.dropped++; return false; }
+  if (congestedToPeer(alloc, relay)) return dropToPeer(alloc, dataLength);
   if ((alloc.capToPeer !== null || alloc.accountCaps !== null) && !admitToPeer(alloc, dataLength)) return false;
   relay.socket.send(buf, dataAt, dataLength, port, perm.address);
   alloc.bytesToPeer += dataLength;

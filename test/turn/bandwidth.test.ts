@@ -67,7 +67,7 @@ test('setRate lowers the capacity at once and refills at the new rate', () => {
 // --- allocations and the data path ---------------------------------------------------------------
 
 const sent: number[] = [];
-const stubSocket = { send: (_b: Buffer, _o: number, length: number) => void sent.push(length) } as unknown as Socket;
+const stubSocket = { send: (_b: Buffer, _o: number, length: number) => void sent.push(length), getSendQueueCount: () => 0 } as unknown as Socket;
 const toClient: number[] = [];
 const link = {
   transport: 'udp',

@@ -6,7 +6,7 @@ import type { Permission } from '../permission.js';
 export interface FiveTuples {
   remove(address: string, port: number): void;
 }
-import { MAX_UDP_PAYLOAD_V4, MAX_UDP_PAYLOAD_V6, PAD, writeDataIndicationHeader } from '../data-path.js';
+import { MAX_UDP_PAYLOAD_V4, MAX_UDP_PAYLOAD_V6, PAD, SEND_QUEUE_LIMIT, writeDataIndicationHeader } from '../data-path.js';
 
 /*
  * Per-packet headers are written into shared scratch buffers and sent together with the
@@ -36,6 +36,8 @@ export class UdpLink implements ClientLink {
   private readonly tuples: FiveTuples;
   /** The largest datagram the client's address family can take (IPv6 listeners are IPv6-only). */
   private readonly maxDatagram: number;
+  /** The socket's send queue was over SEND_QUEUE_LIMIT after this link's last send. */
+  private congested = false;
 
   constructor(tuples: FiveTuples, socket: Socket, address: string, port: number) {
     this.tuples = tuples;
@@ -53,7 +55,7 @@ export class UdpLink implements ClientLink {
   sendChannelData(channel: number, payload: Buffer): boolean {
     const h = channelHeader;
     const length = payload.length;
-    if (4 + length > this.maxDatagram) return false;
+    if (4 + length > this.maxDatagram || (this.congested && this.stillCongested())) return false;
     h[0] = channel >>> 8;
     h[1] = channel & 0xff;
     h[2] = length >>> 8;
@@ -62,12 +64,17 @@ export class UdpLink implements ClientLink {
     pair[1] = payload;
     this.socket.send(pair, this.port, this.address);
     pair[1] = h;
-    if (this.socket.getSendQueueCount() !== 0) channelHeader = Buffer.allocUnsafeSlow(4);
+    const queued = this.socket.getSendQueueCount();
+    if (queued !== 0) {
+      channelHeader = Buffer.allocUnsafeSlow(4);
+      this.congested = queued > SEND_QUEUE_LIMIT;
+    }
     return true;
   }
 
   sendDataIndication(peer: Permission, peerPort: number, payload: Buffer): boolean {
     if ((peer.family === 6 ? 48 : 36) + ((payload.length + 3) & ~3) > this.maxDatagram) return false;
+    if (this.congested && this.stillCongested()) return false;
     const n = writeDataIndicationHeader(indicationScratch, peer, peerPort, payload.length);
     if (n === 0) return false;
     const header = n === 36 ? indicationV4 : indicationV6;
@@ -84,8 +91,23 @@ export class UdpLink implements ClientLink {
       this.socket.send(triple, this.port, this.address);
       triple[1] = header;
     }
-    if (this.socket.getSendQueueCount() !== 0) renewIndicationScratch();
+    const queued = this.socket.getSendQueueCount();
+    if (queued !== 0) {
+      renewIndicationScratch();
+      this.congested = queued > SEND_QUEUE_LIMIT;
+    }
     return true;
+  }
+
+  /**
+   * The listening socket's queue was over SEND_QUEUE_LIMIT after this link's last send (the queue
+   * is read after every send anyway, for the scratch buffers): read it again before sending more.
+   * Every link of the socket reads the queue after its sends, so it holds at most
+   * SEND_QUEUE_LIMIT plus one datagram per link.
+   */
+  private stillCongested(): boolean {
+    this.congested = this.socket.getSendQueueCount() > SEND_QUEUE_LIMIT;
+    return this.congested;
   }
 
   detach(): void {
