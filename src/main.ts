@@ -129,6 +129,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
     liveSessions = () => turn.live();
     metrics.sources.sessions = () => turn.live();
     metrics.sources.relayOnlyDrops = () => turn.relayOnlyDrops();
+    metrics.sources.engineFaults = () => turn.faults();
     const relayControl: RelayControl = {
       closeAccountAllocations: (accountId) => turn.closeAllocations((info) => info.account === accountId, 'admin'),
       setAccountMaxBps: (accountId, bps) => turn.setAccountMaxBps(accountId, bps),

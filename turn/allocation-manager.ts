@@ -24,6 +24,11 @@ export class AllocationManager {
   /** The engine's event hooks (TurnServer.update replaces them): allocation lifecycle and auth failures. */
   events: TurnEvents | undefined;
   private readonly log: EngineLogger | undefined;
+  /**
+   * Exceptions caught in a socket callback of the data path or the transports (none is expected:
+   * each is a bug, kept from stopping the relay and counted so it does not pass unseen).
+   */
+  faults = 0;
   /** Bandwidth caps (max_bps) given to allocations as they start. */
   readonly caps: BandwidthCaps;
 
@@ -64,6 +69,7 @@ export class AllocationManager {
           relayFromPeer(alloc, msg, rinfo, clock.ms);
         } catch {
           // Nothing a peer sends may stop the relay: relayFromPeer drops and counts what it cannot send.
+          this.faults++;
         }
       });
     }

@@ -169,6 +169,11 @@ export class TurnServer {
   }
 
   /** Client packets dropped by 'relay-only' permissions (to a relay address's non-relayed port). */
+  /** Exceptions caught in socket callbacks so far (each one a bug; see AllocationManager.faults). */
+  faults(): number {
+    return this.allocations.faults;
+  }
+
   relayOnlyDrops(): number {
     return this.binder.relayOnlyDrops();
   }

@@ -47,6 +47,8 @@ export interface MetricsSources {
   signalingPeers?: () => number;
   /** TurnServer.relayOnlyDrops: client packets dropped toward a relay address's non-relayed port. */
   relayOnlyDrops?: () => number;
+  /** TurnServer.faults: exceptions caught in the engine's socket callbacks. */
+  engineFaults?: () => number;
 }
 
 export interface FerryMetricsOptions {
@@ -160,6 +162,15 @@ export class FerryMetrics {
       collect() {
         this.reset();
         this.inc(self.sources.relayOnlyDrops?.() ?? 0);
+      },
+    });
+    new Counter({
+      name: 'ferry_engine_faults_total',
+      help: 'Exceptions caught in the TURN engine\'s socket callbacks (the packet or connection was dropped); any is a bug worth reporting.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(self.sources.engineFaults?.() ?? 0);
       },
     });
     this.#authFailures.inc({ reason: AUTH_FAILURE_REASON }, 0);

@@ -63,6 +63,7 @@ test('an exception on the per-packet path does not escape the relayed socket lis
     assert.deepEqual(got, ['second']);
     assert.deepEqual(uncaught, [], 'nothing escaped the listener');
     assert.deepEqual([alloc.packetsToClient, alloc.bytesToClient], [1, 6]);
+    assert.equal(manager.faults, 1, 'the caught exception is counted');
   } finally {
     process.removeListener('uncaughtException', onUncaught);
     manager.close(alloc, 'shutdown', clock.ms);

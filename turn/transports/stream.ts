@@ -65,6 +65,7 @@ class StreamConnection implements ClientEndpoint {
     try {
       if (!this.framer.push(chunk, this.onFrame)) this.socket.destroy();
     } catch {
+      this.deps.env.allocations.faults++;
       this.socket.destroy();
     }
   }

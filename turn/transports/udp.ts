@@ -80,6 +80,7 @@ export class UdpListener implements FiveTuples {
       handleStun(this.env, new UdpClient(this, rinfo.address, rinfo.port), msg, 0, msg.length, this.now());
     } catch {
       // nothing a client sends may stop the listener
+      this.env.allocations.faults++;
     }
   }
 
