@@ -4,6 +4,7 @@
  * scripts/config-table.js). Objects are strict so a misspelt key is an error, not a silent default.
  */
 import { z } from 'zod';
+import { isApiKeyShape } from '../accounts/keys.js';
 import { normalizeHost } from '../credentials/ice-servers.js';
 import { parseDuration, parseIntervalOrOff, parsePercent, parseSize, UnitError } from './units.js';
 import { WEBHOOK_EVENT_TYPES } from '../webhooks/outbox.js';
@@ -44,8 +45,9 @@ const SignalingSchema = z
     admin_token: z
       .string({ error: 'expected a string' })
       .min(16, { error: 'must be at least 16 characters' })
+      .refine((s) => !isApiKeyShape(s), { error: 'must not have the shape of an API key (fk_ + 43 characters): such a token is taken for an API key' })
       .optional()
-      .describe('Bearer token of the admin API (/v1/accounts...), at least 16 characters. Not set: the admin API is disabled and answers 503.'),
+      .describe('Bearer token of the admin API (/v1/accounts...), at least 16 characters, not shaped like an API key (fk_...). Not set: the admin API is disabled and answers 503.'),
     public_host: publicHost
       .optional()
       .describe('Host name or IP put in the TURN URLs that /v1/ice-servers hands out (e.g. turn.example.org). Default: the host of the request\'s Host header.'),
