@@ -4,6 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { isApiKeyShape } from '../src/accounts/keys.js';
 import { TOKEN_PREFIX } from '../src/credentials/signal-token.js';
 import { ADMIN_FAILURES_PER_MINUTE, FailedTokenLimit } from '../src/credentials/failed-token-limit.js';
 import type { SignalingDeps } from './deps.js';
@@ -91,22 +92,34 @@ export function refuseIfAdminBlocked(request: FastifyRequest, deps: AdminDeps): 
   }
 }
 
+/**
+ * Whether `token` may be the admin token, so that a wrong one counts as a guess at it. An API key
+ * (its shape, fk_...) may not: the config refuses an admin token of that shape. So a tenant polling
+ * with a revoked key neither spends nor meets the admin budget of its IP (behind a reverse proxy,
+ * everyone's), and API keys are 256-bit: guessing them needs no budget.
+ */
+export function mayBeAdminToken(token: string): boolean {
+  return !isApiKeyShape(token);
+}
+
 /** Counts a wrong admin token from the request's client IP. */
 export function adminTokenFailed(request: FastifyRequest, deps: AdminDeps): void {
   adminFailuresOf(deps).failed(request.ip, (deps.now ?? Date.now)());
 }
 
 /**
- * Throws 503 when the admin API is disabled, 429 while the client IP is over its budget of failed
- * admin tokens, 401 unless the request carries the admin token (a wrong one is counted).
+ * Throws 503 when the admin API is disabled, 401 for a missing token or an API key (not counted),
+ * 429 while the client IP is over its budget of failed admin tokens, 401 unless the request carries
+ * the admin token (a wrong one is counted).
  */
 export function requireAdmin(request: FastifyRequest, deps: AdminDeps): void {
   const adminToken = deps.adminToken;
   if (adminToken === undefined) {
     throw new ApiError(503, 'admin_disabled', 'the admin API is disabled: set signaling.admin_token in the config');
   }
-  refuseIfAdminBlocked(request, deps);
   const token = requireBearer(request, 'missing admin credentials: send Authorization: Bearer <admin_token>');
+  if (!mayBeAdminToken(token)) throw unauthorized('invalid admin token (this is an API key)');
+  refuseIfAdminBlocked(request, deps);
   if (!sameSecret(token, adminToken)) {
     adminTokenFailed(request, deps);
     throw unauthorized('invalid admin token');

@@ -7,7 +7,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { countersJson, type UsageRow } from '../../src/metering/types.js';
-import { adminTokenFailed, authenticateCredential, refuseIfAdminBlocked, requireAdmin, requireBearer, sameSecret, unauthorized } from '../auth.js';
+import { adminTokenFailed, authenticateCredential, mayBeAdminToken, refuseIfAdminBlocked, requireAdmin, requireBearer, sameSecret, unauthorized } from '../auth.js';
 import type { SignalingDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { csvRow } from '../csv.js';
@@ -50,10 +50,13 @@ export function usageRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
   /** The account the caller may see: undefined means all (admin without ?account=). */
   const scope = async (request: FastifyRequest, account: string | undefined): Promise<string | undefined> => {
     const token = requireBearer(request, 'missing credentials: send Authorization: Bearer <admin_token or api_key>');
-    const admin = deps.adminToken;
-    // The admin token can be guessed here too: the same budget of failures as the admin API.
-    if (admin !== undefined) refuseIfAdminBlocked(request, deps);
-    if (admin !== undefined && sameSecret(token, admin)) return account;
+    // The admin token can be guessed here too: the same budget of failures as the admin API. An
+    // API key cannot be the admin token: it goes to API-key authentication only, never counted.
+    const admin = mayBeAdminToken(token) ? deps.adminToken : undefined;
+    if (admin !== undefined) {
+      refuseIfAdminBlocked(request, deps);
+      if (sameSecret(token, admin)) return account;
+    }
     const principal = await authenticateCredential(deps, token);
     if (principal === null || principal.via !== 'api_key') {
       if (admin !== undefined) adminTokenFailed(request, deps);

@@ -4,6 +4,7 @@
  * scripts/config-table.js). Objects are strict so a misspelt key is an error, not a silent default.
  */
 import { z } from 'zod';
+import { isApiKeyShape } from '../accounts/keys.js';
 import { normalizeHost } from '../credentials/ice-servers.js';
 import { parseDuration, parseIntervalOrOff, parsePercent, parseSize, UnitError } from './units.js';
 import { WEBHOOK_EVENT_TYPES } from '../webhooks/outbox.js';
@@ -44,8 +45,9 @@ const SignalingSchema = z
     admin_token: z
       .string({ error: 'expected a string' })
       .min(16, { error: 'must be at least 16 characters' })
+      .refine((s) => !isApiKeyShape(s), { error: 'must not have the shape of an API key (fk_ + 43 characters): such a token is taken for an API key' })
       .optional()
-      .describe('Bearer token of the admin API (/v1/accounts...), at least 16 characters. Not set: the admin API is disabled and answers 503.'),
+      .describe('Bearer token of the admin API (/v1/accounts...), at least 16 characters, not shaped like an API key (fk_...). Not set: the admin API is disabled and answers 503.'),
     public_host: publicHost
       .optional()
       .describe('Host name or IP put in the TURN URLs that /v1/ice-servers hands out (e.g. turn.example.org). Default: the host of the request\'s Host header.'),
@@ -244,8 +246,8 @@ const perIpBudget = (def: number, description: string) =>
 
 const RateLimitsSchema = z
   .strictObject({
-    challenges_per_ip: perIpBudget(50, '401/438 challenge answers per second one source IP may get, sustained, with a burst of 3 seconds\' worth; past it, requests that would be challenged get no answer at all (so the relay cannot be used as a reflector) and are counted in ferry_rate_limited_total{kind="challenge"}. An ICE agent needs a few per allocation; a NAT may hide many users. 0: no limit.'),
-    auth_failures_per_ip: perIpBudget(60, 'Failed authentications (unknown user, wrong password, expired or revoked credential) per minute one source IP may make, all at once at most; past it, its signed requests are not verified and get no answer until the budget refills (counted in ferry_rate_limited_total{kind="auth-failure"}). 0: no limit.'),
+    challenges_per_ip: perIpBudget(50, '401/438 challenge answers (they carry a REALM and a fresh NONCE, several times a minimal request) per second one source IP may get, sustained, with a burst of 3 seconds\' worth; past it, requests that would be challenged get no answer at all, so challenges cannot be reflected at line rate, and are counted in ferry_rate_limited_total{kind="challenge"}. Not budgeted: STUN Binding answers, 400 and 420 (at most about 2.5 times the size of the request), and challenges to a 5-tuple holding an allocation, for its own username. An ICE agent needs a few per allocation; a NAT may hide many users. 0: no limit.'),
+    auth_failures_per_ip: perIpBudget(60, 'Failed authentications (unknown user, wrong password, expired or revoked credential) per minute one source IP may make, all at once at most; past it, its signed requests are not verified and get no answer until the budget refills (counted in ferry_rate_limited_total{kind="auth-failure"}), except those from a 5-tuple holding an allocation, for its own username (their failures still count). Users behind one NAT share it. 0: no limit.'),
   }, { error: 'expected an object {"challenges_per_ip": 50, "auth_failures_per_ip": 60}' })
   .prefault({})
   .describe('Budgets of unauthenticated TURN work per source IP (an IPv6 source per /64), kept in fixed-size tables (4096 slots; addresses sharing a slot share its budget). The admin API has its own: 10 failed admin tokens per minute per client IP, then 429.');

@@ -8,7 +8,7 @@ describe('admin API: failed tokens per client IP', () => {
   const clock = { ms: Date.UTC(2030, 0, 1) };
   let t: TestApp;
   before(async () => {
-    t = await testApp({ relay: { now: () => clock.ms } });
+    t = await testApp({ relay: { now: () => clock.ms, usage: { usage: async () => [] } } });
   });
   after(() => t.close());
 
@@ -48,6 +48,21 @@ describe('admin API: failed tokens per client IP', () => {
     const usage = await t.request({ method: 'GET', url: '/v1/usage', remoteAddress: '192.0.2.30', auth: ADMIN_TOKEN });
     assert.equal(usage.statusCode, 429);
     assert.equal((await list('192.0.2.30', ADMIN_TOKEN)).statusCode, 429);
+  });
+
+  it('a revoked or unknown API key (at /v1/usage or an admin route) neither spends nor meets the admin budget', async () => {
+    const acme = await t.createAccount('acme');
+    const keys = (await t.request({ method: 'GET', url: `/v1/accounts/${acme.id}/keys` })).json() as { keys: { id: string }[] };
+    assert.equal((await t.request({ method: 'DELETE', url: `/v1/accounts/${acme.id}/keys/${keys.keys[0].id}` })).statusCode, 204);
+    const unknown = `fk_${'A'.repeat(43)}`;
+    for (let i = 0; i < 20; i++) {
+      const res = await t.request({ method: 'GET', url: '/v1/usage', remoteAddress: '192.0.2.40', auth: i % 2 === 0 ? acme.api_key : unknown });
+      assert.equal(res.statusCode, 401, `poll ${i + 1}`);
+    }
+    // On an admin route too, an API key is refused without counting.
+    for (let i = 0; i < 20; i++) assert.equal((await list('192.0.2.40', acme.api_key)).statusCode, 401);
+    assert.equal((await t.request({ method: 'GET', url: '/v1/usage', remoteAddress: '192.0.2.40', auth: ADMIN_TOKEN })).statusCode, 200);
+    assert.equal((await list('192.0.2.40', ADMIN_TOKEN)).statusCode, 200);
   });
 
   it('429 is documented on admin routes', async () => {

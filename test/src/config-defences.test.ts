@@ -39,6 +39,8 @@ describe('nonce and rate_limits config', () => {
     assert.match(problem({ nonce: { ttl: '10m' } }), /nonce/);
     assert.match(problem({ rate_limits: { challenges_per_ip: -1 } }), /^ {2}rate_limits\.challenges_per_ip: expected a whole number, 0 for no limit$/m);
     assert.match(problem({ rate_limits: { auth_failures_per_ip: 1.5 } }), /^ {2}rate_limits\.auth_failures_per_ip: expected a whole number/m);
+    // It would be taken for an API key, which the admin-token budget does not count.
+    assert.match(problem({ signaling: { admin_token: `fk_${'a'.repeat(43)}` } }), /^ {2}signaling\.admin_token: must not have the shape of an API key/m);
   });
 
   it('both apply on reload', () => {

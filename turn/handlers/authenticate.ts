@@ -12,6 +12,7 @@ import {
 import { readPasswordAlgorithm, readString } from '../codec/attributes.js';
 import { checkMessageIntegrity, checkMessageIntegritySha256 } from '../codec/integrity.js';
 import type { RequestContext } from './context.js';
+import { fromOwnAllocation } from './own-allocation.js';
 import { challenge, failure, type Credential } from './respond.js';
 
 /** `response` null: no answer at all (the client's IP is over a rate limit). */
@@ -37,7 +38,9 @@ const NO_KEY = Buffer.alloc(16);
  * Every credential failure looks the same from outside (one 401, one metric reason); the detail
  * goes to the debug log only. A source IP past its budget of failures
  * (rate_limits.auth_failures_per_ip) gets no answer to a signed request, which is not even
- * verified, until the budget refills: passwords cannot be guessed at line rate.
+ * verified, until the budget refills: passwords cannot be guessed at line rate. Exempt: a request
+ * from a 5-tuple holding an allocation, naming that allocation's user (fromOwnAllocation); it is
+ * verified as usual and a failure still takes a token.
  */
 export function authenticate(ctx: RequestContext): AuthOutcome {
   const { req, env, now } = ctx;
@@ -45,7 +48,9 @@ export function authenticate(ctx: RequestContext): AuthOutcome {
   if (req.integrityIndex < 0 && !sha256) return refuse(challenge(ctx, 401));
   const failures = env.rateLimits.authFailures;
   const slot = failures.enabled ? failures.slotOf(ctx.client.address) : -1;
-  if (slot >= 0 && !failures.available(slot, now)) {
+  // The request can only prove the password of the user already authenticated on this 5-tuple:
+  // it gives a guesser nothing, and users sharing the IP must not cost it its allocation.
+  if (slot >= 0 && !failures.available(slot, now) && !fromOwnAllocation(ctx)) {
     env.allocations.events?.rateLimited?.('auth-failure');
     return refuse(null);
   }

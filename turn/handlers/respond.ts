@@ -1,6 +1,7 @@
 import { CLASS_ERROR, CLASS_SUCCESS, messageType, ATTR_NONCE, ATTR_REALM } from '../codec/constants.js';
 import { StunWriter } from '../codec/writer.js';
 import type { RequestContext } from './context.js';
+import { fromOwnAllocation } from './own-allocation.js';
 
 /** The credential a request was authenticated with; responses are signed with the same key. */
 export interface Credential {
@@ -55,13 +56,15 @@ export function failure(ctx: RequestContext, code: number, cred: Credential | nu
  * 401 or 438 with REALM and a fresh NONCE bound to the client's IP and port; never signed.
  * null (no answer at all) once the client's IP has used its budget of challenges
  * (rate_limits.challenges_per_ip), so the relay cannot be made to reflect them at line rate.
+ * Exempt (still counted): the answer to a request from a 5-tuple holding an allocation, naming
+ * that allocation's user (fromOwnAllocation), so a live client always learns of a stale nonce.
  */
 export function challenge(ctx: RequestContext, code: 401 | 438): Buffer | null {
   const { env, client, now } = ctx;
   const budget = env.rateLimits.challenges;
   if (budget.enabled) {
     const slot = budget.slotOf(client.address);
-    if (!budget.available(slot, now)) {
+    if (!budget.available(slot, now) && !fromOwnAllocation(ctx)) {
       env.allocations.events?.rateLimited?.('challenge');
       return null;
     }

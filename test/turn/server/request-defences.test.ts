@@ -127,3 +127,72 @@ test('with both budgets off (0), nothing is limited', async () => {
   await challenged(c);
   for (let i = 0; i < 50; i++) assert.equal(await answered(c, allocateRequest(c, i % 2 === 0)), true);
 });
+
+test('a 5-tuple holding an allocation keeps refreshing while its IP is out of both budgets; a new Allocate from that IP does not get through', async () => {
+  // Failures: 3 a minute. Challenges: 2 a second, burst 6. Nonces last 2 minutes.
+  const fx = await server({ rateLimits: { challengesPerIp: 2, authFailuresPerIp: 3 }, nonceTtlMs: 120_000 });
+  const limited: string[] = [];
+  fx.server.update({ events: { rateLimited: (kind) => limited.push(kind) } });
+  const alice = await client(fx.udpPort);
+  assert.equal((await alice.allocate()).code, 0);
+  const peer = { address: '127.0.0.1', port: 40_000 };
+
+  /** Another socket of the same IP guesses, then asks for challenges, until neither is answered. */
+  const exhaust = async () => {
+    const guesser = await client(fx.udpPort, { password: 'guess' });
+    await challenged(guesser);
+    limited.length = 0;
+    for (let i = 0; i < 10 && (await answered(guesser, allocateRequest(guesser, true))); i++);
+    for (let i = 0; i < 10 && (await answered(guesser, allocateRequest(guesser, false))); i++);
+    assert.deepEqual(limited, ['auth-failure', 'challenge'], 'both budgets are spent');
+    assert.equal(await answered(guesser, allocateRequest(guesser, true)), false);
+  };
+  await exhaust();
+
+  assert.equal((await alice.transact(alice.build(C.METHOD_REFRESH, null, true))).code, 0, 'Refresh');
+  assert.equal((await alice.createPermission(peer)).code, 0, 'CreatePermission');
+  assert.equal((await alice.channelBind(0x4000, peer)).code, 0, 'ChannelBind');
+
+  // Another username on alice's 5-tuple is not exempt: it could be a guess at bob's password.
+  alice.opts.username = 'bob';
+  assert.equal(await answered(alice, alice.build(C.METHOD_REFRESH, null, true)), false, 'bob on alice\'s 5-tuple');
+  alice.opts.username = 'alice';
+
+  // A new 5-tuple of the same IP, with the right password, is still refused.
+  const newcomer = await client(fx.udpPort);
+  assert.equal(await answered(newcomer, allocateRequest(newcomer, false)), false, 'no 401 for a new Allocate');
+  newcomer.realm = alice.realm;
+  newcomer.nonce = alice.nonce;
+  assert.equal(await answered(newcomer, allocateRequest(newcomer, true)), false, 'no 438 nor 401 for a new Allocate');
+
+  // The nonce goes stale (the budgets refill meanwhile: spend them again): 438, then the Refresh succeeds.
+  fx.clock.advance(121_000);
+  await exhaust();
+  const stale = await alice.transact(alice.build(C.METHOD_REFRESH, null, true));
+  assert.equal(stale.code, 438, 'a stale nonce gets its 438');
+  alice.nonce = stale.string(C.ATTR_NONCE);
+  assert.equal((await alice.transact(alice.build(C.METHOD_REFRESH, null, true))).code, 0, 'Refresh with the fresh nonce');
+  assert.equal(await answered(newcomer, allocateRequest(newcomer, false)), false, 'still no 401 for a new Allocate');
+});
+
+test('a wrong password from a live allocation\'s 5-tuple is verified (401) and still spends the IP\'s failure budget', async () => {
+  const fx = await server({ rateLimits: { challengesPerIp: 0, authFailuresPerIp: 3 } }); // one failure per 20 s
+  const alice = await client(fx.udpPort);
+  assert.equal((await alice.allocate()).code, 0);
+  const guesser = await client(fx.udpPort, { password: 'guess' });
+  await challenged(guesser);
+  for (let i = 0; i < 3; i++) assert.equal((await guesser.transact(allocateRequest(guesser, true))).code, 401);
+  assert.equal(await answered(guesser, allocateRequest(guesser, true)), false, 'out of budget');
+
+  alice.opts.password = 'guess';
+  assert.equal((await alice.transact(alice.build(C.METHOD_REFRESH, null, true))).code, 401, 'verified, refused');
+  alice.opts.password = 'alice-pass';
+
+  // That failure took a token: 20 s later the IP's slot is back at zero, not at one.
+  const newcomer = await client(fx.udpPort);
+  await challenged(newcomer);
+  fx.clock.advance(20_000);
+  assert.equal(await answered(newcomer, allocateRequest(newcomer, true)), false);
+  fx.clock.advance(20_000);
+  assert.equal((await newcomer.transact(allocateRequest(newcomer, true))).code, 0);
+});
