@@ -155,24 +155,28 @@ export class FerryMetrics {
       registers,
     });
     for (const reason of PEER_REFUSALS) this.#peerRefused.inc({ reason }, 0);
-    new Counter({
-      name: 'ferry_relay_only_dropped_packets_total',
-      help: 'Client packets to one of the relay\'s own addresses dropped because no live allocation is relayed on that port.',
-      registers,
-      collect() {
-        this.reset();
-        this.inc(self.sources.relayOnlyDrops?.() ?? 0);
-      },
-    });
-    new Counter({
-      name: 'ferry_engine_faults_total',
-      help: 'Exceptions caught in the TURN engine\'s socket callbacks (the packet or connection was dropped); any is a bug worth reporting.',
-      registers,
-      collect() {
-        this.reset();
-        this.inc(self.sources.engineFaults?.() ?? 0);
-      },
-    });
+    /** A counter the engine keeps itself, read at scrape time (0 until its source is set). */
+    const engineCounter = (name: string, help: string, read: () => number | undefined): void => {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read() ?? 0);
+        },
+      });
+    };
+    engineCounter(
+      'ferry_relay_only_dropped_packets_total',
+      'Client packets to one of the relay\'s own addresses dropped because no live allocation is relayed on that port.',
+      () => self.sources.relayOnlyDrops?.(),
+    );
+    engineCounter(
+      'ferry_engine_faults_total',
+      'Exceptions caught in the TURN engine\'s socket callbacks (the packet or connection was dropped); any is a bug worth reporting.',
+      () => self.sources.engineFaults?.(),
+    );
     this.#authFailures.inc({ reason: AUTH_FAILURE_REASON }, 0);
     const rateLimited = new Counter({
       name: 'ferry_rate_limited_total',
@@ -190,7 +194,7 @@ export class FerryMetrics {
     });
     this.#connectionsRefused = new Counter({
       name: 'ferry_connections_refused_total',
-      help: 'TCP/TLS client connections closed at accept, by cap reached (per-ip: quotas.connections_per_ip, total: quotas.total_connections).',
+      help: 'TCP/TLS client connections closed at accept, by cap reached (per-ip: quotas.connections_per_ip, total: quotas.total_connections, unallocated: too many connections still without an allocation).',
       labelNames: ['reason'] as const,
       registers,
     });
