@@ -12,6 +12,7 @@ import { installCleanup, registerTempDir } from './lib/children.js';
 import { benchLog, flag, jsonArg, positiveArg } from './lib/options.js';
 import { cpuMark, cpuPercent, groupRssKb, udpDropsByPort, type CpuMark } from './lib/procfs.js';
 import { startFerry } from './lib/servers.js';
+import { InspectorSession, type HeapAfterGc } from './lib/inspector.js';
 import { echoPeer, SoakClients } from './lib/soak-clients.js';
 import { scanOutput } from './lib/fuzz-output.js';
 import { liftPerIpLimits } from './lib/per-ip-limits.js';
@@ -69,8 +70,17 @@ async function main(): Promise<number> {
   const relay = await reserveRelayRange(opts.allocations + 200);
   const quota = opts.allocations + 100;
   const extra = { peers: { allow: [`${PEER_HOST}/32`] }, quotas: { allocations_per_user: quota, total_allocations: quota }, ...liftPerIpLimits(), ...ferryConfig() };
-  const ferry = await startFerry(REPO_ROOT, port, relay, tmp, 10_000, extra);
+  // The inspector lets the bench read Ferry's heap after a full collection (see bench/lib/inspector.ts).
+  const inspectPort = await freePort();
+  const env = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --inspect=127.0.0.1:${inspectPort}`.trim() };
+  const ferry = await startFerry(REPO_ROOT, port, relay, tmp, 10_000, extra, false, env);
   const pid = ferry.child.pid;
+  const inspector = await InspectorSession.connect(inspectPort);
+  const gc = async (at: string): Promise<HeapAfterGc & { at: string }> => {
+    const h = await inspector.heapAfterGc();
+    log(`${at}: after a full GC heap used ${Math.round(h.heap_used_kb / 1024)} MB, rss ${Math.round(h.rss_kb / 1024)} MB`);
+    return { at, ...h };
+  };
   const peer = await echoPeer(PEER_HOST);
   const clients = new SoakClients({ host: '127.0.0.1', port, username: 'u', password: 'p' }, peer.address, opts);
   const dropsBefore = udpDropsByPort();
@@ -99,6 +109,7 @@ async function main(): Promise<number> {
   }, opts.sampleS * 1000);
   try {
     await sleep(5000); // past the start-up work
+    const gcAtRest = await gc('at rest');
     const atRest = sample();
     phase = 'setup';
     log(`ferry pid ${pid} on 127.0.0.1:${port}; opening ${opts.allocations} allocations (relay ${relay.lo}-${relay.hi}, ulimit -n ${limit})`);
@@ -108,8 +119,15 @@ async function main(): Promise<number> {
     const afterSetup = sample();
     phase = 'hold';
     clients.start();
-    const holdEnd = performance.now() + opts.minutes * 60_000;
-    while (performance.now() < holdEnd && !ferry.child.hasExited()) await sleep(Math.min(1000, holdEnd - performance.now()));
+    const holdStart = performance.now();
+    const holdEnd = holdStart + opts.minutes * 60_000;
+    const warmAt = holdStart + Math.max(opts.refreshS, (opts.minutes * 60) / 4) * 1000;
+    let gcWarm: (HeapAfterGc & { at: string }) | null = null;
+    while (performance.now() < holdEnd && !ferry.child.hasExited()) {
+      if (gcWarm === null && performance.now() >= warmAt) gcWarm = await gc('after warm-up');
+      await sleep(Math.min(1000, holdEnd - performance.now()));
+    }
+    const gcEndOfHold = await gc('end of hold');
     const holdSamples = curve.filter((s) => s.phase === 'hold');
     const endOfHold = sample();
     const liveAtEnd = clients.live;
@@ -117,6 +135,7 @@ async function main(): Promise<number> {
     phase = 'closed';
     const closedAt = performance.now();
     while (performance.now() - closedAt < opts.afterS * 1000) await sleep(1000);
+    const gcAfterClose = await gc('after close');
     const afterClose = sample();
     clearInterval(sampler);
     // Warm-up: the first quarter of the hold (at least one refresh period); flat = what grew after it.
@@ -147,6 +166,15 @@ async function main(): Promise<number> {
         /** Of what the allocations added at the peak (peak − at rest), the share gone after the close. */
         returned_pct: peak > atRest.rss_kb ? Math.min(100, Math.round(((peak - afterClose.rss_kb) / (peak - atRest.rss_kb)) * 100)) : null,
       },
+      /** V8 heap in use (and RSS) right after a full collection forced through the inspector. */
+      after_full_gc: {
+        at_rest: gcAtRest,
+        after_warmup: gcWarm,
+        end_of_hold: gcEndOfHold,
+        after_close: gcAfterClose,
+        heap_growth_after_warmup_kb: gcWarm === null ? null : gcEndOfHold.heap_used_kb - gcWarm.heap_used_kb,
+        heap_returned_after_close_kb: gcEndOfHold.heap_used_kb - gcAfterClose.heap_used_kb,
+      },
       bytes_per_allocation: perAlloc,
       curve,
     };
@@ -154,6 +182,7 @@ async function main(): Promise<number> {
     return ferry.child.hasExited() ? 1 : 0;
   } finally {
     clearInterval(sampler);
+    inspector.close();
     clients.destroy();
     peer.close();
     await ferry.stop();

@@ -60,6 +60,7 @@ export async function startCoturn(port: number, relay: RelayRange, tmp: string, 
  */
 export async function startFerry(
   repoRoot: string, port: number, relay: RelayRange, tmp: string, readyMs: number, extra: Record<string, unknown>, unmetered = false,
+  env?: NodeJS.ProcessEnv,
 ): Promise<Server> {
   const config = {
     address: `127.0.0.1:${port}`,
@@ -76,7 +77,7 @@ export async function startFerry(
   const configPath = join(tmp, `${name}.json`);
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   const args = unmetered ? ['dist/bench/unmetered-relay.js', configPath] : ['bin/ferry.js', 'start', '--fg', '--config', configPath];
-  const child = spawnChild(name, process.execPath, args, { cwd: repoRoot, logFile: join(tmp, `${name}.log`) });
+  const child = spawnChild(name, process.execPath, args, { cwd: repoRoot, logFile: join(tmp, `${name}.log`), ...(env ? { env } : {}) });
   await waitReady(child, port, readyMs, `${name} (${join(repoRoot, args[0])})`);
   return server(name, port, child, ['node', ...args]);
 }
