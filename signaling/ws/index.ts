@@ -13,6 +13,7 @@ import { Heartbeat } from './heartbeat.js';
 import { Hub, type HubStats, type SignalGrant } from './hub.js';
 import { resolveLimits, type SignalLimits } from './limits.js';
 import { CLOSE } from './protocol.js';
+import { RecentRevocations } from './revocations.js';
 import { isRefusal, readUpgradeRequest, refusal, type SignalCredentials, type UpgradeRefusal } from './upgrade.js';
 
 export type { SignalLimits } from './limits.js';
@@ -68,7 +69,8 @@ export function registerSignalingSocket(app: FastifyInstance, deps: SignalSocket
     hub.detach(c.session);
     c.socket.close(CLOSE.credentialEnded, 'credential expired');
   });
-  const admitted = new WeakMap<FastifyRequest, { identity: SignalIdentity; peerId: string; response: ServerResponse }>();
+  const admitted = new WeakMap<FastifyRequest, { identity: SignalIdentity; peerId: string; response: ServerResponse; mark: number }>();
+  const revocations = new RecentRevocations();
   let sweeper: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
 
@@ -77,6 +79,8 @@ export function registerSignalingSocket(app: FastifyInstance, deps: SignalSocket
   const admit = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const read = readUpgradeRequest(request.query, request.headers.authorization);
     if (isRefusal(read)) return refuse(reply, read);
+    // Taken before the check: a revocation while it runs counts too.
+    const mark = revocations.mark;
     let identity: SignalIdentity | null;
     try {
       identity = await deps.authenticate(read.credentials);
@@ -93,7 +97,7 @@ export function registerSignalingSocket(app: FastifyInstance, deps: SignalSocket
         refusal(429, 'too_many_peers', `the account has ${limits.maxPeersPerAccount} connected peers, the most allowed`),
       );
     }
-    admitted.set(request, { identity, peerId: read.peerId, response: reply.raw });
+    admitted.set(request, { identity, peerId: read.peerId, response: reply.raw, mark });
     return undefined;
   };
 
@@ -115,6 +119,13 @@ export function registerSignalingSocket(app: FastifyInstance, deps: SignalSocket
       return;
     }
     const { identity } = who;
+    // Revoked while the handshake was in flight: closed as the hub would have closed it.
+    const revoked = revocations.since(who.mark, identity);
+    if (revoked !== null) {
+      if (revoked === 'account') socket.close(CLOSE.policy, 'account closed');
+      else socket.close(CLOSE.credentialEnded, 'credential revoked');
+      return;
+    }
     const session = hub.attach(identity.accountId, who.peerId, socket, identity);
     if (!session) {
       socket.close(CLOSE.policy, 'too many peers in this account');
@@ -186,8 +197,14 @@ export function registerSignalingSocket(app: FastifyInstance, deps: SignalSocket
     stats: () => hub.stats(),
     close,
     sweep: () => hub.sweep(),
-    closeAccount: (accountId) => hub.closeAccount(accountId, CLOSE.policy, 'account closed'),
-    closeApiKey: (accountId, apiKeyId) => hub.closeApiKey(accountId, apiKeyId, CLOSE.credentialEnded, 'credential revoked'),
+    closeAccount: (accountId) => {
+      revocations.record(accountId);
+      return hub.closeAccount(accountId, CLOSE.policy, 'account closed');
+    },
+    closeApiKey: (accountId, apiKeyId) => {
+      revocations.record(accountId, apiKeyId);
+      return hub.closeApiKey(accountId, apiKeyId, CLOSE.credentialEnded, 'credential revoked');
+    },
   };
 }
 
