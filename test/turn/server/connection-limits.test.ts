@@ -3,11 +3,12 @@
 // accept, and again from the end of their allocation; traffic does not extend it.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { startServer, type Fixture } from '../../helpers/turn-server.js';
 import { TestTurnClient } from '../../helpers/turn-client.js';
 import * as C from '../../../turn/codec/constants.js';
 import type { ConnectionLimits } from '../../../turn/options.js';
+import { closesWithin, openTcp } from '../../helpers/tcp-socket.js';
 
 let fx: Fixture;
 const refused: string[] = [];
@@ -41,25 +42,11 @@ function limits(l: Partial<ConnectionLimits>): void {
   });
 }
 
-/** A raw TCP connection from `from` (a 127/8 address), once connected. */
+/** A raw TCP connection from `from` (a 127/8 address), once connected; destroyed after the tests. */
 async function open(from = '127.0.0.1'): Promise<Socket> {
-  const s = connect({ host: '127.0.0.1', port: fx.tcpPort, localAddress: from });
-  s.on('error', () => {});
+  const s = await openTcp(fx.tcpPort, from);
   sockets.push(s);
-  await new Promise<void>((r) => s.once('connect', () => r()));
   return s;
-}
-
-/** Resolves true once `s` has closed, false when it is still open after `ms`. */
-function closesWithin(s: Socket, ms: number): Promise<boolean> {
-  if (s.closed) return Promise.resolve(true);
-  return new Promise((r) => {
-    const t = setTimeout(() => r(false), ms);
-    s.once('close', () => {
-      clearTimeout(t);
-      r(true);
-    });
-  });
 }
 
 async function bindingFrom(from: string): Promise<boolean> {

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { TurnServer } from '../../../turn/server.js';
 import type { ConnectionLimits } from '../../../turn/options.js';
 import { createAuthHandler } from '../../../src/credentials/auth-handler.js';
@@ -12,6 +12,7 @@ import { createPeerPolicy } from '../../../turn/peer-policy.js';
 import { makeSelfSignedCert, type TestCert } from '../../helpers/tls-cert.js';
 import { reservePortRange, type PortRange } from '../../helpers/ports.js';
 import { TestTurnClient } from '../../helpers/turn-client.js';
+import { closesWithin, openTcp } from '../../helpers/tcp-socket.js';
 
 let cert: TestCert;
 let range: PortRange;
@@ -53,22 +54,9 @@ async function tlsServer(handshakeMs: number, limits: Partial<ConnectionLimits>)
 }
 
 async function silent(port: number): Promise<Socket> {
-  const s = connect({ host: '127.0.0.1', port });
-  s.on('error', () => {});
+  const s = await openTcp(port);
   sockets.push(s);
-  await new Promise<void>((r) => s.once('connect', () => r()));
   return s;
-}
-
-function closesWithin(s: Socket, ms: number): Promise<boolean> {
-  if (s.closed) return Promise.resolve(true);
-  return new Promise((r) => {
-    const t = setTimeout(() => r(false), ms);
-    s.once('close', () => {
-      clearTimeout(t);
-      r(true);
-    });
-  });
 }
 
 test('a connection that sends nothing to the TLS port is closed at the handshake timeout', async () => {
