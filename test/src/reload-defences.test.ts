@@ -2,41 +2,26 @@
 // nonces 438 (the client retries with the fresh one); new budgets apply at once.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/logger.js';
-import { startFerry, type FerryHandle } from '../../src/main.js';
-import { freePort, reservePortRange, type PortRange } from '../helpers/ports.js';
+import { startInProcessFerry, type InProcessFerry } from '../helpers/ferry-in-process.js';
 import { TestTurnClient } from '../helpers/turn-client.js';
 import * as C from '../../turn/codec/constants.js';
 
 describe('reload: nonce and rate_limits', () => {
-  let handle: FerryHandle;
-  let range: PortRange;
+  let ferry: InProcessFerry;
   let port = 0;
-  let base: Record<string, unknown> = {};
   const clients: TestTurnClient[] = [];
-  const reload = (extra: Record<string, unknown>) => handle.reload(parseConfig({ ...base, ...extra }, '/nonexistent/config.json'));
+  const reload = (extra: Record<string, unknown>) => ferry.reload(extra);
 
   before(async () => {
-    port = await freePort();
-    range = await reservePortRange();
-    base = {
-      address: `127.0.0.1:${port}`,
-      relay_ip: '127.0.0.1',
-      relay_ports: `${range.lo}-${range.hi}`,
-      signaling: { address: '127.0.0.1:0' },
-      storage: 'sqlite::memory:',
-      users: { alice: 'alice-password' },
-    };
-    handle = await startFerry(
-      parseConfig({ ...base, nonce: { secret: 'first-nonce-secret-0123' }, rate_limits: { auth_failures_per_ip: 1 } }, '/nonexistent/config.json'),
-      createLogger('info', { write: () => {} }),
+    ferry = await startInProcessFerry(
+      { users: { alice: 'alice-password' } },
+      { nonce: { secret: 'first-nonce-secret-0123' }, rate_limits: { auth_failures_per_ip: 1 } },
     );
+    port = ferry.port;
   });
   after(async () => {
     for (const c of clients) c.close();
-    await handle?.stop();
-    range?.release();
+    await ferry?.stop();
   });
 
   const client = async (password: string) => {
