@@ -4,7 +4,7 @@
  * hold an allocation. Deadlines are numbers swept by one timer, not a timer per connection.
  */
 import type { Socket } from 'node:net';
-import { parseIp } from '../codec/address.js';
+import { budgetKey } from '../rate-limit.js';
 import type { ConnectionLimits } from '../options.js';
 
 export type RefusalReason = 'per-ip' | 'total' | 'unallocated';
@@ -43,17 +43,12 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
 };
 
 /**
- * The key connections are counted under: the IPv4 address (also for an IPv4-mapped IPv6 one), or
- * the /64 prefix of an IPv6 address, as one host usually holds a whole /64.
+ * The key connections are counted under: the IPv4 address (also for an IPv4-mapped IPv6 one, as a
+ * dual-stack TCP listener reports IPv4 clients), or the /64 of an IPv6 address: the rate limits'
+ * budgetKey, which keys the same way.
  */
 export function clientKey(address: string): string {
-  const ip = parseIp(address);
-  if (ip === null) return address;
-  if (ip.family === 4) return address;
-  const b = ip.bytes;
-  const mapped = b.readUInt32BE(0) === 0 && b.readUInt32BE(4) === 0 && b.readUInt32BE(8) === 0xffff;
-  if (mapped) return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-  return `${b.toString('hex', 0, 8)}/64`;
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : budgetKey(address);
 }
 
 export class ConnectionTable {
