@@ -24,6 +24,8 @@ COPY bin ./bin
 COPY turn ./turn
 COPY signaling ./signaling
 COPY src ./src
+COPY app ./app
+COPY client ./client
 RUN npm ci
 RUN npx tsc -p .
 RUN npm prune --omit=dev

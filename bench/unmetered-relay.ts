@@ -1,11 +1,11 @@
 // Ferry's TURN engine with nothing of the metering stack: the same config file and relay options
-// as `ferry start` (src/relay-options.ts), but no usage ledger or flushes, no usage limits, no
+// as `ferry start` (app/relay-options.ts), but no usage ledger or flushes, no usage limits, no
 // webhooks, no metrics listeners and no signaling. The relay bench runs it beside Ferry
 // ("ferry-unmetered") so the difference is what metering costs. The per-allocation counters stay:
 // they are plain additions on the data path that the sessions API and quotas also read.
 // Usage: node dist/bench/unmetered-relay.js CONFIG_FILE
 import { loadConfig } from '../src/config/load.js';
-import { buildRelayPlan } from '../src/relay-options.js';
+import { buildRelayPlan } from '../app/relay-options.js';
 import { TurnServer } from '../turn/server.js';
 
 const file = process.argv[2];

@@ -75,7 +75,7 @@ if command -v turnserver >/dev/null 2>&1; then
   fi
 fi
 
-# --- nginx: only its binary is used (test/src/deploy.test.ts runs its own instances) ------------
+# --- nginx: only its binary is used (test/system/deploy/deploy.test.ts runs its own instances) ------------
 if [ -r /run/nginx.pid ] && [ "$(id -u)" -eq 0 ]; then
   pid=$(tr -dc 0-9 </run/nginx.pid)
   if [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = nginx ]; then

@@ -1,4 +1,4 @@
-/** What the signaling HTTP app is built from; passed in by the composition root (src/main.ts). */
+/** What the signaling HTTP app is built from; passed in by the composition root (app/ferry.ts). */
 import type { Logger } from 'pino';
 import type { AccountService } from '../src/accounts/service.js';
 import type { IceServerIssuer } from '../src/credentials/ice-servers.js';

@@ -1,5 +1,5 @@
 // The fuzz harness against a running Ferry (bench/fuzz.ts, and a bounded slice in
-// test/e2e/fuzz-process.test.ts): random and mutated datagrams, mutated ChannelData, requests with
+// test/system/turn/fuzz-process.test.ts): random and mutated datagrams, mutated ChannelData, requests with
 // odd attributes signed with the long-term key of live allocations, and TCP streams of mutated
 // frames cut at random points, over many connections. Every input the codec calls garbage
 // (isGarbage) leaves from a socket that sends nothing else, so any datagram that socket receives is
@@ -12,7 +12,7 @@ import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import { TestTurnClient } from '../../test/helpers/turn-client.js';
 import { UdpPeer } from '../../test/helpers/udp-peer.js';
 import * as C from '../../turn/codec/constants.js';
-import { randInt, randomBytes } from '../../test/turn/codec/helpers.js';
+import { randInt, randomBytes } from '../../test/unit/turn/codec/helpers.js';
 import {
   isGarbage, mutateChannelData, mutateStun, prng, randomDatagram, sendIndicationBody, signedBody, tcpStream,
   type Addr, type Rand, type SignContext,

@@ -7,9 +7,9 @@
  * soon as connected, retrying while it is not online yet).
  * `window.ferryDemo` exposes the state for tests.
  */
-type Sdk = typeof import('../../src/client/index.js');
-type Call = import('../../src/client/index.js').Call;
-type Client = import('../../src/client/index.js').FerryClient;
+type Sdk = typeof import('../../client/index.js');
+type Call = import('../../client/index.js').Call;
+type Client = import('../../client/index.js').FerryClient;
 
 const sdk = (await import(new URL('../sdk/index.js', import.meta.url).href)) as Sdk;
 

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BrowserContext, Page } from 'playwright-core';
-import { startSignalingFerry, type SignalingFerry } from './sdk-ferry.js';
+import { startSignalingFerry, type SignalingFerry } from '../helpers/sdk-ferry.js';
 
 import { launchChromium, type LaunchedChromium } from '../helpers/chromium.js';
 import type { DemoState } from '../../signaling/demo/page.js';

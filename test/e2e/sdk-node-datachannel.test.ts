@@ -4,10 +4,10 @@ import { after, before, describe, test } from 'node:test';
 import { cleanup } from 'node-datachannel';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import WebSocket from 'ws';
-import { connect, nodeDataChannelAdapter, type FerryClient } from '../../src/client/index.js';
+import { connect, nodeDataChannelAdapter, type FerryClient } from '../../client/index.js';
 import { exitIfStuck } from '../helpers/wait.js';
 import { watchNativeHangs } from '../helpers/native-hang-watchdog.js';
-import { assertRelayedThroughFerry, callPair, exchange, startSignalingFerry, type SignalingFerry } from './sdk-ferry.js';
+import { assertRelayedThroughFerry, callPair, exchange, startSignalingFerry, type SignalingFerry } from '../helpers/sdk-ferry.js';
 
 watchNativeHangs('e2e/sdk-node-datachannel');
 

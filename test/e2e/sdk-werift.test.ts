@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import '../helpers/werift-quirks.js';
 import { RTCPeerConnection } from 'werift';
 import WebSocket from 'ws';
-import { connect, weriftAdapter, type ConnectOptions, type FerryClient } from '../../src/client/index.js';
+import { connect, weriftAdapter, type ConnectOptions, type FerryClient } from '../../client/index.js';
 import { exitIfStuck } from '../helpers/wait.js';
-import { assertRelayedThroughFerry, callPair, exchange, startSignalingFerry, type SignalingFerry } from './sdk-ferry.js';
+import { assertRelayedThroughFerry, callPair, exchange, startSignalingFerry, type SignalingFerry } from '../helpers/sdk-ferry.js';
 
 const TEST_TIMEOUT = 60_000;
 const N = 200;

@@ -15,7 +15,7 @@ import { restCredentials } from '../helpers/ferry-process.js';
 import { sleep } from '../helpers/wait.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/e2e → root
-const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../helpers/fixtures/', import.meta.url));
 const UDP_AGENT = `${FIXTURES}udp-agent.js`;
 const RAW_PEER = `${FIXTURES}raw-peer.js`;
 const SDK_PEER = `${FIXTURES}peer.js`;

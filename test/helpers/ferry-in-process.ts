@@ -4,7 +4,7 @@
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigDiff } from '../../src/config/reload.js';
 import { createLogger } from '../../src/logger.js';
-import { startFerry, type FerryHandle } from '../../src/main.js';
+import { startFerry, type FerryHandle } from '../../app/ferry.js';
 import { freePort, reservePortRange } from './ports.js';
 
 export interface InProcessFerry {

@@ -1,6 +1,6 @@
 // STUN Binding over UDP, to tell when a server is up (independent of its log wording). The probe
 // itself is the CLI's (`ferry start` waits for its child the same way).
-import { stunBinding } from '../../src/cli/stun-probe.js';
+import { stunBinding } from '../../app/cli/stun-probe.js';
 
 /** One Binding request; resolves true when a success response with our transaction id arrives. */
 export function stunPing(port: number, host = '127.0.0.1', timeoutMs = 300): Promise<boolean> {

@@ -1,0 +1,66 @@
+/**
+ * `ferry usage`: the current timeframe's usage per account, read from the configured store
+ * (whether or not Ferry runs; a running Ferry writes every network_usage.write_interval).
+ */
+import { countersJson } from '../../src/metering/types.js';
+import { SqliteUsageStore } from '../../src/store/sqlite-usage-store.js';
+import { configPath, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, str, withStore, type CliIo } from './common.js';
+
+export const USAGE_USAGE = `Usage: ferry usage [--account ID] [--json] [--config FILE]
+
+Prints the relayed usage (application payload bytes and packets, each way) of the
+current timeframe (network_usage.timeframe) per account, from the configured store.
+A running Ferry writes its counters every network_usage.write_interval (and on
+SIGUSR2), so the last few seconds may not show yet.
+
+Options:
+  --account ID         only this account
+  --json               print JSON
+  -c, --config FILE    the config file naming the store (default: ./config.json
+                       when it exists, else data/ferry.db in the working directory)
+  -h, --help           show this help
+`;
+
+export async function usageCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const p = parseCommand(io, args, USAGE_USAGE, {
+    config: { type: 'string', short: 'c' },
+    account: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (!p.ok) return p.code;
+  const loaded = await loadOrReport(io, configPath(str(p.values.config)));
+  if (loaded === null) return EXIT_FAILURE;
+  return withStore(loaded.storageUrl, async (store) => {
+    const usage = new SqliteUsageStore(store.db);
+    const tf = await usage.timeframe();
+    const account = str(p.values.account);
+    const rows =
+      tf === null ? [] : await usage.usage({ granularity: 'timeframe', from: tf.start, to: tf.start + 1, ...(account !== undefined ? { account } : {}) });
+    if (p.values.json === true) {
+      io.stdout(
+        `${JSON.stringify({
+          timeframe: tf === null ? null : { start: new Date(tf.start).toISOString(), end: new Date(tf.start + tf.lengthMs).toISOString() },
+          usage: rows.map((r) => ({ account: r.account, ...countersJson(r) })),
+        })}\n`,
+      );
+      return EXIT_OK;
+    }
+    if (tf === null) {
+      io.stdout('no usage recorded yet (metering starts with the first "ferry start")\n');
+      return EXIT_OK;
+    }
+    io.stdout(`timeframe ${new Date(tf.start).toISOString()} .. ${new Date(tf.start + tf.lengthMs).toISOString()}\n`);
+    if (rows.length === 0) {
+      io.stdout('no usage in this timeframe\n');
+      return EXIT_OK;
+    }
+    const w = Math.max(...rows.map((r) => r.account.length), 7);
+    const cols = ['BYTES_TO_PEER', 'BYTES_TO_CLIENT', 'PACKETS_TO_PEER', 'PACKETS_TO_CLIENT'];
+    io.stdout(`${['ACCOUNT'.padEnd(w), ...cols].join('  ')}\n`);
+    for (const r of rows) {
+      const vals = [r.bytesToPeer, r.bytesToClient, r.packetsToPeer, r.packetsToClient];
+      io.stdout(`${[r.account.padEnd(w), ...vals.map((v, i) => String(v).padStart(cols[i].length))].join('  ')}\n`);
+    }
+    return EXIT_OK;
+  });
+}

@@ -1,0 +1,167 @@
+// The usage API: admin sees every account (or one), an API key only its own; from/to/granularity
+// filters; the not yet written part is included; the CSV export is admin only.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { liveUsage } from '../../../src/metering/query.js';
+import type { AccountDelta } from '../../../src/metering/types.js';
+import { openSqliteStore, type SqliteAccountStore } from '../../../src/store/sqlite-account-store.js';
+import { SqliteUsageStore } from '../../../src/store/sqlite-usage-store.js';
+import { parseCsv } from '../../helpers/csv-parse.js';
+import { errorOf, testApp, type TestApp } from '../../helpers/signaling-app.js';
+
+const H = (day: number, hour: number) => Date.UTC(2030, 0, day, hour);
+const TF = H(1, 0);
+const c = (bytesToPeer: number, bytesToClient: number) => ({ bytesToPeer, bytesToClient, packetsToPeer: 1, packetsToClient: 1 });
+
+interface Row {
+  account: string;
+  start: string;
+  bytes_to_peer: number;
+  bytes_to_client: number;
+  packets_to_peer: number;
+  packets_to_client: number;
+}
+
+describe('GET /v1/usage and /v1/usage/export.csv', () => {
+  let t: TestApp;
+  let db: SqliteAccountStore;
+  let acme: { id: string; api_key: string };
+  let beta: { id: string; api_key: string };
+  let pending: AccountDelta[] = [];
+  const get = (url: string, auth?: string | null) => t.request({ method: 'GET', url, ...(auth !== undefined ? { auth } : {}) });
+  const rows = (res: { json(): unknown }) =>
+    (res.json() as { usage: Row[] }).usage.map((r) => [r.account === acme.id ? 'acme' : r.account === beta.id ? 'beta' : r.account, r.start.slice(0, 13), r.bytes_to_peer, r.bytes_to_client] as const)
+      // Account ids are random: order by bucket, then by label.
+      .sort((a, b) => a[1].localeCompare(b[1]) || a[0].localeCompare(b[0]));
+
+  before(async () => {
+    db = openSqliteStore('sqlite::memory:');
+    const store = new SqliteUsageStore(db.db);
+    const query = liveUsage(store, { pending: () => ({ hour: H(2, 5), timeframeStart: TF, deltas: pending }) });
+    t = await testApp({ relay: { usage: query } });
+    const create = async (name: string) => (await t.request({ method: 'POST', url: '/v1/accounts', payload: { name } })).json() as { id: string; api_key: string };
+    acme = await create('acme');
+    beta = await create('beta');
+    await store.setTimeframe({ start: TF, lengthMs: 30 * 86_400_000 });
+    await store.record({ hour: H(1, 10), timeframeStart: TF, deltas: [{ account: acme.id, ...c(100, 10) }, { account: beta.id, ...c(5, 5) }], sessions: [] });
+    await store.record({ hour: H(1, 11), timeframeStart: TF, deltas: [{ account: acme.id, ...c(200, 20) }], sessions: [] });
+    await store.record({ hour: H(2, 5), timeframeStart: TF, deltas: [{ account: acme.id, ...c(1000, 0) }], sessions: [] });
+  });
+  after(async () => {
+    await t.close();
+    await db.close();
+  });
+
+  it('admin: every account per hour, then one account, then per day and per timeframe', async () => {
+    const all = await get('/v1/usage');
+    assert.equal(all.statusCode, 200);
+    assert.equal((all.json() as { granularity: string }).granularity, 'hour');
+    assert.deepEqual(rows(all), [
+      ['acme', '2030-01-01T10', 100, 10],
+      ['beta', '2030-01-01T10', 5, 5],
+      ['acme', '2030-01-01T11', 200, 20],
+      ['acme', '2030-01-02T05', 1000, 0],
+    ]);
+    assert.deepEqual(rows(await get(`/v1/usage?account=${beta.id}`)), [['beta', '2030-01-01T10', 5, 5]]);
+    assert.deepEqual(rows(await get('/v1/usage?granularity=day')), [
+      ['acme', '2030-01-01T00', 300, 30],
+      ['beta', '2030-01-01T00', 5, 5],
+      ['acme', '2030-01-02T00', 1000, 0],
+    ]);
+    assert.deepEqual(rows(await get('/v1/usage?granularity=timeframe')), [
+      ['acme', '2030-01-01T00', 1300, 30],
+      ['beta', '2030-01-01T00', 5, 5],
+    ]);
+  });
+
+  it('from and to select buckets by their start', async () => {
+    const res = await get('/v1/usage?from=2030-01-01T11:00:00Z&to=2030-01-02T00:00:00Z');
+    assert.deepEqual(rows(res), [['acme', '2030-01-01T11', 200, 20]]);
+    // Per day: whole days starting within the range.
+    assert.deepEqual(rows(await get('/v1/usage?granularity=day&from=2030-01-01T11:00:00Z')), [['acme', '2030-01-02T00', 1000, 0]]);
+    assert.deepEqual(rows(await get('/v1/usage?granularity=day&to=2030-01-01T00:00:01Z')).length, 2);
+    const bad = await get('/v1/usage?from=yesterday');
+    assert.equal(bad.statusCode, 400);
+    assert.equal((await get('/v1/usage?granularity=week')).statusCode, 400);
+  });
+
+  it('includes the counted but not yet written part', async () => {
+    pending = [{ account: acme.id, ...c(7, 3) }, { account: 'static-user', ...c(1, 1) }];
+    try {
+      assert.deepEqual(rows(await get(`/v1/usage?account=${acme.id}&granularity=timeframe`)), [['acme', '2030-01-01T00', 1307, 33]]);
+      const hours = rows(await get('/v1/usage?from=2030-01-02T00:00:00Z'));
+      assert.deepEqual(hours, [
+        ['acme', '2030-01-02T05', 1007, 3],
+        ['static-user', '2030-01-02T05', 1, 1],
+      ]);
+      // Outside the range: not added.
+      assert.deepEqual(rows(await get('/v1/usage?to=2030-01-02T00:00:00Z&granularity=day')).length, 2);
+    } finally {
+      pending = [];
+    }
+  });
+
+  it('an API key sees its own account only; no or a bad credential is 401', async () => {
+    assert.deepEqual(rows(await get('/v1/usage?granularity=timeframe', acme.api_key)), [['acme', '2030-01-01T00', 1300, 30]]);
+    assert.deepEqual(rows(await get(`/v1/usage?granularity=timeframe&account=${beta.id}`, beta.api_key)), [['beta', '2030-01-01T00', 5, 5]]);
+    const other = await get(`/v1/usage?account=${beta.id}`, acme.api_key);
+    assert.equal(other.statusCode, 403);
+    assert.equal(errorOf(other).code, 'forbidden');
+    assert.equal((await get('/v1/usage', null)).statusCode, 401);
+    assert.equal((await get('/v1/usage', 'fk_not-a-real-key-000000000000')).statusCode, 401);
+    const st = await t.request({ method: 'POST', url: '/v1/signal-tokens', auth: acme.api_key });
+    const token = (st.json() as { token: string }).token;
+    assert.equal((await get('/v1/usage', token)).statusCode, 401, 'a signaling token is not enough');
+  });
+
+  it('CSV export: admin only, a header row and one row per account per bucket', async () => {
+    const res = await get('/v1/usage/export.csv?granularity=day');
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers['content-type']), /^text\/csv/);
+    assert.equal(
+      res.body,
+      [
+        'account,start,bytes_to_peer,bytes_to_client,packets_to_peer,packets_to_client',
+        ...[`${acme.id},2030-01-01T00:00:00.000Z,300,30,2,2`, `${beta.id},2030-01-01T00:00:00.000Z,5,5,1,1`].sort(),
+        `${acme.id},2030-01-02T00:00:00.000Z,1000,0,1,1`,
+        '',
+      ].join('\r\n'),
+    );
+    const one = await get(`/v1/usage/export.csv?granularity=timeframe&account=${beta.id}`);
+    assert.equal(one.body.split('\r\n')[1], `${beta.id},2030-01-01T00:00:00.000Z,5,5,1,1`);
+    assert.equal((await get('/v1/usage/export.csv', acme.api_key)).statusCode, 401);
+    assert.equal((await get('/v1/usage/export.csv', null)).statusCode, 401);
+  });
+
+  it('CSV export: account cells a spreadsheet would run as formulas are neutralised; the file parses back', async () => {
+    // Usage rows are keyed by account id, static user or REST credential name: the latter is any text.
+    const names = ['=HYPERLINK("http://x")', '@SUM(1)', '-2+3', 'plain-name'];
+    pending = names.map((account) => ({ account, ...c(7, 3) }));
+    try {
+      const res = await get('/v1/usage/export.csv?granularity=timeframe');
+      assert.equal(res.statusCode, 200);
+      const table = parseCsv(res.body);
+      assert.deepEqual(table[0], ['account', 'start', 'bytes_to_peer', 'bytes_to_client', 'packets_to_peer', 'packets_to_client']);
+      const byAccount = new Map(table.slice(1).map((r) => [r[0], r.slice(1)]));
+      for (const [cell, name] of [["'=HYPERLINK(\"http://x\")", names[0]], ["'@SUM(1)", names[1]], ["'-2+3", names[2]], ['plain-name', names[3]]]) {
+        assert.deepEqual(byAccount.get(cell), ['2030-01-01T00:00:00.000Z', '7', '3', '1', '1'], `${name} → ${cell}`);
+      }
+      assert.ok(res.body.includes('\r\n"\'=HYPERLINK(""http://x"")",'), res.body);
+      assert.ok(res.body.includes('\r\nplain-name,'), 'an ordinary name is written as it is');
+      for (const line of res.body.split('\r\n')) assert.doesNotMatch(line, /^[=+\-@\t]/);
+    } finally {
+      pending = [];
+    }
+  });
+
+  it('answers 503 without a usage ledger', async () => {
+    const bare = await testApp();
+    try {
+      const res = await bare.request({ method: 'GET', url: '/v1/usage' });
+      assert.equal(res.statusCode, 503);
+      assert.equal(errorOf(res).code, 'usage_unavailable');
+    } finally {
+      await bare.close();
+    }
+  });
+});

@@ -1,0 +1,55 @@
+// The signaling and storage config keys.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseConfig, resolveStorageUrl } from '../../../../src/config/load.js';
+
+function problems(raw: unknown): string {
+  try {
+    parseConfig(raw, '/etc/ferry/config.json');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.message;
+  }
+  assert.fail(`expected ${JSON.stringify(raw)} to be refused`);
+}
+
+describe('signaling and storage config', () => {
+  it('defaults: signaling on 0.0.0.0:8080, no admin token, SQLite under the working directory', async () => {
+    const loaded = await loadConfig();
+    assert.deepEqual(loaded.config.signaling, { address: '0.0.0.0:8080' });
+    assert.deepEqual(loaded.signalingListen, { host: '0.0.0.0', port: 8080, family: 4 });
+    assert.equal(loaded.config.storage, 'sqlite:data/ferry.db');
+    assert.equal(loaded.storageUrl, `sqlite:${join(process.cwd(), 'data', 'ferry.db')}`);
+  });
+
+  it('resolves a relative SQLite path against the config file\'s directory', () => {
+    const loaded = parseConfig({ storage: 'sqlite:db/accounts.db' }, '/etc/ferry/config.json');
+    assert.equal(loaded.storageUrl, 'sqlite:/etc/ferry/db/accounts.db');
+    assert.equal(resolveStorageUrl('sqlite:/var/lib/ferry.db', '/etc'), 'sqlite:/var/lib/ferry.db');
+    assert.equal(resolveStorageUrl('sqlite::memory:', '/etc'), 'sqlite::memory:');
+  });
+
+  it('accepts every signaling key, and port 0 for signaling.address only', () => {
+    const loaded = parseConfig({
+      signaling: { address: '[::1]:0', admin_token: 'x'.repeat(16), public_host: 'turn.example.org' },
+    });
+    assert.deepEqual(loaded.signalingListen, { host: '::1', port: 0, family: 6 });
+    assert.equal(loaded.config.signaling.admin_token, 'x'.repeat(16));
+    for (const host of ['203.0.113.5', '2001:db8::1', '[2001:db8::1]', 'localhost']) {
+      assert.equal(parseConfig({ signaling: { public_host: host } }).config.signaling.public_host, host);
+    }
+    assert.match(problems({ address: '127.0.0.1:0' }), /address: port must be between 1 and 65535/);
+  });
+
+  it('refuses bad values, naming the key', () => {
+    assert.match(problems({ signaling: { admin_token: 'short' } }), /signaling\.admin_token: must be at least 16 characters/);
+    assert.match(problems({ signaling: { address: 'localhost:8080' } }), /signaling\.address:/);
+    for (const host of ['https://turn.example.org', 'turn.example.org:3478', 'a b', '']) {
+      assert.match(problems({ signaling: { public_host: host } }), /signaling\.public_host:/, host);
+    }
+    assert.match(problems({ signaling: { adress: '0.0.0.0:1' } }), /adress/);
+    assert.match(problems({ storage: 'redis://localhost' }), /storage: expected "sqlite:<file>"/);
+    assert.match(problems({ storage: 'sqlite:' }), /storage:/);
+  });
+});
