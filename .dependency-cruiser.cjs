@@ -1,7 +1,7 @@
 // The dependency direction of the house (README, "Architecture"), checked on every `npm test` by
 // dependency-cruiser over the TypeScript sources (type-only imports count as imports):
 //
-//   app/ (composition root, CLI) → signaling/, src/, turn/
+//   app/ (composition root, CLI) → signaling/, src/, turn/ through its public entry only
 //   signaling/ (HTTP + WebSocket)  → src/ domain, protocol/
 //   src/ (domain + stores)         → turn/ through its public entry only
 //   client/ (SDK)                  → protocol/ (types only: see the rule)
@@ -45,6 +45,13 @@ module.exports = {
       comment: 'The domain sees the engine only through turn/index.ts.',
       severity: 'error',
       from: { path: '^src/' },
+      to: { path: '^turn/', pathNot: '^turn/index\\.ts$' },
+    },
+    {
+      name: 'app-reaches-turn-through-its-entry',
+      comment: 'The composition root builds the engine through turn/index.ts, like the domain.',
+      severity: 'error',
+      from: { path: '^app/' },
       to: { path: '^turn/', pathNot: '^turn/index\\.ts$' },
     },
     {

@@ -23,10 +23,7 @@ import { SqliteUsageStore } from '../src/store/sqlite-usage-store.js';
 import { combineTurnEvents } from './turn-events.js';
 import { WebhookDispatcher } from '../src/webhooks/index.js';
 import { buildSignalingApp } from '../signaling/app.js';
-import { createPeerPolicy } from '../turn/peer-policy.js';
-import { TurnServer } from '../turn/server.js';
-import type { AllocationInfo } from '../turn/interfaces.js';
-import type { TlsCredentials } from '../turn/options.js';
+import { TurnServer, createPeerPolicy, type AllocationInfo, type TlsCredentials } from '../turn/index.js';
 
 export interface Listener {
   readonly transport: 'udp' | 'tcp' | 'tls';

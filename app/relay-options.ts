@@ -13,8 +13,16 @@ import { configDir, type LoadedConfig } from '../src/config/load.js';
 import { ipFamily, isUnspecifiedIp } from '../src/config/net.js';
 import { parseDuration, parseSize } from '../src/config/units.js';
 import type { Config } from '../src/config/schema.js';
-import type { ConnectionLimits, EngineLogger, Quotas, RateLimitOptions, TlsCredentials, TlsListenAddress, TurnServerOptions } from '../turn/options.js';
-import { createPeerPolicy } from '../turn/peer-policy.js';
+import {
+  createPeerPolicy,
+  type ConnectionLimits,
+  type EngineLogger,
+  type Quotas,
+  type RateLimitOptions,
+  type TlsCredentials,
+  type TlsListenAddress,
+  type TurnServerOptions,
+} from '../turn/index.js';
 
 export type InterfaceMap = NodeJS.Dict<NetworkInterfaceInfo[]>;
 

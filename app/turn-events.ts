@@ -3,7 +3,7 @@
  * several consumers (metrics, webhooks, metering). Each listener is isolated: one that throws does
  * not keep the others from running, and nothing reaches the engine.
  */
-import type { TurnEvents } from '../turn/interfaces.js';
+import type { TurnEvents } from '../turn/index.js';
 
 export function combineTurnEvents(...parts: readonly (TurnEvents | undefined)[]): TurnEvents {
   const list = parts.filter((p): p is TurnEvents => p !== undefined);

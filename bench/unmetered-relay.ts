@@ -6,7 +6,7 @@
 // Usage: node dist/bench/unmetered-relay.js CONFIG_FILE
 import { loadConfig } from '../src/config/load.js';
 import { buildRelayPlan } from '../app/relay-options.js';
-import { TurnServer } from '../turn/server.js';
+import { TurnServer } from '../turn/index.js';
 
 const file = process.argv[2];
 if (file === undefined) {

@@ -1,10 +1,10 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { AllocationInfo, IpFamily, TransportName } from './interfaces.js';
 import type { ClientLink } from './client-link.js';
-import { Permission, PERMISSION_LIFETIME_MS } from './permission.js';
+import { Permission, PERMISSION_LIFETIME_MS, type PortChannel } from './permission.js';
 import { Channel, CHANNEL_COOLDOWN_MS, CHANNEL_LIFETIME_MS } from './channel.js';
 import { ipv4ToUint32 } from './codec/address.js';
-import type { AccountBuckets, TokenBucket } from './bandwidth.js';
+import type { AccountBuckets, CappedAllocation, TokenBucket } from './bandwidth.js';
 
 export interface RelayEndpoint {
   readonly socket: UdpSocket;
@@ -28,7 +28,7 @@ export interface AllocationAuth {
  * addresses, permissions, channels, lifetime and byte counters. Counters are plain numbers
  * updated on the data path.
  */
-export class Allocation implements AllocationInfo {
+export class Allocation implements AllocationInfo, CappedAllocation {
   readonly id: number;
   readonly account: string;
   readonly username: string;
@@ -169,7 +169,7 @@ export class Allocation implements AllocationInfo {
     return ch;
   }
 
-  private removeChannel(ch: Channel): void {
+  private removeChannel(ch: PortChannel): void {
     if (this.channels.get(ch.number) === ch) this.channels.delete(ch.number);
     if (ch.permission.channelsByPort.get(ch.port) === ch) ch.permission.channelsByPort.delete(ch.port);
   }

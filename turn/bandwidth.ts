@@ -6,7 +6,6 @@
  * of tokens (at least one 1500-byte packet), so a flow may burst that much above its rate.
  * Refilled from the data path's cached clock; plain numbers, no allocation per packet.
  */
-import type { Allocation } from './allocation.js';
 
 /** The data path's clock (allocation-manager's CachedClock): read here, never passed per packet. */
 export interface BucketClock {
@@ -85,6 +84,17 @@ export class AccountBuckets {
   }
 }
 
+/**
+ * What the caps hold on an allocation (turn/allocation.ts's Allocation): its account and the
+ * buckets the data path reads. Declared here so that the buckets do not depend on the allocation.
+ */
+export interface CappedAllocation {
+  readonly account: string;
+  capToPeer: TokenBucket | null;
+  capToClient: TokenBucket | null;
+  accountCaps: AccountBuckets | null;
+}
+
 /** Where a cap comes from: bytes per second, 0 for none. */
 export interface BandwidthLimits {
   /** Per allocation, each direction. */
@@ -116,7 +126,7 @@ export class BandwidthCaps {
   }
 
   /** Gives a new allocation its own buckets and its account's shared ones. */
-  attach(alloc: Allocation): void {
+  attach(alloc: CappedAllocation): void {
     const clock = this.clock;
     const own = this.allocationMaxBps;
     if (own > 0) {
@@ -138,7 +148,7 @@ export class BandwidthCaps {
   }
 
   /** Releases an ended allocation's hold on its account's buckets. */
-  detach(alloc: Allocation): void {
+  detach(alloc: CappedAllocation): void {
     const shared = alloc.accountCaps;
     if (shared === null) return;
     alloc.accountCaps = null;
@@ -146,7 +156,7 @@ export class BandwidthCaps {
   }
 
   /** Changes the per-allocation cap of new and live allocations; 0 removes it. */
-  setAllocationMaxBps(bps: number, live: Iterable<Allocation>): void {
+  setAllocationMaxBps(bps: number, live: Iterable<CappedAllocation>): void {
     this.allocationMaxBps = checkRate(bps, 'max_bps');
     for (const alloc of live) {
       if (bps === 0) {
@@ -163,7 +173,7 @@ export class BandwidthCaps {
   }
 
   /** Changes one account's shared cap for its live allocations at once; 0 removes it. */
-  setAccountMaxBps(account: string, bps: number, live: Iterable<Allocation>): void {
+  setAccountMaxBps(account: string, bps: number, live: Iterable<CappedAllocation>): void {
     checkRate(bps, 'account max_bps');
     const shared = this.accounts.get(account);
     if (shared !== undefined && bps > 0) {

@@ -1,4 +1,4 @@
-import type { Permission } from './permission.js';
+import type { Permission, PortChannel } from './permission.js';
 
 /** RFC 8656 §12: a channel binding lasts 600 s unless refreshed. */
 export const CHANNEL_LIFETIME_MS = 600_000;
@@ -6,7 +6,7 @@ export const CHANNEL_LIFETIME_MS = 600_000;
 export const CHANNEL_COOLDOWN_MS = 300_000;
 
 /** A channel binding: number ↔ peer transport address, within one allocation. */
-export class Channel {
+export class Channel implements PortChannel {
   readonly number: number;
   readonly permission: Permission;
   readonly port: number;

@@ -8,6 +8,7 @@ import {
 } from './codec/constants.js';
 import { decodeMessage } from './codec/message.js';
 import { checkFingerprint } from './codec/integrity.js';
+import { ERROR_BAD_REQUEST, ERROR_SERVER_ERROR, ERROR_UNKNOWN_ATTRIBUTE } from './codec/error-codes.js';
 import type { ClientEndpoint, HandlerEnv, RequestContext } from './handlers/context.js';
 import { failure } from './handlers/respond.js';
 import { handleBinding } from './handlers/binding.js';
@@ -18,7 +19,7 @@ import { handleChannelBind } from './handlers/channel-bind.js';
 
 function route(ctx: RequestContext): Buffer | null {
   const unknown = ctx.req.unknownComprehensionRequired();
-  if (unknown.length > 0) return failure(ctx, 420, null, (w) => w.addUnknownAttributes(unknown));
+  if (unknown.length > 0) return failure(ctx, ERROR_UNKNOWN_ATTRIBUTE, null, (w) => w.addUnknownAttributes(unknown));
   switch (ctx.req.method) {
     case METHOD_BINDING:
       return handleBinding(ctx);
@@ -31,7 +32,7 @@ function route(ctx: RequestContext): Buffer | null {
     case METHOD_CHANNEL_BIND:
       return handleChannelBind(ctx);
     default:
-      return failure(ctx, 400);
+      return failure(ctx, ERROR_BAD_REQUEST);
   }
 }
 
@@ -53,7 +54,7 @@ export function handleStun(env: HandlerEnv, client: ClientEndpoint, buf: Buffer,
       response = route(ctx);
     } catch (err) {
       env.log?.error({ err, method: req.method, client: client.address }, 'request handler failed');
-      response = failure(ctx, 500);
+      response = failure(ctx, ERROR_SERVER_ERROR);
     }
     if (response !== null) client.reply(response);
   }

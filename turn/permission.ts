@@ -1,5 +1,4 @@
 import type { IpFamily } from './interfaces.js';
-import type { Channel } from './channel.js';
 
 /** RFC 8656 §9: a permission lasts 300 s unless refreshed. */
 export const PERMISSION_LIFETIME_MS = 300_000;
@@ -20,6 +19,17 @@ export interface RelayPorts {
   dropped: number;
 }
 
+/**
+ * A channel bound to one of a permission's peer ports, as the permission indexes it (turn/channel.ts's
+ * Channel): declared here so that a permission does not depend on the channel, which depends on it.
+ */
+export interface PortChannel {
+  readonly number: number;
+  readonly permission: Permission;
+  readonly port: number;
+  expiresAt: number;
+}
+
 /** A permission for one peer IP address on one allocation. */
 export class Permission {
   /** Canonical text of the peer IP, exactly as Node reports it in rinfo.address. */
@@ -34,7 +44,7 @@ export class Permission {
    */
   relayPorts: RelayPorts | null = null;
   /** Channels bound to this peer IP, by peer port. */
-  readonly channelsByPort = new Map<number, Channel>();
+  readonly channelsByPort = new Map<number, PortChannel>();
 
   constructor(address: string, family: IpFamily, ipBytes: Buffer, expiresAt: number) {
     this.address = address;

@@ -5,15 +5,18 @@ import type { RelayEndpoint } from './allocation.js';
 import type { RelayOptions } from './options.js';
 import { syncLookup } from './sync-lookup.js';
 import { canonicalIp } from './codec/address.js';
+import { ERROR_ADDRESS_FAMILY_NOT_SUPPORTED, ERROR_INSUFFICIENT_CAPACITY } from './codec/error-codes.js';
 import { PORT_LIVE, PORT_RESERVED, type RelayPorts } from './permission.js';
+import type { Result } from './result.js';
 
 /** RFC 8656 §7.2: a RESERVATION-TOKEN holds the next port for about 30 seconds. */
 const RESERVATION_LIFETIME_MS = 30_000;
 const MAX_TRIES = 128;
 
-export type BindResult =
-  | { readonly ok: true; readonly endpoint: RelayEndpoint; readonly reservationToken?: Buffer }
-  | { readonly ok: false; readonly code: 440 | 508 };
+/** Why a bind failed: no relay IP of the family (440), or no port or reservation to be had (508). */
+export type BindRefusal = typeof ERROR_ADDRESS_FAMILY_NOT_SUPPORTED | typeof ERROR_INSUFFICIENT_CAPACITY;
+
+export type BindResult = Result<{ readonly endpoint: RelayEndpoint; readonly reservationToken?: Buffer }, BindRefusal>;
 
 export interface BindRequest {
   readonly family: IpFamily;
@@ -149,7 +152,7 @@ export class UdpRelayBinder implements RelayBinder {
   bind(req: BindRequest, now: number): BindResult {
     if (req.reservationToken !== undefined) return this.bindReserved(req.reservationToken, req.account, now);
     const ip = this.pickIp(req.family);
-    if (ip === undefined) return { ok: false, code: 440 };
+    if (ip === undefined) return { ok: false, code: ERROR_ADDRESS_FAMILY_NOT_SUPPORTED };
     const bits = this.usedPorts(ip);
     const { portMin, portMax } = this.opts;
     const span = portMax - portMin + 1;
@@ -184,20 +187,20 @@ export class UdpRelayBinder implements RelayBinder {
       bits[port] = PORT_LIVE;
       return { ok: true, endpoint: this.endpoint(req.family, ip, port, socket) };
     }
-    return { ok: false, code: 508 };
+    return { ok: false, code: ERROR_INSUFFICIENT_CAPACITY };
   }
 
   /** A token is good once, before it expires, and only for the account it was made for. */
   private bindReserved(token: Buffer, account: string, now: number): BindResult {
     const key = token.toString('hex');
     const r = this.reservations.get(key);
-    if (r === undefined || r.expiresAt <= now || r.account !== account) return { ok: false, code: 508 };
+    if (r === undefined || r.expiresAt <= now || r.account !== account) return { ok: false, code: ERROR_INSUFFICIENT_CAPACITY };
     this.forget(key, r);
     r.placeholder.close();
     const socket = bindNow(r.family, r.ip, r.port);
     if (socket === null) {
       this.usedPorts(r.ip)[r.port] = 0;
-      return { ok: false, code: 508 };
+      return { ok: false, code: ERROR_INSUFFICIENT_CAPACITY };
     }
     this.usedPorts(r.ip)[r.port] = PORT_LIVE;
     return { ok: true, endpoint: this.endpoint(r.family, r.ip, r.port, socket) };

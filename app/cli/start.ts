@@ -11,7 +11,7 @@ import { formatHostPort, isUnspecifiedIp } from '../../src/config/net.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { startFerry, type FerryHandle } from '../ferry.js';
 import { readTlsFiles } from '../relay-options.js';
-import type { TlsCredentials } from '../../turn/options.js';
+import type { TlsCredentials } from '../../turn/index.js';
 import {
   configPath, dataDir, defaultLogFile, defaultPidFile, EXIT_FAILURE, EXIT_OK, loadOrReport, localHost,
   parseCommand, str, type CliIo,

@@ -10,7 +10,7 @@
  * `update()` swaps users and secrets atomically for config reload; `accounts` and `maxTtlSeconds`
  * are kept unless the update names them. Secrets never appear in errors. Synchronous, no I/O.
  */
-import type { AuthHandler, AuthLookup } from '../../turn/interfaces.js';
+import type { AuthHandler, AuthLookup } from '../../turn/index.js';
 import type { AccountDirectory } from '../accounts/directory.js';
 import { DEFAULT_MAX_TTL_SECONDS, lookupRestUsername, type RevocationPolicy } from './rest.js';
 import { createStaticUsers, type StaticUsers, type StaticUsersConfig } from './static-users.js';

@@ -3,7 +3,7 @@
  * fixed-size table of token buckets (turn/rate-limit.ts's IpBuckets: 4096 slots whatever the
  * number of clients; addresses sharing a slot share a budget, which only makes it stricter).
  */
-import { IpBuckets } from '../../turn/rate-limit.js';
+import { IpBuckets } from '../../turn/index.js';
 
 /** Failed admin tokens one client IP may present per minute (and at once). */
 export const ADMIN_FAILURES_PER_MINUTE = 10;

@@ -28,8 +28,7 @@
  * colons). A plain account ending in ":<digits>" is therefore ambiguous and cannot be minted plain.
  */
 import { createHmac } from 'node:crypto';
-import type { AuthLookup, LongTermKey } from '../../turn/interfaces.js';
-import { deriveLongTermKey } from '../../turn/long-term-key.js';
+import { deriveLongTermKey, type AuthLookup, type LongTermKey } from '../../turn/index.js';
 import type { AccountState } from '../accounts/types.js';
 
 export const MAX_ACCOUNT_LENGTH = 256;

@@ -2,8 +2,7 @@
  * Static long-term users from config (`users: { "name": "password" }`): the account is the user name.
  * Keys depend on the realm, so each (realm, user) key is derived once and cached.
  */
-import type { LongTermKey } from '../../turn/interfaces.js';
-import { deriveLongTermKey } from '../../turn/long-term-key.js';
+import { deriveLongTermKey, type LongTermKey } from '../../turn/index.js';
 
 export type StaticUsersConfig = Readonly<Record<string, string>>;
 

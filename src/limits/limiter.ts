@@ -8,7 +8,7 @@
  * aggregator starts a new timeframe (usage.reset), or when a raised (or removed) limit puts the
  * usage below them again (a config reload through update(), or a changed account limit).
  */
-import type { AllocationGate } from '../../turn/interfaces.js';
+import type { AllocationGate } from '../../turn/index.js';
 import type { Logger } from '../logger.js';
 import type { LimitEvent } from '../metrics/metrics.js';
 import type { PendingUsage } from '../metering/aggregator.js';

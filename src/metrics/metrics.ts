@@ -7,7 +7,7 @@
  * of the closed allocations' totals (kept from allocationClosed) and the live allocations' counters.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { AllocationInfo, CloseReason, PeerRefusal, TransportName, TurnEvents } from '../../turn/interfaces.js';
+import type { AllocationInfo, CloseReason, PeerRefusal, TransportName, TurnEvents } from '../../turn/index.js';
 
 const TRANSPORTS: readonly TransportName[] = ['udp', 'tcp', 'tls'];
 export const LIMIT_EVENTS = ['soft_limit', 'hard_limit', 'reset'] as const;

@@ -13,7 +13,7 @@
  * config across a restart.
  */
 import type { Database } from 'better-sqlite3';
-import type { AllocationInfo, CloseReason, TurnEvents } from '../../turn/interfaces.js';
+import type { AllocationInfo, CloseReason, TurnEvents } from '../../turn/index.js';
 import { matches, WebhookOutbox, type OutboxRow, type WebhookConfig, type WebhookEventType } from './outbox.js';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.js';
 

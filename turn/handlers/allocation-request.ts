@@ -1,3 +1,4 @@
+import { ERROR_ALLOCATION_MISMATCH, ERROR_WRONG_CREDENTIALS } from '../codec/error-codes.js';
 import type { Allocation } from '../allocation.js';
 import type { RequestContext } from './context.js';
 import { authenticate } from './authenticate.js';
@@ -16,7 +17,7 @@ export function requireAllocation(ctx: RequestContext): AllocationRequest {
   const auth = authenticate(ctx);
   if (!auth.ok) return auth;
   const alloc = ctx.client.allocation();
-  if (alloc === undefined || alloc.closed) return { ok: false, response: failure(ctx, 437, auth.cred) };
-  if (alloc.username !== auth.cred.username) return { ok: false, response: failure(ctx, 441, auth.cred) };
+  if (alloc === undefined || alloc.closed) return { ok: false, response: failure(ctx, ERROR_ALLOCATION_MISMATCH, auth.cred) };
+  if (alloc.username !== auth.cred.username) return { ok: false, response: failure(ctx, ERROR_WRONG_CREDENTIALS, auth.cred) };
   return { ok: true, cred: auth.cred, alloc };
 }

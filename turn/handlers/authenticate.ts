@@ -11,6 +11,7 @@ import {
 } from '../codec/constants.js';
 import { readPasswordAlgorithm, readString } from '../codec/attributes.js';
 import { checkMessageIntegrity, checkMessageIntegritySha256 } from '../codec/integrity.js';
+import { ERROR_BAD_REQUEST, ERROR_STALE_NONCE, ERROR_UNAUTHENTICATED } from '../codec/error-codes.js';
 import type { RequestContext } from './context.js';
 import { fromOwnAllocation } from './own-allocation.js';
 import { challenge, failure, type Credential } from './respond.js';
@@ -45,7 +46,7 @@ const NO_KEY = Buffer.alloc(16);
 export function authenticate(ctx: RequestContext): AuthOutcome {
   const { req, env, now } = ctx;
   const sha256 = req.integritySha256Index >= 0;
-  if (req.integrityIndex < 0 && !sha256) return refuse(challenge(ctx, 401));
+  if (req.integrityIndex < 0 && !sha256) return refuse(challenge(ctx, ERROR_UNAUTHENTICATED));
   const failures = env.rateLimits.authFailures;
   const slot = failures.enabled ? failures.slotOf(ctx.client.address) : -1;
   // The request can only prove the password of the user already authenticated on this 5-tuple:
@@ -57,22 +58,22 @@ export function authenticate(ctx: RequestContext): AuthOutcome {
   const ui = req.index(ATTR_USERNAME);
   const ri = req.index(ATTR_REALM);
   const ni = req.index(ATTR_NONCE);
-  if (ui < 0 || ri < 0 || ni < 0) return refuse(failure(ctx, 400));
+  if (ui < 0 || ri < 0 || ni < 0) return refuse(failure(ctx, ERROR_BAD_REQUEST));
   const username = readString(req, ui, MAX_USERNAME_BYTES);
   const realm = readString(req, ri, MAX_REALM_BYTES);
   const nonce = readString(req, ni, MAX_NONCE_BYTES);
-  if (username === null || realm === null || nonce === null || username.length === 0) return refuse(failure(ctx, 400));
-  if (env.nonces.check(nonce, ctx.client.address, ctx.client.port, now) !== 'ok') return refuse(challenge(ctx, 438));
+  if (username === null || realm === null || nonce === null || username.length === 0) return refuse(failure(ctx, ERROR_BAD_REQUEST));
+  if (env.nonces.check(nonce, ctx.client.address, ctx.client.port, now) !== 'ok') return refuse(challenge(ctx, ERROR_STALE_NONCE));
   let algorithm = PASSWORD_ALGORITHM_MD5;
   const ai = req.index(ATTR_PASSWORD_ALGORITHM);
   if (ai >= 0) {
     const pa = readPasswordAlgorithm(req, ai);
     if (pa === null || (pa.algorithm !== PASSWORD_ALGORITHM_MD5 && pa.algorithm !== PASSWORD_ALGORITHM_SHA256)) {
-      return refuse(failure(ctx, 400));
+      return refuse(failure(ctx, ERROR_BAD_REQUEST));
     }
     algorithm = pa.algorithm;
   }
-  if (realm !== env.realm) return refuse(challenge(ctx, 401));
+  if (realm !== env.realm) return refuse(challenge(ctx, ERROR_UNAUTHENTICATED));
   const found = env.auth.lookup(username, realm, now);
   let reason: string = 'bad-integrity';
   if (found.ok) {
@@ -89,5 +90,5 @@ export function authenticate(ctx: RequestContext): AuthOutcome {
   if (slot >= 0) failures.take(slot);
   env.allocations.events?.authFailure?.(reason);
   env.log?.debug({ client: ctx.client.address, username, reason }, 'authentication failed');
-  return refuse(challenge(ctx, 401));
+  return refuse(challenge(ctx, ERROR_UNAUTHENTICATED));
 }

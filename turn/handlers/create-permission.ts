@@ -1,3 +1,4 @@
+import { ERROR_INSUFFICIENT_CAPACITY } from '../codec/error-codes.js';
 import type { RequestContext } from './context.js';
 import { requireAllocation } from './allocation-request.js';
 import { readPeers } from './peer-address.js';
@@ -8,14 +9,15 @@ export function handleCreatePermission(ctx: RequestContext): Buffer | null {
   const r = requireAllocation(ctx);
   if (!r.ok) return r.response;
   const { cred, alloc } = r;
-  const peers = readPeers(ctx, alloc);
-  if (typeof peers === 'number') return failure(ctx, peers, cred);
+  const read = readPeers(ctx, alloc);
+  if (!read.ok) return failure(ctx, read.code, cred);
+  const peers = read.peers;
   const fresh = new Set<string>();
   for (const p of peers) {
     const existing = alloc.permissions.get(p.address);
     if (existing === undefined || existing.expiresAt <= ctx.now) fresh.add(p.address);
   }
-  if (alloc.livePermissionCount(ctx.now) + fresh.size > ctx.env.quotas.permissionsPerAllocation) return failure(ctx, 508, cred);
+  if (alloc.livePermissionCount(ctx.now) + fresh.size > ctx.env.quotas.permissionsPerAllocation) return failure(ctx, ERROR_INSUFFICIENT_CAPACITY, cred);
   for (const p of peers) alloc.installPermission(p.address, p.family, p.ipBytes, ctx.now).relayPorts = p.relayPorts;
   return success(ctx, null, cred);
 }

@@ -1,4 +1,5 @@
 import { CLASS_ERROR, CLASS_SUCCESS, messageType, ATTR_NONCE, ATTR_REALM } from '../codec/constants.js';
+import { ERROR_STALE_NONCE, ERROR_UNAUTHENTICATED } from '../codec/error-codes.js';
 import { StunWriter } from '../codec/writer.js';
 import type { RequestContext } from './context.js';
 import { fromOwnAllocation } from './own-allocation.js';
@@ -59,7 +60,7 @@ export function failure(ctx: RequestContext, code: number, cred: Credential | nu
  * Exempt (still counted): the answer to a request from a 5-tuple holding an allocation, naming
  * that allocation's user (fromOwnAllocation), so a live client always learns of a stale nonce.
  */
-export function challenge(ctx: RequestContext, code: 401 | 438): Buffer | null {
+export function challenge(ctx: RequestContext, code: typeof ERROR_UNAUTHENTICATED | typeof ERROR_STALE_NONCE): Buffer | null {
   const { env, client, now } = ctx;
   const budget = env.rateLimits.challenges;
   if (budget.enabled) {
