@@ -54,6 +54,10 @@ test('the domain importing signaling/, or a turn/ file other than its entry, is 
   refused({ 'src/a.ts': "import type { B } from '../turn/b.js';\nexport const a = (_: B) => 1;\n", 'turn/b.ts': 'export type B = number;\n' }, 'src-reaches-turn-through-its-entry');
 });
 
+test('the composition root importing a turn/ file other than its entry is refused', () => {
+  refused({ 'app/a.ts': "import { b } from '../turn/b.js';\nexport const a = b;\n", 'turn/b.ts': 'export const b = 1;\n' }, 'app-reaches-turn-through-its-entry');
+});
+
 test('signaling/ importing the composition root is refused', () => {
   refused({ 'signaling/a.ts': "import { b } from '../app/b.js';\nexport const a = b;\n", 'app/b.ts': 'export const b = 1;\n' }, 'signaling-imports-the-domain-only');
 });
