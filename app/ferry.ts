@@ -20,6 +20,7 @@ import { UsageLimiter } from '../src/limits/limiter.js';
 import { meteringSettings } from '../src/metering/settings.js';
 import { openSqliteStore } from '../src/store/sqlite-account-store.js';
 import { SqliteUsageStore } from '../src/store/sqlite-usage-store.js';
+import { SqliteWebhookOutbox } from '../src/store/sqlite-webhook-outbox.js';
 import { combineTurnEvents } from './turn-events.js';
 import { WebhookDispatcher } from '../src/webhooks/index.js';
 import { buildSignalingApp } from '../signaling/app.js';
@@ -108,7 +109,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
     meter = aggregator;
     // Webhooks (session.closed here; usage.* through dispatcher.enqueue) and Prometheus metrics.
     const metrics = new FerryMetrics();
-    const dispatcher = new WebhookDispatcher({ hooks: config.config.webhooks, db: store.db, log: logger.child({ component: 'webhooks' }) });
+    const dispatcher = new WebhookDispatcher({ hooks: config.config.webhooks, outbox: new SqliteWebhookOutbox(store.db), log: logger.child({ component: 'webhooks' }) });
     webhooks = dispatcher;
     dispatcher.start();
     metrics.sources.webhookBacklog = () => dispatcher.backlog();

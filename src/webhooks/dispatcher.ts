@@ -1,7 +1,7 @@
 /**
  * Webhooks: `enqueue(type, data)` writes the event to the durable outbox for every matching
  * webhook; one worker per webhook delivers its rows strictly in order (the next waits until the
- * previous one got a 2xx), retrying with jittered exponential backoff. Rows stay in the database
+ * previous one got a 2xx), retrying with jittered exponential backoff. Rows stay in the outbox
  * until delivered, so a restart or a receiver that is down loses nothing.
  *
  * `update(hooks)` (config reload) replaces the webhook list while running. A worker reads its
@@ -12,9 +12,8 @@
  * once the URL is configured again, by a reload or at a restart — as for a URL dropped from the
  * config across a restart.
  */
-import type { Database } from 'better-sqlite3';
 import type { AllocationInfo, CloseReason, TurnEvents } from '../../turn/index.js';
-import { matches, WebhookOutbox, type OutboxRow, type WebhookConfig, type WebhookEventType } from './outbox.js';
+import { matches, outboxEvents, type OutboxEntry, type WebhookConfig, type WebhookEventType, type WebhookOutbox } from './outbox.js';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.js';
 
 export interface WebhookLog {
@@ -24,8 +23,8 @@ export interface WebhookLog {
 
 export interface WebhookOptions {
   readonly hooks: readonly WebhookConfig[];
-  /** The accounts database (the outbox table lives there). */
-  readonly db: Database;
+  /** Where events wait until delivered (SqliteWebhookOutbox: in the accounts database). */
+  readonly outbox: WebhookOutbox;
   readonly log?: WebhookLog;
   /** ms since the epoch; Date.now when absent. */
   readonly now?: () => number;
@@ -148,14 +147,14 @@ class Worker {
     const row = svc.outbox.head(this.url);
     const now = svc.now();
     if (svc.stopping) {
-      if (row === undefined || row.next_attempt_at > now || now >= svc.stopDeadline) return true;
+      if (row === undefined || row.nextAttemptAt > now || now >= svc.stopDeadline) return true;
     }
     if (row === undefined) {
       await this.#sleep(undefined);
       return false;
     }
-    if (row.next_attempt_at > now) {
-      await this.#sleep(row.next_attempt_at - now);
+    if (row.nextAttemptAt > now) {
+      await this.#sleep(row.nextAttemptAt - now);
       return false;
     }
     await this.#attempt(hook, row);
@@ -163,7 +162,7 @@ class Worker {
   }
 
   /** One delivery, signed with the webhook's secret as configured now. */
-  async #attempt(hook: WebhookConfig, row: OutboxRow): Promise<void> {
+  async #attempt(hook: WebhookConfig, row: OutboxEntry): Promise<void> {
     const svc = this.svc;
     const t = Math.floor(svc.now() / 1000);
     let error: string;
@@ -183,7 +182,7 @@ class Worker {
       });
       await res.arrayBuffer().catch(() => undefined);
       if (res.status >= 200 && res.status < 300) {
-        svc.outbox.delivered(row.seq);
+        svc.outbox.delivered(row.id);
         svc.log?.debug({ event: row.id, type: row.type, attempts: row.attempts + 1 }, 'webhook delivered');
         return;
       }
@@ -193,7 +192,7 @@ class Worker {
     }
     const attempts = row.attempts + 1;
     const delay = backoffMs(attempts, svc.initialBackoffMs, svc.maxBackoffMs);
-    svc.outbox.failed(row.seq, svc.now() + delay, error);
+    svc.outbox.failed(row.id, svc.now() + delay, error);
     svc.log?.warn({ event: row.id, type: row.type, attempts, retry_in_ms: delay, error }, 'webhook delivery failed');
   }
 }
@@ -221,7 +220,7 @@ export class WebhookDispatcher {
 
   constructor(o: WebhookOptions) {
     validateWebhooks(o.hooks);
-    this.outbox = new WebhookOutbox(o.db);
+    this.outbox = o.outbox;
     this.#hooks = [...o.hooks];
     this.log = o.log;
     this.now = o.now ?? Date.now;
@@ -282,9 +281,10 @@ export class WebhookDispatcher {
   enqueue(type: WebhookEventType, data: unknown): string[] {
     const hooks = this.#hooks.filter((h) => matches(h, type));
     if (hooks.length === 0) return [];
-    const ids = this.outbox.add(hooks, type, data, this.now());
+    const events = outboxEvents(hooks, type, data, this.now());
+    this.outbox.enqueue(events);
     for (const h of hooks) this.#workers.get(h.url)?.wake();
-    return ids;
+    return events.map((e) => e.id);
   }
 
   /** Undelivered events of the configured webhooks (the webhook backlog metric). */

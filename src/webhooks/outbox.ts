@@ -1,10 +1,14 @@
 /**
- * The durable webhook outbox: one row per (event, webhook) in the accounts database (table
- * webhook_outbox, migration 2). Rows are deleted once delivered, so whatever is left survives a
- * restart and is delivered later, in order (seq) per webhook.
+ * The durable webhook outbox: one entry per (event, webhook), kept until the webhook took it, so
+ * whatever is left survives a restart and is delivered later, in order per webhook. This file is
+ * the domain's side: what an entry is and the operations the dispatcher needs (WebhookOutbox);
+ * src/store/sqlite-webhook-outbox.ts stores it in the accounts database.
+ *
+ * The interface is synchronous like the SQLite store under it: the dispatcher answers enqueue()
+ * with the stored ids, backlog() and update()'s kept count at once (the backlog gauge and the
+ * reload log read them synchronously).
  */
 import { randomUUID } from 'node:crypto';
-import type { Database, Statement } from 'better-sqlite3';
 
 export const WEBHOOK_EVENT_TYPES = ['usage.soft_limit', 'usage.hard_limit', 'usage.reset', 'session.closed', 'usage.report'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -16,76 +20,57 @@ export interface WebhookConfig {
   readonly events: readonly (WebhookEventType | '*')[];
 }
 
-export interface OutboxRow {
-  readonly seq: number;
-  /** The event id, also the Idempotency-Key header (unique per row). */
+/** One event for one webhook, as enqueued. */
+export interface OutboxEvent {
+  /** The event id, also the Idempotency-Key header; unique per entry (each webhook gets its own). */
   readonly id: string;
+  /** The webhook's URL. */
   readonly webhook: string;
   readonly type: string;
   /** The exact JSON request body: {id, type, created_at, data}. */
   readonly body: string;
-  readonly created_at: number;
+  /** ms since the epoch; the entry is due from then. */
+  readonly createdAt: number;
+}
+
+/** An undelivered entry. */
+export interface OutboxEntry extends OutboxEvent {
+  /** Failed attempts so far. */
   readonly attempts: number;
-  readonly next_attempt_at: number;
+  /** ms since the epoch; no attempt before. */
+  readonly nextAttemptAt: number;
+}
+
+/**
+ * Delivery is at least once: an entry leaves the outbox only by delivered(), after the receiver
+ * answered 2xx, so a crash in between sends it again with the same id (receivers deduplicate on
+ * the Idempotency-Key). Order is per webhook: head() is the oldest entry, due or not, and the
+ * next one waits behind it. Marks name the entry by id and do nothing once it is gone, so a late
+ * or repeated mark is harmless. There is no give-up: an entry stays until delivered.
+ */
+export interface WebhookOutbox {
+  /** Stores the events, each due at its createdAt, all or none; throws when an id is already stored. */
+  enqueue(events: readonly OutboxEvent[]): void;
+  /** The oldest undelivered entry of a webhook (by URL). */
+  head(webhook: string): OutboxEntry | undefined;
+  /** The receiver took the entry: remove it. */
+  delivered(id: string): void;
+  /** An attempt failed: count it and try again at `nextAttemptAt`; the entry keeps its place. */
+  failed(id: string, nextAttemptAt: number, error: string): void;
+  /**
+   * Undelivered entries of the given webhooks. Entries of a URL no longer configured stay stored
+   * (delivered once it is configured again) and are not counted.
+   */
+  backlog(webhooks: readonly string[]): number;
 }
 
 export const matches = (hook: WebhookConfig, type: string): boolean => hook.events.includes('*') || hook.events.includes(type as WebhookEventType);
 
-export class WebhookOutbox {
-  readonly #insert: Statement;
-  readonly #head: Statement;
-  readonly #delete: Statement;
-  readonly #retry: Statement;
-  readonly #backlog: Statement;
-  readonly #db: Database;
-
-  constructor(db: Database) {
-    this.#db = db;
-    this.#insert = db.prepare(
-      'INSERT INTO webhook_outbox (id, webhook, type, body, created_at, attempts, next_attempt_at) VALUES (?, ?, ?, ?, ?, 0, ?)',
-    );
-    this.#head = db.prepare('SELECT seq, id, webhook, type, body, created_at, attempts, next_attempt_at FROM webhook_outbox WHERE webhook = ? ORDER BY seq LIMIT 1');
-    this.#delete = db.prepare('DELETE FROM webhook_outbox WHERE seq = ?');
-    this.#retry = db.prepare('UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE seq = ?');
-    this.#backlog = db.prepare('SELECT webhook, count(*) AS n FROM webhook_outbox GROUP BY webhook');
-  }
-
-  /** Writes one row per webhook in `hooks` (already filtered); returns the event ids. */
-  add(hooks: readonly WebhookConfig[], type: string, data: unknown, nowMs: number): string[] {
-    const ids: string[] = [];
-    const write = this.#db.transaction(() => {
-      for (const hook of hooks) {
-        const id = `evt_${randomUUID().replaceAll('-', '')}`;
-        const body = JSON.stringify({ id, type, created_at: new Date(nowMs).toISOString(), data });
-        this.#insert.run(id, hook.url, type, body, nowMs, nowMs);
-        ids.push(id);
-      }
-    });
-    write();
-    return ids;
-  }
-
-  /** The oldest undelivered row of a webhook (by URL). */
-  head(webhook: string): OutboxRow | undefined {
-    return this.#head.get(webhook) as OutboxRow | undefined;
-  }
-
-  delivered(seq: number): void {
-    this.#delete.run(seq);
-  }
-
-  failed(seq: number, nextAttemptAt: number, error: string): void {
-    this.#retry.run(nextAttemptAt, error.slice(0, 500), seq);
-  }
-
-  /**
-   * Undelivered rows of the given webhooks. Rows of a URL no longer configured stay in the table
-   * (delivered once it is configured again) and are not counted.
-   */
-  backlog(webhooks: readonly string[]): number {
-    const wanted = new Set(webhooks);
-    let n = 0;
-    for (const r of this.#backlog.all() as { webhook: string; n: number }[]) if (wanted.has(r.webhook)) n += r.n;
-    return n;
-  }
+/** The outbox entries of one event: one per webhook in `hooks` (already filtered), each with its own id. */
+export function outboxEvents(hooks: readonly WebhookConfig[], type: string, data: unknown, nowMs: number): OutboxEvent[] {
+  const createdAt = new Date(nowMs).toISOString();
+  return hooks.map((hook) => {
+    const id = `evt_${randomUUID().replaceAll('-', '')}`;
+    return { id, webhook: hook.url, type, body: JSON.stringify({ id, type, created_at: createdAt, data }), createdAt: nowMs };
+  });
 }

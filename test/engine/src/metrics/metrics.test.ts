@@ -8,6 +8,7 @@ import { FerryMetrics } from '../../../../src/metrics/index.js';
 import { combineTurnEvents } from '../../../../app/turn-events.js';
 import { WebhookDispatcher, verifySignature } from '../../../../src/webhooks/index.js';
 import { openSqliteStore, type SqliteAccountStore } from '../../../../src/store/sqlite-account-store.js';
+import { SqliteWebhookOutbox } from '../../../../src/store/sqlite-webhook-outbox.js';
 import { AccountService } from '../../../../src/accounts/service.js';
 import { IceServerIssuer } from '../../../../src/credentials/ice-servers.js';
 import { SignalTokens } from '../../../../src/credentials/signal-token.js';
@@ -37,7 +38,7 @@ describe('metrics and session.closed for a real allocation', () => {
     const port = await receiver.listen();
     dispatcher = new WebhookDispatcher({
       hooks: [{ url: `http://127.0.0.1:${port}/`, secret: SECRET, events: ['session.closed'] }],
-      db: store.db,
+      outbox: new SqliteWebhookOutbox(store.db),
       initialBackoffMs: 40,
     });
     dispatcher.start();

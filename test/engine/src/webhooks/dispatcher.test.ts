@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../../../src/store/sqlite-account-store.js';
+import { SqliteWebhookOutbox } from '../../../../src/store/sqlite-webhook-outbox.js';
 import { backoffMs, signatureHeader, verifySignature, WebhookDispatcher, type WebhookConfig } from '../../../../src/webhooks/index.js';
 import { Receiver } from '../../../helpers/webhook-receiver.js';
 import { freePort } from '../../../helpers/ports.js';
@@ -22,7 +23,7 @@ after(async () => {
 
 function setup(hooks: WebhookConfig[], file = ':memory:', extra: Partial<ConstructorParameters<typeof WebhookDispatcher>[0]> = {}) {
   const store = openSqliteStore(file === ':memory:' ? 'sqlite::memory:' : `sqlite:${file}`);
-  const d = new WebhookDispatcher({ hooks, db: store.db, initialBackoffMs: 40, maxBackoffMs: 160, stopGraceMs: 200, ...extra });
+  const d = new WebhookDispatcher({ hooks, outbox: new SqliteWebhookOutbox(store.db), initialBackoffMs: 40, maxBackoffMs: 160, stopGraceMs: 200, ...extra });
   d.start();
   cleanups.push(async () => {
     await d.stop();
@@ -151,7 +152,7 @@ describe('dispatcher', () => {
     const port = await freePort();
     const hooks: WebhookConfig[] = [{ url: `http://127.0.0.1:${port}/`, secret: SECRET, events: ['*'] }];
     const first = openSqliteStore(`sqlite:${file}`);
-    const d1 = new WebhookDispatcher({ hooks, db: first.db, initialBackoffMs: 40, maxBackoffMs: 80, stopGraceMs: 100 });
+    const d1 = new WebhookDispatcher({ hooks, outbox: new SqliteWebhookOutbox(first.db), initialBackoffMs: 40, maxBackoffMs: 80, stopGraceMs: 100 });
     d1.start();
     const ids = [1, 2, 3].flatMap((n) => d1.enqueue('usage.report', { n }));
     await new Promise((res) => setTimeout(res, 100));
@@ -260,7 +261,7 @@ describe('dispatcher', () => {
     });
     const port = (hang.address() as { port: number }).port;
     const store = openSqliteStore('sqlite::memory:');
-    const d = new WebhookDispatcher({ hooks: [{ url: `http://127.0.0.1:${port}/`, secret: SECRET, events: ['*'] }], db: store.db, stopGraceMs: 100 });
+    const d = new WebhookDispatcher({ hooks: [{ url: `http://127.0.0.1:${port}/`, secret: SECRET, events: ['*'] }], outbox: new SqliteWebhookOutbox(store.db), stopGraceMs: 100 });
     d.start();
     d.enqueue('usage.report', {});
     await new Promise((res) => setTimeout(res, 50));
