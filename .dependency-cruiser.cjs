@@ -72,6 +72,13 @@ module.exports = {
       to: { pathNot: '^(client|protocol)/' },
     },
     {
+      name: 'only-the-stores-touch-the-database',
+      comment: 'Accounts, usage and the webhook outbox are used through store interfaces; src/store/ implements them.',
+      severity: 'error',
+      from: { pathNot: '^(src/store|test|bench)/' },
+      to: { path: '(^|/)node_modules/better-sqlite3/' },
+    },
+    {
       name: 'product-does-not-import-tests',
       severity: 'error',
       from: { path: '^(turn|signaling|src|app|client|protocol)/' },

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -17,6 +17,7 @@ const CONFIG = join(ROOT, '.dependency-cruiser.cjs');
 /** Cruises a tree of files (path → text) with the repository's config: exit code and output. */
 function cruise(files: Record<string, string>): { code: number | null; out: string } {
   const dir = tempDir('ferry-deps-');
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), text);
@@ -72,6 +73,11 @@ test('a file cycle is refused, also through type-only imports', () => {
     'turn/a.ts': "import type { B } from './b.js';\nexport type A = { b?: B };\n",
     'turn/b.ts': "import type { A } from './a.js';\nexport type B = { a?: A };\n",
   }, 'no-circular');
+});
+
+test('a database driver imported outside the stores is refused', () => {
+  // Resolved against the repository's node_modules, through a link in the temp tree.
+  refused({ 'src/a.ts': "import Database from 'better-sqlite3';\nexport const a = Database;\n" }, 'only-the-stores-touch-the-database');
 });
 
 test('product code importing a test helper is refused', () => {
