@@ -12,7 +12,7 @@ import { SignalConnection } from './connection.js';
 import { Heartbeat } from './heartbeat.js';
 import { Hub, type HubStats, type SignalGrant } from './hub.js';
 import { resolveLimits, type SignalLimits } from './limits.js';
-import { CLOSE } from './protocol.js';
+import { CLOSE } from '../../protocol/signaling.js';
 import { RecentRevocations } from './revocations.js';
 import { isRefusal, readUpgradeRequest, refusal, type SignalCredentials, type UpgradeRefusal } from './upgrade.js';
 
