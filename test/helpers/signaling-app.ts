@@ -22,7 +22,7 @@ export interface TestAppOptions {
   readonly publicHost?: string;
   /** Allocations RelayControl claims to close per call. */
   readonly closedPerCall?: number;
-  /** Relay session deps (the sessions API answers 503 without them). */
+  /** Relay session and usage deps (without them the sessions and usage routes do not exist). */
   readonly relay?: Pick<SignalingDeps, 'relaySessions' | 'closeSessions' | 'now' | 'usage' | 'usageLimited'>;
   /** HTTP server time limits (short ones for the timeout tests). */
   readonly httpTimeouts?: SignalingDeps['httpTimeouts'];
@@ -31,6 +31,11 @@ export interface TestAppOptions {
   /** The app (signaling sockets included) reads the fake clock too, not only the tokens. */
   readonly appClock?: boolean;
 }
+
+/** With a relay (no live sessions) and an empty usage ledger: every route exists, as in a running Ferry. */
+export const WIRED: TestAppOptions = {
+  relay: { relaySessions: () => [], closeSessions: () => 0, usage: { usage: async () => [] } },
+};
 
 export interface TestApp {
   readonly app: FastifyInstance;
