@@ -1,21 +1,18 @@
 /**
  * `buildSignalingApp(deps)`: Ferry's signaling HTTP server, the signalingPlugin (./plugin.ts) in a
  * fastify instance with Ferry's server options: body limit, time limits, the logger and its request
- * lines, the JSON error answers and the JSON 404. It never listens; the composition root does (or
+ * lines, the JSON error answers and the JSON 404 for what is outside the plugin's routes. It never listens; the composition root does (or
  * tests call `app.inject()`). Another fastify server can mount `signalingPlugin` instead.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { SignalingDeps } from './deps.js';
 import { installErrorHandling } from './errors.js';
-import { signalingPlugin } from './plugin.js';
+import { BODY_LIMIT, signalingPlugin } from './plugin.js';
 import { fastifyTimeoutOptions, resolveHttpTimeouts } from './timeouts.js';
 
 export type { SignalingDeps } from './deps.js';
-export { signalingPlugin } from './plugin.js';
+export { BODY_LIMIT, signalingPlugin } from './plugin.js';
 export { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from './timeouts.js';
-
-/** Largest accepted request body. */
-export const BODY_LIMIT = 64 * 1024;
 
 export function buildSignalingApp(deps: SignalingDeps): FastifyInstance {
   const loggerInstance: FastifyBaseLogger | undefined = deps.log?.child({ component: 'signaling' });

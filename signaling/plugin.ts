@@ -2,8 +2,8 @@
  * `signalingPlugin`: the signaling service as a fastify plugin, `app.register(signalingPlugin, deps)`:
  * admin API (accounts, API keys, revocation, relay sessions), account API (ICE servers, signaling
  * tokens), usage, WebSocket signaling (`app.signaling` inside the plugin), the demo page, /healthz,
- * /metrics and /openapi.json. It is encapsulated: its validators, body parser, request decoration
- * and hooks stay inside it. Routes whose dependency is absent (relay sessions, usage, metrics) are
+ * /metrics and /openapi.json. It is encapsulated: its validators, body parser and limit, error
+ * answers, request decoration and hooks stay inside it. Routes whose dependency is absent (relay sessions, usage, metrics) are
  * not registered; the admin routes are, and answer 503 while no admin token is configured (a reload
  * can set one). buildSignalingApp (./app.ts) is Ferry's server around it.
  */
@@ -13,6 +13,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { accountAuthHook, authenticateCredential, requireAdmin } from './auth.js';
 import type { SignalingDeps } from './deps.js';
 import { registerDemo } from './demo.js';
+import { installErrorHandler } from './errors.js';
 import { documentAdminRoute, swaggerOptions } from './openapi.js';
 import { accountRoutes } from './routes/accounts.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
@@ -24,10 +25,18 @@ import { sessionRoutes } from './routes/sessions.js';
 import { usageRoutes } from './routes/usage.js';
 import { signalingSocket } from './ws/index.js';
 
+/** Largest accepted request body. */
+export const BODY_LIMIT = 64 * 1024;
+
 export async function signalingPlugin(app: FastifyInstance, deps: SignalingDeps): Promise<void> {
-  // The routes' schemas are zod schemas.
+  // The routes' schemas are zod schemas, their error answers `{error: {code, message}}`.
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app, BODY_LIMIT);
+  // Whatever the server's own limit is (buildSignalingApp sets the same one).
+  app.addHook('onRoute', (route) => {
+    route.bodyLimit ??= BODY_LIMIT;
+  });
   app.decorateRequest('principal', null);
 
   // JSON bodies as usual, but an empty body with a JSON content type reads as "no body", as

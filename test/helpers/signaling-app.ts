@@ -30,6 +30,8 @@ export interface TestAppOptions {
   readonly signalLimits?: SignalingDeps['signalLimits'];
   /** The app (signaling sockets included) reads the fake clock too, not only the tokens. */
   readonly appClock?: boolean;
+  /** Builds the server from the deps instead of buildSignalingApp (e.g. mounting signalingPlugin elsewhere). */
+  readonly build?: (deps: SignalingDeps) => FastifyInstance;
 }
 
 /** With a relay (no live sessions) and an empty usage ledger: every route exists, as in a running Ferry. */
@@ -77,7 +79,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   });
   const tokens = new SignalTokens({ secret: () => secret, directory: accounts.directory, now });
   const adminToken = options.adminToken === undefined ? ADMIN_TOKEN : options.adminToken ?? undefined;
-  const app = buildSignalingApp({
+  const app = (options.build ?? buildSignalingApp)({
     accounts,
     iceServers,
     tokens,
