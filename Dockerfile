@@ -26,6 +26,7 @@ COPY signaling ./signaling
 COPY src ./src
 COPY app ./app
 COPY client ./client
+COPY protocol ./protocol
 RUN npm ci
 RUN npx tsc -p .
 RUN npm prune --omit=dev

@@ -1,14 +1,14 @@
-// Ferry's signaling hub alone, for bench/signaling.ts: fastify + registerSignalingSocket with a
+// Ferry's signaling hub alone, for bench/signaling.ts: fastify + the signalingSocket plugin with a
 // trivial authenticate (bearer "bench" → one account). The full app (SQLite accounts, API keys,
 // tokens) is buildSignalingApp; only the WebSocket path is measured here, which the app shares.
 // Usage: node dist/bench/signaling-server.js PORT ['{"ratePerSecond":...}']
 import Fastify from 'fastify';
-import { registerSignalingSocket, type SignalLimits } from '../signaling/ws/index.js';
+import { signalingSocket, type SignalLimits } from '../signaling/ws/index.js';
 
 const port = Number(process.argv[2]);
 const limits = JSON.parse(process.argv[3] ?? '{}') as Partial<SignalLimits>;
 const app = Fastify({ logger: false });
-registerSignalingSocket(app, {
+await app.register(signalingSocket, {
   authenticate: async ({ bearer, token }) => ((bearer ?? token) === 'bench' ? { accountId: 'acc_bench' } : null),
   limits,
 });

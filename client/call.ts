@@ -5,9 +5,10 @@
  * the other side never sees a candidate before the offer it belongs to), remote candidates until
  * the remote description is set.
  */
+import type { CandidateInit } from '../protocol/signaling.js';
 import { FerryChannel } from './channel.js';
 import { FerryError } from './errors.js';
-import { candidateToJson, type ClientMessage } from './messages.js';
+import { candidateToJson, descriptionMessage, type ClientMessage } from './messages.js';
 import { pathFromStats, selectedPair, type SelectedPair } from './path.js';
 import type { CallPath, DataChannelLike, IceCandidateInit, PeerConnectionLike, SessionDescriptionInit } from './types.js';
 
@@ -31,7 +32,7 @@ export class Call {
   private remoteSet = false;
   private descriptionSent = false;
   private readonly remoteQueue: IceCandidateInit[] = [];
-  private readonly localQueue: IceCandidateInit[] = [];
+  private readonly localQueue: CandidateInit[] = [];
   private endedReason: string | undefined;
   private answered = false;
   private openResolve!: () => void;
@@ -110,10 +111,10 @@ export class Call {
     return this.role === 'caller' && !this.answered && !this.closed;
   }
 
-  /** Caller side: the answer arrived. */
+  /** Caller side: the answer arrived (a provisional one, pranswer, keeps the call awaiting the final one). */
   async handleAnswer(answer: SessionDescriptionInit): Promise<void> {
     if (!this.awaitingAnswer) return;
-    this.answered = true;
+    if (answer.type !== 'pranswer') this.answered = true;
     try {
       await this.applyRemote(answer);
     } catch (err) {
@@ -186,7 +187,7 @@ export class Call {
       this.end(`no local ${type} SDP`, true);
       return;
     }
-    if (!this.host.send({ type, to: this.peerId, payload: { type, sdp } })) {
+    if (!this.host.send(descriptionMessage(type, this.peerId, sdp))) {
       this.end('signaling is closed', false);
       return;
     }

@@ -10,8 +10,13 @@ import { ADMIN_FAILURES_PER_MINUTE, FailedTokenLimit } from '../src/credentials/
 import type { SignalingDeps } from './deps.js';
 import { ApiError } from './errors.js';
 
-/** Who made an account API request, and with what kind of credential. */
-export interface Principal {
+/** The admin: a request that presented the admin token. */
+export interface AdminPrincipal {
+  readonly via: 'admin_token';
+}
+
+/** An account: who made an account API request, and with what kind of credential. */
+export interface AccountPrincipal {
   readonly accountId: string;
   readonly via: 'api_key' | 'signal_token';
   /** The API key's id (via 'api_key'). */
@@ -19,6 +24,22 @@ export interface Principal {
   /** When the signaling token expires, ms since the epoch (via 'signal_token'). */
   readonly expiresAt?: number;
 }
+
+/** Who made a request, once its route's authentication has run. */
+export type Principal = AdminPrincipal | AccountPrincipal;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * Set by the admin check (requireAdmin) and the account check (accountAuthHook, the usage
+     * routes); null before them and on routes without authentication. The signaling plugin
+     * declares it (`decorateRequest('principal', null)`).
+     */
+    principal: Principal | null;
+  }
+}
+
+const ADMIN: AdminPrincipal = { via: 'admin_token' };
 
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="ferry"' } as const;
 
@@ -124,6 +145,12 @@ export function requireAdmin(request: FastifyRequest, deps: AdminDeps): void {
     adminTokenFailed(request, deps);
     throw unauthorized('invalid admin token');
   }
+  request.principal = ADMIN;
+}
+
+/** Records that the request presented the admin token (checked by the caller). */
+export function actAsAdmin(request: FastifyRequest): void {
+  request.principal = ADMIN;
 }
 
 /**
@@ -135,7 +162,7 @@ export async function authenticateCredential(
   deps: Pick<SignalingDeps, 'accounts' | 'tokens'>,
   credential: string,
   allow: { apiKey: boolean } = { apiKey: true },
-): Promise<Principal | null> {
+): Promise<AccountPrincipal | null> {
   if (credential.startsWith(TOKEN_PREFIX)) {
     const verified = deps.tokens.verify(credential);
     if (verified === null) return null;
@@ -147,21 +174,19 @@ export async function authenticateCredential(
   return { accountId: verified.account.id, via: 'api_key', keyId: verified.keyId };
 }
 
-const principals = new WeakMap<FastifyRequest, Principal>();
-
 /** onRequest hook of the account API: 401 unless an API key or a signaling token is presented. */
 export function accountAuthHook(deps: Pick<SignalingDeps, 'accounts' | 'tokens'>) {
   return async (request: FastifyRequest): Promise<void> => {
     const token = requireBearer(request, 'missing credentials: send Authorization: Bearer <api_key or signaling token>');
     const principal = await authenticateCredential(deps, token);
     if (principal === null) throw unauthorized('invalid, revoked or expired credentials, or the account is disabled');
-    principals.set(request, principal);
+    request.principal = principal;
   };
 }
 
-/** The principal the account auth hook attached to this request. */
-export function principalOf(request: FastifyRequest): Principal {
-  const p = principals.get(request);
-  if (p === undefined) throw new Error('principalOf: the route is not behind accountAuthHook');
+/** The account the account auth hook found for this request. */
+export function accountOf(request: FastifyRequest): AccountPrincipal {
+  const p = request.principal;
+  if (p === null || p.via === 'admin_token') throw new Error('accountOf: the route is not behind accountAuthHook');
   return p;
 }

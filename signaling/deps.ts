@@ -1,4 +1,7 @@
-/** What the signaling HTTP app is built from; passed in by the composition root (app/ferry.ts). */
+/**
+ * What the signaling HTTP app is built from (the options of signalingPlugin); passed in by the
+ * composition root (app/ferry.ts).
+ */
 import type { Logger } from 'pino';
 import type { AccountService } from '../src/accounts/service.js';
 import type { IceServerIssuer } from '../src/credentials/ice-servers.js';
@@ -19,18 +22,19 @@ export interface SignalingDeps {
   /** Where request and error logs go; silent when absent. */
   readonly log?: Logger;
   /**
-   * Live relay sessions (TurnServer.sessions), listed by the admin sessions API. Absent (as with
-   * closeSessions): the sessions routes answer 503.
+   * Live relay sessions (TurnServer.sessions), listed by the admin sessions API. Absent: no
+   * GET /v1/sessions route.
    */
   readonly relaySessions?: () => readonly RelaySession[];
   /**
    * Closes the live sessions matching `predicate` (TurnServer.closeAllocations with reason
    * 'admin': a TCP/TLS client's connection ends and the relayed ports are freed); returns how many.
+   * Absent: no DELETE /v1/sessions/{id} and DELETE /v1/accounts/{id}/sessions routes.
    */
   readonly closeSessions?: (predicate: (session: RelaySession) => boolean) => number;
   /**
    * The usage ledger (with the not yet written part) for GET /v1/usage and /v1/usage/export.csv.
-   * Absent: those routes answer 503.
+   * Absent: no such routes.
    */
   readonly usage?: UsageQuery;
   /** True while the account is over its (or the global) soft usage limit: /v1/ice-servers answers 429. */

@@ -95,14 +95,22 @@ export function describeError(err: FastifyError, bodyLimit: number): Described {
   return { status: status >= 500 && status < 600 ? status : 500, code: 'internal', message: 'internal error' };
 }
 
-/** Installs the JSON error handler and the JSON 404 for unknown routes. */
-export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
+/**
+ * Installs the JSON error handler (`{error: {code, message}}`, the error answers every route
+ * documents) on this instance and its children.
+ */
+export function installErrorHandler(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const d = describeError(err, bodyLimit);
     if (d.status >= 500) request.log.error({ err }, 'request failed');
     if (d.headers) void reply.headers(d.headers);
     return reply.code(d.status).type('application/json; charset=utf-8').send(errorBody(d.code, d.message));
   });
+}
+
+/** Installs the JSON error handler and the JSON 404 for unknown routes. */
+export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
+  installErrorHandler(app, bodyLimit);
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?', 1)[0];
     return reply.code(404).send(errorBody('not_found', `no route ${request.method} ${path}`));

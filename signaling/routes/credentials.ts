@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { MIN_ICE_TTL_SECONDS } from '../../src/credentials/ice-servers.js';
 import { DEFAULT_MAX_TTL_SECONDS } from '../../src/credentials/rest.js';
 import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS } from '../../src/credentials/signal-token.js';
-import { principalOf } from '../auth.js';
+import { accountOf } from '../auth.js';
 import type { SignalingDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { ACCOUNT_SECURITY, OPTIONAL_BODY } from '../openapi.js';
@@ -46,7 +46,7 @@ export function credentialRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
         response: { 200: IceServersResponse, ...errors(400, 401, 413, 415, 429, 503) },
       },
     }, async (request) => {
-      const { accountId } = principalOf(request);
+      const { accountId } = accountOf(request);
       if (deps.usageLimited?.(accountId) === true) {
         throw new ApiError(429, 'usage_limit', 'usage limit reached for this timeframe: no new TURN credentials until it ends');
       }
@@ -71,7 +71,7 @@ export function credentialRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
         },
       },
     }, async (request, reply) => {
-      const { accountId, via } = principalOf(request);
+      const { accountId, via } = accountOf(request);
       if (via !== 'api_key') {
         throw new ApiError(403, 'forbidden', 'a signaling token cannot mint signaling tokens: use an API key');
       }

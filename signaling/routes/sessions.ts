@@ -1,78 +1,75 @@
 /**
  * Admin: live relay sessions (TURN allocations): list them with their byte counters, close one, or
  * close every session of an account. Closing uses reason 'admin': a TCP/TLS client's connection
- * ends, a UDP client's next request gets 437, and the relayed ports are freed at once.
+ * ends, a UDP client's next request gets 437, and the relayed ports are freed at once. Listing is
+ * registered only with `relaySessions`, closing only with `closeSessions` (a signaling app without
+ * a relay has neither).
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { RelaySession, SignalingDeps } from '../deps.js';
+import type { SignalingDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { AccountParams, errors, NoContent, SessionParams, SessionSchema, sessionDto } from '../schemas.js';
-
-const relayUnavailable = () => new ApiError(503, 'relay_unavailable', 'this signaling service is not connected to a relay');
 
 export function sessionRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
   const now = deps.now ?? Date.now;
   const tags = ['admin: sessions'];
-  const list = (): readonly RelaySession[] => {
-    if (deps.relaySessions === undefined) throw relayUnavailable();
-    return deps.relaySessions();
-  };
-  const close = (predicate: (s: RelaySession) => boolean): number => {
-    if (deps.closeSessions === undefined) throw relayUnavailable();
-    return deps.closeSessions(predicate);
-  };
+  const { relaySessions: list, closeSessions: close } = deps;
   return async (app) => {
-    app.get('/v1/sessions', {
-      schema: {
-        summary: 'List the live relay sessions',
-        description: 'Byte and packet counters are application payload, read when the request is answered.',
-        tags,
-        querystring: z.object({
-          account: z.string().min(1).max(256).optional().describe('Only the sessions of this account (account id or user name).'),
-        }),
-        response: { 200: z.object({ sessions: z.array(SessionSchema) }), ...errors(400) },
-      },
-    }, async (request) => {
-      const { account } = request.query;
-      const at = now();
-      const sessions = list()
-        .filter((s) => account === undefined || s.account === account)
-        .sort((a, b) => a.id - b.id)
-        .map((s) => sessionDto(s, at));
-      return { sessions };
-    });
-
-    app.delete('/v1/sessions/:id', {
-      schema: {
-        summary: 'Close a live relay session',
-        description: 'The relayed ports are freed; a TCP or TLS client\'s connection is closed, a UDP client\'s next request is answered 437. The credentials stay valid (see POST /v1/accounts/{id}/revoke).',
-        tags,
-        params: SessionParams,
-        response: { 204: NoContent, ...errors(400, 404) },
-      },
-    }, async (request, reply) => {
-      const id = Number(request.params.id);
-      if (close((s) => s.id === id) === 0) {
-        throw new ApiError(404, 'not_found', `no live session ${request.params.id}`);
-      }
-      return reply.code(204).send();
-    });
-
-    app.delete('/v1/accounts/:id/sessions', {
-      schema: {
-        summary: 'Close every live relay session of an account',
-        description: 'Works for any account name the relay bills to (account ids, static users, REST credential names); {closed: 0} when there is none. Credentials stay valid (see POST /v1/accounts/{id}/revoke).',
-        tags,
-        params: AccountParams,
-        response: {
-          200: z.object({ closed: z.int().nonnegative().describe('Live sessions closed.') }),
-          ...errors(400),
+    if (list !== undefined) {
+      app.get('/v1/sessions', {
+        schema: {
+          summary: 'List the live relay sessions',
+          description: 'Byte and packet counters are application payload, read when the request is answered.',
+          tags,
+          querystring: z.object({
+            account: z.string().min(1).max(256).optional().describe('Only the sessions of this account (account id or user name).'),
+          }),
+          response: { 200: z.object({ sessions: z.array(SessionSchema) }), ...errors(400) },
         },
-      },
-    }, async (request) => {
-      const account = request.params.id;
-      return { closed: close((s) => s.account === account) };
-    });
+      }, async (request) => {
+        const { account } = request.query;
+        const at = now();
+        const sessions = list()
+          .filter((s) => account === undefined || s.account === account)
+          .sort((a, b) => a.id - b.id)
+          .map((s) => sessionDto(s, at));
+        return { sessions };
+      });
+    }
+
+    if (close !== undefined) {
+      app.delete('/v1/sessions/:id', {
+        schema: {
+          summary: 'Close a live relay session',
+          description: 'The relayed ports are freed; a TCP or TLS client\'s connection is closed, a UDP client\'s next request is answered 437. The credentials stay valid (see POST /v1/accounts/{id}/revoke).',
+          tags,
+          params: SessionParams,
+          response: { 204: NoContent, ...errors(400, 404) },
+        },
+      }, async (request, reply) => {
+        const id = Number(request.params.id);
+        if (close((s) => s.id === id) === 0) {
+          throw new ApiError(404, 'not_found', `no live session ${request.params.id}`);
+        }
+        return reply.code(204).send();
+      });
+
+      app.delete('/v1/accounts/:id/sessions', {
+        schema: {
+          summary: 'Close every live relay session of an account',
+          description: 'Works for any account name the relay bills to (account ids, static users, REST credential names); {closed: 0} when there is none. Credentials stay valid (see POST /v1/accounts/{id}/revoke).',
+          tags,
+          params: AccountParams,
+          response: {
+            200: z.object({ closed: z.int().nonnegative().describe('Live sessions closed.') }),
+            ...errors(400),
+          },
+        },
+      }, async (request) => {
+        const account = request.params.id;
+        return { closed: close((s) => s.account === account) };
+      });
+    }
   };
 }

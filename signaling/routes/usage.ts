@@ -2,13 +2,14 @@
  * Usage for billing: relayed application payload bytes and packets per account and bucket (hour,
  * UTC day or timeframe), the not yet written part included. The admin token sees every account
  * (or one with ?account=); an account's API key sees its own usage only. The CSV export is admin only.
+ * Registered only when the signaling app has a usage ledger.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { countersJson, type UsageRow } from '../../src/metering/types.js';
-import { adminTokenFailed, authenticateCredential, mayBeAdminToken, refuseIfAdminBlocked, requireAdmin, requireBearer, sameSecret, unauthorized } from '../auth.js';
-import type { SignalingDeps } from '../deps.js';
+import { actAsAdmin, adminTokenFailed, authenticateCredential, mayBeAdminToken, refuseIfAdminBlocked, requireAdmin, requireBearer, sameSecret, unauthorized } from '../auth.js';
+import type { SignalingDeps, UsageQuery } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { csvRow } from '../csv.js';
 import { ADMIN_SECURITY } from '../openapi.js';
@@ -42,11 +43,7 @@ const usageDto = (r: UsageRow): z.output<typeof UsageRowSchema> => ({
   ...countersJson(r),
 });
 
-export function usageRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
-  const query = () => {
-    if (deps.usage === undefined) throw new ApiError(503, 'usage_unavailable', 'this signaling service has no usage ledger');
-    return deps.usage;
-  };
+export function usageRoutes(deps: SignalingDeps, ledger: UsageQuery): FastifyPluginAsyncZod {
   /** The account the caller may see: undefined means all (admin without ?account=). */
   const scope = async (request: FastifyRequest, account: string | undefined): Promise<string | undefined> => {
     const token = requireBearer(request, 'missing credentials: send Authorization: Bearer <admin_token or api_key>');
@@ -55,7 +52,10 @@ export function usageRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
     const admin = mayBeAdminToken(token) ? deps.adminToken : undefined;
     if (admin !== undefined) {
       refuseIfAdminBlocked(request, deps);
-      if (sameSecret(token, admin)) return account;
+      if (sameSecret(token, admin)) {
+        actAsAdmin(request);
+        return account;
+      }
     }
     const principal = await authenticateCredential(deps, token);
     if (principal === null || principal.via !== 'api_key') {
@@ -65,6 +65,7 @@ export function usageRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
     if (account !== undefined && account !== principal.accountId) {
       throw new ApiError(403, 'forbidden', 'an API key may read its own account\'s usage only');
     }
+    request.principal = principal;
     return principal.accountId;
   };
   const filter = (q: z.output<typeof UsageFilterQuery>, account: string | undefined) => ({
@@ -86,7 +87,7 @@ export function usageRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
       },
     }, async (request) => {
       const account = await scope(request, request.query.account);
-      const rows = await query().usage(filter(request.query, account));
+      const rows = await ledger.usage(filter(request.query, account));
       return { granularity: request.query.granularity, usage: rows.map(usageDto) };
     });
 
@@ -101,7 +102,7 @@ export function usageRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
       },
     }, async (request, reply) => {
       requireAdmin(request, deps);
-      const rows = await query().usage(filter(request.query, request.query.account));
+      const rows = await ledger.usage(filter(request.query, request.query.account));
       const lines = ['account,start,bytes_to_peer,bytes_to_client,packets_to_peer,packets_to_client'];
       for (const r of rows.map(usageDto)) {
         // Text cells are neutralised against formula injection (an account may be any REST username).

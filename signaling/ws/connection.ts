@@ -5,7 +5,8 @@
 import type { WebSocket, RawData } from 'ws';
 import type { Hub, PeerSession } from './hub.js';
 import type { SignalLimits } from './limits.js';
-import { ClientFrame, CLOSE, PONG_TEXT, describeIssues, salvageId } from './protocol.js';
+import { ClientFrame, CLOSE } from '../../protocol/signaling.js';
+import { PONG_TEXT, describeIssues, salvageId } from './frames.js';
 import { TokenBucket } from './rate-limiter.js';
 
 export class SignalConnection {

@@ -5,7 +5,8 @@
  */
 import type { SignalLimits } from './limits.js';
 import { ExpiryFifo, PendingTable, type Pending } from './pending.js';
-import { CLOSE, deliveredText, errorText, welcomeText, type RoutedFrame, type SignalErrorCode } from './protocol.js';
+import { CLOSE, type RoutedFrame, type SignalErrorCode } from '../../protocol/signaling.js';
+import { deliveredText, errorText, welcomeText } from './frames.js';
 
 /** What the hub needs of a connection. */
 export interface PeerLink {

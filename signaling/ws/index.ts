@@ -1,18 +1,20 @@
 /**
- * `registerSignalingSocket(app, deps)`: the signaling WebSocket `GET /v1/signal` (protocol in
- * ./protocol.ts). Registers @fastify/websocket on `app` unless it is there already, and returns the
- * hub (stats, close). The route and plugin are added when `app` loads its plugins (ready/listen).
+ * `signalingSocket`: the signaling WebSocket `GET /v1/signal` (frames in protocol/signaling.ts) as a
+ * fastify-plugin, `app.register(signalingSocket, deps)`. It registers @fastify/websocket on the
+ * instance unless it is there already, adds the route, and decorates the instance with
+ * `app.signaling`, the hub (stats, close, closing an account's or an API key's sockets).
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
+import fp from 'fastify-plugin';
 import type { WebSocket } from 'ws';
 import { errorBody } from '../errors.js';
 import { SignalConnection } from './connection.js';
 import { Heartbeat } from './heartbeat.js';
 import { Hub, type HubStats, type SignalGrant } from './hub.js';
 import { resolveLimits, type SignalLimits } from './limits.js';
-import { CLOSE } from './protocol.js';
+import { CLOSE } from '../../protocol/signaling.js';
 import { RecentRevocations } from './revocations.js';
 import { isRefusal, readUpgradeRequest, refusal, type SignalCredentials, type UpgradeRefusal } from './upgrade.js';
 
@@ -54,12 +56,19 @@ export interface SignalingHub {
   closeApiKey(accountId: string, apiKeyId: string): number;
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The signaling WebSocket's hub, decorated by the signalingSocket plugin. */
+    signaling: SignalingHub;
+  }
+}
+
 export const SIGNAL_PATH = '/v1/signal';
 const CLOSE_WAIT_MS = 1000;
 
 const noop: LogFn = () => {};
 
-export function registerSignalingSocket(app: FastifyInstance, deps: SignalSocketDeps): SignalingHub {
+async function signalingSocketPlugin(app: FastifyInstance, deps: SignalSocketDeps): Promise<void> {
   const limits = resolveLimits(deps.limits);
   const now = deps.now ?? Date.now;
   const log = deps.log ?? { info: noop, warn: noop, debug: noop };
@@ -161,39 +170,32 @@ export function registerSignalingSocket(app: FastifyInstance, deps: SignalSocket
     return closing;
   };
 
-  const plugin = async (scope: FastifyInstance): Promise<void> => {
-    // Before @fastify/websocket's own preClose (which closes sockets without a code): ours say 1001.
-    scope.addHook('preClose', close);
-    if (!scope.hasPlugin('@fastify/websocket')) {
-      await scope.register(websocket, {
-        options: { maxPayload: limits.maxFrameBytes, perMessageDeflate: false },
-        errorHandler: (err: Error, socket: WebSocket) => onSocketError.call(socket, err),
-      });
-    } else {
-      const max = (scope.websocketServer.options as { maxPayload?: number }).maxPayload ?? 0;
-      if (max > limits.maxFrameBytes) {
-        log.info({ maxPayload: max, maxMessageBytes: limits.maxMessageBytes }, 'signaling: @fastify/websocket was registered with a larger maxPayload; frames over maxMessageBytes get too_large');
-      }
-    }
-    scope.route({
-      method: 'GET',
-      url: SIGNAL_PATH,
-      schema: { hide: true },
-      preValidation: admit,
-      handler: (_request, reply) =>
-        reply.code(426).header('upgrade', 'websocket').send(errorBody('upgrade_required', 'this endpoint is a WebSocket')),
-      wsHandler: onSocket,
+  // Before @fastify/websocket's own preClose (which closes sockets without a code): ours say 1001.
+  app.addHook('preClose', close);
+  if (!app.hasPlugin('@fastify/websocket')) {
+    await app.register(websocket, {
+      options: { maxPayload: limits.maxFrameBytes, perMessageDeflate: false },
+      errorHandler: (err: Error, socket: WebSocket) => onSocketError.call(socket, err),
     });
-    sweeper = setInterval(() => hub.sweep(), Math.min(1000, Math.max(20, limits.queueTtlMs / 4)));
-    sweeper.unref();
-  };
-  Object.assign(plugin, {
-    [Symbol.for('skip-override')]: true, // like fastify-plugin: register on `app` itself, not a child
-    [Symbol.for('fastify.display-name')]: 'ferry-signaling-socket',
+  } else {
+    const max = (app.websocketServer.options as { maxPayload?: number }).maxPayload ?? 0;
+    if (max > limits.maxFrameBytes) {
+      log.info({ maxPayload: max, maxMessageBytes: limits.maxMessageBytes }, 'signaling: @fastify/websocket was registered with a larger maxPayload; frames over maxMessageBytes get too_large');
+    }
+  }
+  app.route({
+    method: 'GET',
+    url: SIGNAL_PATH,
+    schema: { hide: true },
+    preValidation: admit,
+    handler: (_request, reply) =>
+      reply.code(426).header('upgrade', 'websocket').send(errorBody('upgrade_required', 'this endpoint is a WebSocket')),
+    wsHandler: onSocket,
   });
-  app.register(plugin);
+  sweeper = setInterval(() => hub.sweep(), Math.min(1000, Math.max(20, limits.queueTtlMs / 4)));
+  sweeper.unref();
 
-  return {
+  const signaling: SignalingHub = {
     stats: () => hub.stats(),
     close,
     sweep: () => hub.sweep(),
@@ -206,7 +208,11 @@ export function registerSignalingSocket(app: FastifyInstance, deps: SignalSocket
       return hub.closeApiKey(accountId, apiKeyId, CLOSE.credentialEnded, 'credential revoked');
     },
   };
+  app.decorate('signaling', signaling);
 }
+
+/** Not encapsulated (fastify-plugin): the route, @fastify/websocket and `app.signaling` are the registering instance's. */
+export const signalingSocket = fp(signalingSocketPlugin, { name: 'ferry-signaling-socket', fastify: '5.x' });
 
 /** Resolves when the socket has closed; terminates it after `ms`. */
 function closed(socket: WebSocket, ms: number): Promise<void> {

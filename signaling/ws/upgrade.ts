@@ -6,7 +6,7 @@
  */
 import { parseBearer } from '../auth.js';
 import { errorBody, type ErrorBody } from '../errors.js';
-import { PEER_ID_PATTERN } from './protocol.js';
+import { PEER_ID_PATTERN } from '../../protocol/signaling.js';
 
 export interface SignalCredentials {
   readonly bearer?: string;

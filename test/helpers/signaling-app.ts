@@ -22,7 +22,7 @@ export interface TestAppOptions {
   readonly publicHost?: string;
   /** Allocations RelayControl claims to close per call. */
   readonly closedPerCall?: number;
-  /** Relay session deps (the sessions API answers 503 without them). */
+  /** Relay session and usage deps (without them the sessions and usage routes do not exist). */
   readonly relay?: Pick<SignalingDeps, 'relaySessions' | 'closeSessions' | 'now' | 'usage' | 'usageLimited'>;
   /** HTTP server time limits (short ones for the timeout tests). */
   readonly httpTimeouts?: SignalingDeps['httpTimeouts'];
@@ -30,7 +30,14 @@ export interface TestAppOptions {
   readonly signalLimits?: SignalingDeps['signalLimits'];
   /** The app (signaling sockets included) reads the fake clock too, not only the tokens. */
   readonly appClock?: boolean;
+  /** Builds the server from the deps instead of buildSignalingApp (e.g. mounting signalingPlugin elsewhere). */
+  readonly build?: (deps: SignalingDeps) => FastifyInstance;
 }
+
+/** With a relay (no live sessions) and an empty usage ledger: every route exists, as in a running Ferry. */
+export const WIRED: TestAppOptions = {
+  relay: { relaySessions: () => [], closeSessions: () => 0, usage: { usage: async () => [] } },
+};
 
 export interface TestApp {
   readonly app: FastifyInstance;
@@ -72,7 +79,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   });
   const tokens = new SignalTokens({ secret: () => secret, directory: accounts.directory, now });
   const adminToken = options.adminToken === undefined ? ADMIN_TOKEN : options.adminToken ?? undefined;
-  const app = buildSignalingApp({
+  const app = (options.build ?? buildSignalingApp)({
     accounts,
     iceServers,
     tokens,

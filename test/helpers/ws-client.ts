@@ -1,8 +1,8 @@
-// Test harness for the signaling socket: a tiny fastify app with registerSignalingSocket and a fake
+// Test harness for the signaling socket: a tiny fastify app with the signalingSocket plugin and a fake
 // authenticate, and a `ws` client that queues the frames it receives.
 import Fastify, { type FastifyInstance } from 'fastify';
 import { WebSocket, type ClientOptions } from 'ws';
-import { registerSignalingSocket, type SignalingHub, type SignalLimits, type SignalSocketDeps } from '../../signaling/ws/index.js';
+import { signalingSocket, type SignalingHub, type SignalLimits, type SignalSocketDeps } from '../../signaling/ws/index.js';
 import { withTimeout } from './wait.js';
 
 export const KEYS: Readonly<Record<string, string>> = { 'key-A': 'acc_A', 'key-B': 'acc_B', 'tok-A': 'acc_A' };
@@ -25,7 +25,7 @@ export async function startServer(
 ): Promise<TestServer> {
   const app = Fastify({ logger: false });
   if (opts.setup) await opts.setup(app);
-  const hub = registerSignalingSocket(app, {
+  await app.register(signalingSocket, {
     authenticate:
       opts.authenticate ??
       (async ({ bearer, token }) => {
@@ -35,6 +35,7 @@ export async function startServer(
     limits: opts.limits,
     now: opts.now,
   });
+  const hub = app.signaling;
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   if (typeof addr !== 'object' || addr === null) throw new Error('no address');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { testApp, type TestApp } from '../../helpers/signaling-app.js';
+import { testApp, WIRED, type TestApp } from '../../helpers/signaling-app.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -21,7 +21,7 @@ describe('README documents the HTTP API', () => {
   let t: TestApp;
   let routes: Array<{ method: string; path: string; admin: boolean }>;
   before(async () => {
-    t = await testApp();
+    t = await testApp(WIRED);
     const doc = (await t.request({ method: 'GET', url: '/openapi.json', auth: null })).json() as {
       paths: Record<string, Record<string, { security?: Array<Record<string, unknown>> }>>;
     };

@@ -1,7 +1,7 @@
 // The admin API, its authentication, the error contract and /openapi.json, through app.inject().
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_TOKEN, errorOf, testApp, type TestApp } from '../../helpers/signaling-app.js';
+import { ADMIN_TOKEN, errorOf, testApp, WIRED, type TestApp } from '../../helpers/signaling-app.js';
 
 const json = (res: { json(): unknown }) => res.json() as Record<string, unknown>;
 
@@ -119,7 +119,7 @@ describe('admin API', () => {
 
 describe('admin authentication', () => {
   let t: TestApp;
-  before(async () => { t = await testApp(); });
+  before(async () => { t = await testApp(WIRED); });
   after(() => t.close());
 
   const adminRoutes = [
@@ -282,7 +282,7 @@ describe('request errors are JSON naming the problem', () => {
 
 describe('GET /openapi.json', () => {
   let t: TestApp;
-  before(async () => { t = await testApp(); });
+  before(async () => { t = await testApp(WIRED); });
   after(() => t.close());
 
   it('documents every route from the zod schemas', async () => {

@@ -154,12 +154,14 @@ describe('GET /v1/usage and /v1/usage/export.csv', () => {
     }
   });
 
-  it('answers 503 without a usage ledger', async () => {
+  it('has no usage routes without a usage ledger (404)', async () => {
     const bare = await testApp();
     try {
-      const res = await bare.request({ method: 'GET', url: '/v1/usage' });
-      assert.equal(res.statusCode, 503);
-      assert.equal(errorOf(res).code, 'usage_unavailable');
+      for (const url of ['/v1/usage', '/v1/usage/export.csv']) {
+        const res = await bare.request({ method: 'GET', url });
+        assert.equal(res.statusCode, 404, `${url}: ${res.body}`);
+        assert.equal(errorOf(res).code, 'not_found');
+      }
     } finally {
       await bare.close();
     }

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import {
   baseUrls, nodeDataChannelAdapter, parseIceUrl, pathFromStats, standardAdapter, weriftAdapter, FerryError,
 } from '../../../client/index.js';
+import { Call } from '../../../client/call.js';
 import { candidateToJson, parseServerMessage } from '../../../client/messages.js';
+import type { PeerConnectionLike } from '../../../client/types.js';
 import { fetchIceServers, parseExpiry } from '../../../client/http.js';
 import { fakeFetch } from '../../helpers/client-fakes.js';
 
@@ -21,6 +23,10 @@ describe('signaling frames', () => {
     ['welcome', { type: 'welcome', peer_id: 'p' }, { type: 'welcome', peer_id: 'p' }],
     ['offer', { type: 'offer', from: 'x', payload: { type: 'offer', sdp: 'v=0' } }, { type: 'offer', from: 'x', payload: { type: 'offer', sdp: 'v=0' } }],
     ['answer type must match', { type: 'answer', from: 'x', payload: { type: 'offer', sdp: 'v=0' } }, null],
+    // protocol/signaling.ts AnswerFrame: the server routes a provisional answer too.
+    ['answer may be a pranswer', { type: 'answer', from: 'x', payload: { type: 'pranswer', sdp: 'v=0' } },
+      { type: 'answer', from: 'x', payload: { type: 'pranswer', sdp: 'v=0' } }],
+    ['offer may not be a pranswer', { type: 'offer', from: 'x', payload: { type: 'pranswer', sdp: 'v=0' } }, null],
     ['offer without sdp', { type: 'offer', from: 'x', payload: { type: 'offer' } }, null],
     ['candidate', { type: 'candidate', from: 'x', payload: { candidate: 'candidate:1', sdpMid: '0', sdpMLineIndex: 0 } },
       { type: 'candidate', from: 'x', payload: { candidate: 'candidate:1', sdpMid: '0', sdpMLineIndex: 0 } }],
@@ -37,6 +43,20 @@ describe('signaling frames', () => {
     test(name, () => assert.deepEqual(parseServerMessage(JSON.stringify(frame)), expected));
   }
   test('not JSON', () => assert.equal(parseServerMessage('{nope'), null));
+  test('a caller applies a pranswer and still awaits the final answer', async () => {
+    const applied: string[] = [];
+    const pc = {
+      setRemoteDescription: async (d: { type: string }) => { applied.push(d.type); },
+      addIceCandidate: async () => {},
+    } as unknown as PeerConnectionLike;
+    const call = new Call({ send: () => true, ended: () => {} }, 'b', 'caller', pc);
+    await call.handleAnswer({ type: 'pranswer', sdp: 'v=0' });
+    assert.equal(call.awaitingAnswer, true);
+    await call.handleAnswer({ type: 'answer', sdp: 'v=0' });
+    assert.equal(call.awaitingAnswer, false);
+    await call.handleAnswer({ type: 'answer', sdp: 'v=0' });
+    assert.deepEqual(applied, ['pranswer', 'answer']);
+  });
   test('candidateToJson strips a=, fills nulls', () => {
     assert.deepEqual(candidateToJson({ candidate: 'a=candidate:1 1 UDP 1 1.2.3.4 5 typ relay', sdpMid: '0' }),
       { candidate: 'candidate:1 1 UDP 1 1.2.3.4 5 typ relay', sdpMid: '0', sdpMLineIndex: null });

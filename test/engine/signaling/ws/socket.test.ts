@@ -2,7 +2,7 @@
 // `ws` clients on 127.0.0.1.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ServerFrame } from '../../../../signaling/ws/protocol.js';
+import { ServerFrame } from '../../../../protocol/signaling.js';
 import { Client, refusedUpgrade, startServer, type TestServer } from '../../../helpers/ws-client.js';
 import { sleep, until, withTimeout } from '../../../helpers/wait.js';
 

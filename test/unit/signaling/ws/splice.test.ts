@@ -2,7 +2,8 @@
 // frame means, and fall back to JSON.stringify whenever the text is not plain enough.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClientFrame, ServerFrame, deliveredText, type RoutedFrame } from '../../../../signaling/ws/protocol.js';
+import { ClientFrame, ServerFrame, type RoutedFrame } from '../../../../protocol/signaling.js';
+import { deliveredText } from '../../../../signaling/ws/frames.js';
 import { NO_PAYLOAD, payloadSpan } from '../../../../signaling/ws/splice.js';
 
 function routed(text: string): RoutedFrame {

@@ -31,9 +31,12 @@
  * the account disabled, deleted or revoked (1008 "account closed"), the API key the socket was
  * opened with revoked (4401 "credential revoked"), the signaling token it was opened with expired
  * (4401 "credential expired", at the first heartbeat after the expiry).
+ *
+ * This module is the one definition of the frames, shared by the server (signaling/ws/) and the
+ * SDK (client/, which imports its types only: it ships to browsers without zod). Encoding and
+ * the server's own parsing shortcuts stay in signaling/ws/ (frames.ts, splice.ts).
  */
 import { z } from 'zod';
-import { NO_PAYLOAD, payloadSpan } from './splice.js';
 
 export const PEER_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -43,7 +46,7 @@ export const PeerId = z.string().regex(PEER_ID_PATTERN, 'must be 1..64 character
 export const MessageId = z.union([z.string().max(64), z.number().finite()]);
 
 // Payload objects are loose: members beyond these are forwarded unchanged.
-const SessionDescription = (types: readonly [string, ...string[]]) =>
+const SessionDescription = <const T extends readonly [string, ...string[]]>(types: T) =>
   z.looseObject({
     type: z.enum(types),
     sdp: z.string(),
@@ -93,6 +96,12 @@ export const PingFrame = z.strictObject({
 
 export const ClientFrame = z.discriminatedUnion('type', [OfferFrame, AnswerFrame, CandidateFrame, ByeFrame, PingFrame]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
+export type OfferFrame = z.infer<typeof OfferFrame>;
+export type AnswerFrame = z.infer<typeof AnswerFrame>;
+export type CandidateFrame = z.infer<typeof CandidateFrame>;
+export type ByeFrame = z.infer<typeof ByeFrame>;
+export type PingFrame = z.infer<typeof PingFrame>;
+export type CandidateInit = z.infer<typeof CandidateInit>;
 /** The frames routed to another peer. */
 export type RoutedFrame = Exclude<ClientFrame, { type: 'ping' }>;
 
@@ -127,6 +136,9 @@ export const ServerFrame = z.discriminatedUnion('type', [
   delivered('bye', ByeFrame.shape.payload),
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
+export type WelcomeFrame = z.infer<typeof WelcomeFrame>;
+export type PongFrame = z.infer<typeof PongFrame>;
+export type ErrorFrame = z.infer<typeof ErrorFrame>;
 
 /** WebSocket close codes the server uses. */
 export const CLOSE = {
@@ -137,51 +149,3 @@ export const CLOSE = {
   /** The API key the socket was opened with was revoked, or its signaling token expired. */
   credentialEnded: 4401,
 } as const;
-
-// ---- encoding (one JSON.stringify per outgoing frame) ----
-
-export function welcomeText(peerId: string): string {
-  return JSON.stringify({ type: 'welcome', peer_id: peerId });
-}
-
-export const PONG_TEXT = '{"type":"pong"}';
-
-export function errorText(
-  code: SignalErrorCode,
-  message: string,
-  id?: string | number,
-  to?: string,
-): string {
-  return JSON.stringify({ type: 'error', code, message, id, to });
-}
-
-/**
- * The frame a target receives for a routed message: `{"type","from","payload"}`. With `source` (the
- * text the frame was parsed from) the payload's source text is reused rather than serialized again
- * (see ./splice.ts); `type` and `from` are a literal and a peer id, safe to write unescaped.
- */
-export function deliveredText(frame: RoutedFrame, from: string, source?: string): string {
-  if (source !== undefined) {
-    const start = payloadSpan(source, spanEnd);
-    if (start === NO_PAYLOAD && frame.payload === undefined) return `{"type":"${frame.type}","from":"${from}"}`;
-    if (start >= 0) return `{"type":"${frame.type}","from":"${from}","payload":${source.slice(start, spanEnd[0])}}`;
-  }
-  return JSON.stringify({ type: frame.type, from, payload: frame.payload });
-}
-const spanEnd: [number] = [0];
-
-/** One line naming the first failing field, e.g. `payload.sdp: Invalid input: expected string…`. */
-export function describeIssues(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return 'invalid frame';
-  const where = issue.path.length > 0 ? issue.path.map(String).join('.') : 'frame';
-  const more = error.issues.length > 1 ? ` (+${error.issues.length - 1} more)` : '';
-  return `${where}: ${issue.message}${more}`;
-}
-
-/** The `id` of an unparsable-by-schema frame, when it has a usable one (to echo it back). */
-export function salvageId(value: unknown): string | number | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const id = (value as { id?: unknown }).id;
-  return MessageId.safeParse(id).success ? (id as string | number) : undefined;
-}
