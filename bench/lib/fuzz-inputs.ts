@@ -8,10 +8,10 @@ import { decodeMessage } from '../../turn/codec/message.js';
 import { FINGERPRINT_XOR, checkFingerprint, crc32 } from '../../turn/codec/integrity.js';
 import { parseIp } from '../../turn/codec/address.js';
 import * as C from '../../turn/codec/constants.js';
-import { randInt, randomBytes } from '../../test/unit/turn/codec/helpers.js';
+import { randInt, randomBytes } from '../../test/helpers/bytes.js';
 
 export type Rand = () => number;
-export { prng } from '../../test/unit/turn/codec/helpers.js';
+export { prng } from '../../test/helpers/bytes.js';
 
 export interface Addr {
   readonly address: string;

@@ -12,7 +12,7 @@ import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import { TestTurnClient } from '../../test/helpers/turn-client.js';
 import { UdpPeer } from '../../test/helpers/udp-peer.js';
 import * as C from '../../turn/codec/constants.js';
-import { randInt, randomBytes } from '../../test/unit/turn/codec/helpers.js';
+import { randInt, randomBytes } from '../../test/helpers/bytes.js';
 import {
   isGarbage, mutateChannelData, mutateStun, prng, randomDatagram, sendIndicationBody, signedBody, tcpStream,
   type Addr, type Rand, type SignContext,

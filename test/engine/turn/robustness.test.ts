@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { startServer, type Fixture } from '../../helpers/turn-server.js';
 import { TestTurnClient } from '../../helpers/turn-client.js';
 import * as C from '../../../turn/codec/constants.js';
-import { prng } from '../../unit/turn/codec/helpers.js';
+import { prng } from '../../helpers/bytes.js';
 
 let fx: Fixture;
 before(async () => {

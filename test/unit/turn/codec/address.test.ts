@@ -23,7 +23,7 @@ import {
 } from '../../../../turn/codec/constants.js';
 import { decodeMessage } from '../../../../turn/codec/message.js';
 import { StunWriter } from '../../../../turn/codec/writer.js';
-import { prng, randInt } from './helpers.js';
+import { prng, randInt } from '../../../helpers/bytes.js';
 
 /** How Node itself prints an IPv6 address (libuv uv_inet_ntop). */
 function nodePrint(address: string): string {

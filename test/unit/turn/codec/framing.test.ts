@@ -4,7 +4,7 @@ import { StreamFramer } from '../../../../turn/codec/framing.js';
 import { writeChannelDataHeader } from '../../../../turn/codec/channel-data.js';
 import { StunWriter } from '../../../../turn/codec/writer.js';
 import { ATTR_DATA, ATTR_SOFTWARE, CLASS_INDICATION, METHOD_SEND, messageType } from '../../../../turn/codec/constants.js';
-import { prng, randInt, randomBytes } from './helpers.js';
+import { prng, randInt, randomBytes } from '../../../helpers/bytes.js';
 
 function stunFrame(rand: () => number): Buffer {
   const w = new StunWriter(Buffer.alloc(4000));

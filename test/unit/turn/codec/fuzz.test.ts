@@ -9,7 +9,7 @@ import { channelDataLength } from '../../../../turn/codec/channel-data.js';
 import { StreamFramer } from '../../../../turn/codec/framing.js';
 import { StunWriter } from '../../../../turn/codec/writer.js';
 import * as C from '../../../../turn/codec/constants.js';
-import { hex, prng, randInt, randomBytes } from './helpers.js';
+import { hex, prng, randInt, randomBytes } from '../../../helpers/bytes.js';
 
 const SEEDS = [
   hex(`00 01 00 58 21 12 a4 42 b7 e7 a7 01 bc 34 d6 86 fa 87 df ae 80 22 00 10 53 54 55 4e 20 74 65 73 74 20 63 6c 69 65 6e 74

@@ -30,7 +30,7 @@ import { checkFingerprint, checkMessageIntegrity } from '../../../../turn/codec/
 import { readString } from '../../../../turn/codec/attributes.js';
 import { parseIp, readXorAddress } from '../../../../turn/codec/address.js';
 import { StunWriter } from '../../../../turn/codec/writer.js';
-import { hex } from './helpers.js';
+import { hex } from '../../../helpers/bytes.js';
 
 const PASSWORD = 'VOkJxbRl1RmTxUk/WvJxBt';
 

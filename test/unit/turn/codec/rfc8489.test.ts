@@ -24,7 +24,7 @@ import { decodeMessage } from '../../../../turn/codec/message.js';
 import { checkMessageIntegritySha256, checkMessageIntegrity } from '../../../../turn/codec/integrity.js';
 import { readPasswordAlgorithm, readString } from '../../../../turn/codec/attributes.js';
 import { StunWriter } from '../../../../turn/codec/writer.js';
-import { hex } from './helpers.js';
+import { hex } from '../../../helpers/bytes.js';
 
 const VECTOR = hex(`
   00 01 00 90 21 12 a4 42 78 ad 34 33 c6 ad 72 c0 29 da 41 2e

@@ -1,4 +1,4 @@
-/** Shared helpers for the codec tests. */
+/** Test inputs made of bytes: hex text, a deterministic PRNG. */
 
 /** Hex text (whitespace ignored) to bytes. */
 export function hex(s: string): Buffer {
