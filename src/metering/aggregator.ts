@@ -122,8 +122,9 @@ export class UsageAggregator {
   }
 
   /**
-   * Meters the live allocations of `source` from now on. The relay adds itself when it is built:
-   * after the aggregator, whose pending usage the relay's allocation gate (the limiter) reads.
+   * Meters the live allocations of `source` from now on (allocation ids must be unique across the
+   * sources). The relay adds itself when it is built: after the aggregator, whose pending usage
+   * the relay's allocation gate (the limiter) reads.
    */
   addSessions(source: SessionSource): void {
     this.#sources.push(source);
