@@ -58,7 +58,7 @@ ${CONFIG_OPTION}`;
 
 /** Runs `f` on the accounts of the configured store (opened for it, closed after). */
 function withAccounts<T>(loaded: LoadedConfig, f: (accounts: AccountService) => Promise<T>): Promise<T> {
-  return withStore(loaded.storageUrl, async (store) => f(await AccountService.open(store, null, Date.now)));
+  return withStore(loaded.storageUrl, async (store) => f(await AccountService.open(store, Date.now)));
 }
 
 const accountJson = (a: Account) => ({ id: a.id, name: a.name, disabled: a.disabled, created_at: new Date(a.createdAt).toISOString() });

@@ -1,6 +1,6 @@
 /**
  * Account management over an AccountStore, keeping the in-memory AccountDirectory (read by the
- * TURN auth path) current and closing live allocations through RelayControl when an account is
+ * TURN auth path) current and closing live allocations through the subscribed relays (RelayControl) when an account is
  * disabled, deleted or has its credentials revoked. Absence is a value (undefined / false / null);
  * invalid input throws an AccountError with code 'invalid'.
  */
@@ -76,7 +76,7 @@ export type AccessRevokedListener = (accountId: string, apiKeyId?: string) => vo
 export class AccountService {
   readonly #store: AccountStore;
   readonly #directory: AccountDirectory;
-  #relay: RelayControl | null;
+  readonly #relays: RelayControl[] = [];
   readonly #revokedListeners: AccessRevokedListener[] = [];
   readonly #now: () => number;
   /** Per-account usage limits (bytes per timeframe), kept in memory for the limiter. */
@@ -84,18 +84,17 @@ export class AccountService {
   /** Per-account bandwidth caps (bytes per second), read by the relay when an allocation starts. */
   readonly #maxBps = new Map<string, number>();
 
-  constructor(store: AccountStore, directory: AccountDirectory, relay: RelayControl | null, now: () => number) {
+  constructor(store: AccountStore, directory: AccountDirectory, now: () => number) {
     this.#store = store;
     this.#directory = directory;
-    this.#relay = relay;
     this.#now = now;
   }
 
   /** A service whose directory is warmed from `store.states()` (deleted accounts included). */
-  static async open(store: AccountStore, relay: RelayControl | null, now: () => number): Promise<AccountService> {
+  static async open(store: AccountStore, now: () => number): Promise<AccountService> {
     const directory = new AccountDirectory();
     directory.load(await store.states());
-    const service = new AccountService(store, directory, relay, now);
+    const service = new AccountService(store, directory, now);
     for (const a of await store.listAccounts()) {
       if (a.limitBytes !== undefined) service.#limits.set(a.id, a.limitBytes);
       if (a.maxBps !== undefined) service.#maxBps.set(a.id, a.maxBps);
@@ -118,9 +117,14 @@ export class AccountService {
     return this.#maxBps.get(accountId) ?? 0;
   }
 
-  /** The relay starts after the service in the composition root; set it once it exists. */
-  setRelay(relay: RelayControl | null): void {
-    this.#relay = relay;
+  /**
+   * Subscribes a relay to the account changes it acts on: an account that loses access has its
+   * allocations closed (revokeCredentials answers the sum of the counts), a changed bandwidth cap
+   * applies to its live allocations. The relay is built after the service (its auth handler reads
+   * the directory) and subscribes then; the CLI has no relay.
+   */
+  subscribeRelay(relay: RelayControl): void {
+    this.#relays.push(relay);
   }
 
   async createAccount(name: string): Promise<{ account: Account; apiKey: string }> {
@@ -164,7 +168,7 @@ export class AccountService {
     if (bps !== this.maxBps(id)) {
       if (bps > 0) this.#maxBps.set(id, bps);
       else this.#maxBps.delete(id);
-      this.#relay?.setAccountMaxBps(id, bps);
+      for (const relay of this.#relays) relay.setAccountMaxBps(id, bps);
     }
     this.#directory.set(stateOf(account));
     if (account.disabled) this.#closeAllocations(id);
@@ -255,7 +259,8 @@ export class AccountService {
   }
 
   #closeAllocations(id: string): number {
-    const closed = this.#relay?.closeAccountAllocations(id) ?? 0;
+    let closed = 0;
+    for (const relay of this.#relays) closed += relay.closeAccountAllocations(id);
     this.#notifyRevoked(id, undefined);
     return closed;
   }

@@ -67,7 +67,7 @@ export interface AccountStore {
   close(): Promise<void>;
 }
 
-/** Closes live relay allocations; implemented by the composition root over TurnServer. */
+/** What a relay does on account changes; the TURN component implements it over TurnServer and subscribes (AccountService.subscribeRelay). */
 export interface RelayControl {
   /** Closes every live allocation of the account; returns how many. */
   closeAccountAllocations(accountId: string): number;

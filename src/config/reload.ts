@@ -1,30 +1,10 @@
 /**
- * What a config reload (SIGHUP) may change in a running Ferry: `diffConfig(old, next)` sorts the
- * changed keys into those applied live and those that only take effect after a restart.
+ * What a config reload (SIGHUP) may change in a running Ferry: `diffConfig(old, next, keys)` sorts
+ * the changed keys into those applied live and those that only take effect after a restart. The
+ * live keys are declared by the components that apply them (app/reload.ts collects them); the
+ * restart-only ones are listed here. Keys are top-level or dotted ('signaling.admin_token').
  */
 import type { Config } from './schema.js';
-
-/** Keys applied to the running process without dropping allocations or WebSockets. */
-export const LIVE_KEYS = [
-  'users',
-  'auth_secrets',
-  'peers',
-  'quotas',
-  'realm',
-  'log_level',
-  // The certificate and key files are read again on every reload (renewed in place or moved).
-  'tls',
-  'signaling.admin_token',
-  'network_usage.write_interval',
-  'network_usage.archive_dir',
-  'network_usage.global_limit',
-  'network_usage.soft_limit',
-  'network_usage.hard_limit',
-  'network_usage.report_interval',
-  'webhooks',
-  'nonce',
-  'rate_limits',
-] as const;
 
 /**
  * Keys that need a restart: sockets, relay addresses, storage, URLs handed out, the metrics
@@ -43,14 +23,19 @@ export const RESTART_KEYS = [
   'metrics',
 ] as const;
 
-export type LiveKey = (typeof LIVE_KEYS)[number];
 export type RestartKey = (typeof RESTART_KEYS)[number];
 
+/** The keys a reload applies (live) and those it leaves until a restart, disjoint. */
+export interface ReloadKeys {
+  readonly live: readonly string[];
+  readonly restart: readonly string[];
+}
+
 export interface ConfigDiff {
-  /** Changed keys that a reload applies. */
-  readonly live: LiveKey[];
-  /** Changed keys that are ignored until the next restart. */
-  readonly restart: RestartKey[];
+  /** Changed keys that a reload applies, in the order of `keys.live`. */
+  readonly live: string[];
+  /** Changed keys that are ignored until the next restart, in the order of `keys.restart`. */
+  readonly restart: string[];
 }
 
 function valueAt(config: Config, key: string): unknown {
@@ -73,13 +58,13 @@ const changed = (a: Config, b: Config, key: string) => canonical(valueAt(a, key)
 
 /**
  * What a running process's config becomes on reload: `old` with the values of `next` at the
- * LIVE_KEYS paths, the restart-only keys as in `old`. A live key absent in `next` is absent in
- * the result. Neither argument is changed (the objects on the way to a nested key are copied).
+ * `live` key paths, the other keys as in `old`. A live key absent in `next` is absent in the
+ * result. Neither argument is changed (the objects on the way to a nested key are copied).
  */
-export function applyLive(old: Config, next: Config): Config {
+export function applyLive(old: Config, next: Config, live: readonly string[]): Config {
   const out: Record<string, unknown> = { ...old };
   const copies = new Set<unknown>(); // the objects already copied into `out`
-  for (const key of LIVE_KEYS) {
+  for (const key of live) {
     const parts = key.split('.');
     const last = parts.pop() as string;
     let into = out;
@@ -97,9 +82,9 @@ export function applyLive(old: Config, next: Config): Config {
   return out as Config;
 }
 
-export function diffConfig(old: Config, next: Config): ConfigDiff {
+export function diffConfig(old: Config, next: Config, keys: ReloadKeys): ConfigDiff {
   return {
-    live: LIVE_KEYS.filter((k) => changed(old, next, k)),
-    restart: RESTART_KEYS.filter((k) => changed(old, next, k)),
+    live: keys.live.filter((k) => changed(old, next, k)),
+    restart: keys.restart.filter((k) => changed(old, next, k)),
   };
 }

@@ -38,8 +38,6 @@ export interface LimiterOptions extends LimitSettings {
   readonly timeframe: () => Timeframe;
   /** The accounts with a limit (bytes per timeframe). */
   readonly accountLimits: () => ReadonlyMap<string, number>;
-  /** Closes the live allocations of `account`, or of every account when null; returns how many. */
-  readonly closeAllocations: (account: string | null) => number;
   readonly emit: (type: LimitWebhook, data: unknown) => void;
   readonly metric?: (kind: LimitKind) => void;
   readonly now?: () => number;
@@ -100,6 +98,7 @@ export class UsageLimiter implements AllocationGate {
   #cancel: Array<() => void> = [];
   #running: Promise<void> | undefined;
   #again = false;
+  readonly #hardLimit: Array<(account: string | null) => void> = [];
 
   /** Throws (RangeError) when update() would refuse `settings`; changes nothing (a reload checks first). */
   static validate(settings: LimitSettings): void {
@@ -111,6 +110,14 @@ export class UsageLimiter implements AllocationGate {
     this.#o = options;
     this.#s = settingsOf(options);
     this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Calls `listener` on each check that finds `account` (null: every account, the global limit)
+   * at its hard limit: the relay subscribes and closes those allocations. It must not throw.
+   */
+  onHardLimit(listener: (account: string | null) => void): void {
+    this.#hardLimit.push(listener);
   }
 
   /** The settings in force. */
@@ -241,7 +248,7 @@ export class UsageLimiter implements AllocationGate {
     }
     flags.soft = soft;
     flags.hard = hard;
-    if (hard) this.#o.closeAllocations(account);
+    if (hard) for (const listener of this.#hardLimit) listener(account);
   }
 
   #reset(previous: number, start: number): void {

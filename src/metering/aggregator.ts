@@ -35,8 +35,6 @@ export interface MeteredAllocation extends Readonly<Counters> {
 
 export interface AggregatorOptions {
   readonly store: UsageStore;
-  /** The live allocations (TurnServer.live: live views, read at once and not kept). */
-  readonly sessions: () => Iterable<MeteredAllocation>;
   readonly timeframeMs: number;
   readonly writeIntervalMs: number;
   readonly archiveDir?: string;
@@ -44,9 +42,10 @@ export interface AggregatorOptions {
   /** Runs `fn` every `ms`; returns a canceller. Default: an unref'd setInterval. */
   readonly every?: (ms: number, fn: () => void) => () => void;
   readonly log?: Logger;
-  /** Called after each flush (and rollover), successful or not; must not throw. */
-  readonly onFlushed?: () => void;
 }
+
+/** The live allocations of a relay (TurnServer.live: live views, read at once and not kept). */
+export type SessionSource = () => Iterable<MeteredAllocation>;
 
 /** What a config reload may change (network_usage.write_interval, archive_dir). */
 export interface AggregatorSettings {
@@ -106,6 +105,8 @@ export class UsageAggregator {
   #cancel: (() => void) | undefined;
   #chain: Promise<unknown> = Promise.resolve();
   #stopping: Promise<void> | undefined;
+  readonly #sources: SessionSource[] = [];
+  readonly #flushed: Array<() => void> = [];
 
   /** Throws (RangeError) when update() would refuse `settings`; changes nothing (a reload checks first). */
   static validate(settings: AggregatorSettings): void {
@@ -118,6 +119,24 @@ export class UsageAggregator {
     this.#now = options.now ?? Date.now;
     this.#writeIntervalMs = options.writeIntervalMs;
     this.#archiveDir = options.archiveDir;
+  }
+
+  /**
+   * Meters the live allocations of `source` from now on (allocation ids must be unique across the
+   * sources). The relay adds itself when it is built: after the aggregator, whose pending usage
+   * the relay's allocation gate (the limiter) reads.
+   */
+  addSessions(source: SessionSource): void {
+    this.#sources.push(source);
+  }
+
+  /** Calls `listener` after each flush (and rollover), successful or not; it must not throw. */
+  onFlushed(listener: () => void): void {
+    this.#flushed.push(listener);
+  }
+
+  *#sessions(): Generator<MeteredAllocation> {
+    for (const source of this.#sources) yield* source();
   }
 
   /** The settings in force. */
@@ -194,7 +213,7 @@ export class UsageAggregator {
     const at = this.#now();
     const sums = new Map<string, Counters>();
     for (const [account, c] of this.#unwritten) addTo(sums, account, c);
-    for (const s of this.#o.sessions()) {
+    for (const s of this.#sessions()) {
       const d = minus(s, this.#last.get(s.id) ?? zeroCounters());
       if (!isZero(d)) addTo(sums, s.account, d);
     }
@@ -203,7 +222,9 @@ export class UsageAggregator {
 
   /** Writes everything counted so far; flushes run one at a time. */
   flush(): Promise<void> {
-    const run = this.#chain.then(() => this.#flush()).finally(() => this.#o.onFlushed?.());
+    const run = this.#chain.then(() => this.#flush()).finally(() => {
+      for (const listener of this.#flushed) listener();
+    });
     this.#chain = run.catch(() => undefined);
     return run;
   }
@@ -212,7 +233,7 @@ export class UsageAggregator {
     const tf = this.timeframe();
     const at = this.#now();
     const live = new Set<number>();
-    for (const s of this.#o.sessions()) {
+    for (const s of this.#sessions()) {
       live.add(s.id);
       const d = minus(s, this.#last.get(s.id) ?? zeroCounters());
       this.#last.set(s.id, copyCounters(s));

@@ -68,7 +68,8 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     },
     setAccountMaxBps: (id, bps) => void maxBpsCalls.push([id, bps]),
   };
-  const accounts = await AccountService.open(store, relay, now);
+  const accounts = await AccountService.open(store, now);
+  accounts.subscribeRelay(relay);
   const secret = options.secret === undefined ? SECRET : options.secret ?? undefined;
   const iceServers = new IceServerIssuer({
     secret: () => secret,

@@ -1,7 +1,8 @@
 // FerryHandle.reload (what SIGHUP applies), in process: peers, quotas, realm and log level change
 // for new requests while live allocations stay; restart-only keys are reported and left alone.
 // network_usage limits and webhooks apply live too: a lowered global limit refuses Allocates at
-// once, an added webhook receives events signed with its secret (a local receiver on loopback).
+// once, an added webhook receives events signed with its secret (a local receiver on loopback), a
+// report_interval set by a reload starts usage.report events.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../../src/config/load.js';
@@ -199,5 +200,16 @@ describe('FerryHandle.reload: network_usage and webhooks', () => {
     assert.equal(verifySignature(SECRET_1, header, soft.body, 60), false);
     await new Promise((r) => setTimeout(r, 1200)); // the limiter checks every second
     assert.deepEqual(receiver.received.map((r) => r.json.type), ['session.closed', 'usage.soft_limit'], 'one event per crossing');
+  });
+
+  it('a reload that sets network_usage.report_interval starts usage.report events; write_interval applies too', async () => {
+    const running = { webhooks: [{ url: hookUrl, secret: SECRET_2, events: ['*'] }], network_usage: { global_limit: 2000, soft_limit: '10%', hard_limit: '100%' } };
+    const seen = receiver.received.length;
+    const diff = reload({ ...running, network_usage: { ...running.network_usage, report_interval: '1s', write_interval: '200ms' } });
+    assert.deepEqual(diff, { live: ['network_usage.write_interval', 'network_usage.report_interval'], restart: [] });
+    assert.ok(await receiver.waitFor(seen + 1), 'a usage.report delivered');
+    const report = receiver.received[seen];
+    assert.equal(report.json.type, 'usage.report');
+    assert.ok(verifySignature(SECRET_2, report.headers['ferry-signature'] as string, report.body, 60));
   });
 });

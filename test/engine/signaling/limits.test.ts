@@ -25,7 +25,7 @@ describe('usage limits in the API', () => {
     const read = await t.request({ method: 'GET', url: `/v1/accounts/${id}` });
     assert.equal((read.json() as { limit: number }).limit, parseSize('10GB'));
     // Stored: a service opened afresh on the same store sees it.
-    const again = await AccountService.open(t.store, null, Date.now);
+    const again = await AccountService.open(t.store, Date.now);
     assert.equal(again.limits().get(id), parseSize('10GB'));
 
     for (const bad of ['lots', -5, 0, 1.5, true]) {
@@ -49,7 +49,7 @@ describe('usage limits in the API', () => {
     assert.equal((set.json() as { max_bps: number }).max_bps, 1_000_000);
     assert.equal(t.accounts.maxBps(id), 1_000_000);
     assert.deepEqual(t.maxBpsCalls.at(-1), [id, 1_000_000]);
-    const again = await AccountService.open(t.store, null, Date.now);
+    const again = await AccountService.open(t.store, Date.now);
     assert.equal(again.maxBps(id), 1_000_000, 'stored');
 
     const calls = t.maxBpsCalls.length;

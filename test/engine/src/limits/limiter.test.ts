@@ -53,12 +53,12 @@ describe('usage limits through a real TurnServer', () => {
     // A fresh timeframe per test: the store keeps one, so start from whatever it holds.
     const agg = new UsageAggregator({
       store,
-      sessions: () => fx.server.sessions(),
       timeframeMs: TIMEFRAME,
       writeIntervalMs: 10_000,
       now: () => clock.ms,
       every: () => () => {},
     });
+    agg.addSessions(() => fx.server.sessions());
     fx.server.update({ events: { allocationClosed: (info, reason, endedAt) => agg.allocationClosed(info, reason, endedAt) } });
     await agg.start();
     clock.ms = agg.timeframe().start + 1000;
@@ -74,12 +74,12 @@ describe('usage limits through a real TurnServer', () => {
       softLimit: 0.5,
       hardLimit: 0.8,
       reportIntervalMs: o.reportIntervalMs ?? 0,
-      closeAllocations: (account) => fx.server.closeAllocations((i) => account === null || i.account === account, 'limit'),
       emit: (type, data) => events.push({ type, data: data as Record<string, unknown> }),
       metric: (k) => metrics.push(k),
       now: () => clock.ms,
       every: (ms) => (ticks.push(ms), () => {}),
     });
+    limiter.onHardLimit((account) => fx.server.closeAllocations((i) => account === null || i.account === account, 'limit'));
     fx.server.update({ gate: limiter });
     await limiter.start();
     return { clock, agg, limiter, events, metrics, ticks };

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UsageAggregator, type MeteredAllocation } from '../../../../src/metering/aggregator.js';
+import { UsageAggregator, type AggregatorOptions, type MeteredAllocation, type SessionSource } from '../../../../src/metering/aggregator.js';
 import { liveUsage } from '../../../../src/metering/query.js';
 import { HOUR_MS, type UsageStore } from '../../../../src/metering/types.js';
 import { openSqliteStore, type SqliteAccountStore } from '../../../../src/store/sqlite-account-store.js';
@@ -19,6 +19,13 @@ import * as C from '../../../../turn/codec/constants.js';
 const T0 = Date.UTC(2030, 0, 1, 10, 15);
 
 /** A scheduler the test drives: tick() runs the interval callback. */
+/** An aggregator metering the allocations `sessions` lists. */
+function metering(sessions: SessionSource, options: AggregatorOptions): UsageAggregator {
+  const agg = new UsageAggregator(options);
+  agg.addSessions(sessions);
+  return agg;
+}
+
 function manualEvery() {
   const s = { ms: 0, fn: undefined as (() => void) | undefined, cancelled: false, tick: () => s.fn?.() };
   return { s, every: (ms: number, fn: () => void) => ((s.ms = ms), (s.fn = fn), () => void (s.cancelled = true)) };
@@ -49,12 +56,12 @@ describe('usage ledger through a real TurnServer', () => {
     const sched = manualEvery();
     const agg = new UsageAggregator({
       store,
-      sessions: () => fx.server.sessions(),
       timeframeMs: 30 * 24 * HOUR_MS,
       writeIntervalMs: 10_000,
       now: () => clock.ms,
       every: sched.every,
     });
+    agg.addSessions(() => fx.server.sessions());
     fx.server.update({ events: { allocationClosed: (info, reason, endedAt) => agg.allocationClosed(info, reason, endedAt) } });
     await agg.start();
     assert.equal(sched.s.ms, 10_000, 'flushes every write_interval');
@@ -179,7 +186,7 @@ describe('usage aggregator', () => {
       sessions: (a) => real.sessions(a),
     };
     let live = [alloc(1, 'acme', 100, 10)];
-    const agg = new UsageAggregator({ store, sessions: () => live, timeframeMs: 30 * 24 * HOUR_MS, writeIntervalMs: 1000, now: () => T0, every: () => () => {} });
+    const agg = metering(() => live, { store, timeframeMs: 30 * 24 * HOUR_MS, writeIntervalMs: 1000, now: () => T0, every: () => () => {} });
     await agg.start();
     await assert.rejects(agg.flush(), /disk full/);
     live = [alloc(1, 'acme', 150, 10)];
@@ -200,7 +207,7 @@ describe('usage aggregator', () => {
     const day = 24 * HOUR_MS;
     let live = [alloc(1, 'acme', 1000, 50), alloc(2, 'beta', 7)];
     const make = () =>
-      new UsageAggregator({ store, sessions: () => live, timeframeMs: day, writeIntervalMs: 1000, archiveDir: join(dir, 'archive'), now: () => clock.ms, every: () => () => {} });
+      metering(() => live, { store, timeframeMs: day, writeIntervalMs: 1000, archiveDir: join(dir, 'archive'), now: () => clock.ms, every: () => () => {} });
     let agg = make();
     await agg.start();
     assert.deepEqual(await store.timeframe(), { start: T0, lengthMs: day });
@@ -256,7 +263,7 @@ describe('usage aggregator', () => {
       return () => void (timer.cancelled = true);
     };
     const live = [alloc(1, 'acme', 100)];
-    const agg = new UsageAggregator({ store, sessions: () => live, timeframeMs: day, writeIntervalMs: 1000, archiveDir: join(dir, 'a'), now: () => clock.ms, every });
+    const agg = metering(() => live, { store, timeframeMs: day, writeIntervalMs: 1000, archiveDir: join(dir, 'a'), now: () => clock.ms, every });
     agg.update({ writeIntervalMs: 500, archiveDir: join(dir, 'a') });
     assert.equal(timers.length, 0, 'before start() only the settings change');
     await agg.start();

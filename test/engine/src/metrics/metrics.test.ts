@@ -141,7 +141,7 @@ describe('metrics and session.closed for a real allocation', () => {
 describe('GET /metrics', () => {
   async function app(token: string | undefined) {
     const store = openSqliteStore('sqlite::memory:');
-    const accounts = await AccountService.open(store, null, Date.now);
+    const accounts = await AccountService.open(store, Date.now);
     const secret = () => 'rest-secret-0123456789abcdef';
     const metrics = new FerryMetrics({ defaultMetrics: false });
     const endpoint: MetricsEndpoint = {

@@ -12,7 +12,8 @@ import { AccountService } from '../../../../src/accounts/service.js';
 import { tempDir as makeTempDir } from '../../../helpers/temp-dir.js';
 import { ensureDevAccount, loadDevSecrets } from '../../../../app/cli/dev-setup.js';
 import { parseConfig } from '../../../../src/config/load.js';
-import { diffConfig, LIVE_KEYS, RESTART_KEYS } from '../../../../src/config/reload.js';
+import { diffConfig, RESTART_KEYS } from '../../../../src/config/reload.js';
+import { LIVE_KEYS, RELOAD_KEYS } from '../../../../app/reload.js';
 import { defaultConfig, knownKeys } from '../../../../src/config/schema.js';
 import { openSqliteStore } from '../../../../src/store/sqlite-account-store.js';
 
@@ -209,10 +210,10 @@ describe('reload: which keys apply live', () => {
       signaling: { address: '127.0.0.1:8081', admin_token: 'admin-token-0123456789' },
       peers: { allow: ['127.0.0.0/8'] },
     }).config;
-    const d = diffConfig(old, next);
+    const d = diffConfig(old, next, RELOAD_KEYS);
     assert.deepEqual(d.live, ['auth_secrets', 'peers', 'realm', 'log_level', 'signaling.admin_token']);
     assert.deepEqual(d.restart, ['address', 'signaling.address']);
-    assert.deepEqual(diffConfig(old, defaultConfig()), { live: [], restart: [] });
+    assert.deepEqual(diffConfig(old, defaultConfig(), RELOAD_KEYS), { live: [], restart: [] });
   });
 
   it('network_usage applies live except its timeframe; webhooks apply live', () => {
@@ -223,7 +224,7 @@ describe('reload: which keys apply live', () => {
       webhooks: [hook],
       metrics: { token: 'metrics-token-0123456789' },
     }).config;
-    const d = diffConfig(old, next);
+    const d = diffConfig(old, next, RELOAD_KEYS);
     assert.deepEqual(d.live, [
       'network_usage.write_interval',
       'network_usage.archive_dir',
@@ -236,9 +237,9 @@ describe('reload: which keys apply live', () => {
     assert.deepEqual(d.restart, ['network_usage.timeframe', 'metrics']);
     // One changed sub-key is reported alone; a changed webhook secret is a webhooks change.
     const withHook = parseConfig({ webhooks: [hook] }).config;
-    assert.deepEqual(diffConfig(old, parseConfig({ network_usage: { global_limit: 1000 } }).config), { live: ['network_usage.global_limit'], restart: [] });
-    assert.deepEqual(diffConfig(withHook, parseConfig({ webhooks: [{ ...hook, secret: 'whsec-another-0123456789' }] }).config), { live: ['webhooks'], restart: [] });
-    assert.deepEqual(diffConfig(withHook, parseConfig({ webhooks: [hook] }).config), { live: [], restart: [] });
+    assert.deepEqual(diffConfig(old, parseConfig({ network_usage: { global_limit: 1000 } }).config, RELOAD_KEYS), { live: ['network_usage.global_limit'], restart: [] });
+    assert.deepEqual(diffConfig(withHook, parseConfig({ webhooks: [{ ...hook, secret: 'whsec-another-0123456789' }] }).config, RELOAD_KEYS), { live: ['webhooks'], restart: [] });
+    assert.deepEqual(diffConfig(withHook, parseConfig({ webhooks: [hook] }).config, RELOAD_KEYS), { live: [], restart: [] });
   });
 });
 
@@ -254,7 +255,7 @@ describe('development setup', () => {
 
     const store = openSqliteStore(`sqlite:${join(dir, 'data', 'ferry.db')}`);
     try {
-      const accounts = await AccountService.open(store, null, Date.now);
+      const accounts = await AccountService.open(store, Date.now);
       const a = await ensureDevAccount(accounts, first.file, first.secrets);
       assert.equal(a.created, true);
       assert.equal(mode(first.file), 0o600);

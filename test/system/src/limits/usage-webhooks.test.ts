@@ -229,7 +229,7 @@ describe('usage webhooks from a ferry process', () => {
     let id: string;
     let apiKey: string;
     try {
-      const accounts = await AccountService.open(store, null, Date.now);
+      const accounts = await AccountService.open(store, Date.now);
       const made = await accounts.createAccount('rollover');
       ({ id } = made.account);
       apiKey = made.apiKey;

@@ -33,7 +33,8 @@ async function setup() {
   const now = () => clock.t;
   const store = new SqliteAccountStore(':memory:');
   const relay = new FakeRelay();
-  const service = await AccountService.open(store, relay, now);
+  const service = await AccountService.open(store, now);
+  service.subscribeRelay(relay);
   const auth = createAuthHandler({ secrets: [SECRET], accounts: service.directory });
   const turn = (username: string) => auth.lookup(username, REALM, clock.t);
   return { clock, store, relay, service, auth, turn };
@@ -216,7 +217,7 @@ describe('AccountService', () => {
     assert.equal(await service.getAccount(account.id), undefined);
     assert.equal(await service.createApiKey(account.id), undefined);
 
-    const reopened = await AccountService.open(store, null, () => clock.t);
+    const reopened = await AccountService.open(store, () => clock.t);
     assert.equal(reopened.directory.state(account.id)?.status, 'deleted', 'warmed from states()');
     assert.equal(await reopened.revokeCredentials(account.id), undefined);
   });
@@ -228,18 +229,24 @@ describe('AccountService', () => {
     assert.equal(auth.lookup('alice', REALM, clock.t).ok, true);
   });
 
-  it('open() warms the directory; setRelay() swaps the relay; no relay is fine', async () => {
+  it('open() warms the directory; subscribeRelay() adds a relay; no relay is fine', async () => {
     const { service, store } = await setup();
     const { account } = await service.createAccount('a');
     await service.updateAccount(account.id, { disabled: false });
-    const other = await AccountService.open(store, null, () => T0);
+    const other = await AccountService.open(store, () => T0);
     assert.equal(other.directory.state(account.id)?.status, 'active');
     assert.equal((await other.revokeCredentials(account.id))?.closed, 0);
     const relay = new FakeRelay();
     relay.live.set(account.id, 4);
-    other.setRelay(relay);
+    other.subscribeRelay(relay);
     assert.deepEqual(await other.revokeCredentials(account.id), { closed: 4 });
-    const direct = new AccountService(store, new AccountDirectory(), null, () => T0);
+    // Each subscribed relay closes its own allocations; the answer is their sum.
+    const second = new FakeRelay();
+    second.live.set(account.id, 2);
+    relay.live.set(account.id, 1);
+    other.subscribeRelay(second);
+    assert.deepEqual(await other.revokeCredentials(account.id), { closed: 3 });
+    const direct = new AccountService(store, new AccountDirectory(), () => T0);
     assert.equal(direct.directory.state(account.id), undefined, 'the constructor does not warm');
   });
 });

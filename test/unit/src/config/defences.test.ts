@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, parseConfig } from '../../../../src/config/load.js';
 import { diffConfig } from '../../../../src/config/reload.js';
+import { RELOAD_KEYS } from '../../../../app/reload.js';
 import { requestDefencesOf } from '../../../../app/relay-options.js';
 
 function problem(raw: unknown): string {
@@ -46,6 +47,6 @@ describe('nonce and rate_limits config', () => {
   it('both apply on reload', () => {
     const old = parseConfig({}).config;
     const next = parseConfig({ nonce: { lifetime: '1m' }, rate_limits: { challenges_per_ip: 10 } }).config;
-    assert.deepEqual(diffConfig(old, next), { live: ['nonce', 'rate_limits'], restart: [] });
+    assert.deepEqual(diffConfig(old, next, RELOAD_KEYS), { live: ['nonce', 'rate_limits'], restart: [] });
   });
 });

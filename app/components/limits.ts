@@ -1,0 +1,71 @@
+/**
+ * Usage limits: the limiter refuses Allocate (486) from the soft limit on and has the relay close
+ * allocations at the hard limit. It is the relay's allocation gate, so it is built before the
+ * relay; the relay subscribes to its hard-limit event (UsageLimiter.onHardLimit). Started before
+ * the relay listens, with one check, so no over-limit Allocate slips in at start.
+ */
+import type { AccountService } from '../../src/accounts/service.js';
+import type { LoadedConfig } from '../../src/config/load.js';
+import { UsageLimiter } from '../../src/limits/limiter.js';
+import type { Logger } from '../../src/logger.js';
+import type { UsageAggregator } from '../../src/metering/aggregator.js';
+import { meteringSettings } from '../../src/metering/settings.js';
+import type { UsageStore } from '../../src/metering/types.js';
+import type { FerryMetrics } from '../../src/metrics/index.js';
+import type { WebhookDispatcher } from '../../src/webhooks/index.js';
+import type { Component } from './component.js';
+
+export const LIMITS_KEYS = ['network_usage.global_limit', 'network_usage.soft_limit', 'network_usage.hard_limit', 'network_usage.report_interval'] as const;
+
+export interface LimitsDeps {
+  readonly config: LoadedConfig;
+  readonly accounts: AccountService;
+  readonly usage: UsageStore;
+  readonly aggregator: UsageAggregator;
+  readonly webhooks: WebhookDispatcher;
+  readonly metrics: FerryMetrics;
+  readonly log: Logger;
+}
+
+export class LimitsComponent implements Component {
+  readonly name = 'limits';
+  readonly keys = LIMITS_KEYS;
+  readonly limiter: UsageLimiter;
+  readonly #aggregator: UsageAggregator;
+
+  constructor(deps: LimitsDeps) {
+    const { aggregator, accounts, usage, webhooks, metrics } = deps;
+    this.limiter = new UsageLimiter({
+      usage: (filter) => usage.usage(filter),
+      pending: () => aggregator.pending(),
+      timeframe: () => aggregator.timeframe(),
+      accountLimits: () => accounts.limits(),
+      // The limiter reads only its own settings (LimitSettings) of these.
+      ...meteringSettings(deps.config),
+      emit: (type, data) => void webhooks.enqueue(type, data),
+      metric: (kind) => metrics.limitEvent(kind),
+      log: deps.log.child({ component: 'limits' }),
+    });
+    this.#aggregator = aggregator;
+  }
+
+  async start(): Promise<void> {
+    await this.limiter.start();
+    // From now on also right after every flush: the written usage may have crossed a limit.
+    const limiter = this.limiter;
+    this.#aggregator.onFlushed(() => void limiter.check());
+  }
+
+  async stop(): Promise<void> {
+    this.limiter.stop();
+  }
+
+  validate(next: LoadedConfig): void {
+    UsageLimiter.validate(meteringSettings(next));
+  }
+
+  /** Checks at once: a lowered limit refuses Allocates (or closes allocations) right away. */
+  apply(next: LoadedConfig): void {
+    void this.limiter.update(meteringSettings(next));
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Metering: the usage aggregator writes what the relay's allocations carried to the usage ledger
+ * every write_interval, and once more, finally, on stop (after the relay has stopped, so its last
+ * allocationClosed events are in it). The relay adds its live allocations when it is built
+ * (UsageAggregator.addSessions); the limiter re-checks after each flush (onFlushed).
+ */
+import type { LoadedConfig } from '../../src/config/load.js';
+import type { Logger } from '../../src/logger.js';
+import { UsageAggregator } from '../../src/metering/aggregator.js';
+import { meteringSettings } from '../../src/metering/settings.js';
+import type { SqliteAccountStore } from '../../src/store/sqlite-account-store.js';
+import { SqliteUsageStore } from '../../src/store/sqlite-usage-store.js';
+import type { Component } from './component.js';
+
+/** network_usage.timeframe needs a restart (a new length mid-window would be ambiguous). */
+export const METERING_KEYS = ['network_usage.write_interval', 'network_usage.archive_dir'] as const;
+
+export interface MeteringDeps {
+  readonly config: LoadedConfig;
+  readonly store: SqliteAccountStore;
+  readonly log: Logger;
+}
+
+export class MeteringComponent implements Component {
+  readonly name = 'metering';
+  readonly keys = METERING_KEYS;
+  /** The usage ledger (flushed totals), read by the limiter and the usage API. */
+  readonly usage: SqliteUsageStore;
+  readonly aggregator: UsageAggregator;
+
+  constructor(deps: MeteringDeps) {
+    const m = meteringSettings(deps.config);
+    this.usage = new SqliteUsageStore(deps.store.db);
+    this.aggregator = new UsageAggregator({
+      store: this.usage,
+      timeframeMs: m.timeframeMs,
+      writeIntervalMs: m.writeIntervalMs,
+      ...(m.archiveDir !== undefined ? { archiveDir: m.archiveDir } : {}),
+      log: deps.log.child({ component: 'metering' }),
+    });
+  }
+
+  start(): Promise<void> {
+    return this.aggregator.start();
+  }
+
+  /** The final write: what was counted since the last flush, the relay's last sessions included. */
+  stop(): Promise<void> {
+    return this.aggregator.stop();
+  }
+
+  validate(next: LoadedConfig): void {
+    UsageAggregator.validate(meteringSettings(next));
+  }
+
+  apply(next: LoadedConfig): void {
+    this.aggregator.update(meteringSettings(next));
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Signaling: the HTTP API and the WebSocket (signaling/), listening on signaling.address. All of
+ * its wiring is here. It listens before the relay and closes after it (and after the final usage
+ * write), before the webhooks and the store. The admin token and the minting secret are read per
+ * request, so a reload changes them for the next one.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AccountService } from '../../src/accounts/service.js';
+import type { LoadedConfig } from '../../src/config/load.js';
+import { formatHostPort } from '../../src/config/net.js';
+import { IceServerIssuer } from '../../src/credentials/ice-servers.js';
+import { SignalTokens } from '../../src/credentials/signal-token.js';
+import type { UsageLimiter } from '../../src/limits/limiter.js';
+import type { Logger } from '../../src/logger.js';
+import type { UsageAggregator } from '../../src/metering/aggregator.js';
+import { liveUsage } from '../../src/metering/query.js';
+import type { UsageStore } from '../../src/metering/types.js';
+import type { FerryMetrics } from '../../src/metrics/index.js';
+import { buildSignalingApp } from '../../signaling/app.js';
+import type { Component } from './component.js';
+import type { TurnComponent } from './turn.js';
+
+/** signaling.address and signaling.public_host (URLs handed out) need a restart. */
+export const SIGNALING_KEYS = ['signaling.admin_token'] as const;
+
+export interface SignalingComponentDeps {
+  readonly config: LoadedConfig;
+  readonly accounts: AccountService;
+  /** Its sessions for the admin API; its first REST secret mints credentials and tokens. */
+  readonly relay: TurnComponent;
+  readonly usage: UsageStore;
+  readonly aggregator: UsageAggregator;
+  readonly limiter: UsageLimiter;
+  readonly metrics: FerryMetrics;
+  readonly log: Logger;
+}
+
+export class SignalingComponent implements Component {
+  readonly name = 'signaling';
+  readonly keys = SIGNALING_KEYS;
+  readonly #deps: SignalingComponentDeps;
+  #adminToken: string | undefined;
+  #app: FastifyInstance | undefined;
+  #address: { readonly address: string; readonly port: number };
+
+  constructor(deps: SignalingComponentDeps) {
+    this.#deps = deps;
+    this.#adminToken = deps.config.config.signaling.admin_token;
+    const { host, port } = deps.config.signalingListen;
+    this.#address = { address: host, port };
+  }
+
+  /** Where the HTTP API and WebSocket listen (port resolved once listening). */
+  address(): { readonly address: string; readonly port: number } {
+    return this.#address;
+  }
+
+  /** Builds the app and listens; logs where. */
+  async start(): Promise<void> {
+    const { config, accounts, relay, metrics, log } = this.#deps;
+    const { signaling } = config.config;
+    const mintingSecret = () => relay.mintingSecret();
+    const iceServers = new IceServerIssuer({
+      secret: mintingSecret,
+      turnPort: config.listen.port,
+      ...(config.tlsListen ? { tlsPort: config.tlsListen.port } : {}),
+      ...(signaling.public_host !== undefined ? { publicHost: signaling.public_host } : {}),
+      now: Date.now,
+    });
+    const tokens = new SignalTokens({ secret: mintingSecret, directory: accounts.directory, now: Date.now });
+    const self = this;
+    const app = buildSignalingApp({
+      accounts,
+      iceServers,
+      tokens,
+      // A getter: the admin routes read it per request, so a reload can change the token.
+      get adminToken() {
+        return self.#adminToken;
+      },
+      log,
+      relaySessions: () => relay.sessions(),
+      closeSessions: (predicate) => relay.closeAllocations(predicate, 'admin'),
+      usage: liveUsage(this.#deps.usage, this.#deps.aggregator),
+      usageLimited: (accountId) => this.#deps.limiter.limited(accountId),
+      metrics: {
+        // `metrics` (its token) needs a restart: the token of the start.
+        ...(config.config.metrics.token !== undefined ? { token: config.config.metrics.token } : {}),
+        render: () => metrics.render(),
+        observeSignaling: (stats) => {
+          metrics.sources.signalingPeers = () => stats().peers;
+        },
+      },
+    });
+    this.#app = app;
+    const { host, port } = config.signalingListen;
+    try {
+      await app.listen({ host, port });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'EADDRINUSE' ? 'address in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+      throw new Error(`cannot listen on signaling.address ${signaling.address}: ${why}`, { cause: err });
+    }
+    const bound = app.server.address();
+    if (typeof bound === 'object' && bound !== null) this.#address = { address: bound.address, port: bound.port };
+    log.info(
+      { transport: 'http', address: this.#address.address, port: this.#address.port },
+      `signaling on http://${formatHostPort(this.#address.address, this.#address.port)}`,
+    );
+    if (signaling.admin_token === undefined) log.info('signaling.admin_token is not set: the admin API (/v1/accounts) answers 503');
+    if (config.config.auth_secrets.length === 0) log.info('no auth_secrets: /v1/ice-servers and /v1/signal-tokens answer 503');
+  }
+
+  /** Closes the server and its WebSockets. */
+  async stop(): Promise<void> {
+    await this.#app?.close();
+  }
+
+  apply(next: LoadedConfig): void {
+    this.#adminToken = next.config.signaling.admin_token;
+  }
+}

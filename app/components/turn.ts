@@ -1,0 +1,183 @@
+/**
+ * The TURN relay: the engine (turn/) built from the config, listening on address (and
+ * tls_address). Built last of the parts it reads (accounts, metering, limits, metrics, webhooks)
+ * and started last, so it stops first; when built it subscribes to what it acts on: account
+ * changes (close an account's allocations, a changed cap), the limiter's hard limit (close), and
+ * metering (its live allocations are metered).
+ */
+import { X509Certificate } from 'node:crypto';
+import type { AccountService } from '../../src/accounts/service.js';
+import type { LoadedConfig } from '../../src/config/load.js';
+import { formatHostPort, hostText } from '../../src/config/net.js';
+import { createAuthHandler } from '../../src/credentials/auth-handler.js';
+import type { UsageLimiter } from '../../src/limits/limiter.js';
+import type { Logger } from '../../src/logger.js';
+import type { UsageAggregator } from '../../src/metering/aggregator.js';
+import type { FerryMetrics } from '../../src/metrics/index.js';
+import type { WebhookDispatcher } from '../../src/webhooks/index.js';
+import { createPeerPolicy, TurnServer, type AllocationInfo, type CloseReason, type ListeningAddress, type TlsCredentials, type TurnServerUpdate } from '../../turn/index.js';
+import { buildRelayPlan, quotasOf, requestDefencesOf, type RelayPlan } from '../relay-options.js';
+import { combineTurnEvents } from '../turn-events.js';
+import type { Component } from './component.js';
+
+/** The certificate and key files are read again on every reload (renewed in place or moved): see setTlsCredentials. */
+export const TURN_KEYS = ['users', 'auth_secrets', 'peers', 'quotas', 'realm', 'tls', 'nonce', 'rate_limits'] as const;
+
+export interface TurnDeps {
+  readonly config: LoadedConfig;
+  readonly accounts: AccountService;
+  readonly aggregator: UsageAggregator;
+  readonly limiter: UsageLimiter;
+  readonly metrics: FerryMetrics;
+  readonly webhooks: WebhookDispatcher;
+  readonly log: Logger;
+}
+
+function certificateOf(pem: Buffer): string {
+  try {
+    return new X509Certificate(pem).fingerprint256;
+  } catch {
+    return 'unreadable';
+  }
+}
+
+export class TurnComponent implements Component {
+  readonly name = 'turn';
+  readonly keys = TURN_KEYS;
+  readonly server: TurnServer;
+  readonly #plan: RelayPlan;
+  readonly #log: Logger;
+  #secrets: readonly string[];
+  #tlsFingerprint: string | undefined;
+
+  private constructor(deps: TurnDeps, plan: RelayPlan) {
+    const { accounts, aggregator, limiter, metrics, webhooks } = deps;
+    this.#plan = plan;
+    this.#log = deps.log;
+    this.#secrets = deps.config.config.auth_secrets;
+    this.#tlsFingerprint = plan.options.tls?.[0] ? certificateOf(plan.options.tls[0].cert) : undefined;
+    const turn = new TurnServer({
+      ...plan.options,
+      gate: limiter,
+      accountMaxBps: (accountId) => accounts.maxBps(accountId),
+      events: combineTurnEvents(
+        {
+          allocationClosed(info, reason, endedAt) {
+            aggregator.allocationClosed(info, reason, endedAt);
+          },
+        },
+        metrics.turnEvents(),
+        webhooks.turnEvents(),
+      ),
+      log: deps.log.child({ component: 'turn' }),
+    });
+    this.server = turn;
+    accounts.subscribeRelay({
+      closeAccountAllocations: (accountId) => turn.closeAllocations((info) => info.account === accountId, 'admin'),
+      setAccountMaxBps: (accountId, bps) => turn.setAccountMaxBps(accountId, bps),
+    });
+    limiter.onHardLimit((account) => void turn.closeAllocations((info) => account === null || info.account === account, 'limit'));
+    aggregator.addSessions(() => turn.live());
+    metrics.sources.sessions = () => turn.live();
+    metrics.sources.relayOnlyDrops = () => turn.relayOnlyDrops();
+    metrics.sources.engineFaults = () => turn.faults();
+  }
+
+  /** Reads the TLS files and chooses the relay addresses (logged) before building the engine. */
+  static async create(deps: TurnDeps): Promise<TurnComponent> {
+    const plan = await buildRelayPlan(deps.config, { log: deps.log.child({ component: 'relay-options' }), accounts: deps.accounts.directory });
+    return new TurnComponent(deps, plan);
+  }
+
+  async start(): Promise<void> {
+    await this.server.start();
+    const log = this.#log;
+    for (const l of this.server.listening()) {
+      log.info({ transport: l.transport, address: l.address, port: l.port }, `listening on ${l.transport} ${formatHostPort(l.address, l.port)}`);
+    }
+    const { relay } = this.#plan.options;
+    log.info(
+      {
+        relay_ips: [...relay.ips4, ...relay.ips6],
+        relay_ports: `${relay.portMin}-${relay.portMax}`,
+        ...(relay.externalIp4 || relay.externalIp6
+          ? { external_ip: [relay.externalIp4, relay.externalIp6].filter((x) => x !== undefined) }
+          : {}),
+      },
+      `relaying from ${[...relay.ips4, ...relay.ips6].map(hostText).join(', ') || 'no address'} ports ${relay.portMin}-${relay.portMax}`,
+    );
+  }
+
+  /** Closes every allocation (their allocationClosed events reach metering and webhooks) and listener. */
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  listening(): ListeningAddress[] {
+    return this.server.listening();
+  }
+
+  /** The first REST secret (auth_secrets, as reloaded): it also mints TURN credentials and signaling tokens. */
+  mintingSecret(): string | undefined {
+    return this.#secrets[0];
+  }
+
+  /** Live allocations as snapshots (admin listings). */
+  sessions(): AllocationInfo[] {
+    return this.server.sessions();
+  }
+
+  closeAllocations(predicate: (info: AllocationInfo) => boolean, reason: CloseReason): number {
+    return this.server.closeAllocations(predicate, reason);
+  }
+
+  validate(next: LoadedConfig): void {
+    // A throwaway handler: throws where the running one's update() would.
+    createAuthHandler({ users: next.config.users, secrets: next.config.auth_secrets });
+    this.#updateOf(next);
+  }
+
+  /**
+   * A new certificate and key for new TLS handshakes (live TLS connections keep theirs). The one
+   * reload step that can fail after validation (the pair is only checked when used): a reload
+   * runs it between validate and apply, and it changes nothing when it throws.
+   */
+  setTlsCredentials(next: LoadedConfig, tls: TlsCredentials): void {
+    if (this.#tlsFingerprint === undefined) return;
+    const c = next.config;
+    try {
+      this.server.setTlsCredentials(tls);
+    } catch (err) {
+      throw new Error(`tls.cert, tls.key: cannot use ${c.tls?.cert} with ${c.tls?.key}: ${(err as Error).message}`, { cause: err });
+    }
+    const fingerprint = certificateOf(tls.cert);
+    if (fingerprint !== this.#tlsFingerprint) this.#log.info({ cert: c.tls?.cert, sha256: fingerprint }, 'TLS certificate reloaded: new handshakes use it, live TLS connections keep theirs');
+    this.#tlsFingerprint = fingerprint;
+  }
+
+  apply(next: LoadedConfig): void {
+    const c = next.config;
+    this.#plan.auth.update({ users: c.users, secrets: c.auth_secrets });
+    this.#secrets = c.auth_secrets;
+    this.server.update(this.#updateOf(next));
+  }
+
+  /** What apply() hands the engine; throws (changing nothing) where the config cannot be used. */
+  #updateOf(next: LoadedConfig): TurnServerUpdate {
+    const c = next.config;
+    const peerPolicy = createPeerPolicy({
+      allow: c.peers.allow,
+      deny: c.peers.deny,
+      serverAddresses: this.#plan.serverAddresses,
+      relayAddresses: this.#plan.relayAddresses,
+    });
+    return {
+      realm: c.realm,
+      peerPolicy,
+      // maxBps applies to the live allocations too.
+      ...quotasOf(c),
+      // A changed nonce secret makes issued nonces 438 (clients retry); the tables start afresh.
+      ...requestDefencesOf(c),
+    };
+  }
+}

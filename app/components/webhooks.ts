@@ -1,0 +1,58 @@
+/**
+ * Webhooks: events (session.closed from the relay, usage.* from the limiter) are stored in the
+ * outbox and delivered with retries. Started before signaling and the relay, stopped after them,
+ * so the last session.closed and usage events of a shutdown are stored and get a moment to go out.
+ */
+import type { SqliteAccountStore } from '../../src/store/sqlite-account-store.js';
+import type { LoadedConfig } from '../../src/config/load.js';
+import type { Logger } from '../../src/logger.js';
+import type { FerryMetrics } from '../../src/metrics/index.js';
+import { SqliteWebhookOutbox } from '../../src/store/sqlite-webhook-outbox.js';
+import { WebhookDispatcher } from '../../src/webhooks/index.js';
+import type { Component } from './component.js';
+
+export const WEBHOOKS_KEYS = ['webhooks'] as const;
+
+export interface WebhooksDeps {
+  readonly config: LoadedConfig;
+  readonly store: SqliteAccountStore;
+  readonly metrics: FerryMetrics;
+  readonly log: Logger;
+}
+
+export class WebhooksComponent implements Component {
+  readonly name = 'webhooks';
+  readonly keys = WEBHOOKS_KEYS;
+  readonly dispatcher: WebhookDispatcher;
+  readonly #log: Logger;
+
+  constructor(deps: WebhooksDeps) {
+    this.#log = deps.log;
+    const dispatcher = new WebhookDispatcher({ hooks: deps.config.config.webhooks, outbox: new SqliteWebhookOutbox(deps.store.db), log: deps.log.child({ component: 'webhooks' }) });
+    this.dispatcher = dispatcher;
+    deps.metrics.sources.webhookBacklog = () => dispatcher.backlog();
+  }
+
+  async start(): Promise<void> {
+    this.dispatcher.start();
+  }
+
+  /** Delivers what is due for a moment (the last session.closed events); the rest stays stored. */
+  stop(): Promise<void> {
+    return this.dispatcher.stop();
+  }
+
+  validate(next: LoadedConfig): void {
+    WebhookDispatcher.validate(next.config.webhooks);
+    // The dispatcher refuses changes once stopping; the check belongs to validate so apply cannot throw.
+    if (this.dispatcher.stopping) throw new Error('Ferry is stopping');
+  }
+
+  apply(next: LoadedConfig, changed: ReadonlySet<string>): void {
+    const hooks = this.dispatcher.update(next.config.webhooks);
+    if (changed.has('webhooks')) {
+      const kept = hooks.kept > 0 ? ` (${hooks.kept} undelivered events of removed URLs kept stored)` : '';
+      this.#log.info({ ...hooks }, `webhooks reloaded: ${hooks.added} added, ${hooks.removed} removed${kept}, ${hooks.changed} changed`);
+    }
+  }
+}
