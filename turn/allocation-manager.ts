@@ -22,7 +22,7 @@ export class AllocationManager {
   private readonly binder: RelayBinder;
   private readonly clock: CachedClock;
   /** The engine's event hooks (TurnServer.update replaces them): allocation lifecycle and auth failures. */
-  events: TurnEvents | undefined;
+  readonly events: TurnEvents | undefined;
   private readonly log: EngineLogger | undefined;
   /**
    * Exceptions caught in a socket callback of the data path or the transports (none is expected:

@@ -30,8 +30,6 @@ export interface TurnServerUpdate {
   auth?: AuthHandler;
   peerPolicy?: PeerPolicy;
   quotas?: Quotas;
-  gate?: AllocationGate;
-  events?: TurnEvents;
   /** Per-allocation bandwidth cap (bytes/s each way, 0: none); applies to live allocations too. */
   maxBps?: number;
   /**
@@ -214,8 +212,6 @@ export class TurnServer {
     if (u.auth !== undefined) this.env.auth = u.auth;
     if (u.peerPolicy !== undefined) this.env.peerPolicy = u.peerPolicy;
     if (u.quotas !== undefined) this.env.quotas = u.quotas;
-    if (u.gate !== undefined) this.env.gate = u.gate;
-    if (u.events !== undefined) this.allocations.events = u.events;
     if (u.maxBps !== undefined) this.allocations.caps.setAllocationMaxBps(u.maxBps, this.allocations.values());
     if (u.nonceTtlMs !== undefined) this.env.nonces.update(u.nonceTtlMs, u.nonceSecret);
     if (u.rateLimits !== undefined) this.env.rateLimits.set(u.rateLimits);

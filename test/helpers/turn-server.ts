@@ -1,7 +1,7 @@
 // Starts Ferry's TurnServer in-process on ephemeral loopback ports, for protocol tests.
 import { TurnServer } from '../../turn/server.js';
 import type { EngineLogger, TurnServerOptions } from '../../turn/options.js';
-import type { AllocationInfo, CloseReason } from '../../turn/interfaces.js';
+import type { AllocationGate, AllocationInfo, CloseReason, TurnEvents } from '../../turn/interfaces.js';
 import { createAuthHandler } from '../../src/credentials/auth-handler.js';
 import { createPeerPolicy } from '../../turn/peer-policy.js';
 import { reservePortRange, type PortRange } from './ports.js';
@@ -17,6 +17,13 @@ export interface Fixture {
   /** A fake clock: tests move it with advance(). */
   clock: { now: number; advance(ms: number): void };
   closed: { info: AllocationInfo; reason: CloseReason }[];
+  /**
+   * The engine takes its events and gate at construction only: the fixture passes its own, which
+   * record `closed` and hand each event to the listener given here (replacing the previous one),
+   * and ask the gate given here (none: every Allocate may go on). For tests that share a server.
+   */
+  listen(events: TurnEvents | undefined): void;
+  gate(gate: AllocationGate | undefined): void;
   stop(): Promise<void>;
 }
 
@@ -52,6 +59,19 @@ export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
     },
   };
   const closed: Fixture['closed'] = [];
+  let listener: TurnEvents | undefined;
+  let testGate: AllocationGate | undefined;
+  const events: TurnEvents = {
+    allocationCreated: (info) => listener?.allocationCreated?.(info),
+    allocationClosed: (info, reason, endedAt) => {
+      closed.push({ info, reason });
+      listener?.allocationClosed?.(info, reason, endedAt);
+    },
+    authFailure: (reason) => listener?.authFailure?.(reason),
+    peerRefused: (reason) => listener?.peerRefused?.(reason),
+    connectionRefused: (reason) => listener?.connectionRefused?.(reason),
+    rateLimited: (kind) => listener?.rateLimited?.(kind),
+  };
   // Without an explicit range, a block below the ephemeral range claimed for this fixture's lifetime.
   const range: PortRange | undefined = o.portMin === undefined ? await reservePortRange() : undefined;
   const portMin = o.portMin ?? range!.lo;
@@ -76,7 +96,8 @@ export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
     ...(o.rateLimits !== undefined ? { rateLimits: o.rateLimits } : {}),
     ...(o.log !== undefined ? { log: o.log } : {}),
     now: () => clock.now,
-    events: { allocationClosed: (info, reason) => closed.push({ info, reason }) },
+    events,
+    gate: { mayAllocate: (account) => testGate?.mayAllocate(account) ?? true },
   });
   try {
     await server.start();
@@ -94,6 +115,12 @@ export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
     portMax,
     clock,
     closed,
+    listen: (e) => {
+      listener = e;
+    },
+    gate: (g) => {
+      testGate = g;
+    },
     stop: async () => {
       try {
         await server.stop();

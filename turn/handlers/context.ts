@@ -14,7 +14,7 @@ export interface HandlerEnv {
   auth: AuthHandler;
   peerPolicy: PeerPolicy;
   quotas: Quotas;
-  gate?: AllocationGate;
+  readonly gate?: AllocationGate;
   readonly log?: EngineLogger;
   readonly nonces: NonceManager;
   /** Budgets of unauthenticated work per source IP (challenges, failed authentications). */

@@ -36,10 +36,8 @@ async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
 }
 
 function limits(l: Partial<ConnectionLimits>): void {
-  fx.server.update({
-    connections: { perIp: 100, total: 100, allocateTimeoutMs: LONG, ...l },
-    events: { connectionRefused: (reason) => refused.push(reason) },
-  });
+  fx.server.update({ connections: { perIp: 100, total: 100, allocateTimeoutMs: LONG, ...l } });
+  fx.listen({ connectionRefused: (reason) => refused.push(reason) });
 }
 
 /** A raw TCP connection from `from` (a 127/8 address), once connected; destroyed after the tests. */

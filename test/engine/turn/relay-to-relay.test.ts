@@ -33,7 +33,7 @@ async function allocated(): Promise<{ c: TestTurnClient; relayed: { address: str
 before(async () => {
   // As buildRelayPlan makes it on a server relaying from 127.0.0.1, with no peers.allow.
   fx = await startServer({ allow: [], serverAddresses: ['127.0.0.1'], relayAddresses: ['127.0.0.1'] });
-  fx.server.update({ events: { peerRefused: (reason) => refused.push(reason) } });
+  fx.listen({ peerRefused: (reason) => refused.push(reason) });
 });
 after(async () => {
   for (const o of open) o.close();
@@ -98,7 +98,7 @@ test('an EVEN-PORT reservation placeholder is not a relayed address', async () =
 test('CreatePermission to 0.0.0.0 and :: forms is refused under a catch-all allow (finding 5)', async () => {
   const wide = await startServer({ allow: ['0.0.0.0/0', '::/0'] });
   const seen: PeerRefusal[] = [];
-  wide.server.update({ events: { peerRefused: (reason) => seen.push(reason) } });
+  wide.listen({ peerRefused: (reason) => seen.push(reason) });
   try {
     const c = await TestTurnClient.connect({ port: wide.udpPort, username: 'alice', password: 'alice-pass' });
     open.push(c);

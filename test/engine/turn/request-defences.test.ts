@@ -80,7 +80,7 @@ test('challenges per IP: past the budget no 401/438 comes back; it refills; anot
   // 2 a second, a burst of 3 seconds' worth: 6.
   const fx = await server({ rateLimits: { challengesPerIp: 2, authFailuresPerIp: 0 } });
   const limited: string[] = [];
-  fx.server.update({ events: { rateLimited: (kind) => limited.push(kind) } });
+  fx.listen({ rateLimited: (kind) => limited.push(kind) });
   const c = await client(fx.udpPort);
   for (let i = 0; i < 6; i++) assert.equal(await answered(c, allocateRequest(c, false)), true, `challenge ${i + 1}`);
   assert.equal(await answered(c, allocateRequest(c, false)), false, 'the 7th gets no 401');
@@ -102,7 +102,7 @@ test('failed authentications per IP: past the budget signed requests are not ver
   // 3 a minute: three at once, then one every 20 s.
   const fx = await server({ rateLimits: { challengesPerIp: 0, authFailuresPerIp: 3 } });
   const limited: string[] = [];
-  fx.server.update({ events: { rateLimited: (kind) => limited.push(kind) } });
+  fx.listen({ rateLimited: (kind) => limited.push(kind) });
   const guesser = await client(fx.udpPort, { password: 'guess' });
   await challenged(guesser);
   for (let i = 0; i < 3; i++) assert.equal((await guesser.transact(allocateRequest(guesser, true))).code, 401, `guess ${i + 1}`);
@@ -132,7 +132,7 @@ test('a 5-tuple holding an allocation keeps refreshing while its IP is out of bo
   // Failures: 3 a minute. Challenges: 2 a second, burst 6. Nonces last 2 minutes.
   const fx = await server({ rateLimits: { challengesPerIp: 2, authFailuresPerIp: 3 }, nonceTtlMs: 120_000 });
   const limited: string[] = [];
-  fx.server.update({ events: { rateLimited: (kind) => limited.push(kind) } });
+  fx.listen({ rateLimited: (kind) => limited.push(kind) });
   const alice = await client(fx.udpPort);
   assert.equal((await alice.allocate()).code, 0);
   const peer = { address: '127.0.0.1', port: 40_000 };

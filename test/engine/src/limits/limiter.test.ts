@@ -59,7 +59,7 @@ describe('usage limits through a real TurnServer', () => {
       every: () => () => {},
     });
     agg.addSessions(() => fx.server.sessions());
-    fx.server.update({ events: { allocationClosed: (info, reason, endedAt) => agg.allocationClosed(info, reason, endedAt) } });
+    fx.listen({ allocationClosed: (info, reason, endedAt) => agg.allocationClosed(info, reason, endedAt) });
     await agg.start();
     clock.ms = agg.timeframe().start + 1000;
     const events: Setup['events'] = [];
@@ -80,7 +80,7 @@ describe('usage limits through a real TurnServer', () => {
       every: (ms) => (ticks.push(ms), () => {}),
     });
     limiter.onHardLimit((account) => fx.server.closeAllocations((i) => account === null || i.account === account, 'limit'));
-    fx.server.update({ gate: limiter });
+    fx.gate(limiter);
     await limiter.start();
     return { clock, agg, limiter, events, metrics, ticks };
   }

@@ -62,7 +62,7 @@ describe('usage ledger through a real TurnServer', () => {
       every: sched.every,
     });
     agg.addSessions(() => fx.server.sessions());
-    fx.server.update({ events: { allocationClosed: (info, reason, endedAt) => agg.allocationClosed(info, reason, endedAt) } });
+    fx.listen({ allocationClosed: (info, reason, endedAt) => agg.allocationClosed(info, reason, endedAt) });
     await agg.start();
     assert.equal(sched.s.ms, 10_000, 'flushes every write_interval');
 

@@ -14,7 +14,7 @@ async function afterOneFailure(username: string, password: string, debug: object
   const log = { info() {}, warn() {}, error() {}, debug: (obj: object) => void debug.push(obj) };
   const fx = await startServer({ secrets: [SECRET], log });
   const metrics = new FerryMetrics({ defaultMetrics: false });
-  fx.server.update({ events: metrics.turnEvents() });
+  fx.listen(metrics.turnEvents());
   const c = await TestTurnClient.connect({ port: fx.udpPort, username, password });
   try {
     assert.equal((await c.allocate()).code, 401);

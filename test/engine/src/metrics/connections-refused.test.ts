@@ -13,7 +13,7 @@ const sockets: Socket[] = [];
 
 before(async () => {
   fx = await startServer();
-  fx.server.update({ events: combineTurnEvents(metrics.turnEvents()) });
+  fx.listen(combineTurnEvents(metrics.turnEvents()));
 });
 after(async () => {
   for (const s of sockets) s.destroy();

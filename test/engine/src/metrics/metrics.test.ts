@@ -44,7 +44,7 @@ describe('metrics and session.closed for a real allocation', () => {
     dispatcher.start();
     metrics.sources.sessions = () => fx.server.sessions();
     metrics.sources.webhookBacklog = () => dispatcher.backlog();
-    fx.server.update({ events: combineTurnEvents(metrics.turnEvents(), dispatcher.turnEvents()) });
+    fx.listen(combineTurnEvents(metrics.turnEvents(), dispatcher.turnEvents()));
   });
   after(async () => {
     for (const o of open) o.close();

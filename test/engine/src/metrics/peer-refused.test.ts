@@ -20,7 +20,7 @@ const open: { close(): void }[] = [];
 before(async () => {
   fx = await startServer({ allow: [], deny: ['8.8.4.0/24'], serverAddresses: ['127.0.0.0/8'], relayAddresses: ['127.0.0.1'] });
   metrics.sources.relayOnlyDrops = () => fx.server.relayOnlyDrops();
-  fx.server.update({ events: combineTurnEvents(metrics.turnEvents()) });
+  fx.listen(combineTurnEvents(metrics.turnEvents()));
 });
 after(async () => {
   for (const o of open) o.close();
