@@ -46,7 +46,7 @@ export interface FerryHandle {
    * (`restart`). Throws, keeping the running config, when the new settings cannot be applied.
    */
   reload(next: LoadedConfig, tls?: TlsCredentials): ConfigDiff;
-  /** Closes the relay (every allocation and listener), writes the usage, then closes signaling (and its WebSockets), webhooks and the store; idempotent. */
+  /** Closes signaling (and its WebSockets), the relay (every allocation and listener), writes the usage, then closes webhooks and the store; idempotent. */
   stop(): Promise<void>;
 }
 
@@ -67,11 +67,13 @@ async function build(config: LoadedConfig, logger: Logger, storeC: StoreComponen
   // Last of what it reads: it subscribes to account changes, the hard limit and metering.
   const turn = await TurnComponent.create({ config, accounts, aggregator, limiter, metrics, webhooks, log: logger });
   const signaling = new SignalingComponent({ config, accounts, relay: turn, usage, aggregator, limiter, metrics, log: logger });
-  // Start order: its reverse is the shutdown order. The relay stops first; then the limiter and
-  // the final usage write (the relay's last sessions in it); only then signaling, the webhook
-  // deliveries (the last session.closed and usage events) and the store. The limiter checks once
-  // before the relay listens, so no over-limit Allocate slips in at start.
-  const order: Component[] = [storeC, accountsC, logging, metricsC, webhooksC, signaling, metering, limits, turn];
+  // Start order: what a part reads is running before it starts. The limiter checks once before
+  // the relay listens, so no over-limit Allocate slips in at start; signaling answers last, once
+  // the relay it hands out URLs for is bound and the usage it reports and limits is loaded.
+  // Stop is the reverse: signaling first (no new credentials or calls; its close is bounded),
+  // then the relay (its allocations' last counts and session.closed events), the limiter, the
+  // final usage write, the webhook deliveries (the last events) and the store.
+  const order: Component[] = [storeC, accountsC, logging, metricsC, webhooksC, metering, limits, turn, signaling];
   return { order, accounts, aggregator, turn, signaling };
 }
 

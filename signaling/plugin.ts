@@ -95,9 +95,10 @@ export async function signalingPlugin(app: FastifyInstance, deps: SignalingDeps)
   const hub = app.signaling;
   // A disabled, deleted or revoked account loses its signaling sockets with its allocations; a
   // revoked API key loses the sockets opened with it.
-  deps.accounts.onAccessRevoked((accountId, apiKeyId) =>
+  const unsubscribe = deps.accounts.onAccessRevoked((accountId, apiKeyId) =>
     apiKeyId === undefined ? hub.closeAccount(accountId) : hub.closeApiKey(accountId, apiKeyId),
   );
+  app.addHook('onClose', async () => unsubscribe());
   deps.metrics?.observeSignaling?.(() => hub.stats());
   registerDemo(app);
 }

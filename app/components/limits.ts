@@ -32,6 +32,7 @@ export class LimitsComponent implements Component {
   readonly keys = LIMITS_KEYS;
   readonly limiter: UsageLimiter;
   readonly #aggregator: UsageAggregator;
+  #unsubscribe: (() => void) | undefined;
 
   constructor(deps: LimitsDeps) {
     const { aggregator, accounts, usage, webhooks, metrics } = deps;
@@ -53,10 +54,13 @@ export class LimitsComponent implements Component {
     await this.limiter.start();
     // From now on also right after every flush: the written usage may have crossed a limit.
     const limiter = this.limiter;
-    this.#aggregator.onFlushed(() => void limiter.check());
+    this.#unsubscribe = this.#aggregator.onFlushed(() => void limiter.check());
   }
 
+  /** Stopped before the final usage write: that flush checks no limit (the relay is closed). */
   async stop(): Promise<void> {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
     this.limiter.stop();
   }
 

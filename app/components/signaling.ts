@@ -1,8 +1,9 @@
 /**
  * Signaling: the HTTP API and the WebSocket (signaling/), listening on signaling.address. All of
- * its wiring is here. It listens before the relay and closes after it (and after the final usage
- * write), before the webhooks and the store. The admin token and the minting secret are read per
- * request, so a reload changes them for the next one.
+ * its wiring is here. It listens once the relay is bound (the URLs it hands out work) and closes
+ * first on stop, within CLOSE_GRACE_MS, so a client cannot hold up the relay's stop and the final
+ * usage write. The admin token and the minting secret are read per request, so a reload changes
+ * them for the next one.
  */
 import type { FastifyInstance } from 'fastify';
 import type { AccountService } from '../../src/accounts/service.js';
@@ -19,6 +20,12 @@ import type { FerryMetrics } from '../../src/metrics/index.js';
 import { buildSignalingApp } from '../../signaling/app.js';
 import type { Component } from './component.js';
 import type { TurnComponent } from './turn.js';
+
+/**
+ * How long requests in flight get to finish on stop; then their connections are cut. A request
+ * that trickles its body would otherwise hold the stop for as long as it keeps sending.
+ */
+export const CLOSE_GRACE_MS = 2_000;
 
 /** signaling.address and signaling.public_host (URLs handed out) need a restart. */
 export const SIGNALING_KEYS = ['signaling.admin_token'] as const;
@@ -110,9 +117,16 @@ export class SignalingComponent implements Component {
     if (config.config.auth_secrets.length === 0) log.info('no auth_secrets: /v1/ice-servers and /v1/signal-tokens answer 503');
   }
 
-  /** Closes the server and its WebSockets. */
+  /** Closes the server and its WebSockets; cuts what is still in flight after CLOSE_GRACE_MS. */
   async stop(): Promise<void> {
-    await this.#app?.close();
+    const app = this.#app;
+    if (app === undefined) return;
+    const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(cut);
+    }
   }
 
   apply(next: LoadedConfig): void {

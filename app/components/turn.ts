@@ -49,6 +49,8 @@ export class TurnComponent implements Component {
   readonly #log: Logger;
   #secrets: readonly string[];
   #tlsFingerprint: string | undefined;
+  /** Ends the subscriptions to the accounts, the limiter and metering (on stop). */
+  readonly #unsubscribe: (() => void)[];
 
   private constructor(deps: TurnDeps, plan: RelayPlan) {
     const { accounts, aggregator, limiter, metrics, webhooks } = deps;
@@ -72,12 +74,15 @@ export class TurnComponent implements Component {
       log: deps.log.child({ component: 'turn' }),
     });
     this.server = turn;
-    accounts.subscribeRelay({
-      closeAccountAllocations: (accountId) => turn.closeAllocations((info) => info.account === accountId, 'admin'),
-      setAccountMaxBps: (accountId, bps) => turn.setAccountMaxBps(accountId, bps),
-    });
-    limiter.onHardLimit((account) => void turn.closeAllocations((info) => account === null || info.account === account, 'limit'));
-    aggregator.addSessions(() => turn.live());
+    this.#unsubscribe = [
+      accounts.subscribeRelay({
+        closeAccountAllocations: (accountId) => turn.closeAllocations((info) => info.account === accountId, 'admin'),
+        setAccountMaxBps: (accountId, bps) => turn.setAccountMaxBps(accountId, bps),
+      }),
+      limiter.onHardLimit((account) => void turn.closeAllocations((info) => account === null || info.account === account, 'limit')),
+      // The closed allocations' last counts reach metering through allocationClosed.
+      aggregator.addSessions(() => turn.live()),
+    ];
     metrics.sources.sessions = () => turn.live();
     metrics.sources.relayOnlyDrops = () => turn.relayOnlyDrops();
     metrics.sources.engineFaults = () => turn.faults();
@@ -108,9 +113,13 @@ export class TurnComponent implements Component {
     );
   }
 
-  /** Closes every allocation (their allocationClosed events reach metering and webhooks) and listener. */
-  stop(): Promise<void> {
-    return this.server.stop();
+  /**
+   * Closes every allocation (their allocationClosed events reach metering and webhooks) and
+   * listener, and leaves the accounts, the limiter and metering.
+   */
+  async stop(): Promise<void> {
+    for (const end of this.#unsubscribe.splice(0)) end();
+    await this.server.stop();
   }
 
   listening(): ListeningAddress[] {

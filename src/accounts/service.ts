@@ -9,6 +9,7 @@ import { AccountError } from './errors.js';
 import { apiKeyPrefix, hashApiKey, isApiKeyShape, newAccountId, newApiKey, newApiKeyId } from './keys.js';
 import { parseSize, UnitError } from '../config/units.js';
 import type { Account, AccountState, AccountStatus, AccountStore, ApiKeyInfo, RelayControl } from './types.js';
+import { remove } from '../subscriptions.js';
 
 export { AccountError } from './errors.js';
 
@@ -121,10 +122,11 @@ export class AccountService {
    * Subscribes a relay to the account changes it acts on: an account that loses access has its
    * allocations closed (revokeCredentials answers the sum of the counts), a changed bandwidth cap
    * applies to its live allocations. The relay is built after the service (its auth handler reads
-   * the directory) and subscribes then; the CLI has no relay.
+   * the directory) and subscribes then; the CLI has no relay. Returns the unsubscribe.
    */
-  subscribeRelay(relay: RelayControl): void {
+  subscribeRelay(relay: RelayControl): () => void {
     this.#relays.push(relay);
+    return () => remove(this.#relays, relay);
   }
 
   async createAccount(name: string): Promise<{ account: Account; apiKey: string }> {
@@ -252,10 +254,11 @@ export class AccountService {
    * Registers a listener called when an account loses access (disabled, deleted, credentials
    * revoked), after its relay allocations are closed, and when one of its API keys is revoked
    * (with the key id; relay allocations use TURN credentials, not keys, and stay): signaling closes
-   * the account's sockets, or the key's.
+   * the account's sockets, or the key's. Returns the unsubscribe.
    */
-  onAccessRevoked(listener: AccessRevokedListener): void {
+  onAccessRevoked(listener: AccessRevokedListener): () => void {
     this.#revokedListeners.push(listener);
+    return () => remove(this.#revokedListeners, listener);
   }
 
   #closeAllocations(id: string): number {

@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import type { LimitEvent } from '../metrics/metrics.js';
 import type { PendingUsage } from '../metering/aggregator.js';
 import type { Timeframe, UsageFilter, UsageRow } from '../metering/types.js';
+import { remove } from '../subscriptions.js';
 
 /** The limit events counted in the metrics (metrics.ts LIMIT_EVENTS). */
 export type LimitKind = LimitEvent;
@@ -115,9 +116,11 @@ export class UsageLimiter implements AllocationGate {
   /**
    * Calls `listener` on each check that finds `account` (null: every account, the global limit)
    * at its hard limit: the relay subscribes and closes those allocations. It must not throw.
+   * Returns the unsubscribe.
    */
-  onHardLimit(listener: (account: string | null) => void): void {
+  onHardLimit(listener: (account: string | null) => void): () => void {
     this.#hardLimit.push(listener);
+    return () => remove(this.#hardLimit, listener);
   }
 
   /** The settings in force. */

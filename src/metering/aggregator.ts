@@ -22,6 +22,7 @@ import {
   type Timeframe,
   type UsageStore,
 } from './types.js';
+import { remove } from '../subscriptions.js';
 
 /** What the aggregator reads of an allocation (a subset of turn/'s AllocationInfo). */
 export interface MeteredAllocation extends Readonly<Counters> {
@@ -124,15 +125,17 @@ export class UsageAggregator {
   /**
    * Meters the live allocations of `source` from now on (allocation ids must be unique across the
    * sources). The relay adds itself when it is built: after the aggregator, whose pending usage
-   * the relay's allocation gate (the limiter) reads.
+   * the relay's allocation gate (the limiter) reads. Returns the unsubscribe.
    */
-  addSessions(source: SessionSource): void {
+  addSessions(source: SessionSource): () => void {
     this.#sources.push(source);
+    return () => remove(this.#sources, source);
   }
 
-  /** Calls `listener` after each flush (and rollover), successful or not; it must not throw. */
-  onFlushed(listener: () => void): void {
+  /** Calls `listener` after each flush (and rollover), successful or not; it must not throw. Returns the unsubscribe. */
+  onFlushed(listener: () => void): () => void {
     this.#flushed.push(listener);
+    return () => remove(this.#flushed, listener);
   }
 
   *#sessions(): Generator<MeteredAllocation> {

@@ -1,6 +1,7 @@
-// A start that fails part way (the TURN address is taken) undoes what had started: signaling,
-// which listens before the relay, is closed again and the store is closed, so the same config
-// starts once the address is free.
+// A start that fails part way undoes what had started and rethrows: with the signaling address
+// taken, the relay (which listens before signaling) is closed again and the store is closed, so
+// the same config starts once the address is free; with the TURN address taken, signaling never
+// listens.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
@@ -18,7 +19,7 @@ const listen = (port: number): Promise<Server> =>
 const close = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
 
 describe('startFerry: a failed start', () => {
-  it('closes what had started (signaling) and the store, and rethrows; the same config then starts', async () => {
+  const configOf = async () => {
     const turnPort = await freePort();
     const signalingPort = await freePort();
     const range = await reservePortRange();
@@ -29,12 +30,17 @@ describe('startFerry: a failed start', () => {
       signaling: { address: `127.0.0.1:${signalingPort}` },
       storage: 'sqlite::memory:',
     }, '/nonexistent/config.json');
+    return { turnPort, signalingPort, range, config };
+  };
+
+  it('closes what had started (the relay) and the store, and rethrows; the same config then starts', async () => {
+    const { turnPort, signalingPort, range, config } = await configOf();
     const log = captureLog('info');
-    const squatter = await listen(turnPort);
+    const squatter = await listen(signalingPort);
     try {
-      await assert.rejects(startFerry(config, log.logger), /EADDRINUSE|in use/i);
-      assert.ok(log.lines.some((l) => l.msg === `signaling on http://127.0.0.1:${signalingPort}`), 'signaling had started before the relay');
-      assert.ok(await canBindTcp(signalingPort), 'signaling closed again');
+      await assert.rejects(startFerry(config, log.logger), /signaling\.address .*address in use/);
+      assert.ok(log.lines.some((l) => l.msg === `listening on tcp 127.0.0.1:${turnPort}`), 'the relay had started before signaling');
+      assert.ok(await canBindTcp(turnPort), 'the relay closed again');
     } finally {
       await close(squatter);
     }
@@ -44,6 +50,20 @@ describe('startFerry: a failed start', () => {
       assert.equal(ferry.signalingAddress().port, signalingPort);
     } finally {
       await ferry.stop();
+      range.release();
+    }
+  });
+
+  it('with the TURN address taken, signaling never listens', async () => {
+    const { turnPort, signalingPort, range, config } = await configOf();
+    const log = captureLog('info');
+    const squatter = await listen(turnPort);
+    try {
+      await assert.rejects(startFerry(config, log.logger), /EADDRINUSE|in use/i);
+      assert.ok(!log.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('signaling on')), 'signaling did not start');
+      assert.ok(await canBindTcp(signalingPort), 'signaling port free');
+    } finally {
+      await close(squatter);
       range.release();
     }
   });
