@@ -7,6 +7,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { SignalingDeps } from './deps.js';
 import { installErrorHandling } from './errors.js';
+import { acceptEmptyJson } from './json-body.js';
 import { BODY_LIMIT, signalingPlugin } from './plugin.js';
 import { fastifyTimeoutOptions, resolveHttpTimeouts } from './timeouts.js';
 
@@ -25,6 +26,7 @@ export function buildSignalingApp(deps: SignalingDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
   });
   installErrorHandling(app, BODY_LIMIT);
+  acceptEmptyJson(app);
 
   app.addHook('onResponse', async (request, reply) => {
     const path = request.url.split('?', 1)[0];

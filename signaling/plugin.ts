@@ -24,6 +24,7 @@ import { openApiRoutes } from './routes/openapi.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { usageRoutes } from './routes/usage.js';
 import { signalingSocket } from './ws/index.js';
+import { acceptEmptyJson } from './json-body.js';
 
 /** Largest accepted request body. */
 export const BODY_LIMIT = 64 * 1024;
@@ -39,15 +40,7 @@ export async function signalingPlugin(app: FastifyInstance, deps: SignalingDeps)
   });
   app.decorateRequest('principal', null);
 
-  // JSON bodies as usual, but an empty body with a JSON content type reads as "no body", as
-  // browsers send it for a bodyless POST with `content-type: application/json`.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.length === 0) done(null, undefined);
-    else parseJson(request, text, done);
-  });
+  acceptEmptyJson(app);
 
   // Routes are documented in the order they are registered: keep it.
   await app.register(fastifySwagger, swaggerOptions);

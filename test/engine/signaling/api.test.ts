@@ -265,6 +265,10 @@ describe('request errors are JSON naming the problem', () => {
       assert.equal(e.code, 'not_found');
       assert.ok(!e.message.includes('st_secret'), 'the query string is not echoed');
     }
+    // A bodyless POST as browsers send it (JSON content type, empty body) to an unknown path.
+    const empty = await t.request({ method: 'POST', url: '/nope', payload: '', headers: { 'content-type': 'application/json' }, auth: null });
+    assert.equal(empty.statusCode, 404);
+    assert.equal(errorOf(empty).code, 'not_found');
   });
 
   it('an internal failure → 500 without details', async () => {
