@@ -80,20 +80,23 @@ export function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-/** The admin token's failure table of one app (its deps object), made on first use. */
-const adminFailures = new WeakMap<object, FailedTokenLimit>();
+/**
+ * What the admin token check reads: the token (per request: a reload may change it), the clock,
+ * and the failed tokens per client IP of this app (one table per plugin instance: adminGuard).
+ */
+export type AdminDeps = Pick<SignalingDeps, 'adminToken' | 'now'> & { readonly failures: FailedTokenLimit };
 
-function adminFailuresOf(deps: AdminDeps): FailedTokenLimit {
-  let limit = adminFailures.get(deps);
-  if (limit === undefined) {
-    limit = new FailedTokenLimit();
-    adminFailures.set(deps, limit);
-  }
-  return limit;
+/** The admin check of one signaling plugin instance over its deps. */
+export function adminGuard(deps: Pick<SignalingDeps, 'adminToken' | 'now'>): AdminDeps {
+  const failures = new FailedTokenLimit();
+  return {
+    get adminToken() {
+      return deps.adminToken;
+    },
+    ...(deps.now ? { now: deps.now } : {}),
+    failures,
+  };
 }
-
-/** What the admin token check reads of the app's deps (the same object for every request). */
-export type AdminDeps = Pick<SignalingDeps, 'adminToken' | 'now'>;
 
 /**
  * 429 (with Retry-After) while the request's client IP is over its budget of failed admin tokens
@@ -101,7 +104,7 @@ export type AdminDeps = Pick<SignalingDeps, 'adminToken' | 'now'>;
  * go on in the meantime and the answer says nothing about the token.
  */
 export function refuseIfAdminBlocked(request: FastifyRequest, deps: AdminDeps): void {
-  const waitMs = adminFailuresOf(deps).blockedFor(request.ip, (deps.now ?? Date.now)());
+  const waitMs = deps.failures.blockedFor(request.ip, (deps.now ?? Date.now)());
   if (waitMs > 0) {
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));
     throw new ApiError(
@@ -125,7 +128,7 @@ export function mayBeAdminToken(token: string): boolean {
 
 /** Counts a wrong admin token from the request's client IP. */
 export function adminTokenFailed(request: FastifyRequest, deps: AdminDeps): void {
-  adminFailuresOf(deps).failed(request.ip, (deps.now ?? Date.now)());
+  deps.failures.failed(request.ip, (deps.now ?? Date.now)());
 }
 
 /**

@@ -10,7 +10,7 @@
 import fastifySwagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { accountAuthHook, authenticateCredential, requireAdmin } from './auth.js';
+import { accountAuthHook, adminGuard, authenticateCredential, requireAdmin } from './auth.js';
 import type { SignalingDeps } from './deps.js';
 import { registerDemo } from './demo.js';
 import { installErrorHandler } from './errors.js';
@@ -43,6 +43,9 @@ export async function signalingPlugin(app: FastifyInstance, deps: SignalingDeps)
   acceptEmptyJson(app);
 
   // Routes are documented in the order they are registered: keep it.
+  // One table of failed admin tokens per client IP for this app (the admin API and /v1/usage).
+  const guard = adminGuard(deps);
+
   await app.register(fastifySwagger, swaggerOptions);
 
   void app.register(healthRoutes);
@@ -50,7 +53,7 @@ export async function signalingPlugin(app: FastifyInstance, deps: SignalingDeps)
   if (deps.metrics) void app.register(metricsRoutes(deps.metrics));
   // Admin API: the admin token is checked before the body is even read.
   void app.register(async (admin) => {
-    admin.addHook('onRequest', async (request) => requireAdmin(request, deps));
+    admin.addHook('onRequest', async (request) => requireAdmin(request, guard));
     admin.addHook('onRoute', documentAdminRoute);
     await admin.register(accountRoutes(deps));
     await admin.register(apiKeyRoutes(deps));
@@ -63,7 +66,7 @@ export async function signalingPlugin(app: FastifyInstance, deps: SignalingDeps)
   });
 
   // Usage: the admin token or an account's API key, checked by the routes themselves.
-  if (deps.usage) void app.register(usageRoutes(deps, deps.usage));
+  if (deps.usage) void app.register(usageRoutes(deps, guard, deps.usage));
 
   await app.register(signalingSocket, {
     // A bearer header may carry an API key or a signaling token; a token in the URL (browsers

@@ -8,7 +8,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { countersJson, type UsageRow } from '../../src/metering/types.js';
-import { actAsAdmin, adminTokenFailed, authenticateCredential, mayBeAdminToken, refuseIfAdminBlocked, requireAdmin, requireBearer, sameSecret, unauthorized } from '../auth.js';
+import { actAsAdmin, adminTokenFailed, type AdminDeps, authenticateCredential, mayBeAdminToken, refuseIfAdminBlocked, requireAdmin, requireBearer, sameSecret, unauthorized } from '../auth.js';
 import type { SignalingDeps, UsageQuery } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { csvRow } from '../csv.js';
@@ -43,23 +43,23 @@ const usageDto = (r: UsageRow): z.output<typeof UsageRowSchema> => ({
   ...countersJson(r),
 });
 
-export function usageRoutes(deps: SignalingDeps, ledger: UsageQuery): FastifyPluginAsyncZod {
+export function usageRoutes(deps: SignalingDeps, admin: AdminDeps, ledger: UsageQuery): FastifyPluginAsyncZod {
   /** The account the caller may see: undefined means all (admin without ?account=). */
   const scope = async (request: FastifyRequest, account: string | undefined): Promise<string | undefined> => {
     const token = requireBearer(request, 'missing credentials: send Authorization: Bearer <admin_token or api_key>');
     // The admin token can be guessed here too: the same budget of failures as the admin API. An
     // API key cannot be the admin token: it goes to API-key authentication only, never counted.
-    const admin = mayBeAdminToken(token) ? deps.adminToken : undefined;
-    if (admin !== undefined) {
-      refuseIfAdminBlocked(request, deps);
-      if (sameSecret(token, admin)) {
+    const adminToken = mayBeAdminToken(token) ? admin.adminToken : undefined;
+    if (adminToken !== undefined) {
+      refuseIfAdminBlocked(request, admin);
+      if (sameSecret(token, adminToken)) {
         actAsAdmin(request);
         return account;
       }
     }
     const principal = await authenticateCredential(deps, token);
     if (principal === null || principal.via !== 'api_key') {
-      if (admin !== undefined) adminTokenFailed(request, deps);
+      if (adminToken !== undefined) adminTokenFailed(request, admin);
       throw unauthorized('invalid or revoked API key, or the account is disabled');
     }
     if (account !== undefined && account !== principal.accountId) {
@@ -101,7 +101,7 @@ export function usageRoutes(deps: SignalingDeps, ledger: UsageQuery): FastifyPlu
         response: { 200: z.string().describe('text/csv'), ...errors(400, 401, 429, 503) },
       },
     }, async (request, reply) => {
-      requireAdmin(request, deps);
+      requireAdmin(request, admin);
       const rows = await ledger.usage(filter(request.query, request.query.account));
       const lines = ['account,start,bytes_to_peer,bytes_to_client,packets_to_peer,packets_to_client'];
       for (const r of rows.map(usageDto)) {
