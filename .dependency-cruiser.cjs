@@ -2,12 +2,15 @@
 // dependency-cruiser over the TypeScript sources (type-only imports count as imports):
 //
 //   app/ (composition root, CLI) → signaling/, src/, turn/ through its public entry only
-//   signaling/ (HTTP + WebSocket)  → src/ domain, protocol/
-//   src/ (domain + stores)         → turn/ through its public entry only
+//   signaling/ (HTTP + WebSocket)  → src/ domain (not its stores), protocol/
+//   src/ (domain + stores)         → turn/ through its public entry only (its interfaces, and the
+//                                    pure functions credentials share with it: deriveLongTermKey,
+//                                    IpBuckets); domain modules do not import src/store/
 //   client/ (SDK)                  → protocol/ (types only: see the rule)
 //   turn/, protocol/               → nothing of ours
 //
-// and no file cycles anywhere. Tests and benches may reach into any module.
+// and no file cycles anywhere; only src/store/ imports the SQLite driver. Tests and benches may
+// reach into any module. scripts/ and bin/ are plain JavaScript entry points: not cruised.
 const ours = '^(turn|signaling|src|app|client|protocol|test|bench)/';
 
 module.exports = {
@@ -70,6 +73,20 @@ module.exports = {
       severity: 'error',
       from: { path: '^client/' },
       to: { pathNot: '^(client|protocol)/' },
+    },
+    {
+      name: 'the-domain-does-not-know-its-stores',
+      comment: 'Domain modules and the HTTP app see stores through their interfaces; the root picks the implementation.',
+      severity: 'error',
+      from: { path: '^(src|signaling)/', pathNot: '^src/store/' },
+      to: { path: '^src/store/' },
+    },
+    {
+      name: 'the-root-does-not-import-the-sdk',
+      comment: 'client/ is shipped to browsers and apps; the server serves its compiled files, never imports them.',
+      severity: 'error',
+      from: { path: '^app/' },
+      to: { path: '^client/' },
     },
     {
       name: 'only-the-stores-touch-the-database',

@@ -59,6 +59,19 @@ test('the composition root importing a turn/ file other than its entry is refuse
   refused({ 'app/a.ts': "import { b } from '../turn/b.js';\nexport const a = b;\n", 'turn/b.ts': 'export const b = 1;\n' }, 'app-reaches-turn-through-its-entry');
 });
 
+test('a domain module or the HTTP app importing a store implementation is refused', () => {
+  refused({ 'src/limits/a.ts': "import { b } from '../store/b.js';\nexport const a = b;\n", 'src/store/b.ts': 'export const b = 1;\n' }, 'the-domain-does-not-know-its-stores');
+  refused({ 'signaling/a.ts': "import { b } from '../src/store/b.js';\nexport const a = b;\n", 'src/store/b.ts': 'export const b = 1;\n' }, 'the-domain-does-not-know-its-stores');
+});
+
+test('the composition root importing the SDK is refused', () => {
+  refused({ 'app/a.ts': "import { b } from '../client/b.js';\nexport const a = b;\n", 'client/b.ts': 'export const b = 1;\n' }, 'the-root-does-not-import-the-sdk');
+});
+
+test('signaling/ importing the engine is refused', () => {
+  refused({ 'signaling/a.ts': "import { b } from '../turn/index.js';\nexport const a = b;\n", 'turn/index.ts': 'export const b = 1;\n' }, 'signaling-imports-the-domain-only');
+});
+
 test('signaling/ importing the composition root is refused', () => {
   refused({ 'signaling/a.ts': "import { b } from '../app/b.js';\nexport const a = b;\n", 'app/b.ts': 'export const b = 1;\n' }, 'signaling-imports-the-domain-only');
 });
