@@ -33,7 +33,7 @@ interface StartOptions {
   readonly tls?: boolean;
 }
 
-export interface FerryHandle {
+export interface FerryProcess {
   readonly udpPort: number;
   readonly tcpPort: number;
   readonly tlsPort?: number;
@@ -54,7 +54,7 @@ export const LOOPBACK_PEERS = { allow: ['127.0.0.0/8'] };
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/helpers → root
 
-export async function startFerry(overrides: Partial<FerryConfig> = {}, opts: StartOptions = {}): Promise<FerryHandle> {
+export async function startFerryProcess(overrides: Partial<FerryConfig> = {}, opts: StartOptions = {}): Promise<FerryProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-interop-'));
   const port = await freePort();
   const range = await reservePortRange();
@@ -84,7 +84,7 @@ export async function startFerry(overrides: Partial<FerryConfig> = {}, opts: Sta
   writeFileSync(configPath, JSON.stringify(config, null, 2));
 
   const bin = join(REPO_ROOT, 'bin', 'ferry.js');
-  if (!existsSync(bin)) throw new Error(`startFerry: ${bin} does not exist`);
+  if (!existsSync(bin)) throw new Error(`startFerryProcess: ${bin} does not exist`);
   const child = spawnGuarded(process.execPath, [bin, 'start', '--fg', '--config', configPath], REPO_ROOT);
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
@@ -101,7 +101,7 @@ export async function startFerry(overrides: Partial<FerryConfig> = {}, opts: Sta
     });
     return stopped;
   };
-  const handle: FerryHandle = {
+  const handle: FerryProcess = {
     udpPort: port,
     tcpPort: port,
     tlsPort,
@@ -119,7 +119,7 @@ export async function startFerry(overrides: Partial<FerryConfig> = {}, opts: Sta
     });
   } catch (err) {
     await stop();
-    throw new Error(`startFerry: ${(err as Error).message}\n--- server output ---\n${out.slice(-4000)}`);
+    throw new Error(`startFerryProcess: ${(err as Error).message}\n--- server output ---\n${out.slice(-4000)}`);
   }
   return handle;
 }

@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import type { Call, FerryClient } from '../../client/index.js';
 import { sleep, until, withTimeout } from './wait.js';
 import { freePort } from './ports.js';
-import { LOOPBACK_PEERS, startFerry, type FerryHandle } from './ferry-process.js';
+import { LOOPBACK_PEERS, startFerryProcess, type FerryProcess } from './ferry-process.js';
 import { apiRequest } from './admin-http.js';
 
 export const ADMIN_TOKEN = 'sdk-e2e-admin-token-0123456789';
 
 export interface SignalingFerry {
-  readonly ferry: FerryHandle;
+  readonly ferry: FerryProcess;
   /** http://127.0.0.1:PORT: an IP, so the TURN URLs Ferry hands out (built from Host) are IPs too. */
   readonly url: string;
   readonly apiKey: string;
@@ -23,7 +23,7 @@ export interface SignalingFerry {
   stop(): Promise<void>;
 }
 
-async function waitForHttp(url: string, ms: number, ferry: FerryHandle): Promise<void> {
+async function waitForHttp(url: string, ms: number, ferry: FerryProcess): Promise<void> {
   const end = Date.now() + ms;
   let last = '';
   while (Date.now() < end) {
@@ -49,7 +49,7 @@ async function postJson(base: string, path: string, bearer: string, body: unknow
 
 export async function startSignalingFerry(): Promise<SignalingFerry> {
   const signalingPort = await freePort();
-  const ferry = await startFerry({
+  const ferry = await startFerryProcess({
     peers: LOOPBACK_PEERS,
     log_level: 'info',
     signaling: { address: `127.0.0.1:${signalingPort}`, admin_token: ADMIN_TOKEN },

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BrowserContext } from 'playwright-core';
 import {
-  LOOPBACK_PEERS, TEST_PASSWORD, TEST_SECRET, TEST_USER, restCredentials, startFerry, type FerryHandle,
+  LOOPBACK_PEERS, TEST_PASSWORD, TEST_SECRET, TEST_USER, restCredentials, startFerryProcess, type FerryProcess,
 } from '../helpers/ferry-process.js';
 
 import { launchChromium, type LaunchedChromium } from '../helpers/chromium.js';
@@ -103,12 +103,12 @@ async function gatherErrors(args: { iceServers: IceServerInit[] }): Promise<Cand
 }
 
 describe('Chromium through Ferry (relay only)', () => {
-  let ferry: FerryHandle;
+  let ferry: FerryProcess;
   let context: BrowserContext;
   let browser: LaunchedChromium | undefined;
 
   before(async () => {
-    ferry = await startFerry({ peers: LOOPBACK_PEERS }, { tls: true });
+    ferry = await startFerryProcess({ peers: LOOPBACK_PEERS }, { tls: true });
     browser = await launchChromium(['--ignore-certificate-errors']);
     context = browser.context;
   });

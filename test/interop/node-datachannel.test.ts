@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PeerConnection, cleanup, type DataChannel, type IceServer } from 'node-datachannel';
 import {
-  LOOPBACK_PEERS, TEST_PASSWORD, TEST_SECRET, TEST_USER, restCredentials, startFerry, type FerryHandle,
+  LOOPBACK_PEERS, TEST_PASSWORD, TEST_SECRET, TEST_USER, restCredentials, startFerryProcess, type FerryProcess,
 } from '../helpers/ferry-process.js';
 import { exitIfStuck, sleep, until, withTimeout } from '../helpers/wait.js';
 import { watchNativeHangs } from '../helpers/native-hang-watchdog.js';
@@ -83,9 +83,9 @@ async function exchangeMessages(p: Pair): Promise<void> {
 }
 
 describe('node-datachannel through Ferry (relay only, TURN/UDP)', () => {
-  let ferry: FerryHandle;
+  let ferry: FerryProcess;
 
-  before(async () => { ferry = await startFerry({ peers: LOOPBACK_PEERS }); });
+  before(async () => { ferry = await startFerryProcess({ peers: LOOPBACK_PEERS }); });
   after(async () => {
     await ferry?.stop();
     cleanup(); // stops libdatachannel's threads so the process can exit

@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  LOOPBACK_PEERS, TEST_PASSWORD, TEST_SECRET, TEST_USER, startFerry, type FerryHandle,
+  LOOPBACK_PEERS, TEST_PASSWORD, TEST_SECRET, TEST_USER, startFerryProcess, type FerryProcess,
 } from '../helpers/ferry-process.js';
 import { describeRun, runUclient, startEchoPeer, type EchoPeer, type UclientOptions } from '../helpers/coturn-tools.js';
 import { stunPing } from '../helpers/stun-ping.js';
@@ -10,11 +10,11 @@ import { stunPing } from '../helpers/stun-ping.js';
 const TEST_TIMEOUT = 60_000;
 
 describe('turnutils_uclient through Ferry', () => {
-  let ferry: FerryHandle;
+  let ferry: FerryProcess;
   let peer: EchoPeer;
 
   before(async () => {
-    ferry = await startFerry({ peers: LOOPBACK_PEERS });
+    ferry = await startFerryProcess({ peers: LOOPBACK_PEERS });
     peer = await startEchoPeer();
   });
   after(async () => {
@@ -82,11 +82,11 @@ describe('turnutils_uclient through Ferry', () => {
 });
 
 describe('uclient against a default Ferry (loopback peers not allowed; the relay address is relay-only)', () => {
-  let ferry: FerryHandle;
+  let ferry: FerryProcess;
   let peer: EchoPeer;
 
   before(async () => {
-    ferry = await startFerry({});
+    ferry = await startFerryProcess({});
     peer = await startEchoPeer();
   });
   after(async () => {

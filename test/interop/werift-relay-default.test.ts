@@ -5,14 +5,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import '../helpers/werift-quirks.js';
-import { TEST_PASSWORD, TEST_USER, startFerry, type FerryHandle } from '../helpers/ferry-process.js';
+import { TEST_PASSWORD, TEST_USER, startFerryProcess, type FerryProcess } from '../helpers/ferry-process.js';
 import { exitIfStuck, until } from '../helpers/wait.js';
 import { connectRelayPair } from '../helpers/werift-pair.js';
 
-let ferry: FerryHandle;
+let ferry: FerryProcess;
 
 before(async () => {
-  ferry = await startFerry(); // no `peers` key: the embedded defaults
+  ferry = await startFerryProcess(); // no `peers` key: the embedded defaults
 });
 after(async () => {
   await ferry?.stop();

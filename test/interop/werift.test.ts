@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import '../helpers/werift-quirks.js';
 import type { RTCPeerConnection } from 'werift';
 import {
-  LOOPBACK_PEERS, TEST_PASSWORD, TEST_SECRET, TEST_USER, restCredentials, startFerry, type FerryHandle,
+  LOOPBACK_PEERS, TEST_PASSWORD, TEST_SECRET, TEST_USER, restCredentials, startFerryProcess, type FerryProcess,
 } from '../helpers/ferry-process.js';
 import { exitIfStuck, sleep, until } from '../helpers/wait.js';
 import { connectRelayPair, type IceServer, type WeriftPair } from '../helpers/werift-pair.js';
@@ -55,9 +55,9 @@ async function exchangeMessages(p: WeriftPair): Promise<void> {
 }
 
 describe('werift through Ferry (relay only)', () => {
-  let ferry: FerryHandle;
+  let ferry: FerryProcess;
 
-  before(async () => { ferry = await startFerry({ peers: LOOPBACK_PEERS }, { tls: true }); });
+  before(async () => { ferry = await startFerryProcess({ peers: LOOPBACK_PEERS }, { tls: true }); });
   after(async () => {
     await ferry?.stop();
     exitIfStuck();

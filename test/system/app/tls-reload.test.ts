@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:tls';
-import { startFerry, TEST_PASSWORD, TEST_USER, type FerryHandle } from '../../helpers/ferry-process.js';
+import { startFerryProcess, TEST_PASSWORD, TEST_USER, type FerryProcess } from '../../helpers/ferry-process.js';
 import { makeSelfSignedCert, type TestCert } from '../../helpers/tls-cert.js';
 import { TestTurnClient } from '../../helpers/turn-client.js';
 import { until, withTimeout } from '../../helpers/wait.js';
@@ -30,7 +30,7 @@ function servedFingerprint(port: number): Promise<string> {
 const fingerprintOf = (c: TestCert) => new X509Certificate(readFileSync(c.certPath)).fingerprint256;
 
 describe('TLS certificate reload on SIGHUP', () => {
-  let ferry: FerryHandle;
+  let ferry: FerryProcess;
   let certB: TestCert;
   let certC: TestCert;
   let old: TestTurnClient | undefined;
@@ -39,7 +39,7 @@ describe('TLS certificate reload on SIGHUP', () => {
   let keyPath = '';
 
   before(async () => {
-    ferry = await startFerry({}, { tls: true });
+    ferry = await startFerryProcess({}, { tls: true });
     certPath = ferry.config.tls!.cert;
     keyPath = ferry.config.tls!.key;
     certB = makeSelfSignedCert();

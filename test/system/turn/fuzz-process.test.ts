@@ -4,17 +4,17 @@
 // up, print no exception, answer no garbage, and still answer a Binding and a fresh Allocate.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFerry, TEST_PASSWORD, TEST_USER, type FerryHandle } from '../../helpers/ferry-process.js';
+import { startFerryProcess, TEST_PASSWORD, TEST_USER, type FerryProcess } from '../../helpers/ferry-process.js';
 import { runFuzz } from '../../../bench/lib/fuzz-run.js';
 import { liftPerIpLimits } from '../../../bench/lib/per-ip-limits.js';
 
-let ferry: FerryHandle | undefined;
+let ferry: FerryProcess | undefined;
 after(async () => {
   await ferry?.stop();
 });
 
 test('20,000 fuzz inputs against a Ferry process: no crash, no answer to garbage, still serving', { timeout: 240_000 }, async () => {
-  ferry = await startFerry({
+  ferry = await startFerryProcess({
     log_level: 'warn',
     // FerryConfig types relay_ip as one IP; the schema also takes a list (IPv4 and IPv6 relaying).
     relay_ip: ['127.0.0.1', '::1'] as unknown as string,

@@ -16,7 +16,7 @@ import { AccountService } from '../../../../src/accounts/service.js';
 import { hourOf } from '../../../../src/metering/types.js';
 import { openSqliteStore } from '../../../../src/store/sqlite-account-store.js';
 import { SqliteUsageStore } from '../../../../src/store/sqlite-usage-store.js';
-import { LOOPBACK_PEERS, TEST_SECRET, restCredentials, startFerry, type FerryHandle } from '../../../helpers/ferry-process.js';
+import { LOOPBACK_PEERS, TEST_SECRET, restCredentials, startFerryProcess, type FerryProcess } from '../../../helpers/ferry-process.js';
 import { TestTurnClient } from '../../../helpers/turn-client.js';
 import { UdpPeer } from '../../../helpers/udp-peer.js';
 import { until } from '../../../helpers/wait.js';
@@ -56,12 +56,12 @@ function http(ferry: Ferry, method: string, path: string, token: string, body?: 
   return apiJson(`http://127.0.0.1:${ferry.signalingPort}`, method, path, token, body);
 }
 
-interface Ferry extends FerryHandle {
+interface Ferry extends FerryProcess {
   readonly signalingPort: number;
 }
 
 async function launch(receiver: Receiver, storage: string, networkUsage: Record<string, string>): Promise<Ferry> {
-  const handle = await startFerry({
+  const handle = await startFerryProcess({
     peers: LOOPBACK_PEERS,
     storage,
     signaling: { address: '127.0.0.1:0', admin_token: ADMIN },
