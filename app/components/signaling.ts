@@ -48,6 +48,7 @@ export class SignalingComponent implements Component {
   readonly #deps: SignalingComponentDeps;
   #adminToken: string | undefined;
   #app: FastifyInstance | undefined;
+  #unobserve: (() => void) | undefined;
   #address: { readonly address: string; readonly port: number };
 
   constructor(deps: SignalingComponentDeps) {
@@ -94,7 +95,7 @@ export class SignalingComponent implements Component {
         ...(config.config.metrics.token !== undefined ? { token: config.config.metrics.token } : {}),
         render: () => metrics.render(),
         observeSignaling: (stats) => {
-          metrics.sources.signalingPeers = () => stats().peers;
+          this.#unobserve = metrics.observe({ signalingPeers: () => stats().peers });
         },
       },
     });
@@ -119,6 +120,7 @@ export class SignalingComponent implements Component {
 
   /** Closes the server and its WebSockets; cuts what is still in flight after CLOSE_GRACE_MS. */
   async stop(): Promise<void> {
+    this.#unobserve?.();
     const app = this.#app;
     if (app === undefined) return;
     const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);

@@ -82,10 +82,8 @@ export class TurnComponent implements Component {
       limiter.onHardLimit((account) => void turn.closeAllocations((info) => account === null || info.account === account, 'limit')),
       // The closed allocations' last counts reach metering through allocationClosed.
       aggregator.addSessions(() => turn.live()),
+      metrics.observe({ sessions: () => turn.live(), relayOnlyDrops: () => turn.relayOnlyDrops(), engineFaults: () => turn.faults() }),
     ];
-    metrics.sources.sessions = () => turn.live();
-    metrics.sources.relayOnlyDrops = () => turn.relayOnlyDrops();
-    metrics.sources.engineFaults = () => turn.faults();
   }
 
   /** Reads the TLS files and chooses the relay addresses (logged) before building the engine. */
@@ -115,7 +113,7 @@ export class TurnComponent implements Component {
 
   /**
    * Closes every allocation (their allocationClosed events reach metering and webhooks) and
-   * listener, and leaves the accounts, the limiter and metering.
+   * listener, and leaves the accounts, the limiter, metering and the metrics.
    */
   async stop(): Promise<void> {
     for (const end of this.#unsubscribe.splice(0)) end();

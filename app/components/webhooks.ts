@@ -25,12 +25,13 @@ export class WebhooksComponent implements Component {
   readonly keys = WEBHOOKS_KEYS;
   readonly dispatcher: WebhookDispatcher;
   readonly #log: Logger;
+  readonly #unobserve: () => void;
 
   constructor(deps: WebhooksDeps) {
     this.#log = deps.log;
     const dispatcher = new WebhookDispatcher({ hooks: deps.config.config.webhooks, outbox: new SqliteWebhookOutbox(deps.store.db), log: deps.log.child({ component: 'webhooks' }) });
     this.dispatcher = dispatcher;
-    deps.metrics.sources.webhookBacklog = () => dispatcher.backlog();
+    this.#unobserve = deps.metrics.observe({ webhookBacklog: () => dispatcher.backlog() });
   }
 
   async start(): Promise<void> {
@@ -39,6 +40,7 @@ export class WebhooksComponent implements Component {
 
   /** Delivers what is due for a moment (the last session.closed events); the rest stays stored. */
   stop(): Promise<void> {
+    this.#unobserve();
     return this.dispatcher.stop();
   }
 

@@ -8,6 +8,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AllocationInfo, CloseReason, PeerRefusal, TransportName, TurnEvents } from '../../turn/index.js';
+import { remove } from '../subscriptions.js';
 
 const TRANSPORTS: readonly TransportName[] = ['udp', 'tcp', 'tls'];
 export const LIMIT_EVENTS = ['soft_limit', 'hard_limit', 'reset'] as const;
@@ -58,7 +59,7 @@ export interface FerryMetricsOptions {
 
 export class FerryMetrics {
   readonly registry = new Registry();
-  readonly sources: MetricsSources = {};
+  readonly #sources: MetricsSources[] = [];
   readonly #closed = new Map<TransportName, Totals>(TRANSPORTS.map((t) => [t, zero()]));
   readonly #allocationsTotal: Counter<'transport'>;
   readonly #sessionsClosed: Counter<'reason'>;
@@ -83,7 +84,7 @@ export class FerryMetrics {
       registers,
       collect() {
         const counts = new Map<TransportName, number>(TRANSPORTS.map((t) => [t, 0]));
-        for (const s of self.sources.sessions?.() ?? []) counts.set(s.transport, (counts.get(s.transport) ?? 0) + 1);
+        for (const s of self.#sessions()) counts.set(s.transport, (counts.get(s.transport) ?? 0) + 1);
         for (const [transport, n] of counts) this.set({ transport }, n);
       },
     });
@@ -108,7 +109,7 @@ export class FerryMetrics {
         registers,
         collect() {
           const sums = new Map<TransportName, Totals>(TRANSPORTS.map((t) => [t, { ...self.#closed.get(t)! }]));
-          for (const s of self.sources.sessions?.() ?? []) addTotals(sums.get(s.transport)!, s);
+          for (const s of self.#sessions()) addTotals(sums.get(s.transport)!, s);
           this.reset();
           for (const [transport, t] of sums) {
             const [toPeer, toClient] = pick(t);
@@ -170,12 +171,12 @@ export class FerryMetrics {
     engineCounter(
       'ferry_relay_only_dropped_packets_total',
       'Client packets to one of the relay\'s own addresses dropped because no live allocation is relayed on that port.',
-      () => self.sources.relayOnlyDrops?.(),
+      () => self.#sum('relayOnlyDrops'),
     );
     engineCounter(
       'ferry_engine_faults_total',
       'Exceptions caught in the TURN engine\'s socket callbacks (the packet or connection was dropped); any is a bug worth reporting.',
-      () => self.sources.engineFaults?.(),
+      () => self.#sum('engineFaults'),
     );
     this.#authFailures.inc({ reason: AUTH_FAILURE_REASON }, 0);
     const rateLimited = new Counter({
@@ -204,7 +205,7 @@ export class FerryMetrics {
       help: 'Webhook events stored and not yet delivered.',
       registers,
       collect() {
-        this.set(self.sources.webhookBacklog?.() ?? 0);
+        this.set(self.#sum('webhookBacklog'));
       },
     });
     new Gauge({
@@ -212,9 +213,29 @@ export class FerryMetrics {
       help: 'Signaling WebSocket peers connected.',
       registers,
       collect() {
-        this.set(self.sources.signalingPeers?.() ?? 0);
+        this.set(self.#sum('signalingPeers'));
       },
     });
+  }
+
+  /**
+   * Adds what the gauges and engine counters read at scrape time (the relay's live allocations,
+   * the webhook backlog, ...): each figure is the sum over the sources that give it. Returns the
+   * function that removes them, called by the part that observed when it stops.
+   */
+  observe(sources: MetricsSources): () => void {
+    this.#sources.push(sources);
+    return () => remove(this.#sources, sources);
+  }
+
+  *#sessions(): Generator<AllocationInfo> {
+    for (const s of this.#sources) if (s.sessions) yield* s.sessions();
+  }
+
+  #sum(key: 'webhookBacklog' | 'signalingPeers' | 'relayOnlyDrops' | 'engineFaults'): number {
+    let n = 0;
+    for (const s of this.#sources) n += s[key]?.() ?? 0;
+    return n;
   }
 
   /** Counts a usage limit event; for the metering and limits work. */

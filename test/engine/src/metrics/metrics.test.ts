@@ -42,8 +42,8 @@ describe('metrics and session.closed for a real allocation', () => {
       initialBackoffMs: 40,
     });
     dispatcher.start();
-    metrics.sources.sessions = () => fx.server.sessions();
-    metrics.sources.webhookBacklog = () => dispatcher.backlog();
+    metrics.observe({ sessions: () => fx.server.sessions() });
+    metrics.observe({ webhookBacklog: () => dispatcher.backlog() });
     fx.listen(combineTurnEvents(metrics.turnEvents(), dispatcher.turnEvents()));
   });
   after(async () => {
@@ -148,7 +148,7 @@ describe('GET /metrics', () => {
       ...(token !== undefined ? { token } : {}),
       render: () => metrics.render(),
       observeSignaling: (stats) => {
-        metrics.sources.signalingPeers = () => stats().peers;
+        metrics.observe({ signalingPeers: () => stats().peers });
       },
     };
     const a = buildSignalingApp({

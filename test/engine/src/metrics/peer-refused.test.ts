@@ -19,7 +19,7 @@ const open: { close(): void }[] = [];
 
 before(async () => {
   fx = await startServer({ allow: [], deny: ['8.8.4.0/24'], serverAddresses: ['127.0.0.0/8'], relayAddresses: ['127.0.0.1'] });
-  metrics.sources.relayOnlyDrops = () => fx.server.relayOnlyDrops();
+  metrics.observe({ relayOnlyDrops: () => fx.server.relayOnlyDrops() });
   fx.listen(combineTurnEvents(metrics.turnEvents()));
 });
 after(async () => {

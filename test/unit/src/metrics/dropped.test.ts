@@ -41,7 +41,7 @@ function sample(text: string, name: string, labels: string): number | undefined 
 test('ferry_dropped_bytes_total and ferry_dropped_packets_total: live and closed allocations, by transport and direction', async () => {
   const metrics = new FerryMetrics({ defaultMetrics: false });
   const live = info(1, 'udp', [65508, 1, 131000, 2]);
-  metrics.sources.sessions = () => [live];
+  metrics.observe({ sessions: () => [live] });
   metrics.turnEvents().allocationClosed?.(info(2, 'udp', [0, 3, 65505, 1]), 'expired', 1000);
   metrics.turnEvents().allocationClosed?.(info(3, 'tcp', [70000, 1, 0, 0]), 'client-closed', 1000);
   const text = (await metrics.render()).body;

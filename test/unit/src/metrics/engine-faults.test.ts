@@ -7,7 +7,7 @@ test('ferry_engine_faults_total reads the engine\'s count at scrape time (0 with
   const metrics = new FerryMetrics({ defaultMetrics: false });
   assert.match((await metrics.render()).body, /^ferry_engine_faults_total 0$/m);
   let faults = 2;
-  metrics.sources.engineFaults = () => faults;
+  metrics.observe({ engineFaults: () => faults });
   assert.match((await metrics.render()).body, /^ferry_engine_faults_total 2$/m);
   faults = 5;
   assert.match((await metrics.render()).body, /^ferry_engine_faults_total 5$/m);
