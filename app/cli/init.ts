@@ -22,7 +22,7 @@ Options:
   -h, --help   show this help
 `;
 
-/** The first sentence of a key's description in the schema (README's table has the rest). */
+/** The first sentence of a key's description in the schema (docs/configuration.md has the rest). */
 function describeKey(path: readonly string[]): string {
   let node: unknown = ConfigSchema;
   let described: { description?: string } | undefined;
@@ -97,7 +97,7 @@ export async function initCommand(args: readonly string[], io: CliIo): Promise<n
       `wrote ${cert} and ${key} (mode 0600): self-signed certificate for CN=${cn}, valid 365 days`,
       `created ${dataDir}/ (accounts database data/ferry.db, pid file, log)`,
       '',
-      'The keys written (each documented in README.md, section "Configuration", with its default):',
+      'The keys written (each documented in docs/configuration.md, with its default):',
       ...keys.map((k) => `  ${k.join('.').padEnd(width)}  ${describeKey(k)}`),
       '',
       'Check it, then start Ferry:',

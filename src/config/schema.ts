@@ -1,6 +1,6 @@
 /**
  * The one schema of Ferry's config file: it validates, fills in defaults, gives the TypeScript
- * type and documents every key (README's option table is generated from it by
+ * type and documents every key (the table of docs/configuration.md is generated from it by
  * scripts/config-table.js). Objects are strict so a misspelt key is an error, not a silent default.
  */
 import { z } from 'zod';

@@ -48,7 +48,7 @@ describe('ferry init', () => {
     assert.equal(loaded.storageUrl, `sqlite:${join(dir, 'data', 'ferry.db')}`);
     // Says what it wrote, where keys are documented, and what to run next.
     assert.match(r.stdout, /config\.json/);
-    assert.match(r.stdout, /README\.md/);
+    assert.match(r.stdout, /docs\/configuration\.md/);
     assert.match(r.stdout, /ferry start --config /);
     // The written config passes `config check`.
     assert.equal(ferry(['config', 'check', file]).code, 0);
