@@ -1,9 +1,8 @@
 /**
  * Admission of a signaling connection, before the WebSocket handshake completes: the page's
  * Origin, credentials (`Authorization: Bearer <api key>` or `?token=`), the peer id, the account's
- * peer limit. A refusal
- * is an ordinary HTTP response with a JSON body, so a client sees why (a WebSocket that opens and
- * closes at once tells it nothing).
+ * peer limit. A refusal is an ordinary HTTP response with a JSON body, so a client sees why (a
+ * WebSocket that opens and closes at once tells it nothing).
  */
 import { parseBearer } from '../auth.js';
 import { errorBody, type ErrorBody } from '../errors.js';
