@@ -19,6 +19,12 @@ export interface SignalingDeps {
   readonly tokens: SignalTokens;
   /** Bearer token of the admin API; undefined: the admin API answers 503. */
   readonly adminToken?: string;
+  /**
+   * Origins allowed to call from browser pages (signaling.cors_origins; ["*"]: every origin): CORS
+   * on the account routes a browser calls and /sdk/*, and the only Origins the signaling WebSocket
+   * accepts. Read per request (a getter may change it). Empty or absent: no CORS, no Origin check.
+   */
+  readonly corsOrigins?: readonly string[];
   /** Where request and error logs go; silent when absent. */
   readonly log?: Logger;
   /**

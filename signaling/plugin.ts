@@ -1,8 +1,8 @@
 /**
  * `signalingPlugin`: the signaling service as a fastify plugin, `app.register(signalingPlugin, deps)`:
  * admin API (accounts, API keys, revocation, relay sessions), account API (ICE servers, signaling
- * tokens), usage, WebSocket signaling (`app.signaling` inside the plugin), the demo page, /healthz,
- * /metrics and /openapi.json. It is encapsulated: its validators, body parser and limit, error
+ * tokens) with CORS for the configured origins (./cors.ts), usage, WebSocket signaling
+ * (`app.signaling` inside the plugin), the demo page, /healthz, /metrics and /openapi.json. It is encapsulated: its validators, body parser and limit, error
  * answers, request decoration and hooks stay inside it. Routes whose dependency is absent (relay sessions, usage, metrics) are
  * not registered; the admin routes are, and answer 503 while no admin token is configured (a reload
  * can set one). buildSignalingApp (./app.ts) is Ferry's server around it.
@@ -11,6 +11,7 @@ import fastifySwagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { accountAuthHook, adminGuard, authenticateCredential, requireAdmin } from './auth.js';
+import { installCors, originAllowed } from './cors.js';
 import type { SignalingDeps } from './deps.js';
 import { registerDemo } from './demo.js';
 import { installErrorHandler } from './errors.js';
@@ -47,6 +48,8 @@ export async function signalingPlugin(app: FastifyInstance, deps: SignalingDeps)
   const guard = adminGuard(deps);
 
   await app.register(fastifySwagger, swaggerOptions);
+  // Before any route: it marks the routes that never get CORS as they are added.
+  await installCors(app, () => deps.corsOrigins);
 
   void app.register(healthRoutes);
   void app.register(openApiRoutes);
@@ -83,6 +86,11 @@ export async function signalingPlugin(app: FastifyInstance, deps: SignalingDeps)
         ...(principal.keyId !== undefined ? { apiKeyId: principal.keyId } : {}),
         ...(principal.expiresAt !== undefined ? { expiresAt: principal.expiresAt } : {}),
       };
+    },
+    // The same list as CORS: a page from another origin may open the socket only when listed.
+    originAllowed: (origin) => {
+      const origins = deps.corsOrigins ?? [];
+      return origins.length === 0 || originAllowed(origins, origin);
     },
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.signalLimits ? { limits: deps.signalLimits } : {}),

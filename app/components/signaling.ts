@@ -2,8 +2,8 @@
  * Signaling: the HTTP API and the WebSocket (signaling/), listening on signaling.address. All of
  * its wiring is here. It listens once the relay is bound (the URLs it hands out work) and closes
  * first on stop, within CLOSE_GRACE_MS, so a client cannot hold up the relay's stop and the final
- * usage write. The admin token and the minting secret are read per request, so a reload changes
- * them for the next one.
+ * usage write. The admin token, the CORS origins and the minting secret are read per request, so a
+ * reload changes them for the next one (open WebSockets stay).
  */
 import type { FastifyInstance } from 'fastify';
 import type { AccountService } from '../../src/accounts/service.js';
@@ -28,7 +28,7 @@ import type { TurnComponent } from './turn.js';
 export const CLOSE_GRACE_MS = 2_000;
 
 /** signaling.address and signaling.public_host (URLs handed out) need a restart. */
-export const SIGNALING_KEYS = ['signaling.admin_token'] as const;
+export const SIGNALING_KEYS = ['signaling.admin_token', 'signaling.cors_origins'] as const;
 
 export interface SignalingComponentDeps {
   readonly config: LoadedConfig;
@@ -47,6 +47,7 @@ export class SignalingComponent implements Component {
   readonly keys = SIGNALING_KEYS;
   readonly #deps: SignalingComponentDeps;
   #adminToken: string | undefined;
+  #corsOrigins: readonly string[];
   #app: FastifyInstance | undefined;
   #unobserve: (() => void) | undefined;
   #address: { readonly address: string; readonly port: number };
@@ -54,6 +55,7 @@ export class SignalingComponent implements Component {
   constructor(deps: SignalingComponentDeps) {
     this.#deps = deps;
     this.#adminToken = deps.config.config.signaling.admin_token;
+    this.#corsOrigins = deps.config.config.signaling.cors_origins;
     const { host, port } = deps.config.signalingListen;
     this.#address = { address: host, port };
   }
@@ -84,6 +86,10 @@ export class SignalingComponent implements Component {
       // A getter: the admin routes read it per request, so a reload can change the token.
       get adminToken() {
         return self.#adminToken;
+      },
+      // Read per request too: CORS answers and the WebSocket's Origin check.
+      get corsOrigins() {
+        return self.#corsOrigins;
       },
       log,
       relaySessions: () => relay.sessions(),
@@ -133,5 +139,6 @@ export class SignalingComponent implements Component {
 
   apply(next: LoadedConfig): void {
     this.#adminToken = next.config.signaling.admin_token;
+    this.#corsOrigins = next.config.signaling.cors_origins;
   }
 }

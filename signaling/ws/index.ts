@@ -16,7 +16,7 @@ import { Hub, type HubStats, type SignalGrant } from './hub.js';
 import { resolveLimits, type SignalLimits } from './limits.js';
 import { CLOSE } from '../../protocol/signaling.js';
 import { RecentRevocations } from './revocations.js';
-import { isRefusal, readUpgradeRequest, refusal, type SignalCredentials, type UpgradeRefusal } from './upgrade.js';
+import { checkOrigin, isRefusal, readUpgradeRequest, refusal, type SignalCredentials, type UpgradeRefusal } from './upgrade.js';
 
 export type { SignalLimits } from './limits.js';
 export type { SignalCredentials } from './upgrade.js';
@@ -32,6 +32,11 @@ export interface SignalIdentity extends SignalGrant {
 export interface SignalSocketDeps {
   /** Who holds these credentials, or null when they are not valid. */
   authenticate(cred: SignalCredentials): Promise<SignalIdentity | null>;
+  /**
+   * Whether a page of this origin (the Origin header) may connect; refused with 403 before the
+   * credentials are read. Absent: every origin. Requests without Origin are never checked.
+   */
+  originAllowed?: (origin: string) => boolean;
   log?: { info: LogFn; warn: LogFn; debug: LogFn };
   limits?: Partial<SignalLimits>;
   /** Clock in ms since the epoch (queue expiry, rate limits, token expiry). Default Date.now. */
@@ -86,6 +91,13 @@ async function signalingSocketPlugin(app: FastifyInstance, deps: SignalSocketDep
   const refuse = (reply: FastifyReply, r: UpgradeRefusal): FastifyReply => reply.code(r.status).send(r.body);
 
   const admit = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    if (deps.originAllowed) {
+      const badOrigin = checkOrigin(request.headers.origin, deps.originAllowed);
+      if (badOrigin) {
+        log.debug({ origin: String(request.headers.origin).slice(0, 200) }, 'signaling: upgrade refused, origin not allowed');
+        return refuse(reply, badOrigin);
+      }
+    }
     const read = readUpgradeRequest(request.query, request.headers.authorization);
     if (isRefusal(read)) return refuse(reply, read);
     // Taken before the check: a revocation while it runs counts too.

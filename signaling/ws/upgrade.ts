@@ -1,8 +1,8 @@
 /**
- * Admission of a signaling connection, before the WebSocket handshake completes: credentials
- * (`Authorization: Bearer <api key>` or `?token=`), the peer id, the account's peer limit. A refusal
- * is an ordinary HTTP response with a JSON body, so a client sees why (a WebSocket that opens and
- * closes at once tells it nothing).
+ * Admission of a signaling connection, before the WebSocket handshake completes: the page's
+ * Origin, credentials (`Authorization: Bearer <api key>` or `?token=`), the peer id, the account's
+ * peer limit. A refusal is an ordinary HTTP response with a JSON body, so a client sees why (a
+ * WebSocket that opens and closes at once tells it nothing).
  */
 import { parseBearer } from '../auth.js';
 import { errorBody, type ErrorBody } from '../errors.js';
@@ -14,7 +14,7 @@ export interface SignalCredentials {
 }
 
 export interface UpgradeRefusal {
-  readonly status: 400 | 401 | 429 | 503;
+  readonly status: 400 | 401 | 403 | 429 | 503;
   readonly body: ErrorBody;
 }
 
@@ -59,6 +59,18 @@ export function readUpgradeRequest(
     return refusal(400, 'bad_request', 'peer_id is required once: 1..64 characters of [A-Za-z0-9_.-]');
   }
   return { peerId, credentials: { bearer, token } };
+}
+
+/**
+ * A browser page's Origin that is not allowed (403), or null. Browsers always send Origin on a
+ * WebSocket upgrade and pages cannot forge it; a request without one is not from a page (a server,
+ * a native app) and passes. Several Origin headers arrive joined and match nothing: refused.
+ */
+export function checkOrigin(origin: string | string[] | undefined, allowed: (origin: string) => boolean): UpgradeRefusal | null {
+  if (origin === undefined) return null;
+  const value = Array.isArray(origin) ? origin.join(', ') : origin;
+  if (allowed(value)) return null;
+  return refusal(403, 'origin_not_allowed', 'pages from this origin may not open the signaling WebSocket (signaling.cors_origins)');
 }
 
 export function isRefusal(x: UpgradeRequest | UpgradeRefusal): x is UpgradeRefusal {

@@ -8,6 +8,7 @@ import { isApiKeyShape } from '../accounts/keys.js';
 import { normalizeHost } from '../credentials/ice-servers.js';
 import { parseDuration, parseIntervalOrOff, parsePercent, parseSize, UnitError } from './units.js';
 import { WEBHOOK_EVENT_TYPES } from '../webhooks/outbox.js';
+import { originProblem } from './origin.js';
 import { cidrProblem, ipFamily, isUnspecifiedIp, NetSyntaxError, parseHostPort, parsePortRange } from './net.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -37,6 +38,15 @@ const publicHost = z
     error: (iss) => `${JSON.stringify(iss.input)} is not a host name or an IP address (no scheme, no port)`,
   });
 
+/**
+ * One entry of signaling.cors_origins: a serialized origin, compared as a string with the Origin
+ * header, so it must be written exactly as browsers send it; "*" (every origin) is checked by the list.
+ */
+const corsOrigin = z.string({ error: 'expected an origin string such as "https://app.example.com"' }).superRefine((s, ctx) => {
+  const problem = originProblem(s);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 const SignalingSchema = z
   .strictObject({
     address: hostPortOrAny()
@@ -51,7 +61,16 @@ const SignalingSchema = z
     public_host: publicHost
       .optional()
       .describe('Host name or IP put in the TURN URLs that /v1/ice-servers hands out (e.g. turn.example.org). Default: the host of the request\'s Host header.'),
-  }, { error: 'expected an object {"address": "host:port", "admin_token": "...", "public_host": "..."}' })
+    cors_origins: z
+      .array(corsOrigin, { error: 'expected a list of origins such as ["https://app.example.com"]' })
+      .superRefine((list, ctx) => {
+        if (list.includes('*') && list.length > 1) ctx.addIssue({ code: 'custom', message: '"*" allows every origin: give it alone, ["*"]' });
+        const twice = list.find((o, i) => list.indexOf(o) !== i);
+        if (twice !== undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(twice)} is listed twice` });
+      })
+      .default([])
+      .describe('Origins of the browser apps allowed to call Ferry from their own pages, each "scheme://host[:port]" exactly as browsers send it in Origin (http or https, lowercase, no default port, no path or trailing slash), e.g. ["https://app.example.com", "http://localhost:5173"]. They get CORS answers (preflight included) on POST /v1/ice-servers, POST /v1/signal-tokens and GET /sdk/*, and the signaling WebSocket refuses (403) an upgrade whose Origin is not listed; clients that send no Origin (servers, native apps) are not affected. ["*"] allows every origin: these routes take their credentials from the Authorization header or the URL, never from cookies, so no other site can act with a user\'s credentials. The admin API, /v1/usage and /metrics never get CORS. Empty (the default): no CORS, and the WebSocket does not check Origin. A reload applies changes.'),
+  }, { error: 'expected an object {"address": "host:port", "admin_token": "...", "public_host": "...", "cors_origins": [...]}' })
   .prefault({})
   .describe('The signaling service: accounts and credentials over HTTP, signaling over WebSocket, the demo page.');
 

@@ -47,12 +47,13 @@ async function postJson(base: string, path: string, bearer: string, body: unknow
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-export async function startSignalingFerry(): Promise<SignalingFerry> {
+/** `signaling`: more signaling keys (e.g. cors_origins) beside the address and the admin token. */
+export async function startSignalingFerry(options: { signaling?: Record<string, unknown> } = {}): Promise<SignalingFerry> {
   const signalingPort = await freePort();
   const ferry = await startFerryProcess({
     peers: LOOPBACK_PEERS,
     log_level: 'info',
-    signaling: { address: `127.0.0.1:${signalingPort}`, admin_token: ADMIN_TOKEN },
+    signaling: { ...options.signaling, address: `127.0.0.1:${signalingPort}`, admin_token: ADMIN_TOKEN },
     storage: 'sqlite::memory:',
   });
   const url = `http://127.0.0.1:${signalingPort}`;

@@ -45,7 +45,7 @@ describe('config defaults', () => {
         total_connections: 10000,
         allocate_timeout: '30s',
       },
-      signaling: { address: '0.0.0.0:8080' },
+      signaling: { address: '0.0.0.0:8080', cors_origins: [] },
       storage: 'sqlite:data/ferry.db',
       network_usage: { timeframe: '30d', write_interval: '10s', soft_limit: '90%', hard_limit: '93%', report_interval: '1h' },
       webhooks: [],

@@ -17,7 +17,7 @@ function problems(raw: unknown): string {
 describe('signaling and storage config', () => {
   it('defaults: signaling on 0.0.0.0:8080, no admin token, SQLite under the working directory', async () => {
     const loaded = await loadConfig();
-    assert.deepEqual(loaded.config.signaling, { address: '0.0.0.0:8080' });
+    assert.deepEqual(loaded.config.signaling, { address: '0.0.0.0:8080', cors_origins: [] });
     assert.deepEqual(loaded.signalingListen, { host: '0.0.0.0', port: 8080, family: 4 });
     assert.equal(loaded.config.storage, 'sqlite:data/ferry.db');
     assert.equal(loaded.storageUrl, `sqlite:${join(process.cwd(), 'data', 'ferry.db')}`);
@@ -40,6 +40,32 @@ describe('signaling and storage config', () => {
       assert.equal(parseConfig({ signaling: { public_host: host } }).config.signaling.public_host, host);
     }
     assert.match(problems({ address: '127.0.0.1:0' }), /address: port must be between 1 and 65535/);
+  });
+
+  it('signaling.cors_origins: origins as browsers send them, or ["*"] alone', () => {
+    const origins = ['https://app.example.com', 'http://localhost:5173', 'http://127.0.0.1:8080', 'http://[::1]:3000', 'https://xn--bcher-kva.example'];
+    assert.deepEqual(parseConfig({ signaling: { cors_origins: origins } }).config.signaling.cors_origins, origins);
+    assert.deepEqual(parseConfig({ signaling: { cors_origins: ['*'] } }).config.signaling.cors_origins, ['*']);
+    assert.deepEqual(parseConfig({ signaling: { cors_origins: [] } }).config.signaling.cors_origins, []);
+    const refused: Array<[unknown, RegExp]> = [
+      ['https://app.example.com', /signaling\.cors_origins: expected a list of origins/],
+      [[42], /signaling\.cors_origins\[0\]: expected an origin string/],
+      [['https://app.example.com/'], /signaling\.cors_origins\[0\]: .*did you mean "https:\/\/app\.example\.com"\?/],
+      [['https://app.example.com/path'], /did you mean "https:\/\/app\.example\.com"\?/],
+      [['https://App.Example.com'], /did you mean "https:\/\/app\.example\.com"\?/],
+      [['https://app.example.com:443'], /did you mean "https:\/\/app\.example\.com"\?/],
+      [['http://user@app.example.com'], /did you mean "http:\/\/app\.example\.com"\?/],
+      [['app.example.com'], /signaling\.cors_origins\[0\]: "app\.example\.com" is not an origin: expected "scheme:\/\/host\[:port\]"/],
+      [['ftp://files.example.com'], /only http and https origins/],
+      [['https://*.example.com'], /wildcards in a host are not supported/],
+      [['null'], /"null" cannot be allowed/],
+      [['*', 'https://app.example.com'], /signaling\.cors_origins: "\*" allows every origin: give it alone/],
+      [['https://a.example.com', 'https://a.example.com'], /signaling\.cors_origins: "https:\/\/a\.example\.com" is listed twice/],
+    ];
+    for (const [value, expected] of refused) {
+      assert.match(problems({ signaling: { cors_origins: value } }), expected, JSON.stringify(value));
+    }
+    assert.match(problems({ signaling: { cors_origin: [] } }), /signaling\.cors_origin: unknown key \(did you mean "cors_origins"\?\)/);
   });
 
   it('refuses bad values, naming the key', () => {
