@@ -27,7 +27,7 @@ const UsageFilterQuery = z.object({
   account: z.string().min(1).max(256).optional().describe('Admin only: this account\'s usage (all accounts when absent). With an API key it must be the key\'s own account, if given.'),
   from: isoTime('from').describe('Buckets starting at or after this time (ISO 8601).'),
   to: isoTime('to').describe('Buckets starting before this time (ISO 8601).'),
-  granularity: z.enum(['hour', 'day', 'timeframe']).default('hour').describe('Bucket size: hour, UTC day, or the metering timeframe (network_usage.timeframe).'),
+  granularity: z.enum(['hour', 'day', 'timeframe']).default('hour').describe('Bucket size: hour, UTC day, or the metering timeframe (network_usage.timeframe: a fixed length, or a calendar month in UTC with "month"). Each row gives its bucket\'s start and end.'),
 });
 
 const UsageRowSchema = z.object({
