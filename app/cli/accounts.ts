@@ -8,9 +8,9 @@ import { networkInterfaces } from 'node:os';
 import { AccountError, AccountService } from '../../src/accounts/service.js';
 import type { Account } from '../../src/accounts/types.js';
 import type { LoadedConfig } from '../../src/config/load.js';
-import { parseDuration, UnitError } from '../../src/config/units.js';
 import { CredentialError } from '../../src/credentials/errors.js';
 import { IceServerIssuer } from '../../src/credentials/ice-servers.js';
+import { describeTtlRange, ICE_TTL, parseTtl, TtlError } from '../../src/credentials/ttl.js';
 import { chooseRelayIps } from '../relay-options.js';
 import {
   adminRequest, configPath, defaultPidFile, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, str, usageError, withStore, type CliIo,
@@ -53,7 +53,8 @@ else the TURN listening address (its external or relay address when it listens
 on every interface).
 
 Options:
-  --ttl DURATION       lifetime of the credentials (default 1h; 60s..24h)
+  --ttl TTL            lifetime of the credentials: seconds (3600) or a duration
+                       (90s, 15m, 1h); ${describeTtlRange(ICE_TTL)}; default 1h
 ${CONFIG_OPTION}`;
 
 /** Runs `f` on the accounts of the configured store (opened for it, closed after). */
@@ -199,16 +200,16 @@ function turnHost(loaded: LoadedConfig): string {
 export async function credentialsCommand(args: readonly string[], io: CliIo): Promise<number> {
   const p = parseCommand(io, args, CREDENTIALS_USAGE, { config: { type: 'string', short: 'c' }, ttl: { type: 'string' } }, { min: 1, max: 1 });
   if (!p.ok) return p.code;
-  let ttlSeconds = 3600;
+  let ttlSeconds = ICE_TTL.default;
   const ttlArg = str(p.values.ttl);
   if (ttlArg !== undefined) {
+    // The same forms and range as POST /v1/ice-servers's ttl (src/credentials/ttl.ts).
     try {
-      ttlSeconds = parseDuration(ttlArg) / 1000;
+      ttlSeconds = parseTtl(ttlArg, ICE_TTL);
     } catch (err) {
-      if (!(err instanceof UnitError)) throw err;
+      if (!(err instanceof TtlError)) throw err;
       return usageError(io, `--ttl: ${err.message}`, CREDENTIALS_USAGE);
     }
-    if (ttlSeconds < 60 || ttlSeconds > 86400) return usageError(io, '--ttl: must be between 60s and 24h', CREDENTIALS_USAGE);
   }
   const loaded = await loadOrReport(io, configPath(str(p.values.config)));
   if (loaded === null) return EXIT_FAILURE;

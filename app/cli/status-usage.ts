@@ -10,6 +10,7 @@ import { formatSize } from '../../src/config/units.js';
 import { limitState } from '../../src/limits/limiter.js';
 import { meteringSettings } from '../../src/metering/settings.js';
 import type { Timeframe } from '../../src/metering/types.js';
+import { windowAt } from '../../src/metering/timeframe.js';
 import { SqliteUsageStore } from '../../src/store/sqlite-usage-store.js';
 import { withStore } from './common.js';
 
@@ -132,7 +133,7 @@ export async function fetchUsageSummary(get: (path: string) => Promise<unknown>,
     const all = usageRows(await get('/v1/usage?granularity=timeframe'));
     const latest = Math.max(...all.map((r) => Date.parse(r.start)));
     rows = all.filter((r) => Date.parse(r.start) === latest);
-    tf = rows.length > 0 ? { start: latest, lengthMs: settings.timeframeMs } : null;
+    tf = rows.length > 0 ? windowAt(settings.timeframe, latest) : null;
   }
   return summarizeUsage(rows, tf, settings);
 }

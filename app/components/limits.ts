@@ -37,12 +37,12 @@ export class LimitsComponent implements Component {
   constructor(deps: LimitsDeps) {
     const { aggregator, accounts, usage, webhooks, metrics } = deps;
     this.limiter = new UsageLimiter({
+      // The limiter reads only its own settings (LimitSettings) of these; the window comes from the aggregator.
+      ...meteringSettings(deps.config),
       usage: (filter) => usage.usage(filter),
       pending: () => aggregator.pending(),
       timeframe: () => aggregator.timeframe(),
       accountLimits: () => accounts.limits(),
-      // The limiter reads only its own settings (LimitSettings) of these.
-      ...meteringSettings(deps.config),
       emit: (type, data) => void webhooks.enqueue(type, data),
       metric: (kind) => metrics.limitEvent(kind),
       log: deps.log.child({ component: 'limits' }),

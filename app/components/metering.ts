@@ -33,7 +33,7 @@ export class MeteringComponent implements Component {
     this.usage = new SqliteUsageStore(deps.store.db);
     this.aggregator = new UsageAggregator({
       store: this.usage,
-      timeframeMs: m.timeframeMs,
+      timeframe: m.timeframe,
       writeIntervalMs: m.writeIntervalMs,
       ...(m.archiveDir !== undefined ? { archiveDir: m.archiveDir } : {}),
       log: deps.log.child({ component: 'metering' }),

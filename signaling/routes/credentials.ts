@@ -4,21 +4,37 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { MIN_ICE_TTL_SECONDS } from '../../src/credentials/ice-servers.js';
-import { DEFAULT_MAX_TTL_SECONDS } from '../../src/credentials/rest.js';
-import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS } from '../../src/credentials/signal-token.js';
+import { describeTtlRange, formatSeconds, ICE_TTL, parseTtl, SIGNAL_TOKEN_TTL, TtlError, type TtlRange } from '../../src/credentials/ttl.js';
 import { accountOf } from '../auth.js';
 import type { SignalingDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { ACCOUNT_SECURITY, OPTIONAL_BODY } from '../openapi.js';
 import { errors } from '../schemas.js';
 
+/**
+ * A ttl as `ferry credentials --ttl` takes it too (src/credentials/ttl.ts): whole seconds, as a
+ * number or a string, or a duration string; out of its range it is a 400 naming body.ttl and the range.
+ */
+const Ttl = (what: string, range: TtlRange) =>
+  z
+    .union([z.int(), z.string()], { error: 'expected a whole number of seconds or a duration such as "15m"' })
+    .transform((value, ctx) => {
+      try {
+        return parseTtl(value, range);
+      } catch (err) {
+        if (!(err instanceof TtlError)) throw err;
+        ctx.addIssue({ code: 'custom', message: err.message });
+        return z.NEVER;
+      }
+    })
+    .optional()
+    .describe(
+      `Lifetime of the ${what}: whole seconds (e.g. 3600) or a duration such as "90s", "15m", "1h" or "1h30m"; ${describeTtlRange(range)}, default ${formatSeconds(range.default)}. Out of range: 400, nothing is raised or lowered.`,
+    );
+
 /** An optional body: none at all (fastify reads it as null) is the same as {}. */
-const TtlBody = (description: string, max: number) =>
-  z.preprocess(
-    (body) => body ?? {},
-    z.strictObject({ ttl: z.int().positive().max(max).optional().describe(description) }).describe('Optional; no body is the same as {}.'),
-  );
+const TtlBody = (what: string, range: TtlRange) =>
+  z.preprocess((body) => body ?? {}, z.strictObject({ ttl: Ttl(what, range) }).describe('Optional; no body is the same as {}.'));
 
 const IceServersResponse = z.object({
   iceServers: z
@@ -42,7 +58,7 @@ export function credentialRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
         tags: ['account'],
         security: ACCOUNT_SECURITY,
         [OPTIONAL_BODY]: true,
-        body: TtlBody(`Lifetime in seconds; default 3600, at least ${MIN_ICE_TTL_SECONDS} (shorter values are raised).`, DEFAULT_MAX_TTL_SECONDS),
+        body: TtlBody('TURN credential', ICE_TTL),
         response: { 200: IceServersResponse, ...errors(400, 401, 413, 415, 429, 503) },
       },
     }, async (request) => {
@@ -61,7 +77,7 @@ export function credentialRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
         tags: ['account'],
         security: [{ apiKey: [] }],
         [OPTIONAL_BODY]: true,
-        body: TtlBody(`Lifetime in seconds (1..${MAX_TOKEN_TTL_SECONDS}); default ${DEFAULT_TOKEN_TTL_SECONDS}.`, MAX_TOKEN_TTL_SECONDS),
+        body: TtlBody('signaling token', SIGNAL_TOKEN_TTL),
         response: {
           201: z.object({
             token: z.string().describe('st_...; revoked with the account\'s credentials.'),

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { isApiKeyShape } from '../accounts/keys.js';
 import { normalizeHost } from '../credentials/ice-servers.js';
-import { parseDuration, parseIntervalOrOff, parsePercent, parseSize, UnitError } from './units.js';
+import { parseDuration, parseIntervalOrOff, parsePercent, parseSize, parseTimeframe, UnitError } from './units.js';
 import { WEBHOOK_EVENT_TYPES } from '../webhooks/outbox.js';
 import { originProblem } from './origin.js';
 import { cidrProblem, ipFamily, isUnspecifiedIp, NetSyntaxError, parseHostPort, parsePortRange } from './net.js';
@@ -148,7 +148,7 @@ const QuotasSchema = z
   .describe('Limits that protect the relay from one client or from overload.');
 
 /** A value checked by one of units.ts's parsers and kept as written (src/metering/settings.ts converts it). */
-function unitValue<T extends z.ZodType<string | number>>(base: T, parse: (v: never) => number) {
+function unitValue<T extends z.ZodType<string | number>>(base: T, parse: (v: never) => unknown) {
   return base.superRefine((value, ctx) => {
     try {
       parse(value as never);
@@ -169,9 +169,9 @@ const size = () => unitValue(z.union([z.string(), z.number()], { error: 'expecte
 
 const NetworkUsageSchema = z
   .strictObject({
-    timeframe: duration(60_000, '1m')
+    timeframe: unitValue(z.string({ error: 'expected a duration such as 30d, or "month"' }), parseTimeframe)
       .default('30d')
-      .describe('Length of a usage timeframe (e.g. 30d): a fixed window starting when metering first started, persisted in the store; at its end its totals are archived and counting starts afresh. A change needs a restart (not applied on reload) and then applies to the current window, from its start.'),
+      .describe('The usage timeframe that limits count in and the ledger archives: a length (e.g. 30d, at least 1m), fixed windows following each other from when metering first started, persisted in the store; or "month": calendar months in UTC, each from 00:00 UTC on the 1st to 00:00 UTC on the 1st of the next month (28 to 31 days), as billing systems bill. At a timeframe\'s end its totals are archived, limits lift and counting starts afresh. A change needs a restart (not applied on reload) and then applies to the current window, from its start (with "month", it ends at the next month boundary).'),
     write_interval: duration(100, '100ms')
       .default('10s')
       .describe('How often the counted bytes are written to the usage ledger (also on SIGUSR2 and on stop); a crash loses at most this much.'),

@@ -122,6 +122,22 @@ export function parseIntervalOrOff(input: string): number {
   return ms;
 }
 
+/**
+ * network_usage.timeframe: `"month"` → 'month' (calendar months, UTC), else a duration of at
+ * least 1m, in milliseconds.
+ */
+export function parseTimeframe(input: string): number | 'month' {
+  if (input.trim() === 'month') return 'month';
+  let ms: number;
+  try {
+    ms = parseDuration(input);
+  } catch {
+    throw new UnitError(`expected a duration such as 30d or 1h (at least 1m), or "month" for calendar months (UTC); got ${JSON.stringify(input)}`);
+  }
+  if (ms < 60_000) throw new UnitError(`must be at least 1m, or "month"; got ${JSON.stringify(input)}`);
+  return ms;
+}
+
 const PERCENT_RE = new RegExp(`^${NUMBER}\\s*%$`);
 
 /** `90%` → 0.9, `12.5%` → 0.125. Between 0% and 100%. */

@@ -5,10 +5,11 @@
  */
 import { isIPv6 } from 'node:net';
 import { CredentialError } from './errors.js';
-import { DEFAULT_MAX_TTL_SECONDS, mintRestCredential } from './rest.js';
+import { mintRestCredential } from './rest.js';
+import { describeTtlRange, ICE_TTL } from './ttl.js';
 
-export const DEFAULT_ICE_TTL_SECONDS = 3600;
-export const MIN_ICE_TTL_SECONDS = 60;
+export const DEFAULT_ICE_TTL_SECONDS = ICE_TTL.default;
+export const MIN_ICE_TTL_SECONDS = ICE_TTL.min;
 
 export interface IceServerIssuerOptions {
   /** The minting secret (the first of `auth_secrets`), read per call so a config reload applies. */
@@ -72,7 +73,7 @@ export class IceServerIssuer {
   constructor(options: IceServerIssuerOptions) {
     checkPort('turnPort', options.turnPort);
     if (options.tlsPort !== undefined) checkPort('tlsPort', options.tlsPort);
-    const maxTtl = options.maxTtlSeconds ?? DEFAULT_MAX_TTL_SECONDS;
+    const maxTtl = options.maxTtlSeconds ?? ICE_TTL.max;
     if (!Number.isSafeInteger(maxTtl) || maxTtl < MIN_ICE_TTL_SECONDS) {
       throw new Error(`ice servers: maxTtlSeconds must be an integer ≥ ${MIN_ICE_TTL_SECONDS}`);
     }
@@ -90,15 +91,23 @@ export class IceServerIssuer {
     this.#now = options.now;
   }
 
-  /** The TTL actually used: default 3600, floored, clamped to 60..maxTtl. */
+  /**
+   * The TTL to mint with: default 3600 (or maxTtl when lower). A TTL that is not a whole number of
+   * seconds within 60..maxTtl is refused (CredentialError 'invalid'), never raised or lowered:
+   * the routes and the CLI check the range first (./ttl.ts), this is the last line.
+   */
   ttl(ttlSeconds: number | undefined): number {
-    if (ttlSeconds === undefined || Number.isNaN(ttlSeconds)) return Math.min(DEFAULT_ICE_TTL_SECONDS, this.#maxTtl);
-    return Math.min(this.#maxTtl, Math.max(MIN_ICE_TTL_SECONDS, Math.floor(ttlSeconds)));
+    if (ttlSeconds === undefined) return Math.min(DEFAULT_ICE_TTL_SECONDS, this.#maxTtl);
+    if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < MIN_ICE_TTL_SECONDS || ttlSeconds > this.#maxTtl) {
+      throw new CredentialError('invalid', `ttl must be ${describeTtlRange({ min: MIN_ICE_TTL_SECONDS, max: this.#maxTtl, default: DEFAULT_ICE_TTL_SECONDS })}; got ${ttlSeconds}`);
+    }
+    return ttlSeconds;
   }
 
   /**
    * Credentials for `accountId` and the URLs to reach Ferry at publicHost ?? requestHost.
-   * Throws CredentialError 'no_secret' without a secret, 'invalid' for an unusable host.
+   * Throws CredentialError 'no_secret' without a secret, 'invalid' for an unusable host or a TTL
+   * out of range.
    */
   issue(accountId: string, ttlSeconds: number | undefined, requestHost: string): IceServers {
     const secret = this.#secret();

@@ -11,10 +11,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AccountDirectory } from '../accounts/directory.js';
 import { CredentialError } from './errors.js';
+import { describeTtlRange, SIGNAL_TOKEN_TTL } from './ttl.js';
 
 export const TOKEN_PREFIX = 'st_';
-export const DEFAULT_TOKEN_TTL_SECONDS = 600;
-export const MAX_TOKEN_TTL_SECONDS = 86_400;
+export const DEFAULT_TOKEN_TTL_SECONDS = SIGNAL_TOKEN_TTL.default;
+export const MAX_TOKEN_TTL_SECONDS = SIGNAL_TOKEN_TTL.max;
 const MAX_TOKEN_LENGTH = 2048;
 const B64URL = /^[A-Za-z0-9_-]+$/;
 const KEY_LABEL = 'ferry signaling token v1';
@@ -44,12 +45,12 @@ export class SignalTokens {
     this.#now = options.now;
   }
 
-  /** Throws CredentialError 'no_secret' without a secret, 'invalid' for a TTL outside 1..86400. */
+  /** Throws CredentialError 'no_secret' without a secret, 'invalid' for a TTL outside SIGNAL_TOKEN_TTL (1s..1d). */
   mint(accountId: string, ttlSeconds: number = DEFAULT_TOKEN_TTL_SECONDS): { token: string; expires_at: string } {
     const key = this.#key();
     if (key === undefined) throw new CredentialError('no_secret', 'signaling tokens are unavailable: no auth_secrets are configured');
-    if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TOKEN_TTL_SECONDS) {
-      throw new CredentialError('invalid', `ttl must be an integer of 1..${MAX_TOKEN_TTL_SECONDS} seconds`);
+    if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < SIGNAL_TOKEN_TTL.min || ttlSeconds > SIGNAL_TOKEN_TTL.max) {
+      throw new CredentialError('invalid', `ttl must be ${describeTtlRange(SIGNAL_TOKEN_TTL)}; got ${ttlSeconds}`);
     }
     if (typeof accountId !== 'string' || accountId.length === 0) throw new CredentialError('invalid', 'accountId must be non-empty');
     const issued = Math.floor(this.#now());

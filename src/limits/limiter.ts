@@ -7,12 +7,16 @@
  * Flags are plain booleans read by the gate: nothing here runs per packet. They lift when the
  * aggregator starts a new timeframe (usage.reset), or when a raised (or removed) limit puts the
  * usage below them again (a config reload through update(), or a changed account limit).
+ * With calendar-month timeframes that is at 00:00 UTC on the 1st (at the first flush after it).
+ * Every event names its timeframe by start and end (timeframe_start, timeframe_end): month windows
+ * differ in length, so a receiver cannot derive the end from the setting.
  */
 import type { AllocationGate } from '../../turn/index.js';
 import type { Logger } from '../logger.js';
 import type { LimitEvent } from '../metrics/metrics.js';
 import type { PendingUsage } from '../metering/aggregator.js';
 import type { Timeframe, UsageFilter, UsageRow } from '../metering/types.js';
+import { timeframeEnd } from '../metering/timeframe.js';
 import { remove } from '../subscriptions.js';
 
 /** The limit events counted in the metrics (metrics.ts LIMIT_EVENTS). */
@@ -189,7 +193,7 @@ export class UsageLimiter implements AllocationGate {
 
   async #check(): Promise<void> {
     let tf = this.#o.timeframe();
-    if (this.#timeframeStart !== undefined && tf.start !== this.#timeframeStart) this.#reset(this.#timeframeStart, tf.start);
+    if (this.#timeframeStart !== undefined && tf.start !== this.#timeframeStart) this.#reset(this.#timeframeStart, tf);
     this.#timeframeStart = tf.start;
     const rows = await this.#o.usage({ granularity: 'timeframe', from: tf.start, to: tf.start + 1 });
     const pending = this.#o.pending();
@@ -207,12 +211,12 @@ export class UsageLimiter implements AllocationGate {
     for (const [account, limit] of limits) {
       let flags = this.#accounts.get(account);
       if (flags === undefined) this.#accounts.set(account, (flags = { soft: false, hard: false }));
-      this.#apply(s, flags, account, totals.get(account) ?? 0, limit, tf.start);
+      this.#apply(s, flags, account, totals.get(account) ?? 0, limit, tf);
     }
     if (s.globalLimitBytes !== undefined) {
       let all = 0;
       for (const b of totals.values()) all += b;
-      this.#apply(s, this.#global, null, all, s.globalLimitBytes, tf.start);
+      this.#apply(s, this.#global, null, all, s.globalLimitBytes, tf);
     } else if (this.#global.soft || this.#global.hard) {
       this.#o.log?.info({ account: null }, 'global usage limit removed: usage limits lifted');
       this.#global.soft = this.#global.hard = false;
@@ -223,17 +227,17 @@ export class UsageLimiter implements AllocationGate {
     if (interval > 0 && this.#lastReport !== undefined && now - this.#lastReport >= interval) {
       this.#lastReport = now;
       for (const [account, bytes] of totals) {
-        this.#o.emit('usage.report', { account, timeframe_start: iso(tf.start), usage_bytes: bytes, limit_bytes: limits.get(account) ?? null });
+        this.#o.emit('usage.report', { account, timeframe_start: iso(tf.start), timeframe_end: iso(timeframeEnd(tf)), usage_bytes: bytes, limit_bytes: limits.get(account) ?? null });
       }
     }
   }
 
-  #apply(s: LimitSettings, flags: Flags, account: string | null, usage: number, limit: number, tfStart: number): void {
+  #apply(s: LimitSettings, flags: Flags, account: string | null, usage: number, limit: number, tf: Timeframe): void {
     // hardLimit ≥ softLimit (validated), so the hard limit reached implies the soft one.
     const state = limitState(usage, limit, s);
     const soft = state !== 'ok';
     const hard = state === 'hard_limit';
-    const data = { account, usage_bytes: usage, limit_bytes: limit, timeframe_start: iso(tfStart) };
+    const data = { account, usage_bytes: usage, limit_bytes: limit, timeframe_start: iso(tf.start), timeframe_end: iso(timeframeEnd(tf)) };
     const who = account === null ? 'global' : 'account';
     if (soft && !flags.soft) {
       this.#o.log?.warn(data, account === null ? 'global soft usage limit reached' : 'account soft usage limit reached');
@@ -254,7 +258,7 @@ export class UsageLimiter implements AllocationGate {
     if (hard) for (const listener of this.#hardLimit) listener(account);
   }
 
-  #reset(previous: number, start: number): void {
+  #reset(previous: number, tf: Timeframe): void {
     const lifted: Array<string | null> = [];
     for (const [account, flags] of this.#accounts) {
       if (flags.soft || flags.hard) lifted.push(account);
@@ -263,7 +267,7 @@ export class UsageLimiter implements AllocationGate {
     if (this.#global.soft || this.#global.hard) lifted.push(null);
     this.#global.soft = this.#global.hard = false;
     for (const account of lifted) {
-      this.#o.emit('usage.reset', { account, timeframe_start: iso(start), previous_timeframe_start: iso(previous) });
+      this.#o.emit('usage.reset', { account, timeframe_start: iso(tf.start), timeframe_end: iso(timeframeEnd(tf)), previous_timeframe_start: iso(previous) });
       this.#o.metric?.('reset');
     }
     if (lifted.length > 0) this.#o.log?.info({ lifted: lifted.length }, 'new usage timeframe: usage limits lifted');

@@ -5,6 +5,8 @@
  * the next flush. The per-packet path is never touched: counters are read from TurnServer.live()
  * (live views, read at once) and allocationClosed events. Each byte is counted once: a snapshot moves the
  * allocation's "last seen" counters forward at once, and a failed write puts its deltas back.
+ * Timeframes are of a fixed length or calendar months (./timeframe.ts); the first flush after a
+ * window's end archives it and starts the next (the limiter sees the new start and lifts the limits).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
@@ -23,6 +25,7 @@ import {
   type UsageStore,
 } from './types.js';
 import { remove } from '../subscriptions.js';
+import { resumeWindow, windowAt, timeframeEnd, windowAfter, type TimeframeLength } from './timeframe.js';
 
 /** What the aggregator reads of an allocation (a subset of turn/'s AllocationInfo). */
 export interface MeteredAllocation extends Readonly<Counters> {
@@ -36,7 +39,8 @@ export interface MeteredAllocation extends Readonly<Counters> {
 
 export interface AggregatorOptions {
   readonly store: UsageStore;
-  readonly timeframeMs: number;
+  /** network_usage.timeframe: a length in ms, or 'month' (calendar months, UTC). */
+  readonly timeframe: TimeframeLength;
   readonly writeIntervalMs: number;
   readonly archiveDir?: string;
   readonly now?: () => number;
@@ -69,6 +73,8 @@ export function validateAggregatorSettings(s: AggregatorSettings): void {
 export interface PendingUsage {
   readonly hour: number;
   readonly timeframeStart: number;
+  /** End of the current timeframe (exclusive). */
+  readonly timeframeEnd: number;
   readonly deltas: readonly AccountDelta[];
 }
 
@@ -172,15 +178,10 @@ export class UsageAggregator {
 
   /** Reads (or starts) the persisted timeframe, rolls it over when it has ended, starts the interval. */
   async start(): Promise<void> {
-    let tf = await this.#o.store.timeframe();
-    if (tf === null) {
-      tf = { start: this.#now(), lengthMs: this.#o.timeframeMs };
-      await this.#o.store.setTimeframe(tf);
-    } else if (tf.lengthMs !== this.#o.timeframeMs) {
-      // A changed network_usage.timeframe applies to the current window, from its start.
-      tf = { start: tf.start, lengthMs: this.#o.timeframeMs };
-      await this.#o.store.setTimeframe(tf);
-    }
+    const stored = await this.#o.store.timeframe();
+    // A changed network_usage.timeframe applies to the current window, from its start.
+    const tf = stored === null ? windowAt(this.#o.timeframe, this.#now()) : resumeWindow(this.#o.timeframe, stored, this.#now());
+    if (stored === null || tf.start !== stored.start || tf.lengthMs !== stored.lengthMs) await this.#o.store.setTimeframe(tf);
     this.#timeframe = tf;
     await this.#rolloverIfDue(this.#now());
     this.#schedule();
@@ -220,7 +221,8 @@ export class UsageAggregator {
       const d = minus(s, this.#last.get(s.id) ?? zeroCounters());
       if (!isZero(d)) addTo(sums, s.account, d);
     }
-    return { hour: hourOf(at), timeframeStart: this.timeframe().start, deltas: [...sums].map(([account, c]) => ({ account, ...c })) };
+    const tf = this.timeframe();
+    return { hour: hourOf(at), timeframeStart: tf.start, timeframeEnd: timeframeEnd(tf), deltas: [...sums].map(([account, c]) => ({ account, ...c })) };
   }
 
   /** Writes everything counted so far; flushes run one at a time. */
@@ -246,7 +248,7 @@ export class UsageAggregator {
     const sessions = this.#ended;
     this.#unwritten = new Map();
     this.#ended = [];
-    const end = tf.start + tf.lengthMs;
+    const end = timeframeEnd(tf);
     if (deltas.length > 0 || sessions.length > 0) {
       try {
         // Bytes counted before the timeframe's end belong to it, in its last hour at the latest.
@@ -262,9 +264,8 @@ export class UsageAggregator {
 
   async #rolloverIfDue(at: number): Promise<ArchivedTimeframe | undefined> {
     const tf = this.timeframe();
-    if (at < tf.start + tf.lengthMs) return undefined;
-    const periods = Math.floor((at - tf.start) / tf.lengthMs);
-    const next = { start: tf.start + periods * tf.lengthMs, lengthMs: tf.lengthMs };
+    if (at < timeframeEnd(tf)) return undefined;
+    const next = windowAfter(this.#o.timeframe, tf, at);
     const archived = await this.#o.store.rollover(tf, next, at);
     this.#timeframe = next;
     this.#o.log?.info(

@@ -1,6 +1,6 @@
 /** Usage as the API answers it: the ledger plus what the aggregator has not written yet. */
 import type { UsageAggregator } from './aggregator.js';
-import { addCounters, copyCounters, dayOf, type UsageFilter, type UsageRow, type UsageStore } from './types.js';
+import { addCounters, copyCounters, DAY_MS, dayOf, HOUR_MS, type UsageFilter, type UsageRow, type UsageStore } from './types.js';
 
 export interface UsageQuery {
   usage(filter: UsageFilter): Promise<UsageRow[]>;
@@ -13,6 +13,7 @@ export function liveUsage(store: UsageStore, aggregator: Pick<UsageAggregator, '
       const rows = await store.usage(filter);
       if (pending === undefined) return rows;
       const start = filter.granularity === 'hour' ? pending.hour : filter.granularity === 'day' ? dayOf(pending.hour) : pending.timeframeStart;
+      const end = filter.granularity === 'hour' ? start + HOUR_MS : filter.granularity === 'day' ? start + DAY_MS : pending.timeframeEnd;
       if ((filter.from !== undefined && start < filter.from) || (filter.to !== undefined && start >= filter.to)) return rows;
       const out = rows.map((r) => ({ ...r }));
       // The rows of the pending bucket, by account (the first one, as a search from the front finds).
@@ -23,7 +24,7 @@ export function liveUsage(store: UsageStore, aggregator: Pick<UsageAggregator, '
         const row = inBucket.get(d.account);
         if (row) addCounters(row, d);
         else {
-          const added = { account: d.account, start, ...copyCounters(d) };
+          const added = { account: d.account, start, end, ...copyCounters(d) };
           out.push(added);
           inBucket.set(d.account, added);
         }

@@ -55,10 +55,12 @@ export interface UsageFilter {
   readonly granularity: Granularity;
 }
 
-/** One account's usage in one bucket (an hour, a UTC day or a timeframe starting at `start`). */
+/** One account's usage in one bucket (an hour, a UTC day or a timeframe) from `start` to `end`. */
 export interface UsageRow extends Counters {
   readonly account: string;
   readonly start: number;
+  /** End of the bucket (exclusive): start + 1 h, start + 1 day, or the timeframe's end. */
+  readonly end: number;
 }
 
 /** A closed timeframe, archived at rollover. */

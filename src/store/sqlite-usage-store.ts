@@ -14,7 +14,7 @@ import type {
   UsageRow,
   UsageStore,
 } from '../metering/types.js';
-import { addCounters, copyCounters, DAY_MS, dayOf } from '../metering/types.js';
+import { addCounters, copyCounters, DAY_MS, dayOf, HOUR_MS } from '../metering/types.js';
 import { migrate, type Migration, type VersionTable } from './migrations.js';
 
 const COUNTER_COLUMNS = `
@@ -168,10 +168,10 @@ export class SqliteUsageStore implements UsageStore {
   async usage(filter: UsageFilter): Promise<UsageRow[]> {
     const where: string[] = [];
     const params: Record<string, unknown> = {};
-    const col = filter.granularity === 'timeframe' ? 'timeframe_start' : 'hour';
-    const table = filter.granularity === 'timeframe' ? 'usage_timeframes' : 'usage_hourly';
+    const byTimeframe = filter.granularity === 'timeframe';
+    const col = byTimeframe ? 't.timeframe_start' : 't.hour';
     if (filter.account !== undefined) {
-      where.push('account = @account');
+      where.push('t.account = @account');
       params.account = filter.account;
     }
     // Per day: whole days whose start is within [from, to), so the hours from the first day boundary.
@@ -184,18 +184,28 @@ export class SqliteUsageStore implements UsageStore {
       where.push(`${col} < @to`);
       params.to = bound(filter.to);
     }
-    const sql = `SELECT account, ${col} AS start, ${SUMS} FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY account, ${col} ORDER BY ${col}, account`;
+    // A timeframe ends where its archive says, or (the current one) where the stored window does.
+    // Calendar months differ in length, so the end is never derived from the setting.
+    const from = byTimeframe
+      ? `usage_timeframes t LEFT JOIN usage_archives a ON a.start = t.timeframe_start LEFT JOIN usage_timeframe c ON c.id = 1`
+      : 'usage_hourly t';
+    const end = byTimeframe
+      ? `, COALESCE(a."end", CASE WHEN c.start = t.timeframe_start THEN c.start + c.length_ms END, t.timeframe_start + c.length_ms) AS "end"`
+      : '';
+    const sums = SUMS.replace(/sum\(/g, 'sum(t.');
+    const sql = `SELECT t.account AS account, ${col} AS start${end}, ${sums} FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY t.account, ${col} ORDER BY ${col}, t.account`;
     let statement = this.#usageStatements.get(sql);
     if (statement === undefined) this.#usageStatements.set(sql, (statement = this.#db.prepare(sql)));
-    const rows = statement.all(params) as (CounterRow & { account: string; start: number })[];
-    const out = rows.map((r) => ({ account: r.account, start: r.start, ...counters(r) }));
+    const rows = statement.all(params) as (CounterRow & { account: string; start: number; end?: number | null })[];
+    const length = filter.granularity === 'day' ? DAY_MS : HOUR_MS;
+    const out = rows.map((r) => ({ account: r.account, start: r.start, end: byTimeframe ? (r.end ?? r.start) : r.start + length, ...counters(r) }));
     if (filter.granularity !== 'day') return out;
     const days = new Map<string, UsageRow & Counters>();
     for (const r of out) {
       const start = dayOf(r.start);
       const key = `${start}\u0000${r.account}`;
       const d = days.get(key);
-      if (d === undefined) days.set(key, { ...r, start });
+      if (d === undefined) days.set(key, { ...r, start, end: start + DAY_MS });
       else addCounters(d, r);
     }
     return [...days.values()];
@@ -209,7 +219,7 @@ export class SqliteUsageStore implements UsageStore {
         start: closed.start,
         end: closed.start + closed.lengthMs,
         archivedAt,
-        accounts: rows.map((r) => ({ account: r.account, start: r.start, ...counters(r) })),
+        accounts: rows.map((r) => ({ account: r.account, start: r.start, end: closed.start + closed.lengthMs, ...counters(r) })),
       };
       this.#putArchive.run(
         archived.start,
@@ -229,7 +239,13 @@ export class SqliteUsageStore implements UsageStore {
       archived_at: number;
       totals: string;
     }[];
-    return rows.map((r) => ({ start: r.start, end: r.end, archivedAt: r.archived_at, accounts: JSON.parse(r.totals) as UsageRow[] }));
+    // Archives written before rows carried their end get the archive's.
+    return rows.map((r) => ({
+      start: r.start,
+      end: r.end,
+      archivedAt: r.archived_at,
+      accounts: (JSON.parse(r.totals) as UsageRow[]).map((row) => ({ ...row, end: row.end ?? r.end })),
+    }));
   }
 
   async sessions(account?: string): Promise<SessionRecord[]> {

@@ -313,6 +313,7 @@ describe('GET /openapi.json', () => {
       'GET /v1/accounts/{id}',
       'GET /v1/accounts/{id}/keys',
       'GET /v1/sessions',
+      'GET /v1/signal',
       'GET /v1/usage',
       'GET /v1/usage/export.csv',
       'PATCH /v1/accounts/{id}',

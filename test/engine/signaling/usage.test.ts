@@ -1,5 +1,6 @@
 // The usage API: admin sees every account (or one), an API key only its own; from/to/granularity
-// filters; the not yet written part is included; the CSV export is admin only.
+// filters; the not yet written part is included; the CSV export is admin only. Rows carry their
+// bucket's start and end, the account's name and the total, in the JSON and the CSV alike.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { liveUsage } from '../../../src/metering/query.js';
@@ -15,7 +16,10 @@ const c = (bytesToPeer: number, bytesToClient: number) => ({ bytesToPeer, bytesT
 
 interface Row {
   account: string;
+  account_name: string | null;
   start: string;
+  end: string;
+  total_bytes: number;
   bytes_to_peer: number;
   bytes_to_client: number;
   packets_to_peer: number;
@@ -37,7 +41,7 @@ describe('GET /v1/usage and /v1/usage/export.csv', () => {
   before(async () => {
     db = openSqliteStore('sqlite::memory:');
     const store = new SqliteUsageStore(db.db);
-    const query = liveUsage(store, { pending: () => ({ hour: H(2, 5), timeframeStart: TF, deltas: pending }) });
+    const query = liveUsage(store, { pending: () => ({ hour: H(2, 5), timeframeStart: TF, timeframeEnd: TF + 30 * 86_400_000, deltas: pending }) });
     t = await testApp({ relay: { usage: query } });
     const create = async (name: string) => (await t.request({ method: 'POST', url: '/v1/accounts', payload: { name } })).json() as { id: string; api_key: string };
     acme = await create('acme');
@@ -114,6 +118,27 @@ describe('GET /v1/usage and /v1/usage/export.csv', () => {
     assert.equal((await get('/v1/usage', token)).statusCode, 401, 'a signaling token is not enough');
   });
 
+  it('rows: start and end of the bucket (ISO 8601 UTC), the account\'s id and name, bytes each way and their total', async () => {
+    const pick = (r: Row) => [r.start, r.end, r.account_name, r.bytes_to_peer, r.bytes_to_client, r.total_bytes];
+    const hour = (await get(`/v1/usage?account=${acme.id}`)).json() as { usage: Row[] };
+    assert.deepEqual(hour.usage.map(pick)[0], ['2030-01-01T10:00:00.000Z', '2030-01-01T11:00:00.000Z', 'acme', 100, 10, 110]);
+    const day = (await get(`/v1/usage?account=${acme.id}&granularity=day`)).json() as { usage: Row[] };
+    assert.deepEqual(day.usage.map(pick), [
+      ['2030-01-01T00:00:00.000Z', '2030-01-02T00:00:00.000Z', 'acme', 300, 30, 330],
+      ['2030-01-02T00:00:00.000Z', '2030-01-03T00:00:00.000Z', 'acme', 1000, 0, 1000],
+    ]);
+    const tf = (await get('/v1/usage?granularity=timeframe', beta.api_key)).json() as { usage: Row[] };
+    assert.deepEqual(tf.usage.map(pick), [['2030-01-01T00:00:00.000Z', '2030-01-31T00:00:00.000Z', 'beta', 5, 5, 10]], 'the stored timeframe\'s end');
+    assert.deepEqual(Object.keys(tf.usage[0]), ['start', 'end', 'account', 'account_name', 'bytes_to_peer', 'bytes_to_client', 'total_bytes', 'packets_to_peer', 'packets_to_client']);
+    pending = [{ account: 'static-user', ...c(1, 2) }];
+    try {
+      const live = (await get('/v1/usage?granularity=timeframe&account=static-user')).json() as { usage: Row[] };
+      assert.deepEqual(live.usage.map(pick), [['2030-01-01T00:00:00.000Z', '2030-01-31T00:00:00.000Z', null, 1, 2, 3]], 'not an account: no name');
+    } finally {
+      pending = [];
+    }
+  });
+
   it('CSV export: admin only, a header row and one row per account per bucket', async () => {
     const res = await get('/v1/usage/export.csv?granularity=day');
     assert.equal(res.statusCode, 200);
@@ -121,36 +146,44 @@ describe('GET /v1/usage and /v1/usage/export.csv', () => {
     assert.equal(
       res.body,
       [
-        'account,start,bytes_to_peer,bytes_to_client,packets_to_peer,packets_to_client',
-        ...[`${acme.id},2030-01-01T00:00:00.000Z,300,30,2,2`, `${beta.id},2030-01-01T00:00:00.000Z,5,5,1,1`].sort(),
-        `${acme.id},2030-01-02T00:00:00.000Z,1000,0,1,1`,
+        'start,end,account,account_name,bytes_to_peer,bytes_to_client,total_bytes,packets_to_peer,packets_to_client',
+        ...[
+          `2030-01-01T00:00:00.000Z,2030-01-02T00:00:00.000Z,${acme.id},acme,300,30,330,2,2`,
+          `2030-01-01T00:00:00.000Z,2030-01-02T00:00:00.000Z,${beta.id},beta,5,5,10,1,1`,
+        ].sort(),
+        `2030-01-02T00:00:00.000Z,2030-01-03T00:00:00.000Z,${acme.id},acme,1000,0,1000,1,1`,
         '',
       ].join('\r\n'),
     );
     const one = await get(`/v1/usage/export.csv?granularity=timeframe&account=${beta.id}`);
-    assert.equal(one.body.split('\r\n')[1], `${beta.id},2030-01-01T00:00:00.000Z,5,5,1,1`);
+    assert.equal(one.body.split('\r\n')[1], `2030-01-01T00:00:00.000Z,2030-01-31T00:00:00.000Z,${beta.id},beta,5,5,10,1,1`);
     assert.equal((await get('/v1/usage/export.csv', acme.api_key)).statusCode, 401);
     assert.equal((await get('/v1/usage/export.csv', null)).statusCode, 401);
   });
 
-  it('CSV export: account cells a spreadsheet would run as formulas are neutralised; the file parses back', async () => {
-    // Usage rows are keyed by account id, static user or REST credential name: the latter is any text.
+  it('CSV export: account and name cells a spreadsheet would run as formulas are neutralised; the file parses back', async () => {
+    // Usage rows are keyed by account id, static user or REST credential name: the latter is any
+    // text, and so is an account's name.
     const names = ['=HYPERLINK("http://x")', '@SUM(1)', '-2+3', 'plain-name'];
-    pending = names.map((account) => ({ account, ...c(7, 3) }));
+    const evil = (await t.request({ method: 'POST', url: '/v1/accounts', payload: { name: '+cmd|\' /C calc\'!A0' } })).json() as { id: string };
+    pending = [...names.map((account) => ({ account, ...c(7, 3) })), { account: evil.id, ...c(1, 1) }];
     try {
       const res = await get('/v1/usage/export.csv?granularity=timeframe');
       assert.equal(res.statusCode, 200);
       const table = parseCsv(res.body);
-      assert.deepEqual(table[0], ['account', 'start', 'bytes_to_peer', 'bytes_to_client', 'packets_to_peer', 'packets_to_client']);
-      const byAccount = new Map(table.slice(1).map((r) => [r[0], r.slice(1)]));
+      assert.deepEqual(table[0], ['start', 'end', 'account', 'account_name', 'bytes_to_peer', 'bytes_to_client', 'total_bytes', 'packets_to_peer', 'packets_to_client']);
+      const byAccount = new Map(table.slice(1).map((r) => [r[2], [...r.slice(0, 2), ...r.slice(3)]]));
       for (const [cell, name] of [["'=HYPERLINK(\"http://x\")", names[0]], ["'@SUM(1)", names[1]], ["'-2+3", names[2]], ['plain-name', names[3]]]) {
-        assert.deepEqual(byAccount.get(cell), ['2030-01-01T00:00:00.000Z', '7', '3', '1', '1'], `${name} → ${cell}`);
+        assert.deepEqual(byAccount.get(cell), ['2030-01-01T00:00:00.000Z', '2030-01-31T00:00:00.000Z', '', '7', '3', '10', '1', '1'], `${name} → ${cell}`);
       }
-      assert.ok(res.body.includes('\r\n"\'=HYPERLINK(""http://x"")",'), res.body);
-      assert.ok(res.body.includes('\r\nplain-name,'), 'an ordinary name is written as it is');
-      for (const line of res.body.split('\r\n')) assert.doesNotMatch(line, /^[=+\-@\t]/);
+      assert.deepEqual(byAccount.get(evil.id)?.[2], "'+cmd|' /C calc'!A0", 'the account name is neutralised too');
+      assert.ok(res.body.includes(`,${evil.id},"'+cmd|' /C calc'!A0",`), res.body);
+      assert.ok(res.body.includes(',"\'=HYPERLINK(""http://x"")",,'), res.body);
+      assert.ok(res.body.includes(',plain-name,,'), 'an ordinary name is written as it is');
+      for (const line of res.body.split('\r\n')) for (const cell of parseCsv(line)[0] ?? []) assert.doesNotMatch(cell, /^[=+\-@\t\r]/, line);
     } finally {
       pending = [];
+      await t.request({ method: 'DELETE', url: `/v1/accounts/${evil.id}` });
     }
   });
 

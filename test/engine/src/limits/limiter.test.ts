@@ -53,7 +53,7 @@ describe('usage limits through a real TurnServer', () => {
     // A fresh timeframe per test: the store keeps one, so start from whatever it holds.
     const agg = new UsageAggregator({
       store,
-      timeframeMs: TIMEFRAME,
+      timeframe: TIMEFRAME,
       writeIntervalMs: 10_000,
       now: () => clock.ms,
       every: () => () => {},
@@ -116,7 +116,10 @@ describe('usage limits through a real TurnServer', () => {
     await s.limiter.check();
     assert.equal(s.limiter.limited('alice'), true);
     assert.deepEqual(s.events.map((e) => e.type), ['usage.soft_limit']);
-    assert.deepEqual(s.events[0].data, { account: 'alice', usage_bytes: 550, limit_bytes: 1000, timeframe_start: new Date(s.agg.timeframe().start).toISOString() });
+    const tf = s.agg.timeframe();
+    assert.deepEqual(s.events[0].data, {
+      account: 'alice', usage_bytes: 550, limit_bytes: 1000, timeframe_start: new Date(tf.start).toISOString(), timeframe_end: new Date(tf.start + TIMEFRAME).toISOString(),
+    });
     assert.equal((await (await client('alice')).allocate()).code, 486);
     assert.equal((await (await client('bob')).allocate()).code, 0, 'other accounts are not limited');
 
@@ -188,11 +191,12 @@ describe('usage limits through a real TurnServer', () => {
     assert.equal(s.limiter.mayAllocate('bob'), true, 'no global limit yet');
     assert.equal(s.events.length, 0);
     const tfStart = new Date(s.agg.timeframe().start).toISOString();
+    const tfEnd = new Date(s.agg.timeframe().start + TIMEFRAME).toISOString();
 
     // Lowered (from none) into the soft band: new allocations refused at once, the live one kept.
     await s.limiter.update({ globalLimitBytes: 1000, softLimit: 0.5, hardLimit: 0.8 });
     assert.equal(s.limiter.mayAllocate('bob'), false);
-    assert.deepEqual(s.events.map((e) => e.data), [{ account: null, usage_bytes: 600, limit_bytes: 1000, timeframe_start: tfStart }]);
+    assert.deepEqual(s.events.map((e) => e.data), [{ account: null, usage_bytes: 600, limit_bytes: 1000, timeframe_start: tfStart, timeframe_end: tfEnd }]);
     assert.equal(s.events[0].type, 'usage.soft_limit');
     assert.equal((await (await client('bob')).allocate()).code, 486);
     assert.equal((await alice.refresh()).code, 0, 'soft keeps the live allocation');

@@ -56,7 +56,7 @@ describe('usage ledger through a real TurnServer', () => {
     const sched = manualEvery();
     const agg = new UsageAggregator({
       store,
-      timeframeMs: 30 * 24 * HOUR_MS,
+      timeframe: 30 * 24 * HOUR_MS,
       writeIntervalMs: 10_000,
       now: () => clock.ms,
       every: sched.every,
@@ -186,7 +186,7 @@ describe('usage aggregator', () => {
       sessions: (a) => real.sessions(a),
     };
     let live = [alloc(1, 'acme', 100, 10)];
-    const agg = metering(() => live, { store, timeframeMs: 30 * 24 * HOUR_MS, writeIntervalMs: 1000, now: () => T0, every: () => () => {} });
+    const agg = metering(() => live, { store, timeframe: 30 * 24 * HOUR_MS, writeIntervalMs: 1000, now: () => T0, every: () => () => {} });
     await agg.start();
     await assert.rejects(agg.flush(), /disk full/);
     live = [alloc(1, 'acme', 150, 10)];
@@ -207,7 +207,7 @@ describe('usage aggregator', () => {
     const day = 24 * HOUR_MS;
     let live = [alloc(1, 'acme', 1000, 50), alloc(2, 'beta', 7)];
     const make = () =>
-      metering(() => live, { store, timeframeMs: day, writeIntervalMs: 1000, archiveDir: join(dir, 'archive'), now: () => clock.ms, every: () => () => {} });
+      metering(() => live, { store, timeframe: day, writeIntervalMs: 1000, archiveDir: join(dir, 'archive'), now: () => clock.ms, every: () => () => {} });
     let agg = make();
     await agg.start();
     assert.deepEqual(await store.timeframe(), { start: T0, lengthMs: day });
@@ -263,7 +263,7 @@ describe('usage aggregator', () => {
       return () => void (timer.cancelled = true);
     };
     const live = [alloc(1, 'acme', 100)];
-    const agg = metering(() => live, { store, timeframeMs: day, writeIntervalMs: 1000, archiveDir: join(dir, 'a'), now: () => clock.ms, every });
+    const agg = metering(() => live, { store, timeframe: day, writeIntervalMs: 1000, archiveDir: join(dir, 'a'), now: () => clock.ms, every });
     agg.update({ writeIntervalMs: 500, archiveDir: join(dir, 'a') });
     assert.equal(timers.length, 0, 'before start() only the settings change');
     await agg.start();

@@ -146,7 +146,8 @@ describe('usage webhooks from a ferry process', () => {
     await send(1); // 5000 bytes: the soft limit
     await until(() => receiver.of(id, 'usage.soft_limit').length > 0, 8000, 'usage.soft_limit');
     const soft = receiver.of(id, 'usage.soft_limit')[0].json.data;
-    assert.deepEqual({ ...soft, timeframe_start: undefined }, { account: id, usage_bytes: 5000, limit_bytes: LIMIT, timeframe_start: undefined });
+    assert.deepEqual({ ...soft, timeframe_start: undefined, timeframe_end: undefined }, { account: id, usage_bytes: 5000, limit_bytes: LIMIT, timeframe_start: undefined, timeframe_end: undefined });
+    assert.equal(Date.parse(soft.timeframe_end as string) - Date.parse(soft.timeframe_start as string), 3_600_000, 'the end of the 1h timeframe');
     assert.ok(Date.now() - Date.parse(soft.timeframe_start as string) < 60_000, 'the timeframe started with this process');
     const refused = await turnClient(ferry, restCredentials(TEST_SECRET, id));
     assert.equal((await refused.allocate()).code, 486, 'a new Allocate of the account is refused');
@@ -185,7 +186,7 @@ describe('usage webhooks from a ferry process', () => {
     assert.deepEqual(types.filter((t) => t.endsWith('_limit')), ['usage.soft_limit', 'usage.hard_limit'], 'one event per crossing');
     assert.ok(at('usage.soft_limit') < at('usage.hard_limit') && at('usage.hard_limit') < at('session.closed', 'limit'), types.join(' '));
     const hard = mine[at('usage.hard_limit')];
-    assert.deepEqual(hard.json.data, { account: id, usage_bytes: 8000, limit_bytes: LIMIT, timeframe_start: soft.timeframe_start });
+    assert.deepEqual(hard.json.data, { account: id, usage_bytes: 8000, limit_bytes: LIMIT, timeframe_start: soft.timeframe_start, timeframe_end: soft.timeframe_end });
     const closed = mine[at('session.closed', 'limit')].json.data;
     assert.equal(closed.transport, 'udp');
     assert.deepEqual(
@@ -206,7 +207,9 @@ describe('usage webhooks from a ferry process', () => {
     const bytes = reports.map((r) => r.data.usage_bytes as number);
     assert.deepEqual(bytes, [...bytes].sort((a, b) => a - b), 'non-decreasing');
     assert.ok(bytes.every((b) => b > 0 && b <= 8000 && b % CHUNK === 0), bytes.join(','));
-    for (const r of reports) assert.deepEqual({ ...r.data, usage_bytes: 0 }, { account: id, usage_bytes: 0, limit_bytes: LIMIT, timeframe_start: soft.timeframe_start });
+    for (const r of reports) {
+      assert.deepEqual({ ...r.data, usage_bytes: 0 }, { account: id, usage_bytes: 0, limit_bytes: LIMIT, timeframe_start: soft.timeframe_start, timeframe_end: soft.timeframe_end });
+    }
     for (let i = 1; i < reports.length; i++) {
       assert.ok(Date.parse(reports[i].created_at) - Date.parse(reports[i - 1].created_at) >= 900, 'one report per interval');
     }
@@ -249,11 +252,12 @@ describe('usage webhooks from a ferry process', () => {
     cleanups.push(() => ferry.stop());
     const previous = new Date(start).toISOString();
     const next = new Date(start + 60_000).toISOString();
+    const nextEnd = new Date(start + 120_000).toISOString();
 
     await until(() => receiver.of(id, 'usage.hard_limit').length > 0, 5000, 'usage.hard_limit at start');
     assert.deepEqual(receiver.of(id).filter((h) => h.json.type.endsWith('_limit')).map((h) => h.json.data), [
-      { account: id, usage_bytes: 9000, limit_bytes: LIMIT, timeframe_start: previous },
-      { account: id, usage_bytes: 9000, limit_bytes: LIMIT, timeframe_start: previous },
+      { account: id, usage_bytes: 9000, limit_bytes: LIMIT, timeframe_start: previous, timeframe_end: next },
+      { account: id, usage_bytes: 9000, limit_bytes: LIMIT, timeframe_start: previous, timeframe_end: next },
     ]);
     const before = await turnClient(ferry, restCredentials(TEST_SECRET, id));
     assert.equal((await before.allocate()).code, 486);
@@ -263,11 +267,11 @@ describe('usage webhooks from a ferry process', () => {
     await until(() => receiver.of(id, 'usage.reset').length > 0, start + 75_000 - Date.now(), 'usage.reset at the rollover');
     const reset = receiver.of(id, 'usage.reset');
     assert.equal(reset.length, 1);
-    assert.deepEqual(reset[0].json.data, { account: id, timeframe_start: next, previous_timeframe_start: previous });
+    assert.deepEqual(reset[0].json.data, { account: id, timeframe_start: next, timeframe_end: nextEnd, previous_timeframe_start: previous });
     assert.ok(Date.parse(reset[0].json.created_at) >= start + 60_000);
     const reports = receiver.of(id, 'usage.report').map((h) => h.json);
     assert.ok(reports.length >= 1, 'reports of the seeded usage');
-    for (const r of reports) assert.deepEqual(r.data, { account: id, timeframe_start: previous, usage_bytes: 9000, limit_bytes: LIMIT });
+    for (const r of reports) assert.deepEqual(r.data, { account: id, timeframe_start: previous, timeframe_end: next, usage_bytes: 9000, limit_bytes: LIMIT });
 
     const afterReset = await turnClient(ferry, restCredentials(TEST_SECRET, id));
     assert.equal((await afterReset.allocate()).code, 0, 'Allocate works again');

@@ -33,16 +33,20 @@ test('no TLS: no turns: url', () => {
   assert.deepEqual(urls, ['stun:h:3478', 'turn:h:3478?transport=udp', 'turn:h:3478?transport=tcp']);
 });
 
-test('ttl: default 3600, clamped to 60..maxTtl, floored', () => {
-  const cases: [number | undefined, number, number][] = [
-    [undefined, 86_400, 3600], [120, 86_400, 120], [1, 86_400, 60], [-5, 86_400, 60], [59.9, 86_400, 60],
-    [100.7, 86_400, 100], [10 ** 9, 86_400, 86_400], [Infinity, 86_400, 86_400], [NaN, 86_400, 3600],
-    [undefined, 600, 600], [7200, 600, 600],
-  ];
-  for (const [ttl, maxTtlSeconds, expected] of cases) {
+test('ttl: default 3600 (maxTtl when lower); out of 60..maxTtl or not whole seconds: refused, never clamped', () => {
+  const minted: [number | undefined, number, number][] = [[undefined, 86_400, 3600], [120, 86_400, 120], [60, 86_400, 60], [86_400, 86_400, 86_400], [undefined, 600, 600]];
+  for (const [ttl, maxTtlSeconds, expected] of minted) {
     const r = issuer({ maxTtlSeconds }).issue('acc_x', ttl, 'h');
     const expiry = parseRestUsername(r.iceServers[0].username)?.expiry;
     assert.equal(expiry, Math.floor(NOW / 1000) + expected, `${ttl} / ${maxTtlSeconds}`);
+  }
+  const refused: [number, number][] = [[1, 86_400], [59, 86_400], [-5, 86_400], [59.9, 86_400], [100.7, 86_400], [86_401, 86_400], [10 ** 9, 86_400], [Infinity, 86_400], [NaN, 86_400], [7200, 600]];
+  for (const [ttl, maxTtlSeconds] of refused) {
+    assert.throws(
+      () => issuer({ maxTtlSeconds }).issue('acc_x', ttl, 'h'),
+      (e: unknown) => e instanceof CredentialError && e.code === 'invalid' && /ttl must be from 1m to/.test(e.message),
+      `${ttl} / ${maxTtlSeconds}`,
+    );
   }
 });
 

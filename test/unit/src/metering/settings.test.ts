@@ -8,7 +8,7 @@ import { meteringSettings } from '../../../../src/metering/settings.js';
 
 describe('network_usage settings', () => {
   it('defaults: 30d timeframe, 10s writes, 90% and 93%, no global limit or archive', () => {
-    assert.deepEqual(meteringSettings(parseConfig({}, null)), { timeframeMs: 30 * 86_400_000, writeIntervalMs: 10_000, softLimit: 0.9, hardLimit: 0.93, reportIntervalMs: 3_600_000 });
+    assert.deepEqual(meteringSettings(parseConfig({}, null)), { timeframe: 30 * 86_400_000, writeIntervalMs: 10_000, softLimit: 0.9, hardLimit: 0.93, reportIntervalMs: 3_600_000 });
   });
 
   it('converts sizes, durations and percentages; archive_dir starts at the config file\'s directory', () => {
@@ -18,7 +18,7 @@ describe('network_usage settings', () => {
     );
     assert.equal(loaded.config.network_usage.global_limit, '2TB', 'kept as written');
     const s = meteringSettings(loaded);
-    assert.equal(s.timeframeMs, 7 * 86_400_000);
+    assert.equal(s.timeframe, 7 * 86_400_000);
     assert.equal(s.writeIntervalMs, 90_000);
     assert.equal(s.archiveDir, '/etc/ferry/archive');
     assert.ok(s.globalLimitBytes !== undefined && s.globalLimitBytes >= 2e12);
@@ -46,5 +46,18 @@ describe('network_usage settings', () => {
       },
     );
     assert.throws(() => parseConfig({ network_usage: { soft_limit: '95%' } }, null), /network_usage\.hard_limit: must be at least soft_limit/);
+  });
+
+  it('timeframe "month": calendar months (UTC), kept as written; other words are refused with the forms', () => {
+    const loaded = parseConfig({ network_usage: { timeframe: 'month' } }, null);
+    assert.equal(loaded.config.network_usage.timeframe, 'month');
+    assert.equal(meteringSettings(loaded).timeframe, 'month');
+    for (const bad of ['Month', 'months', '1mo', 'monthly', '']) {
+      assert.throws(
+        () => parseConfig({ network_usage: { timeframe: bad } }, null),
+        /network_usage\.timeframe: expected a duration such as 30d or 1h \(at least 1m\), or "month" for calendar months \(UTC\)/,
+        bad,
+      );
+    }
   });
 });
