@@ -189,6 +189,28 @@ describe('the demo: two URLs from the startup notice, a call with no reading', (
     }
   });
 
+  test('an unknown peer id: Call says the peer is not online and what to do', { timeout: TEST_TIMEOUT }, async () => {
+    const page = await browser!.context.newPage();
+    try {
+      assert.match(urls[0], /&peer=bob/);
+      await page.goto(urls[0].replace('&peer=bob', '&peer=carol'));
+      await waitForState(page, 'registered', (s) => s.registered);
+      assert.equal(await page.isEnabled('#call'), true, 'call: enabled once registered with a peer id');
+      await page.fill('#peer', '');
+      assert.equal(await page.isDisabled('#call'), true, 'call: disabled without a peer id');
+      await page.fill('#peer', 'carol');
+      await page.click('#call');
+      assert.equal(await page.isEnabled('#hangup'), true, 'hang up: enabled while calling');
+      // The offer waits in Ferry's queue for carol (10 s), then the page says why the call failed.
+      const s = await waitForState(page, 'the failure', (st) => st.error !== null, 20_000);
+      assert.equal(s.errorCode, 'peer_unavailable', JSON.stringify(s));
+      assert.match(await page.textContent('#problem') ?? '', /carol is not online.*open the other demo URL \(me=carol\)/);
+      assert.equal(await page.isEnabled('#call'), true, 'call: enabled again');
+    } finally {
+      await page.close();
+    }
+  });
+
   test('direct: the call connects by itself, a host candidate pair, RTT and bytes each way', { timeout: TEST_TIMEOUT }, async () => {
     const { alice, bob, errors, diag } = await openPages('');
     try {
