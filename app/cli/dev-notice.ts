@@ -40,11 +40,11 @@ export function localBaseUrl(address: string, port: number): string {
  * The two demo URLs: the first waits for the call, the second places it (call=1) and keeps trying
  * until the first is open, so they can be opened in either order.
  */
-export function demoUrls(base: string, tokens: readonly [string, string]): [string, string] {
+export function demoUrls(base: string, token: string): [string, string] {
   const [a, b] = DEMO_PEERS;
-  const url = (token: string, me: string, peer: string, call: boolean) =>
+  const url = (me: string, peer: string, call: boolean) =>
     `${base}/demo#${new URLSearchParams({ token, me, peer, ...(call ? { call: '1' } : {}) }).toString()}`;
-  return [url(tokens[0], a, b, false), url(tokens[1], b, a, true)];
+  return [url(a, b, false), url(b, a, true)];
 }
 
 export async function announceDevSetup(o: DevNoticeOptions): Promise<void> {
@@ -83,16 +83,17 @@ function demoLines(o: DevNoticeOptions, accountId: string, base: string): string
   }
   const now = o.now ?? Date.now;
   const tokens = new SignalTokens({ secret: () => secret, directory: o.handle.accounts.directory, now });
-  const first = tokens.mint(accountId, DEMO_TOKEN_TTL_SECONDS);
-  const second = tokens.mint(accountId, DEMO_TOKEN_TTL_SECONDS);
-  const [a, b] = demoUrls(base, [first.token, second.token]);
-  const until = first.expires_at.replace(/:\d\d\.\d+Z$/, ' UTC').replace('T', ' ');
+  // One token for both tabs: it names the account, not the peer (the peer id is chosen at connect).
+  const minted = tokens.mint(accountId, DEMO_TOKEN_TTL_SECONDS);
+  const [a, b] = demoUrls(base, minted.token);
+  const until = minted.expires_at.replace(/:\d\d\.\d+Z$/, ' UTC').replace('T', ' ');
+  const hours = DEMO_TOKEN_TTL_SECONDS / 3600;
   return [
     `  demo: open these two URLs in two browser tabs; "${DEMO_PEERS[1]}" calls "${DEMO_PEERS[0]}" as soon as both are open:`,
     `    ${a}`,
     `    ${b}`,
     '  add &relay=1 to both for a call through the TURN relay only (iceTransportPolicy "relay").',
-    `  their signaling tokens are for the dev account only and expire in ${DEMO_TOKEN_TTL_SECONDS / 3600} hour (${until});`,
+    `  the signaling token in them is for the dev account only and expires in ${hours} hour${hours === 1 ? '' : 's'} (${until});`,
     '  restart Ferry for fresh ones.',
   ];
 }

@@ -163,7 +163,7 @@ describe('the demo: two URLs from the startup notice, a call with no reading', (
       assert.ok(!url.includes(ADMIN_TOKEN) && !url.includes(SECRET));
     }
     assert.deepEqual([new URLSearchParams(new URL(urls[0]).hash.slice(1)).get('me'), new URLSearchParams(new URL(urls[1]).hash.slice(1)).get('call')], ['alice', '1']);
-    assert.match(notice, /expire in 1 hour/);
+    assert.match(notice, /expires in 1 hour \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)/);
     assert.ok(!notice.includes(ADMIN_TOKEN), 'the admin token is not printed');
   });
 
