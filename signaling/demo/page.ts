@@ -5,7 +5,8 @@
  * connection (./stats.js) and, on a failure, what to do about it (./hints.js).
  *
  * URL fragment parameters: token, me, peer, relay=1 (relay only), call=1 (call `peer` as soon as
- * connected, and keep trying until `peer` is online, so the two tabs can open in either order).
+ * connected, and keep trying for up to 10 minutes until `peer` is online, so the two tabs can open
+ * in either order).
  * me, peer, relay and call may also be in the query string; the token only in the fragment, which
  * the browser does not send to the server (so it stays out of access logs).
  * `window.ferryDemo` exposes the state for tests.
@@ -23,6 +24,8 @@ const sdk = (await import(new URL('../sdk/index.js', import.meta.url).href)) as 
 const STATS_INTERVAL_MS = 1000;
 /** Auto-call: the pause between attempts while the peer is not online yet. */
 const RETRY_MS = 1000;
+/** Auto-call: how long to keep trying (each attempt waits up to 10 s in Ferry's queue for the peer). */
+const AUTO_CALL_MS = 10 * 60_000;
 
 /** What the page exposes as window.ferryDemo.state (read by the e2e tests). */
 export interface DemoState {
@@ -297,6 +300,7 @@ async function callPeer(untilOnline = false): Promise<void> {
   const c = client;
   if (c === null || calling || current !== null) return;
   const peer = peerInput.value.trim();
+  const giveUpAt = Date.now() + AUTO_CALL_MS;
   calling = true;
   hungUp = false;
   clearFailure();
@@ -310,7 +314,7 @@ async function callPeer(untilOnline = false): Promise<void> {
         return;
       } catch (err) {
         const f = failedPc() ? { code: 'ice_failed', message: (err as Error).message } : toFailure(err);
-        const waiting = untilOnline && !hungUp && client === c && (f.code === 'peer_unavailable' || f.code === 'rejected');
+        const waiting = untilOnline && !hungUp && client === c && Date.now() < giveUpAt && (f.code === 'peer_unavailable' || f.code === 'rejected');
         if (!waiting) {
           if (!hungUp) {
             showFailure(f);
