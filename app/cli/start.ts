@@ -7,7 +7,7 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, parseConfig, type LoadedConfig } from '../../src/config/load.js';
-import { formatHostPort, isUnspecifiedIp } from '../../src/config/net.js';
+import { formatHostPort } from '../../src/config/net.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { startFerry, type FerryHandle } from '../ferry.js';
 import { readTlsFiles } from '../relay-options.js';
@@ -16,7 +16,8 @@ import {
   configPath, dataDir, defaultLogFile, defaultPidFile, EXIT_FAILURE, EXIT_OK, loadOrReport, localHost,
   parseCommand, str, type CliIo,
 } from './common.js';
-import { ensureDevAccount, loadDevSecrets } from './dev-setup.js';
+import { announceDevSetup } from './dev-notice.js';
+import { loadDevSecrets } from './dev-setup.js';
 import { removePid, runningPid, writePid } from './pid-file.js';
 import { waitForBinding } from './stun-probe.js';
 
@@ -29,7 +30,7 @@ export const START_TIMEOUT_MS = 10_000;
 
 const BIN = fileURLToPath(new URL('../../../bin/ferry.js', import.meta.url)); // dist/app/cli → root
 
-export const START_USAGE = `Usage: ferry start [--fg] [--config FILE] [--pid-file FILE] [--log FILE]
+export const START_USAGE = `Usage: ferry start [--fg] [--dev] [--config FILE] [--pid-file FILE] [--log FILE]
 
 Starts the TURN/STUN relay and the signaling service.
 
@@ -44,10 +45,15 @@ exits at once (130 for SIGINT, 143 for SIGTERM).
 SIGHUP (or "ferry reload") re-reads the config file.
 
 Without any config file Ferry runs on the embedded defaults with a development
-setup: secrets in ./data/dev-secrets.json and a "dev" account (printed on stderr).
+setup: secrets in ./data/dev-secrets.json, a "dev" account, and a notice on
+stderr with two demo URLs (a one-hour signaling token in each) that connect a
+call between two browser tabs. --dev adds the dev account and the demo URLs to
+a config file's setup (its API key in data/dev-secrets.json next to the file).
 
 Options:
   --fg                 run in the foreground
+  --dev                the development setup (dev account, demo URLs) with
+                       a config file too
   -c, --config FILE    the JSON config file (default: ./config.json when it
                        exists, else the built-in defaults)
   --pid-file FILE      default: data/ferry.pid next to the config file (or in
@@ -60,6 +66,7 @@ Options:
 export async function startCommand(args: readonly string[], io: CliIo): Promise<number> {
   const p = parseCommand(io, args, START_USAGE, {
     fg: { type: 'boolean' },
+    dev: { type: 'boolean' },
     config: { type: 'string', short: 'c' },
     'pid-file': { type: 'string' },
     log: { type: 'string' },
@@ -68,8 +75,9 @@ export async function startCommand(args: readonly string[], io: CliIo): Promise<
   const config = configPath(str(p.values.config));
   const pidArg = str(p.values['pid-file']);
   const logArg = str(p.values.log);
-  if (p.values.fg === true) return foreground(config, pidArg === undefined ? undefined : resolve(pidArg), io);
-  return daemon(config, resolve(pidArg ?? defaultPidFile(config)), resolve(logArg ?? defaultLogFile(config)), io);
+  const dev = p.values.dev === true;
+  if (p.values.fg === true) return foreground(config, pidArg === undefined ? undefined : resolve(pidArg), dev, io);
+  return daemon(config, resolve(pidArg ?? defaultPidFile(config)), resolve(logArg ?? defaultLogFile(config)), dev, io);
 }
 
 function logTail(file: string, lines = 20): string {
@@ -80,7 +88,7 @@ function logTail(file: string, lines = 20): string {
   }
 }
 
-async function daemon(config: string | undefined, pidFile: string, logFile: string, io: CliIo): Promise<number> {
+async function daemon(config: string | undefined, pidFile: string, logFile: string, dev: boolean, io: CliIo): Promise<number> {
   const loaded = await loadOrReport(io, config);
   if (loaded === null) return EXIT_FAILURE;
   const running = runningPid(pidFile);
@@ -90,7 +98,7 @@ async function daemon(config: string | undefined, pidFile: string, logFile: stri
   }
   mkdirSync(dirname(logFile), { recursive: true });
   const fd = openSync(logFile, 'a', 0o640);
-  const args = [BIN, 'start', '--fg', '--pid-file', pidFile, ...(config !== undefined ? ['--config', config] : [])];
+  const args = [BIN, 'start', '--fg', '--pid-file', pidFile, ...(dev ? ['--dev'] : []), ...(config !== undefined ? ['--config', config] : [])];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], cwd: process.cwd() });
   closeSync(fd);
   let exit: string | undefined;
@@ -151,15 +159,15 @@ async function reload(source: string | null, handle: FerryHandle, logger: Logger
   }
 }
 
-async function foreground(config: string | undefined, pidFile: string | undefined, io: CliIo): Promise<number> {
+async function foreground(config: string | undefined, pidFile: string | undefined, devFlag: boolean, io: CliIo): Promise<number> {
   // SIGHUP would kill the process by default: handle it from the start (ignored until running).
   let onHup: () => void = () => {};
   const hup = () => onHup();
   process.on('SIGHUP', hup);
 
-  const dev = config === undefined ? loadDevSecrets(dataDir(undefined)) : undefined;
+  const dev = config === undefined || devFlag ? loadDevSecrets(dataDir(config)) : undefined;
   let loaded: LoadedConfig;
-  if (dev !== undefined) {
+  if (dev !== undefined && config === undefined) {
     loaded = parseConfig({ auth_secrets: [dev.secrets.auth_secret], signaling: { admin_token: dev.secrets.admin_token } }, null);
   } else {
     const l = await loadOrReport(io, config);
@@ -237,7 +245,9 @@ async function runUntilSignal(
     );
   };
   process.on('SIGUSR2', onUsr2);
-  if (dev !== undefined) await announceDevSetup(handle, dev, io, logger);
+  if (dev !== undefined) {
+    await announceDevSetup({ handle, dev, configFile: loaded.source ?? undefined, signingSecret: loaded.config.auth_secrets[0], io, logger });
+  }
 
   const signal = await firstSignal;
   logger.info({ signal }, 'stopping');
@@ -268,30 +278,4 @@ async function lastFlush(handle: FerryHandle, logger: Logger): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-async function announceDevSetup(handle: FerryHandle, dev: ReturnType<typeof loadDevSecrets>, io: CliIo, logger: Logger): Promise<void> {
-  let apiKey: string;
-  try {
-    ({ apiKey } = await ensureDevAccount(handle.accounts, dev.file, dev.secrets));
-  } catch (err) {
-    logger.error({ err }, 'development setup: cannot create the dev account');
-    return;
-  }
-  const { address, port } = handle.signalingAddress();
-  // The address the socket reports: 0.0.0.0 or :: when listening on all addresses.
-  const base = `http://${isUnspecifiedIp(address) ? `localhost:${port}` : formatHostPort(address, port)}`;
-  io.stderr(
-    [
-      '',
-      'ferry: no config file, so this is a development setup (a convenience for trying Ferry, not for production;',
-      '       write a real config with "ferry init"). This notice goes to stderr, not to the JSON log.',
-      `  secrets, admin token and the dev account's API key: ${dev.file} (reused on the next start)`,
-      `  demo page: ${base}/demo`,
-      '  ICE servers for the dev account:',
-      `    curl -s -X POST ${base}/v1/ice-servers -H 'Authorization: Bearer ${apiKey}'`,
-      '',
-      '',
-    ].join('\n'),
-  );
 }

@@ -1,4 +1,5 @@
-// The demo routes: /demo, /demo/page.js and /sdk/<file>.js (the compiled SDK, traversal-safe).
+// The demo routes: /demo, /demo/<module>.js (the page's browser modules only) and /sdk/<file>.js
+// (the compiled SDK, traversal-safe).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -27,6 +28,17 @@ describe('demo routes', () => {
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['content-type']), /^text\/javascript/);
     assert.match(res.body, /sdk\/index\.js/);
+    // The modules it imports, and nothing else of the compiled signaling/demo/ (html.js is the server's).
+    const deps = [...res.body.matchAll(/from '\.\/([a-z0-9-]+\.js)'/g)].map((m) => m[1]);
+    assert.deepEqual(deps.sort(), ['hints.js', 'stats.js']);
+    for (const d of deps) {
+      const r = await app.inject({ method: 'GET', url: `/demo/${d}` });
+      assert.equal(r.statusCode, 200, d);
+      assert.match(String(r.headers['content-type']), /^text\/javascript/);
+    }
+    for (const url of ['/demo/html.js', '/demo/page.js.map', '/demo/..%2Fdemo.js', '/demo/nope.js']) {
+      assert.equal((await app.inject({ method: 'GET', url })).statusCode, 404, url);
+    }
   });
 
   test('GET /sdk/index.js and the modules it imports, as text/javascript', async () => {

@@ -44,7 +44,9 @@ describe('ferry start --fg without a config file', () => {
     assert.ok(await portsFree(), 'the default ports 3478/8080 are in use by another process');
     const first = await startDev();
     assert.match(first.stderr(), /development setup/);
-    assert.match(first.stderr(), /http:\/\/localhost:8080\/demo/);
+    // Two demo URLs, the signaling token in the fragment, the second one calling the first.
+    assert.match(first.stderr(), /^ {4}http:\/\/localhost:8080\/demo#token=st_[\w.-]+&me=alice&peer=bob$/m);
+    assert.match(first.stderr(), /^ {4}http:\/\/localhost:8080\/demo#token=st_[\w.-]+&me=bob&peer=alice&call=1$/m);
     assert.match(first.stderr(), /curl -s -X POST http:\/\/localhost:8080\/v1\/ice-servers -H 'Authorization: Bearer fk_/);
     const secretsFile = join(dir, 'data', 'dev-secrets.json');
     assert.equal(statSync(secretsFile).mode & 0o777, 0o600);
