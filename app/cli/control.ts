@@ -114,10 +114,19 @@ export async function stopCommand(args: readonly string[], io: CliIo): Promise<n
 /** How long `ferry reload` waits for the running Ferry to report the outcome. */
 export const RELOAD_WAIT_MS = 10_000;
 
-/** The running Ferry's own runtime state, when it has written it (a stale file of a dead one is ignored). */
+/** The runtime state of the running Ferry `pid`, when it has written it (a stale file of a dead one is ignored). */
 function stateOf(pidFile: string, pid: number): RuntimeState | undefined {
   const state = readState(stateFileOf(pidFile));
   return state?.pid === pid ? state : undefined;
+}
+
+/**
+ * The runtime state of the Ferry the pid file names, when it runs and has written it: e.g. where
+ * its signaling API actually listens (the `http` listener) for commands that call it.
+ */
+export function runningState(pidFile: string): RuntimeState | undefined {
+  const pid = runningPid(pidFile);
+  return pid === undefined ? undefined : stateOf(pidFile, pid);
 }
 
 export async function reloadCommand(args: readonly string[], io: CliIo): Promise<number> {
