@@ -5,10 +5,9 @@ import { formatHostPort } from '../../src/config/net.js';
 import {
   adminRequest, configPath, dataDir, defaultPidFile, EXIT_FAILURE, EXIT_NOT_RUNNING, EXIT_OK, loadOrReport, localHost, parseCommand, str, type CliIo,
 } from './common.js';
-import { listenerLines } from './daemon.js';
 import { readDevSecretsFile } from './dev-setup.js';
 import { alive, removePid, runningPid, startedAt } from './pid-file.js';
-import { fileSha256, readState, stateFileOf, type ReloadOutcome, type RuntimeState, type StateListener } from './runtime-state.js';
+import { fileSha256, listenerLines, readState, stateFileOf, type ReloadOutcome, type RuntimeState, type StateListener } from './runtime-state.js';
 import { fetchUsageSummary, usageLines, type UsageSummary } from './status-usage.js';
 
 export const STOP_WAIT_MS = 15_000;

@@ -13,10 +13,9 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatHostPort } from '../../src/config/net.js';
 import { EXIT_FAILURE, EXIT_OK, loadOrReport, type CliIo } from './common.js';
 import { removePid, runningPid, writePid } from './pid-file.js';
-import type { StateListener } from './runtime-state.js';
+import { listenerLines, type StateListener } from './runtime-state.js';
 
 /** How long `ferry start` (background) waits for its child to report that it serves. */
 export const START_TIMEOUT_MS = 10_000;
@@ -101,10 +100,6 @@ function stopChild(child: ChildProcess): Promise<void> {
     });
     child.kill('SIGTERM');
   });
-}
-
-export function listenerLines(listeners: readonly StateListener[]): string[] {
-  return listeners.map((l) => `  listening: ${l.transport} ${formatHostPort(l.address, l.port)} (${l.key})`);
 }
 
 export async function daemon(config: string | undefined, pidFile: string, logFile: string, io: CliIo): Promise<number> {

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { formatHostPort } from '../../src/config/net.js';
 
 export const STATE_VERSION = 1;
 
@@ -51,6 +52,11 @@ export interface RuntimeState {
   readonly reloads_started: number;
   /** The last finished reload; null before the first. */
   readonly reload: ReloadOutcome | null;
+}
+
+/** The listeners as `ferry start` and `ferry status` print them, one indented line each. */
+export function listenerLines(listeners: readonly StateListener[]): string[] {
+  return listeners.map((l) => `  listening: ${l.transport} ${formatHostPort(l.address, l.port)} (${l.key})`);
 }
 
 /** `<dir>/ferry.pid` → `<dir>/ferry.state.json`; another name gets `.state.json` appended. */

@@ -1,6 +1,8 @@
 /**
- * `ferry start`: in the foreground (`--fg`; SIGTERM/SIGINT stop, SIGHUP reloads the config), or
- * as a daemon that runs `ferry start --fg` detached, logs to a file and records its pid.
+ * `ferry start`: in the foreground (`--fg`; SIGTERM/SIGINT stop, SIGHUP reloads the config,
+ * app/cli/reloader.ts), or as a daemon that runs `ferry start --fg` detached, logs to a file,
+ * records its pid and waits for the child's own report that it serves (app/cli/daemon.ts). With a
+ * pid file the process keeps its runtime state file (app/cli/runtime-state.ts).
  */
 import { resolve } from 'node:path';
 import { ConfigError, parseConfig, type LoadedConfig } from '../../src/config/load.js';
