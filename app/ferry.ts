@@ -6,7 +6,7 @@
  */
 import type { AccountService } from '../src/accounts/service.js';
 import type { LoadedConfig } from '../src/config/load.js';
-import type { ConfigDiff } from '../src/config/reload.js';
+import { diffConfig, type ConfigDiff } from '../src/config/reload.js';
 import type { Logger } from '../src/logger.js';
 import type { TlsCredentials } from '../turn/index.js';
 import { AccountsComponent } from './components/accounts.js';
@@ -20,7 +20,7 @@ import { StoreComponent } from './components/store.js';
 import { TurnComponent } from './components/turn.js';
 import { WebhooksComponent } from './components/webhooks.js';
 import { startInOrder, stopInReverse } from './lifecycle.js';
-import { checkKeyOwners, reloadComponents } from './reload.js';
+import { checkKeyOwners, RELOAD_KEYS, reloadComponents } from './reload.js';
 
 export interface Listener {
   readonly transport: 'udp' | 'tcp' | 'tls';
@@ -46,6 +46,8 @@ export interface FerryHandle {
    * (`restart`). Throws, keeping the running config, when the new settings cannot be applied.
    */
   reload(next: LoadedConfig, tls?: TlsCredentials): ConfigDiff;
+  /** What reload(next) would find changed (live and restart-only keys), without applying anything. */
+  pending(next: LoadedConfig): ConfigDiff;
   /** Closes signaling (and its WebSockets), the relay (every allocation and listener), writes the usage, then closes webhooks and the store; idempotent. */
   stop(): Promise<void>;
 }
@@ -110,6 +112,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger): Promise<
     signalingAddress: () => signaling.address(),
     allocationCount: () => turn.server.allocationCount(),
     flushUsage: () => aggregator.flush(),
+    pending: (next) => diffConfig(current, next.config, RELOAD_KEYS),
     reload(next, tls) {
       const beforeApply = tls === undefined ? undefined : () => turn.setTlsCredentials(next, tls);
       const { diff, config: running } = reloadComponents(order, current, next, beforeApply ? { beforeApply } : {});

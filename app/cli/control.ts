@@ -1,17 +1,19 @@
 /** `ferry stop`, `ferry status` and `ferry reload`: the running Ferry named by a pid file. */
+import { resolve } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../../src/config/load.js';
 import { formatHostPort } from '../../src/config/net.js';
 import {
-  adminRequest, configPath, dataDir, defaultPidFile, EXIT_FAILURE, EXIT_NOT_RUNNING, EXIT_OK, localHost, parseCommand, str, type CliIo,
+  adminRequest, configPath, dataDir, defaultPidFile, EXIT_FAILURE, EXIT_NOT_RUNNING, EXIT_OK, loadOrReport, localHost, parseCommand, str, type CliIo,
 } from './common.js';
 import { readDevSecretsFile } from './dev-setup.js';
 import { alive, removePid, runningPid, startedAt } from './pid-file.js';
+import { fileSha256, listenerLines, readState, stateFileOf, type ReloadOutcome, type RuntimeState, type StateListener } from './runtime-state.js';
 import { fetchUsageSummary, usageLines, type UsageSummary } from './status-usage.js';
 
 export const STOP_WAIT_MS = 15_000;
 
 const COMMON_OPTIONS = `  -c, --config FILE    the config file Ferry was started with (locates the
-                       default pid file; status reads listeners and admin_token)
+                       default pid file; status reads admin_token)
   --pid-file FILE      default: data/ferry.pid next to the config file (or in
                        the working directory)
   -h, --help           show this help
@@ -27,27 +29,43 @@ ${COMMON_OPTIONS}`;
 
 export const RELOAD_USAGE = `Usage: ferry reload [--config FILE] [--pid-file FILE]
 
-Sends SIGHUP to the running Ferry: it re-reads its config file and applies users,
-auth_secrets, peers, quotas, realm, log_level, signaling.admin_token, webhooks,
-nonce, rate_limits, network_usage (limits, report and write intervals, archive_dir) and the
-TLS certificate and key (the files are read again) without dropping allocations, TLS
-connections or WebSockets. An invalid file or certificate is refused (the running config
-stays); addresses, relay ports, storage, public_host, metrics and network_usage.timeframe
-need a restart. The log says what was applied and what
-waits for a restart. Exit 0 when the signal was sent, 1 when not running.
+Applies the config file to the running Ferry without dropping allocations, TLS
+connections or WebSockets, and says what happened:
+ 1. checks the file the running Ferry was started with, as "ferry config check"
+    does: when it is invalid, prints the same "key: problem" lines and exits 1
+    without touching the running Ferry;
+ 2. sends SIGHUP and waits (at most 10 s) for the process to report the outcome in
+    its runtime state file (next to the pid file: ferry.pid -> ferry.state.json):
+    exit 0 "reload applied" with the keys that changed, or exit 1 "reload refused"
+    with one "key: problem" line each; the running configuration then stays whole.
+
+Applied live: users, auth_secrets, peers, quotas, realm, log_level,
+signaling.admin_token, webhooks, nonce, rate_limits, network_usage (limits, report
+and write intervals, archive_dir) and the TLS certificate and key (the files are
+read again). A change to address, tls_address, relay_ip, relay_ports, external_ip,
+storage, signaling.address, signaling.public_host, metrics or
+network_usage.timeframe needs a restart: the process refuses such a reload
+(nothing is applied) and names the key. A file that changes between the check and
+the process reading it is judged as the process reads it.
+
+Reloads run one at a time; a "ferry reload" reports the first reload that began
+after its check, so concurrent reloads may report the same one (which read the
+file after both checks).
 
 Options:
 ${COMMON_OPTIONS}`;
 
 export const STATUS_USAGE = `Usage: ferry status [--config FILE] [--pid-file FILE] [--json]
 
-Tells whether Ferry runs: pid, uptime, listeners (from the config file) and, when
-signaling.admin_token is set, live figures from the running process over its
-signaling API: health, live allocations, accounts, and the current timeframe's
-usage (GET /v1/usage, the part not yet written to the ledger included): its start
-and end, bytes and packets each way, accounts with usage, the top 5 accounts by
-bytes, and the state of network_usage.global_limit (as set in the config file).
-Exit 0 when running, 3 when not running.
+Tells whether Ferry runs: pid, uptime, the config file it runs with (and whether
+the file changed since it was loaded), what it actually listens on (as bound, from
+its runtime state file, ports chosen by the system included), the outcome of the
+last reload, and, when signaling.admin_token is set, live figures from the running
+process over its signaling API: health, live allocations, accounts, and the
+current timeframe's usage (GET /v1/usage, the part not yet written to the ledger
+included): its start and end, bytes and packets each way, accounts with usage, the
+top 5 accounts by bytes, and the state of network_usage.global_limit (as set in
+the config file). Exit 0 when running, 3 when not running.
 
 Options:
   --json               print one JSON object
@@ -61,16 +79,19 @@ function pidFileOf(values: Record<string, string | boolean | undefined>): { conf
 }
 
 /** Parses a stop/reload command line and finds the running Ferry, or says why not (exit code). */
-function runningFerry(io: CliIo, args: readonly string[], usage: string): { pid: number; pidFile: string } | { code: number } {
+function runningFerry(io: CliIo, args: readonly string[], usage: string): { pid: number; pidFile: string; config: string | undefined } | { code: number } {
   const p = parseCommand(io, args, usage, controlOptions);
   if (!p.ok) return { code: p.code };
   const { pidFile } = pidFileOf(p.values);
+  // Only a --config given on the command line names the file (./config.json is a guess).
+  const given = str(p.values.config);
+  const config = given === undefined ? undefined : resolve(given);
   const pid = runningPid(pidFile);
   if (pid === undefined) {
     io.stderr(`ferry: not running (pid file ${pidFile})\n`);
     return { code: EXIT_FAILURE };
   }
-  return { pid, pidFile };
+  return { pid, pidFile, config };
 }
 
 export async function stopCommand(args: readonly string[], io: CliIo): Promise<number> {
@@ -89,37 +110,90 @@ export async function stopCommand(args: readonly string[], io: CliIo): Promise<n
   return EXIT_OK;
 }
 
+/** How long `ferry reload` waits for the running Ferry to report the outcome. */
+export const RELOAD_WAIT_MS = 10_000;
+
+/** The runtime state of the running Ferry `pid`, when it has written it (a stale file of a dead one is ignored). */
+function stateOf(pidFile: string, pid: number): RuntimeState | undefined {
+  const state = readState(stateFileOf(pidFile));
+  return state?.pid === pid ? state : undefined;
+}
+
+/**
+ * The runtime state of the Ferry the pid file names, when it runs and has written it: e.g. where
+ * its signaling API actually listens (the `http` listener) for commands that call it.
+ */
+export function runningState(pidFile: string): RuntimeState | undefined {
+  const pid = runningPid(pidFile);
+  return pid === undefined ? undefined : stateOf(pidFile, pid);
+}
+
 export async function reloadCommand(args: readonly string[], io: CliIo): Promise<number> {
   const r = runningFerry(io, args, RELOAD_USAGE);
   if ('code' in r) return r.code;
-  const { pid } = r;
+  const { pid, pidFile, config } = r;
+  const stateFile = stateFileOf(pidFile);
+  const before = stateOf(pidFile, pid);
+  if (before === undefined) {
+    io.stderr(`ferry: pid ${pid} has no runtime state (${stateFile}): it is still starting, or was started by an older Ferry; not reloaded\n`);
+    return EXIT_FAILURE;
+  }
+  if (before.config === null) {
+    io.stderr(`ferry: pid ${pid} runs on the embedded defaults: there is no config file to reload\n`);
+    return EXIT_FAILURE;
+  }
+  if (config !== undefined && config !== before.config) {
+    io.stderr(`ferry: pid ${pid} runs with ${before.config}, not ${config}: a reload re-reads the file it was started with; not reloaded\n`);
+    return EXIT_FAILURE;
+  }
+  // 1. The check "ferry config check" makes, with its lines; an invalid file is never signalled.
+  if ((await loadOrReport(io, before.config)) === null) {
+    io.stderr(`ferry: not reloaded: pid ${pid} keeps its running configuration\n`);
+    return EXIT_FAILURE;
+  }
+  const checked = fileSha256(before.config);
+  // 2. The outcome to wait for: the first reload to begin after the check (one running now began before it).
+  const target = (stateOf(pidFile, pid) ?? before).reloads_started + 1;
   process.kill(pid, 'SIGHUP');
-  io.stdout(`reload requested (SIGHUP to pid ${pid}); the log says what was applied or why it was refused\n`);
+  const end = Date.now() + RELOAD_WAIT_MS;
+  for (;;) {
+    const state = stateOf(pidFile, pid);
+    const outcome = state?.reload;
+    if (outcome && outcome.seq >= target) return reportReload(io, pid, before.config, outcome, checked);
+    if (state === undefined || !alive(pid)) {
+      io.stderr(`ferry: pid ${pid} exited before it reported the reload\n`);
+      return EXIT_FAILURE;
+    }
+    if (Date.now() > end) {
+      io.stderr(`ferry: pid ${pid} did not report the outcome within ${RELOAD_WAIT_MS / 1000} s (${stateFile}); see its log\n`);
+      return EXIT_FAILURE;
+    }
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+function reportReload(io: CliIo, pid: number, file: string, outcome: ReloadOutcome, checked: string | null): number {
+  if (outcome.config_sha256 !== checked) io.stderr(`ferry: note: ${file} changed after it was checked; pid ${pid} judged the version it read\n`);
+  if (outcome.outcome === 'refused') {
+    io.stderr(`ferry: reload refused by pid ${pid}; the running configuration stays:\n${outcome.problems.map((l) => `  ${l}\n`).join('')}`);
+    return EXIT_FAILURE;
+  }
+  io.stdout(`reload applied (pid ${pid}): ${outcome.changed.length > 0 ? `${outcome.changed.join(', ')} changed` : 'nothing changed'}\n`);
   return EXIT_OK;
 }
 
-export interface Listener {
-  readonly transport: string;
-  readonly address: string;
-  readonly port: number;
-}
-
-function listenersOf(loaded: LoadedConfig): Listener[] {
-  const out: Listener[] = [
-    { transport: 'udp', address: loaded.listen.host, port: loaded.listen.port },
-    { transport: 'tcp', address: loaded.listen.host, port: loaded.listen.port },
-  ];
-  if (loaded.tlsListen) out.push({ transport: 'tls', address: loaded.tlsListen.host, port: loaded.tlsListen.port });
-  out.push({ transport: 'http', address: loaded.signalingListen.host, port: loaded.signalingListen.port });
-  return out;
-}
-
-/** A running Ferry's signaling API, when reachable: base URL and admin token. */
-export function adminApi(loaded: LoadedConfig | undefined): { base: string; token: string } | undefined {
+/**
+ * A running Ferry's signaling API, when reachable: base URL and admin token. `http`: where it
+ * actually listens (its runtime state); without it, signaling.address of the config file, unless
+ * that is port 0.
+ */
+export function adminApi(loaded: LoadedConfig | undefined, http?: Pick<StateListener, 'address' | 'port'>): { base: string; token: string } | undefined {
   // Without a config file, a development setup keeps its admin token in data/dev-secrets.json.
   const token = loaded?.config.signaling.admin_token ?? (loaded?.source === null ? devAdminToken() : undefined);
-  if (loaded === undefined || token === undefined || loaded.signalingListen.port === 0) return undefined;
-  return { base: `http://${formatHostPort(localHost(loaded.signalingListen.host), loaded.signalingListen.port)}`, token };
+  if (loaded === undefined || token === undefined) return undefined;
+  const at = http ?? { address: loaded.signalingListen.host, port: loaded.signalingListen.port };
+  if (at.port === 0) return undefined;
+  return { base: `http://${formatHostPort(localHost(at.address), at.port)}`, token };
 }
 
 function devAdminToken(): string | undefined {
@@ -149,22 +223,32 @@ export async function statusCommand(args: readonly string[], io: CliIo): Promise
     else io.stdout(`ferry is not running (pid file ${pidFile})\n`);
     return EXIT_NOT_RUNNING;
   }
+  // What the process says of itself; the config file only for the admin token and the usage settings.
+  const state = stateOf(pidFile, pid);
+  const file = state !== undefined ? (state.config ?? undefined) : config;
   let loaded: LoadedConfig | undefined;
   try {
-    loaded = await loadConfig(config);
+    loaded = await loadConfig(file);
   } catch {
-    loaded = undefined; // the file changed since; pid-only information
+    loaded = undefined; // the file changed since and is invalid now: no live figures
   }
-  const since = startedAt(pidFile);
+  const since = state !== undefined ? Date.parse(state.started_at) : startedAt(pidFile);
   const status: Record<string, unknown> = {
     running: true,
     pid,
     pid_file: pidFile,
-    ...(since !== undefined ? { started_at: new Date(since).toISOString(), uptime_s: Math.round((Date.now() - since) / 1000) } : {}),
-    config: config ?? null,
-    ...(loaded ? { listeners: listenersOf(loaded) } : {}),
+    ...(since !== undefined ? { started_at: new Date(since).toISOString(), uptime_s: Math.max(0, Math.round((Date.now() - since) / 1000)) } : {}),
+    config: file ?? null,
   };
-  const api = adminApi(loaded);
+  if (state !== undefined) {
+    status.config_changed = state.config !== null && fileSha256(state.config) !== state.config_sha256;
+    status.listeners = state.listeners;
+    status.last_reload = state.reload;
+  } else {
+    status.note = `no runtime state (${stateFileOf(pidFile)}): still starting, or started by an older Ferry`;
+  }
+  const http = state?.listeners.find((l) => l.transport === 'http');
+  const api = http === undefined ? undefined : adminApi(loaded, http);
   if (api !== undefined && loaded !== undefined) {
     const [health, sessions, accounts, usage] = await Promise.allSettled([
       getJson(`${api.base}/healthz`),
@@ -176,22 +260,31 @@ export async function statusCommand(args: readonly string[], io: CliIo): Promise
     if (sessions.status === 'fulfilled') status.allocations = countOf(sessions.value, 'sessions');
     if (accounts.status === 'fulfilled') status.accounts = countOf(accounts.value, 'accounts');
     if (usage.status === 'fulfilled') status.usage = usage.value;
-  } else {
-    status.note = 'live figures need signaling.admin_token and a fixed signaling port in the config';
+  } else if (state !== undefined) {
+    status.note = 'live figures need signaling.admin_token in the config file';
   }
   if (json) {
     io.stdout(`${JSON.stringify(status)}\n`);
     return EXIT_OK;
   }
+  io.stdout(`${statusLines(pid, status, state).join('\n')}\n`);
+  return EXIT_OK;
+}
+
+function statusLines(pid: number, status: Record<string, unknown>, state: RuntimeState | undefined): string[] {
   const lines = [`ferry is running: pid ${pid}${status.uptime_s !== undefined ? `, up ${formatUptime(status.uptime_s as number)}` : ''}`];
-  for (const l of (status.listeners as Listener[] | undefined) ?? []) lines.push(`  listening: ${l.transport} ${formatHostPort(l.address, l.port)}`);
+  if (state !== undefined) {
+    lines.push(`  config: ${state.config ?? 'the embedded defaults'}${status.config_changed === true ? ' (changed since it was loaded: "ferry reload" applies it)' : ''}`);
+    lines.push(...listenerLines(state.listeners));
+    const r = state.reload;
+    if (r !== null) lines.push(`  last reload: ${r.outcome} at ${r.finished_at}${r.outcome === 'applied' ? `: ${r.changed.length > 0 ? `${r.changed.join(', ')} changed` : 'nothing changed'}` : `: ${r.problems.join('; ')}`}`);
+  }
   if (status.health !== undefined) lines.push(`  health: ${String(status.health)}`);
   if (status.allocations !== undefined) lines.push(`  live allocations: ${String(status.allocations)}`);
   if (status.accounts !== undefined) lines.push(`  accounts: ${String(status.accounts)}`);
   if (status.usage !== undefined) lines.push(...usageLines(status.usage as UsageSummary));
   if (status.note !== undefined) lines.push(`  (${String(status.note)})`);
-  io.stdout(`${lines.join('\n')}\n`);
-  return EXIT_OK;
+  return lines;
 }
 
 function formatUptime(s: number): string {

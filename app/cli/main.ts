@@ -22,7 +22,7 @@ Commands:
   start [--fg] [--config FILE]    start the relay (in the background without --fg)
   stop                            stop a background Ferry (SIGTERM, waits up to 15 s)
   status [--json]                 is Ferry running? pid, uptime, listeners, live figures
-  reload                          re-read the config file of a running Ferry (SIGHUP)
+  reload                          check the config file, apply it to a running Ferry, say the outcome
   accounts create NAME | list | disable ID
                                   manage accounts in the configured store
   credentials ACCOUNT [--ttl 1h]  mint TURN credentials ({iceServers}) locally

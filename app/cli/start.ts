@@ -1,48 +1,53 @@
 /**
- * `ferry start`: in the foreground (`--fg`; SIGTERM/SIGINT stop, SIGHUP reloads the config), or
- * as a daemon that runs `ferry start --fg` detached, logs to a file and records its pid.
+ * `ferry start`: in the foreground (`--fg`; SIGTERM/SIGINT stop, SIGHUP reloads the config,
+ * app/cli/reloader.ts), or as a daemon that runs `ferry start --fg` detached, logs to a file,
+ * records its pid and waits for the child's own report that it serves (app/cli/daemon.ts). With a
+ * pid file the process keeps its runtime state file (app/cli/runtime-state.ts).
  */
-import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig, parseConfig, type LoadedConfig } from '../../src/config/load.js';
-import { formatHostPort } from '../../src/config/net.js';
+import { resolve } from 'node:path';
+import { ConfigError, parseConfig, type LoadedConfig } from '../../src/config/load.js';
 import { createLogger, type Logger } from '../../src/logger.js';
+import { ListenError } from '../components/listen-error.js';
 import { startFerry, type FerryHandle } from '../ferry.js';
-import { readTlsFiles } from '../relay-options.js';
-import type { TlsCredentials } from '../../turn/index.js';
 import {
-  configPath, dataDir, defaultLogFile, defaultPidFile, EXIT_FAILURE, EXIT_OK, loadOrReport, localHost,
-  parseCommand, str, type CliIo,
+  configPath, dataDir, defaultLogFile, defaultPidFile, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, str, type CliIo,
 } from './common.js';
+import { daemon, tellParent } from './daemon.js';
 import { announceDevSetup } from './dev-notice.js';
 import { loadDevSecrets } from './dev-setup.js';
 import { removePid, runningPid, writePid } from './pid-file.js';
-import { waitForBinding } from './stun-probe.js';
+import { Reloader, StateKeeper } from './reloader.js';
+import { fileSha256, STATE_VERSION, stateFileOf, type StateListener } from './runtime-state.js';
 
 /** How long a clean stop may take after the first signal before Ferry gives up and exits 1. */
 export const STOP_TIMEOUT_MS = 3000;
 /** How long a second signal (or a stop past STOP_TIMEOUT_MS) waits for the usage to be written. */
 export const LAST_FLUSH_MS = 1000;
-/** How long `ferry start` (daemon) waits for the relay to answer a STUN Binding. */
-export const START_TIMEOUT_MS = 10_000;
-
-const BIN = fileURLToPath(new URL('../../../bin/ferry.js', import.meta.url)); // dist/app/cli → root
+export { START_TIMEOUT_MS } from './daemon.js';
 
 export const START_USAGE = `Usage: ferry start [--fg] [--dev] [--config FILE] [--pid-file FILE] [--log FILE]
 
 Starts the TURN/STUN relay and the signaling service.
 
 Without --fg, Ferry runs in the background: it starts "ferry start --fg" detached,
-with its log (JSON lines) appended to --log, writes its pid to --pid-file, waits
-until the relay answers a STUN Binding (at most 10 s), prints the pid and exits 0.
-It refuses to start (exit 1) when the pid file names a running Ferry.
+with its log (JSON lines) appended to --log, writes its pid to --pid-file, and waits
+(at most 10 s) until that process reports that all its listeners are bound and it
+serves; then it prints the pid and what it listens on and exits 0. When the process
+cannot start it exits 1 with the process's own message, e.g.
+  ferry: cannot listen on 127.0.0.1:3478 (address): address already in use
+and no Ferry is left running. It refuses to start (exit 1) when the pid file names
+a running Ferry.
+
+With a pid file, the running process keeps its runtime state (pid, the addresses
+and ports it actually listens on, the outcome of the last reload) in a JSON file
+next to it: data/ferry.pid -> data/ferry.state.json ("ferry status", "ferry reload").
 
 With --fg, Ferry runs in the foreground and logs JSON lines to stdout.
+A port already in use exits 1 with the same message as above.
 SIGINT or SIGTERM stops it cleanly (exit 0); a second signal writes the usage and
 exits at once (130 for SIGINT, 143 for SIGTERM).
-SIGHUP (or "ferry reload") re-reads the config file.
+SIGHUP (or "ferry reload") re-reads the config file and applies it, or refuses it
+whole (see "ferry reload --help").
 
 Without any config file Ferry runs on the embedded defaults with a development
 setup: secrets in ./data/dev-secrets.json, a "dev" account, and a notice on
@@ -76,87 +81,14 @@ export async function startCommand(args: readonly string[], io: CliIo): Promise<
   const pidArg = str(p.values['pid-file']);
   const logArg = str(p.values.log);
   const dev = p.values.dev === true;
-  if (p.values.fg === true) return foreground(config, pidArg === undefined ? undefined : resolve(pidArg), dev, io);
+  if (p.values.fg === true) {
+    // What this start prints on stderr, for the background `ferry start` that may have spawned it.
+    let printed = '';
+    const code = await foreground(config, pidArg === undefined ? undefined : resolve(pidArg), dev, { ...io, stderr: (t) => ((printed += t), io.stderr(t)) });
+    if (code !== EXIT_OK) await tellParent({ type: 'failed', message: printed.trim() === '' ? `ferry: exited with code ${code}` : printed });
+    return code;
+  }
   return daemon(config, resolve(pidArg ?? defaultPidFile(config)), resolve(logArg ?? defaultLogFile(config)), dev, io);
-}
-
-function logTail(file: string, lines = 20): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n');
-  } catch {
-    return '';
-  }
-}
-
-async function daemon(config: string | undefined, pidFile: string, logFile: string, dev: boolean, io: CliIo): Promise<number> {
-  const loaded = await loadOrReport(io, config);
-  if (loaded === null) return EXIT_FAILURE;
-  const running = runningPid(pidFile);
-  if (running !== undefined) {
-    io.stderr(`ferry: already running (pid ${running}, pid file ${pidFile})\n`);
-    return EXIT_FAILURE;
-  }
-  mkdirSync(dirname(logFile), { recursive: true });
-  const fd = openSync(logFile, 'a', 0o640);
-  const args = [BIN, 'start', '--fg', '--pid-file', pidFile, ...(dev ? ['--dev'] : []), ...(config !== undefined ? ['--config', config] : [])];
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], cwd: process.cwd() });
-  closeSync(fd);
-  let exit: string | undefined;
-  child.once('exit', (code, signal) => (exit = signal !== null ? `signal ${signal}` : `exit code ${code}`));
-  child.once('error', (err) => (exit = err.message));
-  if (child.pid === undefined) {
-    await new Promise((r) => setImmediate(r));
-    io.stderr(`ferry: cannot start: ${exit ?? 'spawn failed'}\n`);
-    return EXIT_FAILURE;
-  }
-  const pid = child.pid;
-  writePid(pidFile, pid);
-  const { host, port } = loaded.listen;
-  const up = await waitForBinding(localHost(host), port, START_TIMEOUT_MS, () => exit !== undefined);
-  if (!up) {
-    if (exit === undefined) {
-      child.kill('SIGTERM');
-      io.stderr(`ferry: no STUN Binding answer on ${formatHostPort(localHost(host), port)} within ${START_TIMEOUT_MS / 1000} s: stopped it (pid ${pid})\n`);
-    } else {
-      io.stderr(`ferry: failed to start (${exit})\n`);
-    }
-    removePid(pidFile, pid);
-    const tail = logTail(logFile);
-    if (tail.trim() !== '') io.stderr(`--- last lines of ${logFile} ---\n${tail}\n`);
-    return EXIT_FAILURE;
-  }
-  child.unref();
-  io.stdout(`ferry started in the background: pid ${pid}\n  log: ${logFile}\n  pid file: ${pidFile}\n  stop it with: ferry stop --pid-file ${pidFile}\n`);
-  return EXIT_OK;
-}
-
-/** Applies the config file again; on any problem logs it and keeps the running config. */
-async function reload(source: string | null, handle: FerryHandle, logger: Logger): Promise<void> {
-  if (source === null) {
-    logger.warn('SIGHUP: running on the embedded defaults, there is no config file to reload');
-    return;
-  }
-  logger.info({ config: source }, 'SIGHUP: reloading the configuration');
-  let next: LoadedConfig;
-  let tls: TlsCredentials | undefined;
-  try {
-    next = await loadConfig(source);
-    // Renewed certificate files replace the old ones in place: read them again before applying anything.
-    tls = await readTlsFiles(next);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    logger.error({ config: source, problems: err.problems }, `reload refused, the running configuration stays in force: ${err.message}`);
-    return;
-  }
-  try {
-    const diff = handle.reload(next, tls);
-    if (diff.restart.length > 0) {
-      logger.warn({ keys: diff.restart }, `reload: ${diff.restart.join(', ')} changed; needs a restart, ignored until then`);
-    }
-    logger.info({ changed: diff.live }, diff.live.length > 0 ? `configuration reloaded: ${diff.live.join(', ')} applied` : 'configuration reloaded: nothing to apply');
-  } catch (err) {
-    logger.error({ err: { message: (err as Error).message } }, 'reload refused, the running configuration stays in force');
-  }
 }
 
 async function foreground(config: string | undefined, pidFile: string | undefined, devFlag: boolean, io: CliIo): Promise<number> {
@@ -184,7 +116,7 @@ async function foreground(config: string | undefined, pidFile: string | undefine
     writePid(pidFile, process.pid);
   }
   try {
-    return await runUntilSignal(loaded, dev, io, (f) => (onHup = f));
+    return await runUntilSignal(loaded, dev, io, (f) => (onHup = f), pidFile === undefined ? undefined : stateFileOf(pidFile));
   } finally {
     process.off('SIGHUP', hup);
     if (pidFile !== undefined) removePid(pidFile, process.pid);
@@ -196,6 +128,7 @@ async function runUntilSignal(
   dev: ReturnType<typeof loadDevSecrets> | undefined,
   io: CliIo,
   setHup: (f: () => void) => void,
+  stateFile: string | undefined,
 ): Promise<number> {
   const logger = createLogger(loaded.config.log_level);
   let running: FerryHandle | undefined;
@@ -225,20 +158,61 @@ async function runUntilSignal(
     const message = (err as Error).message;
     if (err instanceof ConfigError) {
       io.stderr(`${message}\n`);
+    } else if (err instanceof ListenError) {
+      logger.fatal({ key: err.key, address: err.host, port: err.port }, message);
+      io.stderr(`ferry: ${message}\n`);
     } else {
       logger.fatal({ err }, 'cannot start');
       io.stderr(`ferry: cannot start: ${message}\n`);
     }
     return EXIT_FAILURE;
   }
+  const now = new Date().toISOString();
+  const state = new StateKeeper(stateFile, {
+    version: STATE_VERSION,
+    pid: process.pid,
+    started_at: now,
+    config: loaded.source,
+    config_loaded_at: now,
+    config_sha256: loaded.source === null ? null : fileSha256(loaded.source),
+    listeners: listenersOf(handle),
+    reloads_started: 0,
+    reload: null,
+  }, logger);
+  try {
+    return await serve(handle, loaded, dev, io, logger, state, setHup, firstSignal, () => count);
+  } finally {
+    state.remove();
+  }
+}
+
+/** What the process listens on, as bound, with the config key of each listener. */
+function listenersOf(handle: FerryHandle): StateListener[] {
+  const keys = { udp: 'address', tcp: 'address', tls: 'tls_address' } as const;
+  const { address, port } = handle.signalingAddress();
+  return [...handle.listening().map((l) => ({ ...l, key: keys[l.transport] })), { transport: 'http', address, port, key: 'signaling.address' }];
+}
+
+/** Runs a started Ferry until the first stop signal: reloads on SIGHUP, usage flushes on SIGUSR2; then stops it. */
+async function serve(
+  handle: FerryHandle,
+  loaded: LoadedConfig,
+  dev: ReturnType<typeof loadDevSecrets> | undefined,
+  io: CliIo,
+  logger: Logger,
+  state: StateKeeper,
+  setHup: (f: () => void) => void,
+  firstSignal: Promise<NodeJS.Signals>,
+  signals: () => number,
+): Promise<number> {
   // Reloads run one after the other, never during the stop.
-  let reloading = Promise.resolve();
+  const reloader = new Reloader(loaded.source, handle, logger, state);
   setHup(() => {
-    if (count === 0) reloading = reloading.then(() => reload(loaded.source, handle, logger)).catch((err: unknown) => logger.error({ err }, 'reload failed'));
+    if (signals() === 0) reloader.request();
   });
   // SIGUSR2: write the counted usage to the ledger now.
   const onUsr2 = () => {
-    if (count > 0) return;
+    if (signals() > 0) return;
     handle.flushUsage().then(
       () => logger.info('SIGUSR2: usage written to the ledger'),
       (err: unknown) => logger.error({ err }, 'SIGUSR2: usage flush failed'),
@@ -248,10 +222,12 @@ async function runUntilSignal(
   if (dev !== undefined) {
     await announceDevSetup({ handle, dev, configFile: loaded.source ?? undefined, signingSecret: loaded.config.auth_secrets[0], io, logger });
   }
+  // Serving (unless a stop signal came during the start): tell the background `ferry start`, if any.
+  if (signals() === 0) await tellParent({ type: 'ready', listeners: state.current.listeners });
 
   const signal = await firstSignal;
   logger.info({ signal }, 'stopping');
-  await reloading;
+  await reloader.idle();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS)));
   const late = await Promise.race([handle.stop().then(() => false), timedOut]);

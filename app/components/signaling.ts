@@ -19,6 +19,7 @@ import type { UsageStore } from '../../src/metering/types.js';
 import type { FerryMetrics } from '../../src/metrics/index.js';
 import { buildSignalingApp } from '../../signaling/app.js';
 import type { Component } from './component.js';
+import { listenError } from './listen-error.js';
 import type { TurnComponent } from './turn.js';
 
 /**
@@ -110,9 +111,7 @@ export class SignalingComponent implements Component {
     try {
       await app.listen({ host, port });
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const why = e.code === 'EADDRINUSE' ? 'address in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
-      throw new Error(`cannot listen on signaling.address ${signaling.address}: ${why}`, { cause: err });
+      throw listenError('signaling.address', host, port, err);
     }
     const bound = app.server.address();
     if (typeof bound === 'object' && bound !== null) this.#address = { address: bound.address, port: bound.port };

@@ -19,6 +19,7 @@ import { createPeerPolicy, TurnServer, type AllocationInfo, type CloseReason, ty
 import { buildRelayPlan, quotasOf, requestDefencesOf, type RelayPlan } from '../relay-options.js';
 import { combineTurnEvents } from '../turn-events.js';
 import type { Component } from './component.js';
+import { keyedListenError, type KeyedListener } from './listen-error.js';
 
 /** The certificate and key files are read again on every reload (renewed in place or moved): see setTlsCredentials. */
 export const TURN_KEYS = ['users', 'auth_secrets', 'peers', 'quotas', 'realm', 'tls', 'nonce', 'rate_limits'] as const;
@@ -48,6 +49,8 @@ export class TurnComponent implements Component {
   readonly #plan: RelayPlan;
   readonly #log: Logger;
   #secrets: readonly string[];
+  /** The listeners by config key, to name the key of one that cannot be opened. */
+  readonly #listenKeys: KeyedListener[];
   #tlsFingerprint: string | undefined;
   /** Ends the subscriptions to the accounts, the limiter and metering (on stop). */
   readonly #unsubscribe: (() => void)[];
@@ -57,6 +60,9 @@ export class TurnComponent implements Component {
     this.#plan = plan;
     this.#log = deps.log;
     this.#secrets = deps.config.config.auth_secrets;
+    const { listen, tlsListen } = deps.config;
+    this.#listenKeys = [{ key: 'address', host: listen.host, port: listen.port, syscalls: ['bind', 'listen'] }];
+    if (tlsListen) this.#listenKeys.push({ key: 'tls_address', host: tlsListen.host, port: tlsListen.port, syscalls: ['listen'] });
     this.#tlsFingerprint = plan.options.tls?.[0] ? certificateOf(plan.options.tls[0].cert) : undefined;
     const turn = new TurnServer({
       ...plan.options,
@@ -92,8 +98,13 @@ export class TurnComponent implements Component {
     return new TurnComponent(deps, plan);
   }
 
+  /** Opens the listeners; one that cannot be opened is a ListenError naming its config key. */
   async start(): Promise<void> {
-    await this.server.start();
+    try {
+      await this.server.start();
+    } catch (err) {
+      throw keyedListenError(err, this.#listenKeys);
+    }
     const log = this.#log;
     for (const l of this.server.listening()) {
       log.info({ transport: l.transport, address: l.address, port: l.port }, `listening on ${l.transport} ${formatHostPort(l.address, l.port)}`);

@@ -1,10 +1,34 @@
-// STUN Binding over UDP, to tell when a server is up (independent of its log wording). The probe
-// itself is the CLI's (`ferry start` waits for its child the same way).
-import { stunBinding } from '../../app/cli/stun-probe.js';
+// STUN Binding over UDP, to tell when a server is up (independent of its log wording).
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+
+const MAGIC_COOKIE = 0x2112a442;
 
 /** One Binding request; resolves true when a success response with our transaction id arrives. */
 export function stunPing(port: number, host = '127.0.0.1', timeoutMs = 300): Promise<boolean> {
-  return stunBinding(host, port, timeoutMs);
+  return new Promise((resolve) => {
+    const socket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
+    const request = Buffer.alloc(20);
+    request.writeUInt16BE(0x0001, 0); // Binding request, no attributes
+    request.writeUInt32BE(MAGIC_COOKIE, 4);
+    const transaction = randomBytes(12);
+    transaction.copy(request, 8);
+    let settled = false;
+    const done = (ok: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.close();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.on('error', () => done(false));
+    socket.on('message', (m) => {
+      if (m.length >= 20 && m.readUInt16BE(0) === 0x0101 && m.subarray(8, 20).equals(transaction)) done(true);
+    });
+    socket.send(request, port, host, (err) => err && done(false));
+  });
 }
 
 /** Polls with Binding requests until one is answered or `deadlineMs` passes. */

@@ -1,0 +1,93 @@
+// The runtime state file (app/cli/runtime-state.ts): where it lives, an atomic write that reads
+// back, anything else (damaged, another version, wrong shapes) read as no state, and removal only
+// by the process it belongs to. Also the keyed listen errors (app/components/listen-error.ts).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { keyedListenError, ListenError } from '../../../../app/components/listen-error.js';
+import { readState, removeState, stateFileOf, STATE_VERSION, writeState, type RuntimeState } from '../../../../app/cli/runtime-state.js';
+import { tempDir } from '../../../helpers/temp-dir.js';
+
+const state = (pid: number): RuntimeState => ({
+  version: STATE_VERSION,
+  pid,
+  started_at: '2030-01-01T00:00:00.000Z',
+  config: '/etc/ferry/config.json',
+  config_loaded_at: '2030-01-01T00:00:00.000Z',
+  config_sha256: 'ab'.repeat(32),
+  listeners: [
+    { transport: 'udp', address: '127.0.0.1', port: 3478, key: 'address' },
+    { transport: 'http', address: '::1', port: 40123, key: 'signaling.address' },
+  ],
+  reloads_started: 2,
+  reload: { seq: 2, started_at: '2030-01-01T00:00:01.000Z', finished_at: '2030-01-01T00:00:01.005Z', outcome: 'refused', changed: [], problems: ['address: changed'], config_sha256: null },
+});
+
+describe('runtime state file', () => {
+  it('lives next to the pid file', () => {
+    assert.equal(stateFileOf('/var/lib/ferry/data/ferry.pid'), '/var/lib/ferry/data/ferry.state.json');
+    assert.equal(stateFileOf('/run/ferry'), '/run/ferry.state.json');
+  });
+
+  it('is written atomically (no temp file left) and reads back', () => {
+    const dir = tempDir('ferry-state');
+    const file = join(dir, 'data', 'ferry.state.json');
+    writeState(file, state(1234));
+    assert.deepEqual(readState(file), state(1234));
+    assert.deepEqual(readdirSync(join(dir, 'data')), ['ferry.state.json']);
+  });
+
+  it('reads anything else as no state', () => {
+    const dir = tempDir('ferry-state');
+    const file = join(dir, 'ferry.state.json');
+    assert.equal(readState(file), undefined, 'no file');
+    for (const bad of [
+      '{"pid": 12',
+      JSON.stringify({ ...state(1), version: 2 }),
+      JSON.stringify({ ...state(1), pid: -1 }),
+      JSON.stringify({ ...state(1), listeners: [{ transport: 'sctp', address: '1.2.3.4', port: 1, key: 'address' }] }),
+      JSON.stringify({ ...state(1), listeners: [{ transport: 'udp', address: '1.2.3.4', port: 70000, key: 'address' }] }),
+      JSON.stringify({ ...state(1), reload: { ...state(1).reload, seq: 0 } }),
+      JSON.stringify({ ...state(1), reload: { ...state(1).reload, outcome: 'maybe' } }),
+      JSON.stringify({ ...state(1), started_at: 'yesterday' }),
+      '[]',
+    ]) {
+      writeFileSync(file, bad);
+      assert.equal(readState(file), undefined, bad);
+    }
+  });
+
+  it('is removed only by the process it belongs to', () => {
+    const dir = tempDir('ferry-state');
+    const file = join(dir, 'ferry.state.json');
+    writeState(file, state(1234));
+    removeState(file, 999);
+    assert.ok(existsSync(file), 'another pid leaves it');
+    removeState(file, 1234);
+    assert.equal(existsSync(file), false);
+  });
+});
+
+describe('listen errors name the config key', () => {
+  const listeners = [
+    { key: 'address', host: '127.0.0.1', port: 3478, syscalls: ['bind', 'listen'] },
+    { key: 'tls_address', host: '127.0.0.1', port: 5349, syscalls: ['listen'] },
+  ] as const;
+  const sysErr = (syscall: string, port: number, code = 'EADDRINUSE') => Object.assign(new Error(`${syscall} ${code}`), { code, syscall, address: '127.0.0.1', port });
+
+  it('by the syscall and port the system error carries', () => {
+    const udp = keyedListenError(sysErr('bind', 3478), listeners);
+    assert.ok(udp instanceof ListenError);
+    assert.equal(udp.message, 'cannot listen on 127.0.0.1:3478 (address): address already in use');
+    assert.equal((keyedListenError(sysErr('listen', 5349), listeners) as Error).message, 'cannot listen on 127.0.0.1:5349 (tls_address): address already in use');
+    assert.match((keyedListenError(sysErr('listen', 3478, 'EACCES'), listeners) as Error).message, /^cannot listen on 127\.0\.0\.1:3478 \(address\): permission denied/);
+  });
+
+  it('leaves other errors as they are', () => {
+    const other = new Error('boom');
+    assert.equal(keyedListenError(other, listeners), other);
+    const elsewhere = sysErr('listen', 9999);
+    assert.equal(keyedListenError(elsewhere, listeners), elsewhere);
+  });
+});
