@@ -112,7 +112,7 @@ export async function accountsCommand(args: readonly string[], io: CliIo): Promi
     if (sub === 'limit') limit = arg === 'none' ? null : validateLimit(arg);
   } catch (err) {
     if (!(err instanceof AccountError)) throw err;
-    return usageError(io, err.message.replace(/^limit: /, 'SIZE: '), usage);
+    return usageError(io, err.message.replace(/^limit:? /, 'SIZE: '), usage);
   }
   const config = configPath(str(p.values.config));
   const loaded = await loadOrReport(io, config);

@@ -75,17 +75,16 @@ const age = (s: number) => (s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}
 export async function sessionsCommand(args: readonly string[], io: CliIo): Promise<number> {
   const first = args[0];
   if (first === 'kill') return kill(args.slice(1), io);
+  // A first word that is no option is a subcommand: list, kill, or a mistyped one (`ferry sessions kil 3`).
+  if (first !== undefined && first !== 'list' && !first.startsWith('-')) return unknownWord(io, 'subcommand', first, ['list', 'kill'], SESSIONS_USAGE);
   const rest = first === 'list' ? args.slice(1) : args;
   const p = parseCommand(
     io,
     rest,
     SESSIONS_USAGE,
     { config: { type: 'string', short: 'c' }, 'pid-file': { type: 'string' }, account: { type: 'string' }, json: { type: 'boolean' } },
-    { min: 0, max: 1 },
   );
   if (!p.ok) return p.code;
-  // A positional here is a mistyped subcommand (`ferry sessions lsit`).
-  if (p.positionals.length > 0) return unknownWord(io, 'subcommand', p.positionals[0], ['list', 'kill'], SESSIONS_USAGE);
   const filter = str(p.values.account);
   if (filter !== undefined && filter.trim() === '') return usageError(io, '--account: must not be empty', SESSIONS_USAGE);
   const api = await runningApi(io, p.values);

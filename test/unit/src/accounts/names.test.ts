@@ -5,7 +5,7 @@ import { findAccountRef, foldName, sameAccountName } from '../../../../src/accou
 
 describe('account names', () => {
   it('fold ASCII case only (as SQLite NOCASE does)', () => {
-    assert.equal(foldName('Acme Ltd. ÉTÉ'), 'acme ltd. ÉTÉ');
+    assert.equal(foldName('Acme Ltd. ÉTÉ'), 'acme ltd. ÉtÉ');
     assert.ok(sameAccountName('ACME', 'acme'));
     assert.ok(!sameAccountName('été', 'ÉTÉ'));
     assert.ok(!sameAccountName('acme ', 'acme'));
