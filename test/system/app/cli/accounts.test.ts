@@ -6,42 +6,22 @@
 // (answers given before anything is opened run the same CLI in this process: see cli()).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { run } from '../../../../app/cli/main.js';
 import { apiJson, apiRequest } from '../../../helpers/admin-http.js';
 import { restCredentials } from '../../../helpers/ferry-process.js';
-import { freePort, reservePortRange, type PortRange } from '../../../helpers/ports.js';
-import { spawnGuarded, terminate } from '../../../helpers/reaper.js';
+import { ferryCli, startCliFerry, type CliFerry, type CliRun } from '../../../helpers/ferry-cli.js';
 import { tempDir } from '../../../helpers/temp-dir.js';
 import { TestTurnClient } from '../../../helpers/turn-client.js';
 import { UdpPeer } from '../../../helpers/udp-peer.js';
 import { exitIfStuck, sleep } from '../../../helpers/wait.js';
 
-const ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
-const FERRY = join(ROOT, 'bin', 'ferry.js');
 const SECRET = 'accounts-cli-rest-secret-0123456789';
 const ADMIN = 'admin-token-for-the-accounts-cli-test';
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
-/** Runs `ferry args...` in `cwd` without blocking the event loop; killed after 30 s. */
-function ferry(args: string[], cwd: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [FERRY, ...args], { cwd });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+type Run = CliRun;
+const ferry = (args: string[], cwd: string) => ferryCli(args, cwd);
 
 /**
  * The same CLI in this process (`run` from app/cli/main.ts), for answers given before any file or
@@ -185,11 +165,9 @@ describe('account commands with no Ferry running (on the store)', () => {
 describe('account and session commands against a running Ferry', () => {
   const dir = tempDir('ferry-cli-accounts-live');
   const pidFile = join(dir, 'data', 'ferry.pid');
+  let f: CliFerry | undefined;
   let turnPort = 0;
   let base = '';
-  let range: PortRange | undefined;
-  let server: ReturnType<typeof spawnGuarded> | undefined;
-  let out = '';
   const clients: TestTurnClient[] = [];
   let peer: UdpPeer | undefined;
 
@@ -202,37 +180,15 @@ describe('account and session commands against a running Ferry', () => {
   }
 
   before(async () => {
-    turnPort = await freePort();
-    const httpPort = await freePort();
-    range = await reservePortRange();
-    base = `http://127.0.0.1:${httpPort}`;
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({
-      address: `127.0.0.1:${turnPort}`,
-      realm: 'ferry.test',
-      relay_ip: '127.0.0.1',
-      relay_ports: `${range.lo}-${range.hi}`,
-      auth_secrets: [SECRET],
-      peers: { allow: ['127.0.0.0/8'] },
-      signaling: { address: `127.0.0.1:${httpPort}`, admin_token: ADMIN },
-      storage: `sqlite:${join(dir, 'data', 'ferry.db')}`,
-    }));
-    server = spawnGuarded(process.execPath, [FERRY, 'start', '--fg', '--config', join(dir, 'config.json'), '--pid-file', pidFile], dir);
-    server.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    server.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const up = existsSync(pidFile) && (await apiRequest(base, 'GET', '/healthz', undefined, undefined, { timeoutMs: 1000 }).then((r) => r.ok, () => false));
-      if (up) break;
-      if (server.exitCode !== null || Date.now() > deadline) throw new Error(`Ferry did not come up:\n${out.slice(-3000)}`);
-      await sleep(100);
-    }
+    f = await startCliFerry(dir, { auth_secrets: [SECRET], signaling: { admin_token: ADMIN } });
+    turnPort = f.turnPort;
+    base = f.base;
   });
 
   after(async () => {
     for (const c of clients) c.close();
     peer?.close();
-    if (server !== undefined) await terminate(server, 3000);
-    range?.release();
+    await f?.stop();
     exitIfStuck();
   });
 
