@@ -1,8 +1,9 @@
 /**
  * `ferry accounts keys list|add|revoke`: an account's API keys, by the rule of ./account-access.ts
- * (the running Ferry's admin API when it has one, else the store). A key added or revoked on the
- * store counts at once even in a running Ferry (it looks keys up in the store on each request);
- * only the WebSockets already opened with a revoked key stay open until it restarts.
+ * (the running Ferry's admin API when it has one, else the store). A key revoked on the store is
+ * refused at once even by a running Ferry (it looks keys up in the store on each request), but the
+ * WebSockets already opened with it stay open until it restarts; a key added on the store works at
+ * once for an account the running Ferry knows (not one created on the store since it started).
  */
 import type { LoadedConfig } from '../../src/config/load.js';
 import {
@@ -21,8 +22,8 @@ An account's API keys (what an app backend authenticates with). ACCOUNT is an
 account id or name.
 
   list ACCOUNT            the keys: id, prefix, created, revoked (never the secret)
-  add ACCOUNT             create another key; prints {"id", "api_key"} as JSON
-                          (the key is shown only once)
+  add ACCOUNT             create another key; prints {"account", "id", "api_key"}
+                          as JSON (the key is shown only once)
   revoke ACCOUNT KEY_ID   refuse the key from now on and close the signaling
                           WebSockets opened with it; tokens and TURN credentials
                           already issued stay valid until they expire
@@ -34,7 +35,7 @@ ${OPTIONS}`;
 
 const SUBS = {
   list: { args: ['ACCOUNT'], about: 'Lists the API keys of ACCOUNT (an account id or name): id, prefix, creation and\nrevocation time. The secrets are never stored, so never shown.', json: true },
-  add: { args: ['ACCOUNT'], about: 'Creates another API key for ACCOUNT (an account id or name) and prints\n{"id", "api_key"} as JSON: the key is shown only once.', json: false },
+  add: { args: ['ACCOUNT'], about: 'Creates another API key for ACCOUNT (an account id or name) and prints\n{"account", "id", "api_key"} as JSON: the key is shown only once.', json: false },
   revoke: { args: ['ACCOUNT', 'KEY_ID'], about: 'Revokes the API key KEY_ID (key_...) of ACCOUNT (an account id or name): it is\nrefused from now on, and the signaling WebSockets opened with it are closed.\nSignaling tokens and TURN credentials already issued stay valid until they\nexpire (ferry accounts revoke ACCOUNT ends them).', json: false },
 } as const;
 
