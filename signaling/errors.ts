@@ -81,7 +81,11 @@ export function describeError(err: FastifyError, bodyLimit: number): Described {
       return { status: 415, code: 'unsupported_media_type', message: 'send the request body as application/json' };
   }
   // Domain errors: their messages are written for the client and never carry secrets.
-  if (err instanceof AccountError) return { status: 400, code: 'invalid_request', message: err.message };
+  if (err instanceof AccountError) {
+    return err.code === 'conflict'
+      ? { status: 409, code: 'conflict', message: err.message }
+      : { status: 400, code: 'invalid_request', message: err.message };
+  }
   if (err instanceof CredentialError) {
     return err.code === 'no_secret'
       ? { status: 503, code: 'credentials_unavailable', message: err.message }

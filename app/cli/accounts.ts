@@ -1,76 +1,87 @@
 /**
- * `ferry accounts create|list|disable` and `ferry credentials`: work on the configured SQLite store
- * directly, whether or not Ferry runs (WAL lets both use the file). A running Ferry keeps its own
- * view of accounts, so `accounts disable` goes through its admin API when it runs and has an
- * admin token, and through the store otherwise (the running relay then sees it after a restart).
+ * `ferry accounts create|list|enable|disable|rename|delete|revoke|limit` (and `keys`, in
+ * ./account-keys.ts). The rule every one follows (./account-access.ts): through a running Ferry's
+ * admin API when the pid file names a running Ferry and signaling.admin_token is set, so the live
+ * process sees the change at once (closes allocations, drops sockets, enforces the limit);
+ * otherwise on the configured SQLite store directly (WAL lets both use the file), and a running
+ * Ferry without admin token then sees the change only after a restart (the command says so).
+ * ACCOUNT is an account id or its name (names are unique, ignoring ASCII case).
  */
-import { networkInterfaces } from 'node:os';
-import { AccountError, AccountService } from '../../src/accounts/service.js';
-import type { Account } from '../../src/accounts/types.js';
+import { AccountError, validateAccountName, validateLimit } from '../../src/accounts/service.js';
 import type { LoadedConfig } from '../../src/config/load.js';
-import { CredentialError } from '../../src/credentials/errors.js';
-import { IceServerIssuer } from '../../src/credentials/ice-servers.js';
-import { describeTtlRange, ICE_TTL, parseTtl, TtlError } from '../../src/credentials/ttl.js';
-import { chooseRelayIps } from '../relay-options.js';
+import { formatSize } from '../../src/config/units.js';
 import {
-  adminRequest, configPath, defaultPidFile, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, str, usageError, withStore, type CliIo,
-} from './common.js';
-import { adminApi } from './control.js';
-import { runningPid } from './pid-file.js';
+  ACCESS_RULE, apiFailure, callApi, CONFIG_OPTION, listAccounts, PID_FILE_OPTION, resolveAccount, routeOf, storeNote, table,
+  withAccounts, type AccountJson, type Route,
+} from './account-access.js';
+import { keysCommand } from './account-keys.js';
+import { configPath, defaultPidFile, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, str, usageError, type CliIo } from './common.js';
+import { unknownWord } from './did-you-mean.js';
 
-const CONFIG_OPTION = `  -c, --config FILE    the config file naming the store (default: ./config.json
-                       when it exists, else data/ferry.db in the working directory)
-  -h, --help           show this help
-`;
+export const ACCOUNTS_USAGE = `Usage: ferry accounts <subcommand> [options]
 
-export const ACCOUNTS_USAGE = `Usage: ferry accounts <create NAME | list | disable ID> [--config FILE]
+Manages accounts (who relayed bytes are billed to). ACCOUNT is an account id or
+its name; names are unique among live accounts, ignoring ASCII case.
 
-Manages accounts in the configured store (storage), whether or not Ferry runs.
+  create NAME               create an account and its first API key; prints
+                            {id, name, api_key} as JSON (the key is shown only once)
+  list [--json]             list the accounts
+  enable ACCOUNT            accept the account's keys and credentials again
+  disable ACCOUNT           refuse its API keys, signaling tokens and TURN
+                            credentials; close its live allocations
+  rename ACCOUNT NEW_NAME   rename it
+  delete ACCOUNT            delete it (its keys are revoked, live allocations closed)
+  revoke ACCOUNT            revoke every TURN credential and signaling token issued
+                            so far; close its live allocations (API keys stay)
+  limit ACCOUNT SIZE|none   relayed bytes allowed per usage timeframe (e.g. 10GB);
+                            none removes the limit
+  keys list|add|revoke      the account's API keys ("ferry accounts keys --help")
 
-  create NAME    creates an account and its first API key; prints {id, name, api_key}
-                 as JSON (the key is shown only once). Through a running Ferry's
-                 admin API when there is one (see disable).
-  list           lists the accounts (--json: as JSON)
-  disable ID     disables an account: its API keys, signaling tokens and TURN
-                 credentials are refused. When a running Ferry is found (pid file)
-                 and signaling.admin_token is set, this goes through its admin API,
-                 which also closes the account's live allocations; otherwise the
-                 store is changed directly and a running Ferry sees it only after
-                 a restart.
+${ACCESS_RULE}
+
+"ferry accounts <subcommand> --help" describes a subcommand.
 
 Options:
   --json               (list) print JSON
-  --pid-file FILE      (create, disable) the pid file of a running Ferry (default:
-                       data/ferry.pid next to the config file)
-${CONFIG_OPTION}`;
+${PID_FILE_OPTION}${CONFIG_OPTION}`;
 
-export const CREDENTIALS_USAGE = `Usage: ferry credentials ACCOUNT [--ttl 1h] [--config FILE]
-
-Mints TURN credentials for ACCOUNT (an account id or name) locally, with the
-config's first auth secret, and prints {"iceServers": [...], "expires_at": ...}
-as JSON, ready for new RTCPeerConnection(...). The URLs use signaling.public_host,
-else the TURN listening address (its external or relay address when it listens
-on every interface).
-
-Options:
-  --ttl TTL            lifetime of the credentials: seconds (3600) or a duration
-                       (90s, 15m, 1h); ${describeTtlRange(ICE_TTL)}; default 1h
-${CONFIG_OPTION}`;
-
-/** Runs `f` on the accounts of the configured store (opened for it, closed after). */
-function withAccounts<T>(loaded: LoadedConfig, f: (accounts: AccountService) => Promise<T>): Promise<T> {
-  return withStore(loaded.storageUrl, async (store) => f(await AccountService.open(store, Date.now)));
+/** One account subcommand: its arguments, what it does, and how (admin API or store). */
+interface Spec {
+  readonly args: readonly string[];
+  readonly about: string;
+  readonly json?: boolean;
 }
 
-const accountJson = (a: Account) => ({ id: a.id, name: a.name, disabled: a.disabled, created_at: new Date(a.createdAt).toISOString() });
+const SPECS = {
+  create: { args: ['NAME'], about: 'Creates an account and its first API key and prints {"id", "name", "api_key"}\nas JSON: the key is shown only once. A name another live account has\n(ignoring ASCII case) is refused (exit 1).' },
+  list: { args: [], about: 'Lists the accounts: id, name, status, usage limit, creation time.', json: true },
+  enable: { args: ['ACCOUNT'], about: 'Enables a disabled account: its API keys, signaling tokens and TURN\ncredentials are accepted again.' },
+  disable: { args: ['ACCOUNT'], about: 'Disables an account: its API keys, signaling tokens and TURN credentials are\nrefused and its live allocations are closed.' },
+  rename: { args: ['ACCOUNT', 'NEW_NAME'], about: 'Renames an account. A name another live account has (ignoring ASCII case) is\nrefused (exit 1).' },
+  delete: { args: ['ACCOUNT'], about: 'Deletes an account: its API keys are revoked, its signaling tokens and TURN\ncredentials refused, its live allocations closed. Its usage stays in the ledger.' },
+  revoke: { args: ['ACCOUNT'], about: 'Revokes every TURN credential and signaling token issued to the account so\nfar and closes its live allocations. API keys stay valid (ferry accounts keys\nrevoke); credentials minted from now on work.' },
+  limit: { args: ['ACCOUNT', 'SIZE|none'], about: 'Sets the relayed bytes the account may use per usage timeframe\n(network_usage.timeframe), a size as in the config (10GB, 500MB, 1.5GiB or a\nnumber of bytes); "none" removes the limit. From network_usage.soft_limit of\nit new allocations are refused, from hard_limit live ones are closed.' },
+} as const satisfies Record<string, Spec>;
 
-/** An account by id, else by name (refused when several accounts share the name). */
-async function findAccount(accounts: AccountService, ref: string): Promise<Account | string> {
-  const byId = await accounts.getAccount(ref);
-  if (byId !== undefined) return byId;
-  const named = (await accounts.listAccounts()).filter((a) => a.name === ref);
-  if (named.length === 1) return named[0];
-  return named.length === 0 ? `no account ${JSON.stringify(ref)}` : `${named.length} accounts are named ${JSON.stringify(ref)}: give the id`;
+type Sub = keyof typeof SPECS;
+const SUBCOMMANDS = [...Object.keys(SPECS), 'keys'];
+
+function subUsage(sub: Sub): string {
+  const spec: Spec = SPECS[sub];
+  return `Usage: ferry accounts ${[sub, ...spec.args].join(' ')}${spec.json ? ' [--json]' : ''} [--config FILE] [--pid-file FILE]
+
+${spec.about}
+${spec.args.includes('ACCOUNT') ? '\nACCOUNT is an account id or name.\n' : ''}
+${ACCESS_RULE}
+
+Options:
+${spec.json ? '  --json               print JSON\n' : ''}${PID_FILE_OPTION}${CONFIG_OPTION}`;
+}
+
+interface Ctx {
+  readonly io: CliIo;
+  readonly loaded: LoadedConfig;
+  readonly route: Route;
 }
 
 export async function accountsCommand(args: readonly string[], io: CliIo): Promise<number> {
@@ -79,37 +90,55 @@ export async function accountsCommand(args: readonly string[], io: CliIo): Promi
     io.stdout(ACCOUNTS_USAGE);
     return EXIT_OK;
   }
-  if (sub !== 'create' && sub !== 'list' && sub !== 'disable') {
-    return usageError(io, sub === undefined ? 'missing subcommand' : `unknown subcommand ${JSON.stringify(sub)}`, ACCOUNTS_USAGE);
-  }
-  const options: Parameters<typeof parseCommand>[3] = {
-    config: { type: 'string', short: 'c' },
-    ...(sub === 'list' ? { json: { type: 'boolean' as const } } : {}),
-    ...(sub !== 'list' ? { 'pid-file': { type: 'string' as const } } : {}),
-  };
-  const n = sub === 'list' ? 0 : 1;
-  const p = parseCommand(io, rest, ACCOUNTS_USAGE, options, { min: n, max: n });
+  if (sub === 'keys') return keysCommand(rest, io);
+  if (sub === undefined || !Object.hasOwn(SPECS, sub)) return unknownWord(io, 'subcommand', sub, SUBCOMMANDS, ACCOUNTS_USAGE);
+  const spec: Spec = SPECS[sub as Sub];
+  const usage = subUsage(sub as Sub);
+  const p = parseCommand(
+    io,
+    rest,
+    usage,
+    { config: { type: 'string', short: 'c' }, 'pid-file': { type: 'string' }, ...(spec.json ? { json: { type: 'boolean' as const } } : {}) },
+    { min: spec.args.length, max: spec.args.length },
+  );
   if (!p.ok) return p.code;
+  const [ref, arg] = p.positionals;
+  // Arguments are checked before anything is opened or asked.
+  let limit: number | null = null;
+  let name = '';
+  try {
+    if (sub === 'create') name = validateAccountName(ref);
+    if (sub === 'rename') name = validateAccountName(arg);
+    if (sub === 'limit') limit = arg === 'none' ? null : validateLimit(arg);
+  } catch (err) {
+    if (!(err instanceof AccountError)) throw err;
+    return usageError(io, err.message.replace(/^limit:? /, 'SIZE: '), usage);
+  }
   const config = configPath(str(p.values.config));
   const loaded = await loadOrReport(io, config);
   if (loaded === null) return EXIT_FAILURE;
+  const ctx: Ctx = { io, loaded, route: routeOf(loaded, str(p.values['pid-file']) ?? defaultPidFile(config)) };
   try {
-    if (sub === 'create') return await create(io, loaded, p.positionals[0], str(p.values['pid-file']) ?? defaultPidFile(config));
-    if (sub === 'list') {
-      const list = await withAccounts(loaded, (a) => a.listAccounts());
-      if (p.values.json === true) io.stdout(`${JSON.stringify({ accounts: list.map(accountJson) })}\n`);
-      else if (list.length === 0) io.stdout('no accounts\n');
-      else {
-        const w = Math.max(...list.map((a) => a.name.length), 4);
-        io.stdout(`${['ID'.padEnd(20), 'NAME'.padEnd(w), 'STATUS  ', 'CREATED'].join('  ')}\n`);
-        for (const a of list) {
-          io.stdout(`${[a.id.padEnd(20), a.name.padEnd(w), (a.disabled ? 'disabled' : 'active').padEnd(8), new Date(a.createdAt).toISOString()].join('  ')}\n`);
-        }
-      }
-      return EXIT_OK;
+    switch (sub as Sub) {
+      case 'create':
+        return await create(ctx, name);
+      case 'list':
+        return await list(ctx, p.values.json === true);
+      case 'rename':
+        return await change(ctx, ref, { name }, (a) => `renamed account ${a.id} from ${JSON.stringify(a.name)} to ${JSON.stringify(name)}`);
+      case 'limit':
+        return await change(ctx, ref, { limit }, (a) => `account ${a.id} (${a.name}): ${limit === null ? 'no usage limit' : `usage limit ${formatSize(limit)} (${limit} bytes) per timeframe`}`);
+      case 'enable':
+        return await change(ctx, ref, { disabled: false }, (a) => `enabled account ${a.id} (${a.name})`);
+      case 'disable':
+        return await change(ctx, ref, { disabled: true }, (a) => `disabled account ${a.id} (${a.name})${ctx.route.kind === 'api' ? '; its live allocations are closed' : ''}`);
+      case 'delete':
+        return await remove(ctx, ref);
+      case 'revoke':
+        return await revoke(ctx, ref);
     }
-    return await disable(io, loaded, p.positionals[0], str(p.values['pid-file']) ?? defaultPidFile(config));
   } catch (err) {
+    // A name clash found by the store (the admin API answers it as 409).
     if (err instanceof AccountError) {
       io.stderr(`ferry: ${err.message}\n`);
       return EXIT_FAILURE;
@@ -118,128 +147,90 @@ export async function accountsCommand(args: readonly string[], io: CliIo): Promi
   }
 }
 
-/** The running Ferry's admin API when the pid file names a running Ferry and an admin token is configured. */
-function runningApi(loaded: LoadedConfig, pidFile: string) {
-  const api = adminApi(loaded);
-  const pid = runningPid(pidFile);
-  return { pid, api: pid !== undefined ? api : undefined };
-}
+const via = (r: Route) => (r.kind === 'api' ? `through the running Ferry (pid ${r.pid})` : 'in the store');
+const RESTART = 'it sees this change only after a restart';
 
-async function callAdmin(io: CliIo, api: { base: string; token: string }, pid: number, method: string, path: string, body: unknown): Promise<Response | undefined> {
-  try {
-    return await adminRequest(`${api.base}${path}`, { method, token: api.token, body, timeoutMs: 5000 });
-  } catch (err) {
-    io.stderr(`ferry: cannot reach the running Ferry (pid ${pid}) at ${api.base}: ${(err as Error).message}\n`);
-    return undefined;
-  }
-}
-
-/** Through the running Ferry when there is one (its directory learns the account and accepts its API key at once). */
-async function create(io: CliIo, loaded: LoadedConfig, name: string, pidFile: string): Promise<number> {
-  const { pid, api } = runningApi(loaded, pidFile);
-  if (pid !== undefined && api !== undefined) {
-    const res = await callAdmin(io, api, pid, 'POST', '/v1/accounts', { name });
-    if (res === undefined) return EXIT_FAILURE;
-    if (!res.ok) {
-      io.stderr(`ferry: the running Ferry answered HTTP ${res.status}: ${await res.text()}\n`);
-      return EXIT_FAILURE;
-    }
-    const out = (await res.json()) as { id: string; name: string; api_key: string };
+async function create({ io, loaded, route }: Ctx, name: string): Promise<number> {
+  if (route.kind === 'api') {
+    const a = await callApi(io, route, 'POST', '/v1/accounts', { name });
+    if (a === undefined) return EXIT_FAILURE;
+    if (!a.ok) return apiFailure(io, a);
+    const out = a.body as { id: string; name: string; api_key: string };
     io.stdout(`${JSON.stringify({ id: out.id, name: out.name, api_key: out.api_key })}\n`);
     return EXIT_OK;
   }
-  const { account, apiKey } = await withAccounts(loaded, (a) => a.createAccount(name));
+  const { account, apiKey } = await withAccounts(loaded, (s) => s.createAccount(name));
   io.stdout(`${JSON.stringify({ id: account.id, name: account.name, api_key: apiKey })}\n`);
-  if (pid !== undefined) {
-    io.stderr(`ferry: note: Ferry runs (pid ${pid}) without signaling.admin_token; it accepts this account's API key only after a restart\n`);
+  storeNote(io, route, "it accepts this account's API key only after a restart");
+  return EXIT_OK;
+}
+
+async function list({ io, loaded, route }: Ctx, json: boolean): Promise<number> {
+  const accounts = await listAccounts(io, loaded, route);
+  if (accounts === undefined) return EXIT_FAILURE;
+  if (json) io.stdout(`${JSON.stringify({ accounts })}\n`);
+  else if (accounts.length === 0) io.stdout('no accounts\n');
+  else {
+    const rows = accounts.map((a) => [a.id, a.name, a.disabled ? 'disabled' : 'active', a.limit === null ? '-' : formatSize(a.limit), a.created_at]);
+    io.stdout(table(['ID', 'NAME', 'STATUS', 'LIMIT', 'CREATED'], rows));
   }
   return EXIT_OK;
 }
 
-async function disable(io: CliIo, loaded: LoadedConfig, id: string, pidFile: string): Promise<number> {
-  const { pid, api } = runningApi(loaded, pidFile);
-  if (pid !== undefined && api !== undefined) {
-    const res = await callAdmin(io, api, pid, 'PATCH', `/v1/accounts/${encodeURIComponent(id)}`, { disabled: true });
-    if (res === undefined) return EXIT_FAILURE;
-    if (res.status === 404) {
-      io.stderr(`ferry: no account ${JSON.stringify(id)}\n`);
-      return EXIT_FAILURE;
-    }
-    if (!res.ok) {
-      io.stderr(`ferry: the running Ferry answered HTTP ${res.status}: ${await res.text()}\n`);
-      return EXIT_FAILURE;
-    }
-    io.stdout(`disabled account ${id} through the running Ferry (pid ${pid}); its live allocations are closed\n`);
-    return EXIT_OK;
-  }
-  const account = await withAccounts(loaded, (a) => a.updateAccount(id, { disabled: true }));
-  if (account === undefined) {
-    io.stderr(`ferry: no account ${JSON.stringify(id)}\n`);
+/** PATCH /v1/accounts/:id, or the same update on the store; `done` says what happened. */
+async function change(
+  ctx: Ctx,
+  ref: string,
+  update: { readonly name?: string; readonly disabled?: boolean; readonly limit?: number | null },
+  done: (before: AccountJson) => string,
+): Promise<number> {
+  const { io, loaded, route } = ctx;
+  const account = await resolveAccount(io, loaded, route, ref);
+  if (account === undefined) return EXIT_FAILURE;
+  if (route.kind === 'api') {
+    const a = await callApi(io, route, 'PATCH', `/v1/accounts/${encodeURIComponent(account.id)}`, update);
+    if (a === undefined) return EXIT_FAILURE;
+    if (!a.ok) return apiFailure(io, a);
+  } else if ((await withAccounts(loaded, (s) => s.updateAccount(account.id, update))) === undefined) {
+    io.stderr(`ferry: no account ${JSON.stringify(ref)}\n`);
     return EXIT_FAILURE;
   }
-  io.stdout(`disabled account ${id} in the store\n`);
-  if (pid !== undefined) {
-    io.stderr(`ferry: note: Ferry runs (pid ${pid}) without signaling.admin_token; it keeps accepting this account until it restarts\n`);
-  }
+  io.stdout(`${done(account)} ${via(route)}\n`);
+  storeNote(io, route, RESTART);
   return EXIT_OK;
 }
 
-/** The host put in the TURN URLs: public_host, else the listening address, else an address of this machine. */
-function turnHost(loaded: LoadedConfig): string {
-  const { public_host: publicHost } = loaded.config.signaling;
-  if (publicHost !== undefined) return publicHost;
-  const external = loaded.config.external_ip;
-  const ext = typeof external === 'string' ? external : external?.[0];
-  if (ext !== undefined) return ext;
-  const relay = chooseRelayIps(loaded, networkInterfaces());
-  const host = loaded.listen.host;
-  if (host !== '0.0.0.0' && host !== '::') return host;
-  return relay.ips4[0] ?? relay.ips6[0] ?? '127.0.0.1';
-}
-
-export async function credentialsCommand(args: readonly string[], io: CliIo): Promise<number> {
-  const p = parseCommand(io, args, CREDENTIALS_USAGE, { config: { type: 'string', short: 'c' }, ttl: { type: 'string' } }, { min: 1, max: 1 });
-  if (!p.ok) return p.code;
-  let ttlSeconds = ICE_TTL.default;
-  const ttlArg = str(p.values.ttl);
-  if (ttlArg !== undefined) {
-    // The same forms and range as POST /v1/ice-servers's ttl (src/credentials/ttl.ts).
-    try {
-      ttlSeconds = parseTtl(ttlArg, ICE_TTL);
-    } catch (err) {
-      if (!(err instanceof TtlError)) throw err;
-      return usageError(io, `--ttl: ${err.message}`, CREDENTIALS_USAGE);
-    }
-  }
-  const loaded = await loadOrReport(io, configPath(str(p.values.config)));
-  if (loaded === null) return EXIT_FAILURE;
-  const secret = loaded.config.auth_secrets[0];
-  if (secret === undefined) {
-    io.stderr('ferry: no auth_secrets in the config: cannot mint TURN credentials\n');
+async function remove({ io, loaded, route }: Ctx, ref: string): Promise<number> {
+  const account = await resolveAccount(io, loaded, route, ref);
+  if (account === undefined) return EXIT_FAILURE;
+  if (route.kind === 'api') {
+    const a = await callApi(io, route, 'DELETE', `/v1/accounts/${encodeURIComponent(account.id)}`);
+    if (a === undefined) return EXIT_FAILURE;
+    if (!a.ok) return apiFailure(io, a);
+  } else if (!(await withAccounts(loaded, (s) => s.deleteAccount(account.id)))) {
+    io.stderr(`ferry: no account ${JSON.stringify(ref)}\n`);
     return EXIT_FAILURE;
   }
-  const found = await withAccounts(loaded, (a) => findAccount(a, p.positionals[0]));
-  if (typeof found === 'string') {
-    io.stderr(`ferry: ${found}\n`);
-    return EXIT_FAILURE;
-  }
-  if (found.disabled) {
-    io.stderr(`ferry: account ${found.id} is disabled: Ferry would refuse its credentials\n`);
-    return EXIT_FAILURE;
-  }
-  const issuer = new IceServerIssuer({
-    secret: () => secret,
-    turnPort: loaded.listen.port,
-    ...(loaded.tlsListen ? { tlsPort: loaded.tlsListen.port } : {}),
-    now: Date.now,
-  });
-  try {
-    io.stdout(`${JSON.stringify(issuer.issue(found.id, ttlSeconds, turnHost(loaded)), null, 2)}\n`);
-  } catch (err) {
-    if (!(err instanceof CredentialError)) throw err;
-    io.stderr(`ferry: ${err.message}\n`);
-    return EXIT_FAILURE;
-  }
+  io.stdout(`deleted account ${account.id} (${account.name}) ${via(route)}\n`);
+  storeNote(io, route, RESTART);
   return EXIT_OK;
 }
 
+async function revoke({ io, loaded, route }: Ctx, ref: string): Promise<number> {
+  const account = await resolveAccount(io, loaded, route, ref);
+  if (account === undefined) return EXIT_FAILURE;
+  let closed = 0;
+  if (route.kind === 'api') {
+    const a = await callApi(io, route, 'POST', `/v1/accounts/${encodeURIComponent(account.id)}/revoke`);
+    if (a === undefined) return EXIT_FAILURE;
+    if (!a.ok) return apiFailure(io, a);
+    closed = (a.body as { closed_allocations: number }).closed_allocations;
+  } else if ((await withAccounts(loaded, (s) => s.revokeCredentials(account.id))) === undefined) {
+    io.stderr(`ferry: no account ${JSON.stringify(ref)}\n`);
+    return EXIT_FAILURE;
+  }
+  const allocations = route.kind === 'api' ? `; ${closed} live allocation${closed === 1 ? '' : 's'} closed` : '';
+  io.stdout(`revoked the TURN credentials and signaling tokens issued so far to account ${account.id} (${account.name}) ${via(route)}${allocations}\n`);
+  storeNote(io, route, RESTART);
+  return EXIT_OK;
+}

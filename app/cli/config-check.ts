@@ -1,5 +1,6 @@
 /** `ferry config check FILE`: validates a config file without starting anything. */
-import { EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, usageError, type CliIo } from './common.js';
+import { EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, type CliIo } from './common.js';
+import { unknownWord } from './did-you-mean.js';
 
 export const CONFIG_USAGE = `Usage: ferry config check FILE
 
@@ -17,7 +18,7 @@ export async function configCommand(args: readonly string[], io: CliIo): Promise
     io.stdout(CONFIG_USAGE);
     return EXIT_OK;
   }
-  if (sub !== 'check') return usageError(io, sub === undefined ? 'missing subcommand' : `unknown subcommand ${JSON.stringify(sub)}`, CONFIG_USAGE);
+  if (sub !== 'check') return unknownWord(io, 'subcommand', sub, ['check'], CONFIG_USAGE);
   const p = parseCommand(io, rest, CONFIG_USAGE, {}, { min: 1, max: 1 });
   if (!p.ok) return p.code;
   const loaded = await loadOrReport(io, p.positionals[0]);

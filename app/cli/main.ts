@@ -1,14 +1,18 @@
 /**
  * The `ferry` command line. `run(argv)` resolves to the process exit code: 0 success, 1 failure
  * (invalid configuration, start-up failure, not running...), 2 usage error, 3 `status` of a
- * Ferry that is not running. One file per command.
+ * Ferry that is not running. One file per command (per command group for accounts). A mistyped
+ * command or subcommand gets "did you mean" (./did-you-mean.ts).
  */
 import { readFileSync } from 'node:fs';
-import { accountsCommand, credentialsCommand } from './accounts.js';
+import { accountsCommand } from './accounts.js';
 import { defaultIo, EXIT_OK, usageError, type CliIo } from './common.js';
 import { configCommand } from './config-check.js';
 import { reloadCommand, statusCommand, stopCommand } from './control.js';
+import { credentialsCommand } from './credentials.js';
+import { unknownWord } from './did-you-mean.js';
 import { initCommand } from './init.js';
+import { sessionsCommand } from './sessions.js';
 import { startCommand } from './start.js';
 import { usageCommand } from './usage.js';
 
@@ -23,10 +27,16 @@ Commands:
   stop                            stop a background Ferry (SIGTERM, waits up to 15 s)
   status [--json]                 is Ferry running? pid, uptime, listeners, live figures
   reload                          check the config file, apply it to a running Ferry, say the outcome
-  accounts create NAME | list | disable ID
-                                  manage accounts in the configured store
+  accounts create NAME | list | enable|disable|delete|revoke ACCOUNT
+         | rename ACCOUNT NAME | limit ACCOUNT SIZE|none
+                                  manage accounts (through a running Ferry's admin
+                                  API, else in the configured store)
+  accounts keys list|add ACCOUNT | revoke ACCOUNT KEY_ID
+                                  an account's API keys
+  sessions [--account A] [--json] | kill ID
+                                  a running Ferry's live relay sessions
   credentials ACCOUNT [--ttl 1h]  mint TURN credentials ({iceServers}) locally
-  usage [--account ID] [--json]   the current timeframe's relayed usage per account
+  usage [--account A] [--json]    the current timeframe's relayed usage per account
   config check FILE               validate a config file
 
 Options:
@@ -44,6 +54,7 @@ const COMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promise<n
   status: statusCommand,
   reload: reloadCommand,
   accounts: accountsCommand,
+  sessions: sessionsCommand,
   credentials: credentialsCommand,
   usage: usageCommand,
   config: configCommand,
@@ -70,6 +81,6 @@ export async function run(argv: readonly string[], io: CliIo = defaultIo): Promi
     return EXIT_OK;
   }
   const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
-  if (handler === undefined) return usageError(io, `unknown command ${JSON.stringify(command)}`, USAGE);
+  if (handler === undefined) return unknownWord(io, 'command', command, Object.keys(COMMANDS), USAGE);
   return handler(rest, io);
 }

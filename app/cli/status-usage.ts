@@ -3,6 +3,7 @@
  * answers GET /v1/usage (granularity timeframe: the ledger plus the part not written yet), summed
  * over the accounts, with the top accounts by bytes and the global limit state. The timeframe
  * comes from the store the running Ferry persists it in; the global limit from the config file.
+ * The top accounts carry their names (one GET /v1/accounts), null for a static user or REST name.
  */
 import { existsSync } from 'node:fs';
 import type { LoadedConfig } from '../../src/config/load.js';
@@ -46,7 +47,14 @@ export interface UsageSummary {
   /** Accounts with usage in the timeframe. */
   readonly accounts: number;
   /** Up to TOP_ACCOUNTS accounts, most bytes (both ways) first. */
-  readonly top: ReadonlyArray<{ readonly account: string; readonly bytes: number; readonly bytes_to_peer: number; readonly bytes_to_client: number }>;
+  readonly top: ReadonlyArray<{
+    readonly account: string;
+    /** The account's name; null when usage is billed to something else (static user, REST name). */
+    readonly name: string | null;
+    readonly bytes: number;
+    readonly bytes_to_peer: number;
+    readonly bytes_to_client: number;
+  }>;
   /** null: no network_usage.global_limit in the config file. */
   readonly global_limit: GlobalLimitState | null;
 }
@@ -66,11 +74,12 @@ export function usageRows(body: unknown): UsageRowJson[] {
   return rows as UsageRowJson[];
 }
 
-/** Sums the rows of one timeframe; `limit`: the global limit settings, if any. */
+/** Sums the rows of one timeframe; `limit`: the global limit settings, if any; `names`: account names by id. */
 export function summarizeUsage(
   rows: readonly UsageRowJson[],
   timeframe: Timeframe | null,
   limit: { readonly globalLimitBytes?: number; readonly softLimit: number; readonly hardLimit: number },
+  names: ReadonlyMap<string, string> = new Map(),
 ): UsageSummary {
   const perAccount = new Map<string, { bytes_to_peer: number; bytes_to_client: number }>();
   const total = { bytes_to_peer: 0, bytes_to_client: 0, packets_to_peer: 0, packets_to_client: 0 };
@@ -85,7 +94,7 @@ export function summarizeUsage(
     perAccount.set(r.account, a);
   }
   const top = [...perAccount]
-    .map(([account, a]) => ({ account, bytes: a.bytes_to_peer + a.bytes_to_client, ...a }))
+    .map(([account, a]) => ({ account, name: names.get(account) ?? null, bytes: a.bytes_to_peer + a.bytes_to_client, ...a }))
     .filter((a) => a.bytes > 0)
     .sort((x, y) => y.bytes - x.bytes || (x.account < y.account ? -1 : x.account > y.account ? 1 : 0))
     .slice(0, TOP_ACCOUNTS);
@@ -135,7 +144,18 @@ export async function fetchUsageSummary(get: (path: string) => Promise<unknown>,
     rows = all.filter((r) => Date.parse(r.start) === latest);
     tf = rows.length > 0 ? windowAt(settings.timeframe, latest) : null;
   }
-  return summarizeUsage(rows, tf, settings);
+  return summarizeUsage(rows, tf, settings, accountNames(await get('/v1/accounts')));
+}
+
+/** Account names by id from a GET /v1/accounts answer (entries that are not accounts are skipped). */
+export function accountNames(body: unknown): Map<string, string> {
+  const list = typeof body === 'object' && body !== null ? (body as { accounts?: unknown }).accounts : undefined;
+  const names = new Map<string, string>();
+  if (!Array.isArray(list)) return names;
+  for (const a of list as Array<{ id?: unknown; name?: unknown }>) {
+    if (typeof a?.id === 'string' && typeof a.name === 'string') names.set(a.id, a.name);
+  }
+  return names;
 }
 
 const pct = (f: number) => `${(f * 100).toFixed(f < 0.1 ? 2 : 1).replace(/\.0+$/, '')}%`;
@@ -147,7 +167,7 @@ export function usageLines(u: UsageSummary): string[] {
     `    client to peer: ${formatSize(u.bytes_to_peer)} in ${u.packets_to_peer} packets`,
     `    peer to client: ${formatSize(u.bytes_to_client)} in ${u.packets_to_client} packets`,
   ];
-  if (u.top.length > 0) lines.push(`    top accounts: ${u.top.map((a) => `${a.account} ${formatSize(a.bytes)}`).join(', ')}`);
+  if (u.top.length > 0) lines.push(`    top accounts: ${u.top.map((a) => `${a.account}${a.name !== null ? ` (${a.name})` : ''} ${formatSize(a.bytes)}`).join(', ')}`);
   const g = u.global_limit;
   if (g !== null) {
     const state = g.state === 'ok' ? `below the soft limit (${pct(g.soft_limit)})` : g.state === 'soft_limit' ? `soft limit (${pct(g.soft_limit)}) reached: new allocations refused` : `hard limit (${pct(g.hard_limit)}) reached: allocations closed`;

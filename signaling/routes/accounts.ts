@@ -23,6 +23,7 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
     app.post('/v1/accounts', {
       schema: {
         summary: 'Create an account and its first API key',
+        description: 'Account names are unique among live accounts, ignoring ASCII case: a taken name is answered 409 (code conflict).',
         tags,
         body: z.strictObject({ name: AccountNameSchema }),
         response: {
@@ -31,7 +32,7 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
             name: z.string(),
             api_key: z.string().describe('The API key; shown only in this response.'),
           }),
-          ...errors(400, 413, 415),
+          ...errors(400, 409, 413, 415),
         },
       },
     }, async (request, reply) => {
@@ -61,7 +62,7 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
     app.patch('/v1/accounts/:id', {
       schema: {
         summary: 'Rename, disable or enable an account, or set its usage limit or bandwidth cap',
-        description: 'Disabling refuses the account\'s API keys, signaling tokens and TURN credentials and closes its live allocations. From network_usage.soft_limit of `limit` new allocations are refused, from hard_limit the live ones are closed, until the usage timeframe ends. `max_bps` caps the account\'s allocations on each relay together, each direction on its own; a change applies to live allocations at once.',
+        description: 'Disabling refuses the account\'s API keys, signaling tokens and TURN credentials and closes its live allocations. From network_usage.soft_limit of `limit` new allocations are refused, from hard_limit the live ones are closed, until the usage timeframe ends. `max_bps` caps the account\'s allocations on each relay together, each direction on its own; a change applies to live allocations at once. A `name` another live account has (ignoring ASCII case) is answered 409 (code conflict).',
         tags,
         params: AccountParams,
         body: z
@@ -80,7 +81,7 @@ export function accountRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
           .refine((b) => b.name !== undefined || b.disabled !== undefined || b.limit !== undefined || b.max_bps !== undefined, {
             error: 'give at least one of name, disabled, limit, max_bps',
           }),
-        response: { 200: AccountSchema, ...errors(400, 404, 413, 415) },
+        response: { 200: AccountSchema, ...errors(400, 404, 409, 413, 415) },
       },
     }, async (request) => {
       const { name, disabled, limit, max_bps } = request.body;

@@ -1,5 +1,8 @@
-/** Errors of the accounts module (invalid input; absence is a value, not an error); routes map them to 400. */
-export type AccountErrorCode = 'invalid';
+/**
+ * Errors of the accounts module (absence is a value, not an error): 'invalid' input (routes answer
+ * 400) and 'conflict', a name another live account has (409).
+ */
+export type AccountErrorCode = 'invalid' | 'conflict';
 
 export class AccountError extends Error {
   readonly code: AccountErrorCode;

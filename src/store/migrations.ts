@@ -68,6 +68,24 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE accounts ADD COLUMN max_bps INTEGER CHECK (max_bps IS NULL OR max_bps > 0);
     `,
   },
+  {
+    version: 5,
+    description: 'unique account names (ignoring ASCII case)',
+    // An older database may hold live accounts with the same name. Refusing to start on it would
+    // lock the operator out, so the oldest account keeps the name and each younger namesake is
+    // renamed "<name> (<id>)" (ids are unique and contain no parentheses), visible in
+    // `ferry accounts list` and renamable. Deleted accounts keep their names and free them: the
+    // index covers live accounts only.
+    sql: `
+      UPDATE accounts SET name = name || ' (' || id || ')'
+      WHERE deleted_at IS NULL AND EXISTS (
+        SELECT 1 FROM accounts AS older
+        WHERE older.deleted_at IS NULL AND older.name = accounts.name COLLATE NOCASE
+          AND (older.created_at < accounts.created_at OR (older.created_at = accounts.created_at AND older.rowid < accounts.rowid))
+      );
+      CREATE UNIQUE INDEX accounts_live_name ON accounts(name COLLATE NOCASE) WHERE deleted_at IS NULL;
+    `,
+  },
 ];
 
 /** Where a set of migrations keeps its version, and how a too new version is reported. */

@@ -3,11 +3,14 @@
  * replace it). WAL journal, busy_timeout and foreign keys on; schema through ./migrations.ts.
  * API keys are stored only as SHA-256 hex hashes. Deleting an account is a soft delete
  * (deleted_at): it leaves get/list but stays in states() as 'deleted', and its keys are revoked.
+ * Live account names are unique ignoring ASCII case (a unique index, migration 5): creating or
+ * renaming to a taken name throws AccountError 'conflict'.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database, Statement } from 'better-sqlite3';
+import { AccountError } from '../accounts/errors.js';
 import type { Account, AccountPatch, AccountState, AccountStore, ApiKeyInfo } from '../accounts/types.js';
 import { migrate } from './migrations.js';
 
@@ -46,6 +49,19 @@ function toAccount(r: AccountRow): Account {
 
 function toKey(r: KeyRow): ApiKeyInfo {
   return { id: r.id, accountId: r.account_id, prefix: r.prefix, createdAt: r.created_at, revokedAt: r.revoked_at };
+}
+
+/** Runs a write; a clash with the unique name index becomes AccountError 'conflict' naming `name`. */
+function nameChecked<T>(name: string | undefined, write: () => T): T {
+  try {
+    return write();
+  } catch (err) {
+    const e = err as { code?: unknown; message?: unknown };
+    if (name !== undefined && e.code === 'SQLITE_CONSTRAINT_UNIQUE' && typeof e.message === 'string' && e.message.includes('accounts.name')) {
+      throw new AccountError('conflict', `an account named ${JSON.stringify(name)} exists already (names are unique, ignoring case)`);
+    }
+    throw err;
+  }
 }
 
 const ACCOUNT_COLUMNS = 'id, name, disabled, created_at, credentials_not_before, deleted_at, limit_bytes, max_bps';
@@ -101,13 +117,15 @@ export class SqliteAccountStore implements AccountStore {
   }
 
   async createAccount(account: Account): Promise<void> {
-    this.#q.insertAccount.run({
-      id: account.id,
-      name: account.name,
-      disabled: account.disabled ? 1 : 0,
-      createdAt: account.createdAt,
-      credentialsNotBefore: account.credentialsNotBefore,
-    });
+    nameChecked(account.name, () =>
+      this.#q.insertAccount.run({
+        id: account.id,
+        name: account.name,
+        disabled: account.disabled ? 1 : 0,
+        createdAt: account.createdAt,
+        credentialsNotBefore: account.credentialsNotBefore,
+      }),
+    );
   }
 
   async getAccount(id: string): Promise<Account | undefined> {
@@ -144,7 +162,7 @@ export class SqliteAccountStore implements AccountStore {
     }
     if (sets.length > 0) {
       // Column names come from the fixed list above, never from input.
-      this.db.prepare(`UPDATE accounts SET ${sets.join(', ')} WHERE id = ? AND deleted_at IS NULL`).run(...params, id);
+      nameChecked(patch.name, () => this.db.prepare(`UPDATE accounts SET ${sets.join(', ')} WHERE id = ? AND deleted_at IS NULL`).run(...params, id));
     }
     return this.getAccount(id);
   }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fetchUsageSummary, storedTimeframe, summarizeUsage, TOP_ACCOUNTS, usageLines, usageRows, type UsageRowJson } from '../../../../app/cli/status-usage.js';
+import { accountNames, fetchUsageSummary, storedTimeframe, summarizeUsage, TOP_ACCOUNTS, usageLines, usageRows, type UsageRowJson } from '../../../../app/cli/status-usage.js';
 import { parseConfig } from '../../../../src/config/load.js';
 import { createLogger } from '../../../../src/logger.js';
 import { startFerry, type FerryHandle } from '../../../../app/ferry.js';
@@ -38,7 +38,7 @@ describe('status usage summary', () => {
     assert.equal(s.accounts, 7);
     assert.equal(s.top.length, TOP_ACCOUNTS);
     assert.deepEqual(s.top.map((a) => [a.account, a.bytes]), [['f', 2000], ['b', 1000], ['c', 300], ['d', 300], ['a', 10]]);
-    assert.deepEqual(s.top[1], { account: 'b', bytes: 1000, bytes_to_peer: 500, bytes_to_client: 500 });
+    assert.deepEqual(s.top[1], { account: 'b', name: null, bytes: 1000, bytes_to_peer: 500, bytes_to_client: 500 });
     assert.equal(s.global_limit, null);
     assert.deepEqual(summarizeUsage([], null, NO_LIMIT).top, []);
   });
@@ -52,13 +52,15 @@ describe('status usage summary', () => {
     assert.equal(summarizeUsage([], TF, { globalLimitBytes: 0, softLimit: 0.5, hardLimit: 0.8 }).global_limit?.used, null);
   });
 
-  it('prints readable sizes', () => {
-    const s = summarizeUsage([row('acme', 1_234_567, 89_000), row('beta', 999, 0)], TF, { globalLimitBytes: 2e12, softLimit: 0.9, hardLimit: 0.93 });
+  it('prints readable sizes, account names beside ids', () => {
+    const names = accountNames({ accounts: [{ id: 'acc_1', name: 'Acme Corp' }, { id: 'acc_2', name: 'idle' }, { nope: true }] });
+    assert.deepEqual([...names], [['acc_1', 'Acme Corp'], ['acc_2', 'idle']]);
+    const s = summarizeUsage([row('acc_1', 1_234_567, 89_000), row('beta', 999, 0)], TF, { globalLimitBytes: 2e12, softLimit: 0.9, hardLimit: 0.93 }, names);
     assert.deepEqual(usageLines(s), [
       `  usage in the timeframe ${START} .. 2030-01-31T00:00:00.000Z: 2 accounts`,
       '    client to peer: 1.24 MB in 2 packets',
       '    peer to client: 89.0 kB in 2 packets',
-      '    top accounts: acme 1.32 MB, beta 999 B',
+      '    top accounts: acc_1 (Acme Corp) 1.32 MB, beta 999 B',
       '    global limit: 2.00 TB, 0% used, below the soft limit (90%)',
     ]);
     assert.deepEqual(usageLines(summarizeUsage([], null, NO_LIMIT)).slice(0, 1), ['  usage: none recorded yet']);
@@ -129,7 +131,7 @@ describe('status usage summary from a running Ferry', () => {
     // Not written to the ledger yet (write_interval 10s): GET /v1/usage has it already.
     const live = await fetchUsageSummary(get, parseConfig({ ...raw, network_usage: { global_limit: 2000, soft_limit: '50%' } }, configFile));
     assert.deepEqual([live.accounts, live.bytes_to_peer, live.packets_to_peer, live.bytes_to_client], [1, 1000, 4, 0]);
-    assert.deepEqual(live.top, [{ account: 'alice', bytes: 1000, bytes_to_peer: 1000, bytes_to_client: 0 }]);
+    assert.deepEqual(live.top, [{ account: 'alice', name: null, bytes: 1000, bytes_to_peer: 1000, bytes_to_client: 0 }]);
     assert.deepEqual(live.global_limit, { limit_bytes: 2000, soft_limit: 0.5, hard_limit: 0.93, used: 0.5, state: 'soft_limit' });
 
     // Once written, the store (what `ferry usage` reads) holds the same figures.

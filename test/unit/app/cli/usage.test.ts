@@ -1,11 +1,12 @@
-// `ferry usage`: the current timeframe's usage per account from the store, as a table or JSON,
-// without a running Ferry.
+// `ferry usage`: the current timeframe's usage per account (names beside ids) from the store, as a
+// table or JSON, without a running Ferry.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../../../app/cli/main.js';
+import { AccountService } from '../../../../src/accounts/service.js';
 import { openSqliteStore } from '../../../../src/store/sqlite-account-store.js';
 import { SqliteUsageStore } from '../../../../src/store/sqlite-usage-store.js';
 
@@ -37,37 +38,46 @@ describe('ferry usage', () => {
     assert.deepEqual(JSON.parse(j.stdout), { timeframe: null, usage: [] });
   });
 
-  it('prints the current timeframe per account (an older timeframe left out), as a table or JSON', async () => {
+  it('prints the current timeframe per account with its name (an older timeframe left out), as a table or JSON', async () => {
     const store = openSqliteStore(`sqlite:${join(dir, 'ferry.db')}`);
+    const { account } = await (await AccountService.open(store, Date.now)).createAccount('Acme Corp');
+    const id = account.id;
     const usage = new SqliteUsageStore(store.db);
     const old = TF - 30 * 86_400_000;
     await usage.setTimeframe({ start: TF, lengthMs: 30 * 86_400_000 });
-    await usage.record({ hour: old, timeframeStart: old, deltas: [{ account: 'acme', ...c(999, 999, 9) }], sessions: [] });
-    await usage.record({ hour: TF, timeframeStart: TF, deltas: [{ account: 'acme', ...c(1234, 56, 3) }, { account: 'a-much-longer-name', ...c(7, 8, 1) }], sessions: [] });
+    await usage.record({ hour: old, timeframeStart: old, deltas: [{ account: id, ...c(999, 999, 9) }], sessions: [] });
+    await usage.record({ hour: TF, timeframeStart: TF, deltas: [{ account: id, ...c(1234, 56, 3) }, { account: 'a-much-longer-static-user', ...c(7, 8, 1) }], sessions: [] });
     await store.close();
 
     const r = await ferry(['usage', '--config', config]);
     assert.equal(r.code, 0, r.stderr);
+    const pad = (a: string) => a.padEnd('a-much-longer-static-user'.length);
     assert.equal(
       r.stdout,
       [
         'timeframe 2030-01-01T00:00:00.000Z .. 2030-01-31T00:00:00.000Z',
-        'ACCOUNT             BYTES_TO_PEER  BYTES_TO_CLIENT  PACKETS_TO_PEER  PACKETS_TO_CLIENT',
-        'a-much-longer-name              7                8                1                  1',
-        'acme                         1234               56                3                  3',
+        `${pad('ACCOUNT')}  NAME       BYTES_TO_PEER  BYTES_TO_CLIENT  PACKETS_TO_PEER  PACKETS_TO_CLIENT`,
+        `${pad('a-much-longer-static-user')}  -                      7                8                1                  1`,
+        `${pad(id)}  Acme Corp           1234               56                3                  3`,
         '',
       ].join('\n'),
     );
-    const j = await ferry(['usage', '--json', '--account', 'acme', '--config', config]);
-    assert.deepEqual(JSON.parse(j.stdout), {
+    const expected = {
       timeframe: { start: '2030-01-01T00:00:00.000Z', end: '2030-01-31T00:00:00.000Z' },
-      usage: [{ account: 'acme', bytes_to_peer: 1234, bytes_to_client: 56, packets_to_peer: 3, packets_to_client: 3 }],
-    });
+      usage: [{ account: id, name: 'Acme Corp', bytes_to_peer: 1234, bytes_to_client: 56, packets_to_peer: 3, packets_to_client: 3 }],
+    };
+    // --account takes the id or the name (ignoring ASCII case).
+    for (const a of [id, 'Acme Corp', 'acme corp']) {
+      const j = await ferry(['usage', '--json', '--account', a, '--config', config]);
+      assert.deepEqual(JSON.parse(j.stdout), expected, a);
+    }
+    const other = await ferry(['usage', '--json', '--account', 'a-much-longer-static-user', '--config', config]);
+    assert.deepEqual((JSON.parse(other.stdout) as { usage: Array<{ name: unknown }> }).usage.map((u) => u.name), [null]);
   });
 
   it('--help and usage errors', async () => {
     assert.match((await ferry(['usage', '--help'])).stdout, /^Usage: ferry usage/);
     assert.equal((await ferry(['usage', '--bogus'])).code, 2);
-    assert.match((await ferry(['--help'])).stdout, /usage \[--account ID\] \[--json\]/);
+    assert.match((await ferry(['--help'])).stdout, /usage \[--account A\] \[--json\]/);
   });
 });

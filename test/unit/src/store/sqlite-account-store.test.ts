@@ -33,7 +33,8 @@ for (const [label, open] of factories) {
       assert.deepEqual(await s.getAccount('acc_a'), account('acc_a', 1000, { disabled: true, credentialsNotBefore: 5 }));
       assert.equal(await s.getAccount('acc_zzz'), undefined);
       assert.deepEqual((await s.listAccounts()).map((a) => a.id), ['acc_a', 'acc_b']);
-      await assert.rejects(s.createAccount(account('acc_a', 3000)), /UNIQUE/);
+      // A duplicate id (another name: a duplicate name is AccountError 'conflict', see account-names.test.ts).
+      await assert.rejects(s.createAccount(account('acc_a', 3000, { name: 'another name' })), /UNIQUE constraint failed: accounts\.id/);
 
       const cases: [Parameters<SqliteAccountStore['updateAccount']>[1], Partial<Account>][] = [
         [{ name: 'renamed' }, { name: 'renamed' }],

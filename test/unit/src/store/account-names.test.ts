@@ -1,0 +1,66 @@
+// Live account names are unique ignoring ASCII case (migration 5's unique index): creating or
+// renaming to a taken name is an AccountError 'conflict', deleted accounts free their names, and a
+// database from before the index, holding duplicate names, still opens (younger namesakes renamed).
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { AccountError } from '../../../../src/accounts/errors.js';
+import type { Account } from '../../../../src/accounts/types.js';
+import { MIGRATIONS, migrate, schemaVersion } from '../../../../src/store/migrations.js';
+import { openSqliteStore } from '../../../../src/store/sqlite-account-store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ferry-names-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const account = (id: string, name: string, createdAt: number): Account => ({ id, name, disabled: false, createdAt, credentialsNotBefore: 0 });
+const conflict = (e: unknown) => e instanceof AccountError && e.code === 'conflict' && /exists already/.test(e.message);
+
+describe('unique account names', () => {
+  it('create and rename refuse a live name, ignoring ASCII case only; deleting frees the name', async () => {
+    const s = openSqliteStore('sqlite::memory:');
+    try {
+      await s.createAccount(account('acc_a', 'Acme', 1));
+      await assert.rejects(s.createAccount(account('acc_b', 'Acme', 2)), conflict);
+      await assert.rejects(s.createAccount(account('acc_b', 'aCME', 2)), conflict);
+      // SQLite's NOCASE folds A-Z only: "É" and "é" are different names.
+      await s.createAccount(account('acc_c', 'Émile', 3));
+      await s.createAccount(account('acc_d', 'émile', 4));
+      await s.createAccount(account('acc_e', 'other', 5));
+      await assert.rejects(s.updateAccount('acc_e', { name: 'ACME' }), conflict);
+      assert.equal((await s.getAccount('acc_e'))?.name, 'other', 'a refused rename changes nothing');
+      assert.equal((await s.updateAccount('acc_a', { name: 'ACME' }))?.name, 'ACME', 'changing the case of its own name');
+      assert.ok(await s.deleteAccount('acc_a', 10));
+      await s.createAccount(account('acc_f', 'acme', 11));
+      assert.equal((await s.updateAccount('acc_e', { disabled: true }))?.disabled, true, 'other updates are not name checks');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a database from before the index with duplicate names opens; the oldest keeps the name', async () => {
+    const file = join(dir, 'old.db');
+    const old = new BetterSqlite3(file);
+    migrate(old, MIGRATIONS.filter((m) => m.version < 5));
+    assert.equal(schemaVersion(old), 4);
+    const insert = old.prepare('INSERT INTO accounts (id, name, created_at, deleted_at) VALUES (?, ?, ?, ?)');
+    insert.run('acc_gone', 'acme', 0, 5); // deleted: neither keeps nor blocks the name
+    insert.run('acc_2', 'ACME', 20, null);
+    insert.run('acc_1', 'acme', 10, null);
+    insert.run('acc_3', 'acme', 20, null); // same created_at as acc_2: insertion order decides
+    insert.run('acc_x', 'unique', 30, null);
+    old.close();
+
+    const s = openSqliteStore(`sqlite:${file}`);
+    try {
+      assert.equal(schemaVersion(s.db), MIGRATIONS[MIGRATIONS.length - 1].version);
+      const names = Object.fromEntries((await s.listAccounts()).map((a) => [a.id, a.name]));
+      assert.deepEqual(names, { acc_1: 'acme', acc_2: 'ACME (acc_2)', acc_3: 'acme (acc_3)', acc_x: 'unique' });
+      await assert.rejects(s.createAccount(account('acc_y', 'Acme', 40)), conflict);
+    } finally {
+      await s.close();
+    }
+  });
+});
