@@ -1,6 +1,6 @@
 /**
- * The demo: GET /demo (a small chat page), GET /demo/page.js (its script) and GET /sdk/<file>.js
- * (the compiled client SDK, dist/client, as browser ES modules).
+ * The demo: GET /demo (a small chat page) and GET /demo/page.js (its script). The page loads the
+ * SDK from /sdk/ (signaling/sdk.ts).
  *
  * The page asks the server for nothing secret: it takes a signaling token (`st_…`, minted by the
  * application's backend with `POST /v1/signal-tokens`) and the peer ids from its URL hash, e.g.
@@ -11,10 +11,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errorBody } from './errors.js';
 
 /** Compiled files, relative to this module's compiled location (dist/signaling/demo.js). */
-const SDK_DIR = new URL('../client/', import.meta.url);
 const PAGE_SCRIPT = new URL('./demo/page.js', import.meta.url);
-/** One flat directory of plain module names: no separators, no dots but the extension. */
-const SDK_FILE = /^[a-z0-9][a-z0-9-]{0,63}\.js$/;
 
 const JS = 'text/javascript; charset=utf-8';
 
@@ -77,12 +74,4 @@ export function registerDemo(app: FastifyInstance): void {
       .send(DEMO_HTML));
 
   app.get('/demo/page.js', { schema: { hide: true } }, async (_request, reply) => sendFile(reply, PAGE_SCRIPT));
-
-  app.get<{ Params: { file: string } }>('/sdk/:file', { schema: { hide: true } }, async (request, reply) => {
-    const { file } = request.params;
-    if (!SDK_FILE.test(file)) {
-      return reply.code(404).send(errorBody('not_found', 'no such SDK file'));
-    }
-    return sendFile(reply, new URL(file, SDK_DIR));
-  });
 }

@@ -1,7 +1,7 @@
 /**
  * `signalingPlugin`: the signaling service as a fastify plugin, `app.register(signalingPlugin, deps)`:
  * admin API (accounts, API keys, revocation, relay sessions), account API (ICE servers, signaling
- * tokens), usage, WebSocket signaling (`app.signaling` inside the plugin), the demo page, /healthz,
+ * tokens), usage, WebSocket signaling (`app.signaling` inside the plugin), the SDK files (/sdk), the demo page, /healthz,
  * /metrics and /openapi.json. It is encapsulated: its validators, body parser and limit, error
  * answers, request decoration and hooks stay inside it. Routes whose dependency is absent (relay sessions, usage, metrics) are
  * not registered; the admin routes are, and answer 503 while no admin token is configured (a reload
@@ -13,6 +13,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { accountAuthHook, adminGuard, authenticateCredential, requireAdmin } from './auth.js';
 import type { SignalingDeps } from './deps.js';
 import { registerDemo } from './demo.js';
+import { registerSdk } from './sdk.js';
 import { installErrorHandler } from './errors.js';
 import { documentAdminRoute, swaggerOptions } from './openapi.js';
 import { accountRoutes } from './routes/accounts.js';
@@ -96,5 +97,6 @@ export async function signalingPlugin(app: FastifyInstance, deps: SignalingDeps)
   );
   app.addHook('onClose', async () => unsubscribe());
   deps.metrics?.observeSignaling?.(() => hub.stats());
+  registerSdk(app);
   registerDemo(app);
 }
