@@ -13,6 +13,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
@@ -62,8 +63,16 @@ function userEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** Where this test process loads `name` from (the checkout's node_modules, built for this Node). */
+function packageDir(name: string): string {
+  // Not require.resolve(`${name}/package.json`): a package's `exports` may not list it (werift's does not).
+  for (const dir of createRequire(import.meta.url).resolve.paths(name) ?? []) {
+    if (existsSync(join(dir, name, 'package.json'))) return join(dir, name);
+  }
+  throw new Error(`${name} is not installed`);
+}
 const versionOf = (name: string): string =>
-  (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  (JSON.parse(readFileSync(join(packageDir(name), 'package.json'), 'utf8')) as { version: string }).version;
 
 describe('npm pack → npm install into an empty project', () => {
   const env = userEnv();
@@ -105,10 +114,11 @@ describe('npm pack → npm install into an empty project', () => {
     if (!NATIVE_BUILD) {
       // The addon this checkout's tests load (the Node under test's ABI) when it is the same
       // better-sqlite3; else compiled here, as a user's install does.
-      const addon = join('node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
+      const addon = join('build', 'Release', 'better_sqlite3.node');
+      const installed = join(app, 'node_modules', 'better-sqlite3');
       if (lock.packages['node_modules/better-sqlite3'].version === versionOf('better-sqlite3')) {
-        mkdirSync(dirname(join(app, addon)), { recursive: true });
-        cpSync(join(ROOT, addon), join(app, addon));
+        mkdirSync(dirname(join(installed, addon)), { recursive: true });
+        cpSync(join(packageDir('better-sqlite3'), addon), join(installed, addon));
       } else {
         timings.rebuild = (await runOk('npm', ['rebuild', 'better-sqlite3', '--loglevel', 'error'], { cwd: app, env, timeoutMs: 600_000 })).ms;
       }
@@ -118,7 +128,7 @@ describe('npm pack → npm install into an empty project', () => {
   after(async () => {
     if (ferry) await terminate(ferry, 3000);
     range?.release();
-    console.log(`# pack-install: ${tarball ? `${statSync(tarball).size} bytes, ${entries.length} entries; ` : ''}ms ${JSON.stringify(timings)}`);
+    console.log(`pack-install: ${tarball ? `${statSync(tarball).size} bytes, ${entries.length} entries; ` : ''}ms ${JSON.stringify(timings)}`);
   });
 
   test('the tarball holds the built package only, with every exported file and its types', () => {
