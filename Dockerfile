@@ -17,9 +17,11 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-# The sources come before `npm ci`: it runs the `prepare` script (tsc), which needs them. Only the
-# product is copied (no test/ or bench/), so dist/ holds only what Ferry runs.
-COPY package.json package-lock.json tsconfig.json ./
+# The sources come before `npm ci`: it runs the `prepare` script (npm run build: tsc with
+# tsconfig.build.json, then the SDK bundle), which needs them. Only the product is copied (no test/
+# or bench/), so dist/ holds only what Ferry runs, /sdk/ferry.js included.
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY scripts/build-sdk.js ./scripts/build-sdk.js
 COPY bin ./bin
 COPY turn ./turn
 COPY signaling ./signaling
@@ -28,7 +30,7 @@ COPY app ./app
 COPY client ./client
 COPY protocol ./protocol
 RUN npm ci
-RUN npx tsc -p .
+RUN npm run build
 RUN npm prune --omit=dev
 
 # --- runtime ---------------------------------------------------------------------------------------

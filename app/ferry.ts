@@ -7,7 +7,7 @@
 import type { AccountService } from '../src/accounts/service.js';
 import type { LoadedConfig } from '../src/config/load.js';
 import { diffConfig, type ConfigDiff } from '../src/config/reload.js';
-import type { Logger } from '../src/logger.js';
+import { createLogger, type Logger } from '../src/logger.js';
 import type { TlsCredentials } from '../turn/index.js';
 import { AccountsComponent } from './components/accounts.js';
 import type { Component } from './components/component.js';
@@ -79,8 +79,11 @@ async function build(config: LoadedConfig, logger: Logger, storeC: StoreComponen
   return { order, accounts, aggregator, turn, signaling };
 }
 
-/** Builds the engine and the signaling service from the config, starts them and logs where they listen. */
-export async function startFerry(config: LoadedConfig, logger: Logger): Promise<FerryHandle> {
+/**
+ * Builds the engine and the signaling service from the config, starts them and logs where they
+ * listen (by default JSON lines on stdout at the config's `log_level`).
+ */
+export async function startFerry(config: LoadedConfig, logger: Logger = createLogger(config.config.log_level)): Promise<FerryHandle> {
   const { users, auth_secrets: secrets } = config.config;
   logger.info(
     { config: config.source ?? 'embedded defaults', static_user_count: Object.keys(users).length, rest_secret_count: secrets.length },

@@ -1,7 +1,6 @@
 /**
- * The demo: GET /demo (a page that calls between two tabs and shows what happened), GET
- * /demo/<module>.js (its browser modules) and GET /sdk/<file>.js (the compiled client SDK,
- * dist/client, as browser ES modules).
+ * The demo: GET /demo (a page that calls between two tabs and shows what happened) and GET
+ * /demo/<module>.js (its browser modules). The page loads the SDK from /sdk/ (signaling/sdk.ts).
  *
  * The page asks the server for nothing secret: it takes a signaling token (`st_…`, minted by the
  * application's backend with `POST /v1/signal-tokens`, or printed by `ferry start` in the
@@ -16,12 +15,9 @@ import { errorBody } from './errors.js';
 export { DEMO_HTML };
 
 /** Compiled files, relative to this module's compiled location (dist/signaling/demo.js). */
-const SDK_DIR = new URL('../client/', import.meta.url);
 const PAGE_DIR = new URL('./demo/', import.meta.url);
 /** The page's browser modules (signaling/demo/*.ts but html.ts, which is the server's). */
 const PAGE_MODULES: ReadonlySet<string> = new Set(['page.js', 'hints.js', 'stats.js']);
-/** One flat directory of plain module names: no separators, no dots but the extension. */
-const SDK_FILE = /^[a-z0-9][a-z0-9-]{0,63}\.js$/;
 
 const JS = 'text/javascript; charset=utf-8';
 
@@ -47,13 +43,5 @@ export function registerDemo(app: FastifyInstance): void {
     const { file } = request.params;
     if (!PAGE_MODULES.has(file)) return reply.code(404).send(errorBody('not_found', 'no such demo file'));
     return sendFile(reply, new URL(file, PAGE_DIR));
-  });
-
-  app.get<{ Params: { file: string } }>('/sdk/:file', { schema: { hide: true } }, async (request, reply) => {
-    const { file } = request.params;
-    if (!SDK_FILE.test(file)) {
-      return reply.code(404).send(errorBody('not_found', 'no such SDK file'));
-    }
-    return sendFile(reply, new URL(file, SDK_DIR));
   });
 }

@@ -1,8 +1,9 @@
 /**
  * `signalingPlugin`: the signaling service as a fastify plugin, `app.register(signalingPlugin, deps)`:
  * admin API (accounts, API keys, revocation, relay sessions), account API (ICE servers, signaling
- * tokens) with CORS for the configured origins (./cors.ts), usage, WebSocket signaling
- * (`app.signaling` inside the plugin), the demo page, /healthz, /metrics and /openapi.json. It is encapsulated: its validators, body parser and limit, error
+ * tokens) with CORS for the configured origins (./cors.ts), usage, WebSocket signaling (`app.signaling`
+ * inside the plugin), the SDK files (/sdk), the demo page, /healthz, /metrics and /openapi.json. It is
+ * encapsulated: its validators, body parser and limit, error
  * answers, request decoration and hooks stay inside it. Routes whose dependency is absent (relay sessions, usage, metrics) are
  * not registered; the admin routes are, and answer 503 while no admin token is configured (a reload
  * can set one). buildSignalingApp (./app.ts) is Ferry's server around it.
@@ -14,6 +15,7 @@ import { accountAuthHook, adminGuard, authenticateCredential, requireAdmin } fro
 import { installCors, originAllowed } from './cors.js';
 import type { SignalingDeps } from './deps.js';
 import { registerDemo } from './demo.js';
+import { registerSdk } from './sdk.js';
 import { installErrorHandler } from './errors.js';
 import { documentAdminRoute, swaggerOptions } from './openapi.js';
 import { accountRoutes } from './routes/accounts.js';
@@ -104,5 +106,6 @@ export async function signalingPlugin(app: FastifyInstance, deps: SignalingDeps)
   );
   app.addHook('onClose', async () => unsubscribe());
   deps.metrics?.observeSignaling?.(() => hub.stats());
+  registerSdk(app);
   registerDemo(app);
 }

@@ -1,6 +1,6 @@
 /**
  * The demo page's script (runs in the browser; served at /demo/page.js). It loads the SDK from
- * /sdk/index.js, connects with a signaling token taken from the URL fragment (never from the
+ * /sdk/ferry.js, connects with a signaling token taken from the URL fragment (never from the
  * server), calls a peer, exchanges chat messages and shows, live, what getStats() says about the
  * connection (./stats.js) and, on a failure, what to do about it (./hints.js).
  *
@@ -18,7 +18,7 @@ type Sdk = typeof import('../../client/index.js');
 type Call = import('../../client/index.js').Call;
 type Client = import('../../client/index.js').FerryClient;
 
-const sdk = (await import(new URL('../sdk/index.js', import.meta.url).href)) as Sdk;
+const sdk = (await import(new URL('../sdk/ferry.js', import.meta.url).href)) as Sdk;
 
 /** How often the connection panel reads getStats(). */
 const STATS_INTERVAL_MS = 1000;

@@ -1,6 +1,6 @@
 // End to end in headless Chromium: an app served from another origin (its own little HTTP server
 // on another loopback port) uses Ferry cross-origin, as signaling.cors_origins allows. Two pages of
-// the listed origin load the SDK from Ferry (/sdk/index.js), mint ICE servers and a signaling token
+// the listed origin load the SDK from Ferry (/sdk/ferry.js), mint ICE servers and a signaling token
 // with an API key, open the WebSocket and call each other through the relay with a data channel
 // message; a page of an unlisted origin cannot load the SDK, its fetch fails with a CORS error
 // (the preflight gets no CORS answer) and its WebSocket is refused (403).
@@ -14,7 +14,7 @@ import { until } from '../helpers/wait.js';
 
 const TEST_TIMEOUT = 60_000;
 /** The SDK entry Ferry serves (the browser ES modules of dist/client). */
-const SDK_PATH = '/sdk/index.js';
+const SDK_PATH = '/sdk/ferry.js';
 
 /** A page server on its own loopback port: one blank HTML page for every path. */
 async function startPageServer(): Promise<{ origin: string; close(): Promise<void> }> {

@@ -1,4 +1,4 @@
-// End to end: two Chromium pages open Ferry's /demo (which loads the SDK from /sdk/index.js), connect
+// End to end: two Chromium pages open Ferry's /demo (which loads the SDK from /sdk/ferry.js), connect
 // with signaling tokens from the URL hash, call each other with relay forced, show 'relay' as the
 // path and exchange chat messages, typed into the page and through its test hook.
 import { after, before, describe, test } from 'node:test';

@@ -68,13 +68,13 @@ export function killNow(child: ChildProcess): void {
 /**
  * Spawns `cmd` under guard.js in its own process group, tracked: killed on stop, on this process's
  * exit, and (through the guard's stdin reaching EOF) even when this process dies without running
- * exit handlers. stdout/stderr are pipes.
+ * exit handlers. stdout/stderr are pipes. `env` replaces this process's environment when given.
  */
-export function spawnGuarded(cmd: string, args: readonly string[], cwd?: string): ChildProcess & {
+export function spawnGuarded(cmd: string, args: readonly string[], cwd?: string, env?: NodeJS.ProcessEnv): ChildProcess & {
   stdout: NonNullable<ChildProcess['stdout']>;
   stderr: NonNullable<ChildProcess['stderr']>;
 } {
-  const child = spawn(process.execPath, [GUARD, cmd, ...args], { cwd, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [GUARD, cmd, ...args], { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
   track(child);
   return child as ChildProcess & { stdout: NonNullable<ChildProcess['stdout']>; stderr: NonNullable<ChildProcess['stderr']> };
 }

@@ -1,5 +1,5 @@
-// The demo routes: /demo, /demo/<module>.js (the page's browser modules only) and /sdk/<file>.js
-// (the compiled SDK, traversal-safe).
+// The demo routes: /demo and /demo/<module>.js (the page's browser modules only; the SDK files:
+// sdk.test.ts).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -27,7 +27,7 @@ describe('demo routes', () => {
     const res = await app.inject({ method: 'GET', url: '/demo/page.js' });
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['content-type']), /^text\/javascript/);
-    assert.match(res.body, /sdk\/index\.js/);
+    assert.match(res.body, /sdk\/ferry\.js/);
     // The modules it imports, and nothing else of the compiled signaling/demo/ (html.js is the server's).
     const deps = [...res.body.matchAll(/from '\.\/([a-z0-9-]+\.js)'/g)].map((m) => m[1]);
     assert.deepEqual(deps.sort(), ['hints.js', 'stats.js']);
@@ -40,28 +40,4 @@ describe('demo routes', () => {
       assert.equal((await app.inject({ method: 'GET', url })).statusCode, 404, url);
     }
   });
-
-  test('GET /sdk/index.js and the modules it imports, as text/javascript', async () => {
-    const res = await app.inject({ method: 'GET', url: '/sdk/index.js' });
-    assert.equal(res.statusCode, 200);
-    assert.match(String(res.headers['content-type']), /^text\/javascript/);
-    assert.equal(res.headers['x-content-type-options'], 'nosniff');
-    const deps = [...res.body.matchAll(/from '\.\/([a-z0-9-]+\.js)'/g)].map((m) => m[1]);
-    assert.ok(deps.includes('client.js'), deps.join(', '));
-    for (const d of deps) {
-      const r = await app.inject({ method: 'GET', url: `/sdk/${d}` });
-      assert.equal(r.statusCode, 200, d);
-    }
-  });
-
-  for (const url of [
-    '/sdk/..%2F..%2Fpackage.json', '/sdk/..%2Fcli%2Fmain.js', '/sdk/%2e%2e%2fclient.js', '/sdk/../../package.json',
-    '/sdk/index.js.map', '/sdk/nope.js', '/sdk/INDEX.JS', '/sdk/.hidden.js', '/sdk/index.ts', '/sdk/',
-  ]) {
-    test(`GET ${url}: 404`, async () => {
-      const res = await app.inject({ method: 'GET', url });
-      assert.equal(res.statusCode, 404, res.body);
-      assert.doesNotMatch(res.body, /"name"\s*:\s*"ferry-relay"/);
-    });
-  }
 });

@@ -65,21 +65,27 @@ describe('Dockerfile', () => {
     assert.equal(froms[runtime].args.split(/\s+/)[0], build[1], 'runtime on the same base');
   });
 
-  it('builds with a toolchain for better-sqlite3, npm ci after the sources, tsc, then prunes dev dependencies', () => {
+  it('builds with a toolchain for better-sqlite3, npm ci after the sources, the build, then prunes dev dependencies', () => {
     const run = ops('RUN', 0).map((i) => i.args);
     const apt = run.find((r) => r.includes('apt-get install'));
     for (const pkg of ['python3', 'make', 'g++']) assert.ok(apt?.split(/\s+/).includes(pkg), `installs ${pkg}`);
     const at = (pred: (i: Instruction) => boolean) => DOCKERFILE.findIndex((i) => i.stage === 0 && pred(i));
     const ci = at((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args));
-    const tsc = at((i) => i.op === 'RUN' && /\bnpx tsc -p \.(\s|$)/.test(i.args));
+    const build = at((i) => i.op === 'RUN' && /\bnpm run build\b/.test(i.args));
     const prune = at((i) => i.op === 'RUN' && /\bnpm prune --omit=dev\b/.test(i.args));
-    assert.ok(ci >= 0 && tsc > ci && prune > tsc, 'npm ci, then tsc, then npm prune --omit=dev');
-    // `npm ci` runs the prepare script (tsc): the sources and tsconfig must be there already.
-    // Every source folder tsconfig.json compiles, but the tests and benches.
-    const include = (JSON.parse(read('tsconfig.json')) as { include: string[] }).include.map((g) => g.split('/')[0]);
+    assert.ok(ci >= 0 && build > ci && prune > build, 'npm ci, then npm run build, then npm prune --omit=dev');
+    // `npm ci` runs the prepare script (the build): what it reads must be there already. The build is
+    // tsc over tsconfig.build.json (every product folder, no tests or benches) and the SDK bundle.
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+    assert.match(scripts.prepare, /\bnpm run (--silent )?build\b/);
+    assert.match(scripts.build, /^tsc -p tsconfig\.build\.json && node scripts\/build-sdk\.js$/);
+    const include = (JSON.parse(read('tsconfig.build.json')) as { include: string[] }).include.map((g) => g.split('/')[0]);
     const product = include.filter((d) => d !== 'test' && d !== 'bench');
-    assert.ok(product.includes('turn') && product.includes('app'), product.join(', '));
-    for (const dir of ['package-lock.json', 'tsconfig.json', ...product, 'bin']) {
+    assert.deepEqual(product, include, 'the build compiles no tests or benches');
+    const all = (JSON.parse(read('tsconfig.json')) as { include: string[] }).include.map((g) => g.split('/')[0]);
+    assert.deepEqual([...product].sort(), all.filter((d) => d !== 'test' && d !== 'bench').sort(), 'and every product folder tsconfig.json compiles');
+    assert.ok(product.includes('turn') && product.includes('app') && product.includes('client'), product.join(', '));
+    for (const dir of ['package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build-sdk.js', ...product, 'bin']) {
       const copy = at((i) => i.op === 'COPY' && i.args.split(/\s+/).slice(0, -1).some((s) => s.replace(/\/$/, '') === dir));
       assert.ok(copy >= 0 && copy < ci, `${dir} is copied before npm ci`);
     }
