@@ -19,7 +19,7 @@ const repoUrl = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..'
 const addonUrl = pathToFileURL(addonDir + '/').href;
 const packages = new Set(readdirSync(join(addonDir, 'node_modules')).filter((n) => !n.startsWith('.')));
 // A parent inside the copy resolves from there anyway; this URL stands in for the repository's importer.
-const stand_in = new URL('node_modules/.resolve-from-here.js', addonUrl).href;
+const standIn = new URL('node_modules/.resolve-from-here.js', addonUrl).href;
 
 function packageName(specifier) {
   const parts = specifier.split('/');
@@ -30,7 +30,7 @@ registerHooks({
   resolve(specifier, context, nextResolve) {
     const parent = context.parentURL;
     if (parent && parent.startsWith(repoUrl) && !parent.startsWith(addonUrl) && packages.has(packageName(specifier))) {
-      return nextResolve(specifier, { ...context, parentURL: stand_in });
+      return nextResolve(specifier, { ...context, parentURL: standIn });
     }
     return nextResolve(specifier, context);
   },
