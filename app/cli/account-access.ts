@@ -9,7 +9,7 @@ import type { Account } from '../../src/accounts/types.js';
 import { AccountService } from '../../src/accounts/service.js';
 import { findAccountRef } from '../../src/accounts/names.js';
 import type { LoadedConfig } from '../../src/config/load.js';
-import { adminRequest, EXIT_FAILURE, withStore, type CliIo } from './common.js';
+import { adminRequest, EXIT_FAILURE, PID_FILE_HELP, withStore, type CliIo } from './common.js';
 import { adminApi, runningState } from './control.js';
 import { runningPid } from './pid-file.js';
 
@@ -18,9 +18,7 @@ signaling.admin_token is set (the change applies at once); otherwise on the
 configured store directly (a running Ferry without admin token sees it only
 after a restart).`;
 
-export const PID_FILE_OPTION = `  --pid-file FILE      the pid file of a running Ferry (default: data/ferry.pid
-                       next to the config file)
-`;
+export const PID_FILE_OPTION = PID_FILE_HELP;
 
 export const CONFIG_OPTION = `  -c, --config FILE    the config file naming the store and the admin API
                        (default: ./config.json when it exists, else defaults)

@@ -9,7 +9,7 @@ import type { LoadedConfig } from '../../src/config/load.js';
 import {
   ACCESS_RULE, apiFailure, callApi, CONFIG_OPTION, getApi, PID_FILE_OPTION, resolveAccount, routeOf, storeNote, table, withAccounts, type Route,
 } from './account-access.js';
-import { configPath, defaultPidFile, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, str, type CliIo } from './common.js';
+import { configPath, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, pidFileFor, str, type CliIo } from './common.js';
 import { unknownWord } from './did-you-mean.js';
 
 const OPTIONS = `Options:
@@ -77,7 +77,7 @@ export async function keysCommand(args: readonly string[], io: CliIo): Promise<n
   const config = configPath(str(p.values.config));
   const loaded = await loadOrReport(io, config);
   if (loaded === null) return EXIT_FAILURE;
-  const route = routeOf(loaded, str(p.values['pid-file']) ?? defaultPidFile(config));
+  const route = routeOf(loaded, pidFileFor(str(p.values['pid-file']), config, loaded));
   const account = await resolveAccount(io, loaded, route, p.positionals[0]);
   if (account === undefined) return EXIT_FAILURE;
   if (s === 'list') return list(io, loaded, route, account.id, p.values.json === true);

@@ -15,7 +15,7 @@ import {
   withAccounts, type AccountJson, type Route,
 } from './account-access.js';
 import { keysCommand } from './account-keys.js';
-import { configPath, defaultPidFile, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, str, usageError, type CliIo } from './common.js';
+import { configPath, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, pidFileFor, str, usageError, type CliIo } from './common.js';
 import { unknownWord } from './did-you-mean.js';
 
 export const ACCOUNTS_USAGE = `Usage: ferry accounts <subcommand> [options]
@@ -117,7 +117,7 @@ export async function accountsCommand(args: readonly string[], io: CliIo): Promi
   const config = configPath(str(p.values.config));
   const loaded = await loadOrReport(io, config);
   if (loaded === null) return EXIT_FAILURE;
-  const ctx: Ctx = { io, loaded, route: routeOf(loaded, str(p.values['pid-file']) ?? defaultPidFile(config)) };
+  const ctx: Ctx = { io, loaded, route: routeOf(loaded, pidFileFor(str(p.values['pid-file']), config, loaded)) };
   try {
     switch (sub as Sub) {
       case 'create':

@@ -1,8 +1,8 @@
 /** What every `ferry` command shares: exit codes, output, argument parsing, where files live. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, loadConfig, type LoadedConfig } from '../../src/config/load.js';
+import { ConfigError, configuredPidFile, loadConfig, type LoadedConfig } from '../../src/config/load.js';
 import { openSqliteStore, type SqliteAccountStore } from '../../src/store/sqlite-account-store.js';
 
 export const EXIT_OK = 0;
@@ -78,6 +78,40 @@ export function dataDir(config: string | undefined): string {
 }
 
 export const defaultPidFile = (config: string | undefined) => join(dataDir(config), 'ferry.pid');
+/**
+ * `pid_file` of the config file at `config`, resolved against its directory, when set. Read for
+ * that key only and leniently (a file that cannot be read or parsed, or whose pid_file is not a
+ * path, gives undefined), so that e.g. "ferry stop" still works while the file is being edited;
+ * the commands that need the rest of the file report its problems themselves.
+ */
+export function pidFileSetIn(config: string | undefined): string | undefined {
+  if (config === undefined) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(config, 'utf8').replace(/^\uFEFF/, ''));
+  } catch {
+    return undefined;
+  }
+  const file = typeof raw === 'object' && raw !== null ? (raw as { pid_file?: unknown }).pid_file : undefined;
+  return typeof file === 'string' && file !== '' ? resolve(dirname(config), file) : undefined;
+}
+
+/**
+ * The pid file a command looks for the running Ferry by: --pid-file, else pid_file of the config
+ * file (`loaded` when the command has loaded it, else read from `config`), else data/ferry.pid
+ * next to the config file (or in the working directory).
+ */
+export function pidFileFor(arg: string | undefined, config: string | undefined, loaded?: LoadedConfig): string {
+  if (arg !== undefined) return resolve(arg);
+  return (loaded !== undefined ? configuredPidFile(loaded) : pidFileSetIn(config)) ?? defaultPidFile(config);
+}
+
+/** The --pid-file line of the commands' help. */
+export const PID_FILE_HELP = `  --pid-file FILE      the pid file of the running Ferry; default: pid_file of
+                       the config file, else data/ferry.pid next to the config
+                       file (or in the working directory)
+`;
+
 export const defaultLogFile = (config: string | undefined) => join(dataDir(config), 'ferry.log');
 
 /** loadConfig, printing a ConfigError (one `key: problem` line each) and returning null for it. */

@@ -2,8 +2,10 @@
 import { resolve } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../../src/config/load.js';
 import { formatHostPort } from '../../src/config/net.js';
+import { RESTART_KEYS } from '../../src/config/reload.js';
+import { LIVE_KEYS } from '../reload.js';
 import {
-  adminRequest, configPath, dataDir, defaultPidFile, EXIT_FAILURE, EXIT_NOT_RUNNING, EXIT_OK, loadOrReport, localHost, parseCommand, str, type CliIo,
+  adminRequest, configPath, dataDir, EXIT_FAILURE, EXIT_NOT_RUNNING, EXIT_OK, loadOrReport, localHost, parseCommand, PID_FILE_HELP, pidFileFor, str, type CliIo,
 } from './common.js';
 import { readDevSecretsFile } from './dev-setup.js';
 import { alive, removePid, runningPid, startedAt } from './pid-file.js';
@@ -12,11 +14,10 @@ import { fetchUsageSummary, usageLines, type UsageSummary } from './status-usage
 
 export const STOP_WAIT_MS = 15_000;
 
-const COMMON_OPTIONS = `  -c, --config FILE    the config file Ferry was started with (locates the
-                       default pid file; status reads admin_token)
-  --pid-file FILE      default: data/ferry.pid next to the config file (or in
-                       the working directory)
-  -h, --help           show this help
+const COMMON_OPTIONS = `  -c, --config FILE    the config file Ferry was started with (its pid_file, or
+                       data/ferry.pid next to it, is the default pid file;
+                       status reads admin_token)
+${PID_FILE_HELP}  -h, --help           show this help
 `;
 
 export const STOP_USAGE = `Usage: ferry stop [--config FILE] [--pid-file FILE]
@@ -26,6 +27,28 @@ has exited. Exit 0 when it stopped, 1 when it was not running or did not stop.
 
 Options:
 ${COMMON_OPTIONS}`;
+
+/** `text` wrapped at `width` columns (words never split). */
+function wrap(text: string, width = 80): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  return [...lines, line].join('\n');
+}
+
+// From the lists a reload itself uses (app/reload.ts, src/config/reload.ts), so the help cannot drift.
+const RELOAD_KEYS_TEXT = wrap(
+  `Applied live: ${LIVE_KEYS.map((k) => (k === 'tls' ? 'tls (the certificate and key files are read again)' : k)).join(', ')}. ` +
+    `A change to ${RESTART_KEYS.join(', ')} needs a restart: the process refuses such a reload (nothing is applied) and names the key. ` +
+    'A file that changes between the check and the process reading it is judged as the process reads it.',
+);
 
 export const RELOAD_USAGE = `Usage: ferry reload [--config FILE] [--pid-file FILE]
 
@@ -39,14 +62,7 @@ connections or WebSockets, and says what happened:
     exit 0 "reload applied" with the keys that changed, or exit 1 "reload refused"
     with one "key: problem" line each; the running configuration then stays whole.
 
-Applied live: users, auth_secrets, peers, quotas, realm, log_level,
-signaling.admin_token, webhooks, nonce, rate_limits, network_usage (limits, report
-and write intervals, archive_dir) and the TLS certificate and key (the files are
-read again). A change to address, tls_address, relay_ip, relay_ports, external_ip,
-storage, signaling.address, signaling.public_host, metrics or
-network_usage.timeframe needs a restart: the process refuses such a reload
-(nothing is applied) and names the key. A file that changes between the check and
-the process reading it is judged as the process reads it.
+${RELOAD_KEYS_TEXT}
 
 Reloads run one at a time; a "ferry reload" reports the first reload that began
 after its check, so concurrent reloads may report the same one (which read the
@@ -75,7 +91,7 @@ const controlOptions = { config: { type: 'string', short: 'c' }, 'pid-file': { t
 
 function pidFileOf(values: Record<string, string | boolean | undefined>): { config: string | undefined; pidFile: string } {
   const config = configPath(str(values.config));
-  return { config, pidFile: str(values['pid-file']) ?? defaultPidFile(config) };
+  return { config, pidFile: pidFileFor(str(values['pid-file']), config) };
 }
 
 /** Parses a stop/reload command line and finds the running Ferry, or says why not (exit code). */

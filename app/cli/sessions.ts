@@ -6,7 +6,7 @@
 import { findAccountRef } from '../../src/accounts/names.js';
 import { formatSize } from '../../src/config/units.js';
 import { apiFailure, callApi, CONFIG_OPTION, getApi, PID_FILE_OPTION, routeOf, table, type AccountJson, type ApiRoute } from './account-access.js';
-import { configPath, defaultPidFile, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, str, usageError, type CliIo } from './common.js';
+import { configPath, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, pidFileFor, str, usageError, type CliIo } from './common.js';
 import { unknownWord } from './did-you-mean.js';
 
 const NEEDS = `Needs a running Ferry (found by its pid file) with signaling.admin_token set:
@@ -59,7 +59,7 @@ async function runningApi(io: CliIo, values: Record<string, string | boolean | u
   const config = configPath(str(values.config));
   const loaded = await loadOrReport(io, config);
   if (loaded === null) return EXIT_FAILURE;
-  const pidFile = str(values['pid-file']) ?? defaultPidFile(config);
+  const pidFile = pidFileFor(str(values['pid-file']), config, loaded);
   const route = routeOf(loaded, pidFile);
   if (route.kind === 'api') return route;
   io.stderr(

@@ -5,12 +5,12 @@
  * pid file the process keeps its runtime state file (app/cli/runtime-state.ts).
  */
 import { resolve } from 'node:path';
-import { ConfigError, parseConfig, type LoadedConfig } from '../../src/config/load.js';
+import { ConfigError, configuredPidFile, parseConfig, type LoadedConfig } from '../../src/config/load.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { ListenError } from '../components/listen-error.js';
 import { startFerry, type FerryHandle } from '../ferry.js';
 import {
-  configPath, dataDir, defaultLogFile, defaultPidFile, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, str, type CliIo,
+  configPath, dataDir, defaultLogFile, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, PID_FILE_HELP, pidFileFor, str, type CliIo,
 } from './common.js';
 import { daemon, tellParent } from './daemon.js';
 import { announceDevSetup } from './dev-notice.js';
@@ -30,7 +30,7 @@ export const START_USAGE = `Usage: ferry start [--fg] [--dev] [--config FILE] [-
 Starts the TURN/STUN relay and the signaling service.
 
 Without --fg, Ferry runs in the background: it starts "ferry start --fg" detached,
-with its log (JSON lines) appended to --log, writes its pid to --pid-file, and waits
+with its log (JSON lines) appended to --log, writes its pid to the pid file, and waits
 (at most 10 s) until that process reports that all its listeners are bound and it
 serves; then it prints the pid and what it listens on and exits 0. When the process
 cannot start it exits 1 with the process's own message, e.g.
@@ -42,7 +42,10 @@ With a pid file, the running process keeps its runtime state (pid, the addresses
 and ports it actually listens on, the outcome of the last reload) in a JSON file
 next to it: data/ferry.pid -> data/ferry.state.json ("ferry status", "ferry reload").
 
-With --fg, Ferry runs in the foreground and logs JSON lines to stdout.
+With --fg, Ferry runs in the foreground and logs JSON lines to stdout. It writes a
+pid file (and its runtime state) when --pid-file is given or the config file sets
+pid_file (as a systemd unit or a container should: e.g. "/run/ferry/ferry.pid"),
+and refuses to start (exit 1) when that pid file names a running Ferry.
 A port already in use exits 1 with the same message as above.
 SIGINT or SIGTERM stops it cleanly (exit 0); a second signal writes the usage and
 exits at once (130 for SIGINT, 143 for SIGTERM).
@@ -61,9 +64,7 @@ Options:
                        a config file too
   -c, --config FILE    the JSON config file (default: ./config.json when it
                        exists, else the built-in defaults)
-  --pid-file FILE      default: data/ferry.pid next to the config file (or in
-                       the working directory)
-  --log FILE           the log of a background Ferry; default: data/ferry.log
+${PID_FILE_HELP}  --log FILE           the log of a background Ferry; default: data/ferry.log
                        next to the config file (or in the working directory)
   -h, --help           show this help
 `;
@@ -88,7 +89,7 @@ export async function startCommand(args: readonly string[], io: CliIo): Promise<
     if (code !== EXIT_OK) await tellParent({ type: 'failed', message: printed.trim() === '' ? `ferry: exited with code ${code}` : printed });
     return code;
   }
-  return daemon(config, resolve(pidArg ?? defaultPidFile(config)), resolve(logArg ?? defaultLogFile(config)), dev, io);
+  return daemon(config, pidFileFor(pidArg, config), resolve(logArg ?? defaultLogFile(config)), dev, io);
 }
 
 async function foreground(config: string | undefined, pidFile: string | undefined, devFlag: boolean, io: CliIo): Promise<number> {
@@ -107,6 +108,8 @@ async function foreground(config: string | undefined, pidFile: string | undefine
     loaded = l;
   }
 
+  // Without --pid-file, the config file's pid_file (the commands given this config look there).
+  pidFile ??= configuredPidFile(loaded);
   if (pidFile !== undefined) {
     const other = runningPid(pidFile);
     if (other !== undefined && other !== process.pid) {

@@ -46,6 +46,12 @@ export function resolveStorageUrl(storage: string, base: string): string {
   return isAbsolute(file) ? storage : `sqlite:${resolve(base, file)}`;
 }
 
+/** `pid_file` resolved against the config file's directory, when set. */
+export function configuredPidFile(loaded: Pick<LoadedConfig, 'source' | 'config'>): string | undefined {
+  const file = loaded.config.pid_file;
+  return file === undefined ? undefined : resolve(configDir(loaded), file);
+}
+
 /** Validates an already parsed JSON value; `source` names it in error messages. */
 export function parseConfig(raw: unknown, source: string | null = null): LoadedConfig {
   const result = ConfigSchema.safeParse(raw);

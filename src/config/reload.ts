@@ -8,7 +8,8 @@ import type { Config } from './schema.js';
 
 /**
  * Keys that need a restart: sockets, relay addresses, storage, URLs handed out, the metrics
- * token, and the usage timeframe (a new length mid-window would be ambiguous).
+ * token, the usage timeframe (a new length mid-window would be ambiguous), and the pid file (the
+ * CLI finds the running process by it: moving it would lose the process).
  */
 export const RESTART_KEYS = [
   'address',
@@ -21,6 +22,7 @@ export const RESTART_KEYS = [
   'signaling.public_host',
   'network_usage.timeframe',
   'metrics',
+  'pid_file',
 ] as const;
 
 export type RestartKey = (typeof RESTART_KEYS)[number];

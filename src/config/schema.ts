@@ -326,6 +326,11 @@ export const ConfigSchema = z
     metrics: MetricsSchema,
     nonce: NonceSchema,
     rate_limits: RateLimitsSchema,
+    pid_file: z
+      .string({ error: 'expected a file path' })
+      .min(1, { error: 'expected a file path' })
+      .optional()
+      .describe('Where "ferry start" writes its pid file (and its runtime state file next to it: ferry.pid -> ferry.state.json), and where every ferry command given this config file looks for the running Ferry when --pid-file is not given (ferry status, stop, reload, accounts, sessions ...); relative paths start at the config file\'s directory. For a service run by systemd or in a container, e.g. "/run/ferry/ferry.pid". Not set: data/ferry.pid next to the config file, and "ferry start --fg" writes no pid file. --pid-file takes precedence. A change needs a restart.'),
     log_level: z
       .enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` })
       .default('info')
