@@ -37,8 +37,13 @@ export interface ConnectOptions {
   readonly adapter?: PeerAdapter;
   /** Only relay candidates (iceTransportPolicy 'relay'). Default false: every candidate, direct first. */
   readonly forceRelay?: boolean;
-  /** Lifetime requested for TURN credentials, seconds (the server may cap it). */
-  readonly ttl?: number;
+  /**
+   * Lifetime requested for the TURN credentials: whole seconds (3600 or "3600") or a duration
+   * string ("90m", "1h30m"), from 1 minute to 1 day. The server does not cap it: a value out of
+   * that range or malformed is refused (HTTP 400), and connect() rejects with a FerryError
+   * (code 'http_error', status 400). Default: the server's, 1 hour.
+   */
+  readonly ttl?: number | string;
   /** Extra RTCConfiguration fields. */
   readonly rtcConfig?: Readonly<Record<string, unknown>>;
   /** How long call() waits for the data channel to open. Default 30 s. */

@@ -55,7 +55,7 @@ function isIceServer(v: unknown): v is IceServer {
 }
 
 /** `POST {base}/v1/ice-servers` with an API key or a signaling token. */
-export async function fetchIceServers(fetchFn: FetchLike, base: string, bearer: string, ttl?: number): Promise<IceServersResult> {
+export async function fetchIceServers(fetchFn: FetchLike, base: string, bearer: string, ttl?: number | string): Promise<IceServersResult> {
   const url = `${base}/v1/ice-servers`;
   const json = await post(fetchFn, url, bearer, ttl === undefined ? {} : { ttl });
   const list = json.iceServers ?? json.ice_servers;
