@@ -22,7 +22,7 @@ export { STOP_TIMEOUT_MS } from './start.js';
 const USAGE = `Usage: ferry <command> [options]
 
 Commands:
-  init [--dir D] [--force]        write a config.json with fresh secrets and a TLS certificate
+  init [--dir DIR] [--force]      write a config.json with fresh secrets and a TLS certificate
   start [--fg] [--config FILE]    start the relay (in the background without --fg)
   stop                            stop a background Ferry (SIGTERM, waits up to 15 s)
   status [--json]                 is Ferry running? pid, uptime, listeners, live figures
