@@ -7,8 +7,10 @@
 #
 # Real deployments use --network host: a relay needs one UDP port per allocation and the
 # addresses it advertises must be the host's, which port publishing (-p) and Docker's NAT get in
-# the way of. The config must keep its SQLite file on the volume:
-# "storage": "sqlite:/var/lib/ferry/ferry.db" (the default config of this image does).
+# the way of. The config must keep its SQLite file on the volume, and its pid file in /run/ferry so
+# that `ferry` commands in the container find the running process (the default config does both):
+#   "storage": "sqlite:/var/lib/ferry/ferry.db", "pid_file": "/run/ferry/ferry.pid"
+# Then, e.g.: docker exec ferry ferry status --config /etc/ferry/config.json
 
 # --- build: compile TypeScript and the native better-sqlite3 addon --------------------------------
 FROM node:24-bookworm-slim AS build
@@ -40,15 +42,18 @@ ENV NODE_ENV=production \
 # A fixed uid/gid (10001) so volume and mounted-file permissions can be set from the host.
 RUN groupadd --gid 10001 ferry \
  && useradd --uid 10001 --gid ferry --home-dir /var/lib/ferry --no-create-home --shell /usr/sbin/nologin ferry \
- && mkdir -p /var/lib/ferry /etc/ferry \
- && chown ferry:ferry /var/lib/ferry
+ && mkdir -p /var/lib/ferry /etc/ferry /run/ferry \
+ && chown ferry:ferry /var/lib/ferry /run/ferry
 WORKDIR /opt/ferry
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
-# Default config: embedded defaults with the accounts database on the volume. Mount your own
-# config over it (it must set "storage" to a path under /var/lib/ferry too).
+# `ferry` on the PATH, for `docker exec <container> ferry ...`.
+RUN ln -s /opt/ferry/bin/ferry.js /usr/local/bin/ferry
+# Default config: embedded defaults with the accounts database on the volume and the pid file in
+# /run/ferry. Mount your own config over it (it must set "storage" to a path under /var/lib/ferry
+# and "pid_file" to /run/ferry/ferry.pid too).
 COPY deploy/config.json /etc/ferry/config.json
 USER ferry
 

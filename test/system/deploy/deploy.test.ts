@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig } from '../../../src/config/load.js';
+import { configuredPidFile, parseConfig } from '../../../src/config/load.js';
 import { WebSocket } from 'ws';
 import { freePort } from '../../helpers/ports.js';
 import { makeSelfSignedCert, type TestCert } from '../../helpers/tls-cert.js';
@@ -125,6 +125,23 @@ describe('Dockerfile', () => {
     assert.match(loaded.storageUrl, /^sqlite:\/var\/lib\/ferry\//, 'the accounts database lives on the volume');
   });
 
+  it('keeps the pid file where the ferry user writes it and `docker exec <c> ferry ... --config` finds it', () => {
+    const loaded = parseConfig(JSON.parse(read('deploy/config.json')), '/etc/ferry/config.json');
+    const pidFile = configuredPidFile(loaded);
+    assert.equal(pidFile, '/run/ferry/ferry.pid');
+    const run = ops('RUN', runtime).map((i) => i.args);
+    const setup = run.find((r) => /\buseradd\b/.test(r)) ?? '';
+    assert.match(setup, /\bmkdir -p\b[^&]*\s\/run\/ferry\b/, 'creates /run/ferry');
+    assert.match(setup, /\bchown ferry:ferry\b[^&]*\s\/run\/ferry\b/, 'owned by ferry');
+    // The CMD gives no --pid-file: the config's pid_file is where start and every later command look.
+    assert.ok(!execForm(ops('CMD', runtime)[0].args).includes('--pid-file'));
+    assert.ok(run.includes('ln -s /opt/ferry/bin/ferry.js /usr/local/bin/ferry'), '`ferry` on the PATH');
+    assert.equal(ops('WORKDIR', runtime).at(-1)?.args, '/opt/ferry', 'the symlink points into the WORKDIR');
+    const useAt = DOCKERFILE.findIndex((i) => i.stage === runtime && i.op === 'USER');
+    const runAt = DOCKERFILE.findIndex((i) => i.stage === runtime && i.op === 'RUN' && i.args.startsWith('ln -s'));
+    assert.ok(runAt < useAt, 'linked as root');
+  });
+
   it('keeps the build context to what the build copies (.dockerignore)', () => {
     const rules = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
     assert.equal(rules[0], '*', 'everything is ignored unless listed');
@@ -191,17 +208,26 @@ describe('deploy/ferry.service', () => {
   }
   const service = sections.get('Service') ?? new Map<string, string>();
 
-  it('runs ferry start --fg as the user ferry and reloads with SIGHUP', () => {
+  it('runs ferry start --fg as the user ferry and reloads with ferry reload (checked, all or nothing)', () => {
     assert.ok(sections.has('Unit') && sections.has('Install'));
     assert.equal(service.get('Type'), 'simple');
     assert.equal(service.get('ExecStart'), '/usr/bin/node /opt/ferry/bin/ferry.js start --fg --config /etc/ferry/config.json');
-    assert.equal(service.get('ExecReload'), '/bin/kill -HUP $MAINPID');
+    assert.equal(service.get('ExecReload'), '/usr/bin/node /opt/ferry/bin/ferry.js reload --config /etc/ferry/config.json');
     assert.equal(service.get('User'), 'ferry');
     assert.equal(service.get('LimitNOFILE'), '1048576');
     assert.equal(service.get('AmbientCapabilities'), '', 'no capability: every default port is above 1023');
   });
 
-  it('is hardened, writing only to /var/lib/ferry', () => {
+  it('keeps the pid file of deploy/config.json in its RuntimeDirectory, readable by the operator', () => {
+    // No --pid-file on ExecStart/ExecReload: the config's pid_file, which every `ferry ... --config` finds too.
+    assert.doesNotMatch(service.get('ExecStart') ?? '', /--pid-file/);
+    const pidFile = configuredPidFile(parseConfig(JSON.parse(read('deploy/config.json')), '/etc/ferry/config.json'));
+    assert.equal(pidFile, `/run/${service.get('RuntimeDirectory')}/ferry.pid`);
+    assert.equal(service.get('RuntimeDirectoryMode'), '0755');
+    assert.match(text, /"pid_file": "\/run\/ferry\/ferry\.pid"/, 'the header says to set it');
+  });
+
+  it('is hardened, writing only to /var/lib/ferry (and its RuntimeDirectory)', () => {
     assert.equal(service.get('NoNewPrivileges'), 'true');
     assert.equal(service.get('ProtectSystem'), 'strict');
     assert.equal(service.get('ReadWritePaths'), '/var/lib/ferry');
