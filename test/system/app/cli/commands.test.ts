@@ -200,6 +200,16 @@ describe('reload: which keys apply live', () => {
     assert.deepEqual([...all].sort(), expected.sort());
   });
 
+  it('ferry reload --help names every live key and every restart key', () => {
+    const help = ferry(['reload', '--help']).stdout.replace(/\s+/g, ' ');
+    const live = /Applied live: (.*?)\. A change to (.*?) needs a restart/.exec(help);
+    assert.ok(live, help);
+    const names = (text: string) => text.replace(/ \([^)]*\)/g, '').split(', ');
+    assert.deepEqual(names(live[1]), [...LIVE_KEYS]);
+    assert.ok(names(live[1]).includes('signaling.cors_origins'));
+    assert.deepEqual(names(live[2]), [...RESTART_KEYS]);
+  });
+
   it('sorts changes into live and restart', () => {
     const old = defaultConfig();
     const next = parseConfig({
