@@ -9,7 +9,7 @@
  * `ferry init` writes; `ferry reload` must run as that user anyway to signal the process.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { formatHostPort } from '../../src/config/net.js';
 
@@ -112,6 +112,26 @@ function isOutcome(v: unknown): v is ReloadOutcome {
 }
 
 /** The state in `file`, or undefined when there is none or it is not one (another version, damaged). */
+/**
+ * Whether `file` belongs to the user process `pid` runs as (the owner of /proc/<pid>). A state file
+ * is read only when it does: one planted by another user beside a pid file in a shared directory
+ * could otherwise send the CLI, and the admin token it carries, to a port of that user's choosing.
+ * Where there is no /proc (not Linux), the check is skipped.
+ */
+export function ownedByProcess(file: string, pid: number): boolean {
+  let procUid: number;
+  try {
+    procUid = statSync(`/proc/${pid}`).uid;
+  } catch {
+    return !existsSync('/proc/self');
+  }
+  try {
+    return statSync(file).uid === procUid;
+  } catch {
+    return false;
+  }
+}
+
 export function readState(file: string): RuntimeState | undefined {
   let v: unknown;
   try {
