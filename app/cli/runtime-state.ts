@@ -3,11 +3,13 @@
  * itself, for `ferry status` and `ferry reload`. It lives next to the pid file (`ferry.pid` →
  * `ferry.state.json`), is written by the process only (atomically: a temp file renamed over it)
  * after its listeners are bound and after each reload, and is removed when it exits. A state
- * file whose pid is not the running Ferry's is stale and ignored. It holds no secrets (no config
- * values, only key names and problem lines), so it is world-readable like the pid file.
+ * file whose pid is not the running Ferry's is stale and ignored. It holds no config values, but
+ * its problem lines quote the config file where it is not valid JSON (config/load.ts shows the line
+ * at fault, which may be a secret's), so it is readable by its owner only, like the config file
+ * `ferry init` writes; `ferry reload` must run as that user anyway to signal the process.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { formatHostPort } from '../../src/config/net.js';
 
@@ -65,11 +67,18 @@ export function stateFileOf(pidFile: string): string {
   return join(dirname(pidFile), `${name.endsWith('.pid') ? name.slice(0, -'.pid'.length) : name}.state.json`);
 }
 
-/** Writes `state` to `file` atomically: a reader sees the old state or the new one, never a part. */
+/**
+ * Writes `state` to `file` atomically: a reader sees the old state or the new one, never a part.
+ * The temp file's name is predictable, so it is created afresh ('wx': O_EXCL, which follows no
+ * symlink): in a shared directory (--pid-file /tmp/...) a link planted there by another user
+ * cannot make a Ferry running as root write through it. A leftover of a crashed write is removed
+ * first (rmSync removes a link itself, never its target).
+ */
 export function writeState(file: string, state: RuntimeState): void {
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${state.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o644 });
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   renameSync(tmp, file);
 }
 
@@ -103,6 +112,26 @@ function isOutcome(v: unknown): v is ReloadOutcome {
 }
 
 /** The state in `file`, or undefined when there is none or it is not one (another version, damaged). */
+/**
+ * Whether `file` belongs to the user process `pid` runs as (the owner of /proc/<pid>). A state file
+ * is read only when it does: one planted by another user beside a pid file in a shared directory
+ * could otherwise send the CLI, and the admin token it carries, to a port of that user's choosing.
+ * Where there is no /proc (not Linux), the check is skipped.
+ */
+export function ownedByProcess(file: string, pid: number): boolean {
+  let procUid: number;
+  try {
+    procUid = statSync(`/proc/${pid}`).uid;
+  } catch {
+    return !existsSync('/proc/self');
+  }
+  try {
+    return statSync(file).uid === procUid;
+  } catch {
+    return false;
+  }
+}
+
 export function readState(file: string): RuntimeState | undefined {
   let v: unknown;
   try {

@@ -93,10 +93,20 @@ export async function startCommand(args: readonly string[], io: CliIo): Promise<
 }
 
 async function foreground(config: string | undefined, pidFile: string | undefined, devFlag: boolean, io: CliIo): Promise<number> {
-  // SIGHUP would kill the process by default: handle it from the start (ignored until running).
-  let onHup: () => void = () => {};
+  // SIGHUP would kill the process by default: handle it from the start. One that comes while Ferry
+  // starts (e.g. systemd's ExecReload) is kept and acted on once it serves: the file may have
+  // changed after this start read it.
+  let hupWhileStarting = false;
+  let onHup: () => void = () => (hupWhileStarting = true);
   const hup = () => onHup();
   process.on('SIGHUP', hup);
+  const setHup = (f: () => void): void => {
+    onHup = f;
+    if (hupWhileStarting) {
+      hupWhileStarting = false;
+      f();
+    }
+  };
 
   const dev = config === undefined || devFlag ? loadDevSecrets(dataDir(config)) : undefined;
   let loaded: LoadedConfig;
@@ -119,7 +129,7 @@ async function foreground(config: string | undefined, pidFile: string | undefine
     writePid(pidFile, process.pid);
   }
   try {
-    return await runUntilSignal(loaded, dev, io, (f) => (onHup = f), pidFile === undefined ? undefined : stateFileOf(pidFile));
+    return await runUntilSignal(loaded, dev, io, setHup, pidFile === undefined ? undefined : stateFileOf(pidFile));
   } finally {
     process.off('SIGHUP', hup);
     if (pidFile !== undefined) removePid(pidFile, process.pid);

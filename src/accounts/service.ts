@@ -51,7 +51,11 @@ export function validateMaxBps(maxBps: unknown): number | null {
   return validateBytes('max_bps', maxBps, '1MB');
 }
 
-/** Trims and validates an account name: 1..100 characters, no control characters. */
+/**
+ * Trims and validates an account name: 1..100 characters, no control characters (C0, DEL, C1) and
+ * no invisible formatting characters (zero-width, bidirectional overrides and isolates, BOM): names
+ * are shown in tables and accepted where an account is named, so they must read as what they are.
+ */
 export function validateAccountName(name: unknown): string {
   if (typeof name !== 'string') throw new AccountError('invalid', 'name must be a string');
   const trimmed = name.trim();
@@ -59,7 +63,10 @@ export function validateAccountName(name: unknown): string {
   if (length === 0 || length > MAX_NAME_LENGTH) {
     throw new AccountError('invalid', `name must be 1..${MAX_NAME_LENGTH} characters (after trimming)`);
   }
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw new AccountError('invalid', 'name must not contain control characters');
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(trimmed)) throw new AccountError('invalid', 'name must not contain control characters');
+  if (/[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/.test(trimmed)) {
+    throw new AccountError('invalid', 'name must not contain invisible formatting characters (zero-width, bidirectional controls)');
+  }
   return trimmed;
 }
 

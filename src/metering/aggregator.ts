@@ -5,8 +5,10 @@
  * the next flush. The per-packet path is never touched: counters are read from TurnServer.live()
  * (live views, read at once) and allocationClosed events. Each byte is counted once: a snapshot moves the
  * allocation's "last seen" counters forward at once, and a failed write puts its deltas back.
- * Timeframes are of a fixed length or calendar months (./timeframe.ts); the first flush after a
- * window's end archives it and starts the next (the limiter sees the new start and lifts the limits).
+ * Timeframes are of a fixed length or calendar months (./timeframe.ts); a flush runs at each
+ * window's end (besides the periodic ones), archives the window and starts the next (the limiter
+ * sees the new start and lifts the limits). Without it the bytes of the new window's first
+ * write_interval (which may be hours) were billed to the one that ended, and limits lifted late.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
@@ -46,6 +48,12 @@ export interface AggregatorOptions {
   readonly now?: () => number;
   /** Runs `fn` every `ms`; returns a canceller. Default: an unref'd setInterval. */
   readonly every?: (ms: number, fn: () => void) => () => void;
+  /**
+   * Runs `fn` once at `time` (ms since the epoch, on the `now` clock); returns a canceller. Used
+   * to flush at each timeframe's end. Default: unref'd timers on the real clock, and none when
+   * `now` is given without it (a clock of the caller's own: the caller drives the flushes).
+   */
+  readonly at?: (time: number, fn: () => void) => () => void;
   readonly log?: Logger;
 }
 
@@ -84,6 +92,20 @@ const defaultEvery = (ms: number, fn: () => void) => {
   return () => clearInterval(t);
 };
 
+/** setTimeout's longest delay; a later time is reached in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const defaultAt = (time: number, fn: () => void) => {
+  let t: NodeJS.Timeout;
+  const arm = () => {
+    // A timer may fire a little before the wall clock reaches `time`: then it waits again.
+    t = setTimeout(() => (Date.now() >= time ? fn() : arm()), Math.min(Math.max(time - Date.now(), 0), MAX_TIMER_MS));
+    t.unref();
+  };
+  arm();
+  return () => clearTimeout(t);
+};
+
 const minus = (a: Counters, b: Counters): Counters => ({
   bytesToPeer: a.bytesToPeer - b.bytesToPeer,
   bytesToClient: a.bytesToClient - b.bytesToClient,
@@ -110,6 +132,7 @@ export class UsageAggregator {
   #writeIntervalMs: number;
   #archiveDir: string | undefined;
   #cancel: (() => void) | undefined;
+  #cancelEnd: (() => void) | undefined;
   #chain: Promise<unknown> = Promise.resolve();
   #stopping: Promise<void> | undefined;
   readonly #sources: SessionSource[] = [];
@@ -176,6 +199,18 @@ export class UsageAggregator {
     });
   }
 
+  /** Arms the flush at the current timeframe's end (re-armed at each rollover). */
+  #scheduleEnd(): void {
+    this.#cancelEnd?.();
+    this.#cancelEnd = undefined;
+    const at = this.#o.at ?? (this.#o.now === undefined ? defaultAt : undefined);
+    if (at === undefined || this.#stopping !== undefined) return;
+    this.#cancelEnd = at(timeframeEnd(this.timeframe()), () => {
+      this.#cancelEnd = undefined;
+      this.flush().catch((err: unknown) => this.#o.log?.error({ err }, 'usage flush at the timeframe end failed; retrying at the next interval'));
+    });
+  }
+
   /** Reads (or starts) the persisted timeframe, rolls it over when it has ended, starts the interval. */
   async start(): Promise<void> {
     const stored = await this.#o.store.timeframe();
@@ -185,6 +220,7 @@ export class UsageAggregator {
     this.#timeframe = tf;
     await this.#rolloverIfDue(this.#now());
     this.#schedule();
+    this.#scheduleEnd();
   }
 
   /** The current timeframe (after start()). */
@@ -268,6 +304,7 @@ export class UsageAggregator {
     const next = windowAfter(this.#o.timeframe, tf, at);
     const archived = await this.#o.store.rollover(tf, next, at);
     this.#timeframe = next;
+    if (this.#cancel !== undefined) this.#scheduleEnd();
     this.#o.log?.info(
       { timeframe_start: new Date(archived.start).toISOString(), timeframe_end: new Date(archived.end).toISOString(), accounts: archived.accounts.length },
       'usage timeframe closed and archived',
@@ -288,6 +325,8 @@ export class UsageAggregator {
   /** Stops the interval and writes what is left; idempotent. */
   stop(): Promise<void> {
     this.#cancel?.();
+    this.#cancelEnd?.();
+    this.#cancelEnd = undefined;
     this.#stopping ??= this.#timeframe === undefined ? Promise.resolve() : this.flush();
     return this.#stopping;
   }

@@ -73,11 +73,12 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'unique account names (ignoring ASCII case)',
     // An older database may hold live accounts with the same name. Refusing to start on it would
     // lock the operator out, so the oldest account keeps the name and each younger namesake is
-    // renamed "<name> (<id>)" (ids are unique and contain no parentheses), visible in
+    // renamed "<name> (<id>)", the name cut so that the whole stays within 100 characters (ids
+    // are unique and contain no parentheses), visible in
     // `ferry accounts list` and renamable. Deleted accounts keep their names and free them: the
     // index covers live accounts only.
     sql: `
-      UPDATE accounts SET name = name || ' (' || id || ')'
+      UPDATE accounts SET name = substr(name, 1, 97 - length(id)) || ' (' || id || ')'
       WHERE deleted_at IS NULL AND EXISTS (
         SELECT 1 FROM accounts AS older
         WHERE older.deleted_at IS NULL AND older.name = accounts.name COLLATE NOCASE

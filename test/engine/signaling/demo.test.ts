@@ -21,6 +21,9 @@ describe('demo routes', () => {
     assert.match(res.body, /<script type="module" src="\/demo\/page\.js">/);
     assert.match(res.body, /id="token"/);
     assert.doesNotMatch(res.body, /fk_|st_[A-Za-z0-9]{8}/, 'no key or token in the page');
+    // Its own scripts only, this origin only, never framed (the Chromium demo test runs under it).
+    const csp = String(res.headers['content-security-policy']);
+    for (const d of ["script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "default-src 'none'"]) assert.ok(csp.includes(d), `${d} in ${csp}`);
   });
 
   test('GET /demo/page.js: the compiled page script', async () => {

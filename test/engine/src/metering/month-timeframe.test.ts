@@ -1,6 +1,8 @@
 // network_usage.timeframe "month": the aggregator rolls over at 00:00 UTC on the 1st whatever the
 // month's length (a leap February, 31- and 30-day months, the year end), the ledger's timeframe rows
 // end where their month ends, and the limiter lifts the limits at the month boundary (usage.reset).
+// A flush runs at each timeframe's end, so the new window's bytes are not billed to the old one
+// however long network_usage.write_interval is.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageAggregator, type MeteredAllocation } from '../../../../src/metering/aggregator.js';
@@ -128,5 +130,50 @@ describe('calendar-month timeframes', () => {
     assert.deepEqual(agg.timeframe(), { start: at('2026-11-17T09:30:00Z'), lengthMs: at('2027-01-01T00:00:00Z') - at('2026-11-17T09:30:00Z') });
     assert.deepEqual(await store.timeframe(), agg.timeframe(), 'persisted');
     await agg.stop();
+  });
+
+  it('a flush runs at the window\'s end: bytes after 00:00 UTC on the 1st are the new month\'s, whatever write_interval is', async (t) => {
+    const db = openSqliteStore('sqlite::memory:');
+    t.after(() => db.close());
+    const store = new SqliteUsageStore(db.db);
+    const clock = { ms: at('2028-01-31T23:00:00Z') };
+    const armed: { time: number; fn: () => void }[] = [];
+    let live = [allocation(100)];
+    // write_interval 1h: without the flush at the end, the periodic one at 00:59 would bill January.
+    const agg = new UsageAggregator({
+      store, timeframe: 'month', writeIntervalMs: 3_600_000, now: () => clock.ms, every: () => () => {},
+      at: (time, fn) => (armed.push({ time, fn }), () => void armed.splice(armed.findIndex((a) => a.fn === fn), 1)),
+    });
+    agg.addSessions(() => live);
+    await agg.start();
+    assert.deepEqual(armed.map((a) => iso(a.time)), ['2028-02-01T00:00:00.000Z'], 'armed at the end of January');
+    clock.ms = at('2028-02-01T00:00:00Z');
+    armed.shift()!.fn();
+    await agg.flush(); // waits for the flush the timer started (flushes run one at a time)
+    assert.equal(iso(agg.timeframe().start), '2028-02-01T00:00:00.000Z');
+    assert.deepEqual(armed.map((a) => iso(a.time)), ['2028-03-01T00:00:00.000Z'], 're-armed for the end of February');
+    live = [allocation(160)];
+    clock.ms = at('2028-02-01T00:59:00Z');
+    await agg.flush();
+    const rows = await store.usage({ granularity: 'timeframe' });
+    assert.deepEqual(rows.map((r) => [iso(r.start), r.bytesToPeer]), [['2028-01-01T00:00:00.000Z', 100], ['2028-02-01T00:00:00.000Z', 60]]);
+    await agg.stop();
+    assert.deepEqual(armed, [], 'stop cancels it');
+  });
+
+  it('on the real clock the end-of-window flush needs no periodic flush', async (t) => {
+    const db = openSqliteStore('sqlite::memory:');
+    t.after(() => db.close());
+    const store = new SqliteUsageStore(db.db);
+    // 300 ms windows, a periodic flush only every minute: the rollovers come from the end timers.
+    const agg = new UsageAggregator({ store, timeframe: 300, writeIntervalMs: 60_000 });
+    agg.addSessions(() => [allocation(10)]);
+    await agg.start();
+    t.after(() => agg.stop());
+    const first = agg.timeframe().start;
+    const deadline = Date.now() + 5000;
+    while ((await store.archives()).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok((await store.archives()).length >= 2, 'two windows archived within 5 s');
+    assert.ok(agg.timeframe().start >= first + 600);
   });
 });

@@ -123,6 +123,9 @@ describe('account commands with no Ferry running (on the store)', () => {
       [['accounts', 'delete', 'a', 'b'], /unexpected argument "b"/],
       [['accounts', 'keys'], /missing subcommand/],
       [['accounts', 'keys', 'revoke', 'acme'], /missing argument/],
+      // Not a key id: ".." would be a path step in the admin API's URL.
+      [['accounts', 'keys', 'revoke', 'acme', '..'], /KEY_ID: expected an API key id/],
+      [['accounts', 'keys', 'revoke', 'acme', 'key/1'], /KEY_ID: expected an API key id/],
       [['sessions', 'kill'], /missing argument/],
       [['sessions', 'kill', 'abc'], /ID: expected a session id/],
       [['sessions', '--account', ''], /--account: must not be empty/],

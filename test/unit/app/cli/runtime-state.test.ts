@@ -3,10 +3,10 @@
 // by the process it belongs to. Also the keyed listen errors (app/components/listen-error.ts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyedListenError, ListenError } from '../../../../app/components/listen-error.js';
-import { readState, removeState, stateFileOf, STATE_VERSION, writeState, type RuntimeState } from '../../../../app/cli/runtime-state.js';
+import { ownedByProcess, readState, removeState, stateFileOf, STATE_VERSION, writeState, type RuntimeState } from '../../../../app/cli/runtime-state.js';
 import { tempDir } from '../../../helpers/temp-dir.js';
 
 const state = (pid: number): RuntimeState => ({
@@ -56,6 +56,36 @@ describe('runtime state file', () => {
       writeFileSync(file, bad);
       assert.equal(readState(file), undefined, bad);
     }
+  });
+
+  it('is readable by its owner only (a refused reload quotes the config line at fault)', () => {
+    const dir = tempDir('ferry-state');
+    const file = join(dir, 'ferry.state.json');
+    writeState(file, state(1234));
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+  });
+
+  it('never writes through a link planted at its temp file\'s predictable name', () => {
+    const dir = tempDir('ferry-state');
+    const file = join(dir, 'ferry.state.json');
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'precious\n');
+    symlinkSync(victim, `${file}.1234.tmp`);
+    writeState(file, state(1234));
+    assert.equal(readFileSync(victim, 'utf8'), 'precious\n', 'the link target is untouched');
+    assert.ok(!lstatSync(file).isSymbolicLink(), 'the state file is a file of its own');
+    assert.deepEqual(readState(file), state(1234));
+    assert.deepEqual(readdirSync(dir).sort(), ['ferry.state.json', 'victim']);
+  });
+
+  it('is believed only when it belongs to the user the process runs as (as root: gives the file away)', () => {
+    const dir = tempDir('ferry-state');
+    const file = join(dir, 'ferry.state.json');
+    writeFileSync(file, '{}');
+    assert.equal(ownedByProcess(file, process.pid), true);
+    chownSync(file, 65534, 65534); // nobody: a file planted by another user
+    assert.equal(ownedByProcess(file, process.pid), false);
+    assert.equal(ownedByProcess(join(dir, 'missing.json'), process.pid), false);
   });
 
   it('is removed only by the process it belongs to', () => {

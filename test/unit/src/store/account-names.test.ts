@@ -51,13 +51,19 @@ describe('unique account names', () => {
     insert.run('acc_1', 'acme', 10, null);
     insert.run('acc_3', 'acme', 20, null); // same created_at as acc_2: insertion order decides
     insert.run('acc_x', 'unique', 30, null);
+    insert.run('acc_long1', 'L'.repeat(100), 40, null);
+    insert.run('acc_long2', 'l'.repeat(100), 50, null); // renamed, cut to stay within 100 characters
     old.close();
 
     const s = openSqliteStore(`sqlite:${file}`);
     try {
       assert.equal(schemaVersion(s.db), MIGRATIONS[MIGRATIONS.length - 1].version);
       const names = Object.fromEntries((await s.listAccounts()).map((a) => [a.id, a.name]));
-      assert.deepEqual(names, { acc_1: 'acme', acc_2: 'ACME (acc_2)', acc_3: 'acme (acc_3)', acc_x: 'unique' });
+      assert.deepEqual(names, {
+        acc_1: 'acme', acc_2: 'ACME (acc_2)', acc_3: 'acme (acc_3)', acc_x: 'unique',
+        acc_long1: 'L'.repeat(100), acc_long2: `${'l'.repeat(88)} (acc_long2)`,
+      });
+      assert.equal([...names.acc_long2].length, 100);
       await assert.rejects(s.createAccount(account('acc_y', 'Acme', 40)), conflict);
     } finally {
       await s.close();
