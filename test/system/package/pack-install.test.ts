@@ -71,6 +71,19 @@ function packageDir(name: string): string {
   }
   throw new Error(`${name} is not installed`);
 }
+/**
+ * The folder of the package this process loads for `name`: resolved as an import of this file, so
+ * on Node 24 it is the copy built for it (scripts/addon-redirect.js), not node_modules' (Node 20).
+ */
+function loadedPackageDir(name: string): string {
+  let dir = dirname(fileURLToPath(import.meta.resolve(name))); // import.meta.resolve goes through the hooks; require.resolve does not
+  while (!existsSync(join(dir, 'package.json')) || (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name !== name) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no package.json of ${name} above its entry`);
+    dir = up;
+  }
+  return dir;
+}
 const versionOf = (name: string): string =>
   (JSON.parse(readFileSync(join(packageDir(name), 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -116,9 +129,11 @@ describe('npm pack → npm install into an empty project', () => {
       // better-sqlite3; else compiled here, as a user's install does.
       const addon = join('build', 'Release', 'better_sqlite3.node');
       const installed = join(app, 'node_modules', 'better-sqlite3');
-      if (lock.packages['node_modules/better-sqlite3'].version === versionOf('better-sqlite3')) {
+      const loaded = loadedPackageDir('better-sqlite3');
+      const loadedVersion = (JSON.parse(readFileSync(join(loaded, 'package.json'), 'utf8')) as { version: string }).version;
+      if (lock.packages['node_modules/better-sqlite3'].version === loadedVersion) {
         mkdirSync(dirname(join(installed, addon)), { recursive: true });
-        cpSync(join(packageDir('better-sqlite3'), addon), join(installed, addon));
+        cpSync(join(loaded, addon), join(installed, addon));
       } else {
         timings.rebuild = (await runOk('npm', ['rebuild', 'better-sqlite3', '--loglevel', 'error'], { cwd: app, env, timeoutMs: 600_000 })).ms;
       }
