@@ -21,6 +21,7 @@ import { spawnGuarded, terminate } from '../helpers/reaper.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { sleep } from '../helpers/wait.js';
 import type { DemoState } from '../../signaling/demo/page.js';
+import { demoState, waitForState } from '../helpers/demo-page.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/e2e → root
 const FERRY = join(ROOT, 'bin', 'ferry.js');
@@ -30,25 +31,11 @@ const TEST_TIMEOUT = 90_000;
 const SECRET = 'demo-test-auth-secret-0123456789';
 const ADMIN_TOKEN = 'demo-test-admin-token-0123456789';
 
-const demoState = (page: Page): Promise<DemoState> =>
-  page.evaluate(() => (window as unknown as { ferryDemo: { state: DemoState } }).ferryDemo.state);
-
 async function waitFor(check: () => boolean, ms: number, what: () => string): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what()}`);
     await sleep(50);
-  }
-}
-
-async function waitForState(page: Page, what: string, check: (s: DemoState) => boolean, ms = 30_000): Promise<DemoState> {
-  const end = Date.now() + ms;
-  let s: DemoState | undefined;
-  for (;;) {
-    try { s = await demoState(page); } catch { s = undefined; } // the page script may not have run yet
-    if (s && check(s)) return s;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; page state: ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -7,24 +7,10 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { startSignalingFerry, type SignalingFerry } from '../helpers/sdk-ferry.js';
 
 import { launchChromium, type LaunchedChromium } from '../helpers/chromium.js';
-import type { DemoState } from '../../signaling/demo/page.js';
+import { demoState, waitForState } from '../helpers/demo-page.js';
 
 const TEST_TIMEOUT = 90_000;
 const N = 50;
-
-const demoState = (page: Page): Promise<DemoState> =>
-  page.evaluate(() => (window as unknown as { ferryDemo: { state: DemoState } }).ferryDemo.state);
-
-async function waitForState(page: Page, what: string, check: (s: DemoState) => boolean, ms = 30_000): Promise<DemoState> {
-  const end = Date.now() + ms;
-  let s: DemoState | undefined;
-  for (;;) {
-    try { s = await demoState(page); } catch { s = undefined; } // the page script may not have run yet
-    if (s && check(s)) return s;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; page state: ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('SDK in Chromium: the /demo page through Ferry', () => {
   let f: SignalingFerry;

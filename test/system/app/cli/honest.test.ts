@@ -6,40 +6,22 @@
 // dead process's stale state.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ferryCli } from '../../../helpers/ferry-cli.js';
 import { freePort, reservePortRange, type PortRange } from '../../../helpers/ports.js';
 import { tempDir } from '../../../helpers/temp-dir.js';
 import { makeSelfSignedCert } from '../../../helpers/tls-cert.js';
 import { sleep, until } from '../../../helpers/wait.js';
 
-const ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
-const FERRY = join(ROOT, 'bin', 'ferry.js');
 const ADMIN = 'admin-token-for-the-honest-cli-test';
 const ADMIN_B = 'second-admin-token-for-the-honest-cli';
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
 /** Runs `ferry args...` in `cwd` to completion (killed after 30 s). */
-function ferry(args: string[], cwd: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [FERRY, ...args], { cwd });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const ferry = (args: string[], cwd: string) => ferryCli(args, cwd);
 
 /** Pids of live processes whose command line mentions `needle` (a test's own temp dir): none may outlive a failed start. */
 function processesMentioning(needle: string): number[] {
