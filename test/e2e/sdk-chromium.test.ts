@@ -41,8 +41,10 @@ describe('SDK in Chromium: the /demo page through Ferry', () => {
       await bob.goto(`${f.url}/demo#token=${await f.mintToken()}&me=bob&peer=alice&relay=1&call=1`);
 
       const [sa, sb] = await Promise.all([
-        waitForState(alice, 'alice path', (s) => s.path !== null || s.error !== null),
-        waitForState(bob, 'bob path', (s) => s.path !== null || s.error !== null),
+        // The page learns the path from getStats() as the connection comes up, and the peer when the
+        // SDK hands over the opened call: wait for both.
+        waitForState(alice, 'alice path and peer', (s) => (s.path !== null && s.peer !== null) || s.error !== null),
+        waitForState(bob, 'bob path and peer', (s) => (s.path !== null && s.peer !== null) || s.error !== null),
       ]).catch(async (err: Error) => { throw new Error(`${err.message}\n${await diag()}`); });
       assert.equal(sa.error, null, await diag());
       assert.equal(sb.error, null, await diag());
