@@ -3,7 +3,7 @@
  * errors use for unknown keys (src/config/errors.ts suggestKey).
  */
 import { suggestKey } from '../../src/config/errors.js';
-import { usageError, type CliIo } from './common.js';
+import { EXIT_USAGE, usageError, type CliIo } from './common.js';
 
 /** `unknown <what> "word" (did you mean "x"?)`, or `missing <what>` when there is no word. */
 export function unknownMessage(what: string, word: string | undefined, known: readonly string[]): string {
@@ -12,7 +12,15 @@ export function unknownMessage(what: string, word: string | undefined, known: re
   return `unknown ${what} ${JSON.stringify(word)}${hint !== undefined ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`;
 }
 
-/** The usage error (exit 2) for a missing or unknown command word. */
+/**
+ * The usage error (exit 2) for a missing or unknown command word. With a suggestion, the message and
+ * the usage's first line are enough (a typo needs no page of help); otherwise the whole usage.
+ */
 export function unknownWord(io: CliIo, what: string, word: string | undefined, known: readonly string[], usage: string): number {
-  return usageError(io, unknownMessage(what, word, known), usage);
+  const message = unknownMessage(what, word, known);
+  if (word !== undefined && suggestKey(word, known) !== undefined) {
+    io.stderr(`ferry: ${message}\n${usage.split('\n', 1)[0]}\n`);
+    return EXIT_USAGE;
+  }
+  return usageError(io, message, usage);
 }
