@@ -32,7 +32,6 @@ COPY app ./app
 COPY client ./client
 COPY protocol ./protocol
 RUN npm ci
-RUN npm run build
 RUN npm prune --omit=dev
 
 # --- runtime ---------------------------------------------------------------------------------------

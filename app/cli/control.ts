@@ -110,11 +110,23 @@ function runningFerry(io: CliIo, args: readonly string[], usage: string): { pid:
   return { pid, pidFile, config };
 }
 
+/** Sends `sig` to the running Ferry; false (after saying why) when this user may not signal it. */
+function signal(io: CliIo, pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    io.stderr(`ferry: cannot send ${sig} to pid ${pid}: ${code === 'EPERM' ? 'it belongs to another user (run this as that user or root)' : code === 'ESRCH' ? 'it has exited' : String(err)}\n`);
+    return false;
+  }
+}
+
 export async function stopCommand(args: readonly string[], io: CliIo): Promise<number> {
   const r = runningFerry(io, args, STOP_USAGE);
   if ('code' in r) return r.code;
   const { pid, pidFile } = r;
-  process.kill(pid, 'SIGTERM');
+  if (!signal(io, pid, 'SIGTERM')) return EXIT_FAILURE;
   const end = Date.now() + STOP_WAIT_MS;
   while (alive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
   if (alive(pid)) {
@@ -153,7 +165,7 @@ export async function reloadCommand(args: readonly string[], io: CliIo): Promise
   const stateFile = stateFileOf(pidFile);
   const before = stateOf(pidFile, pid);
   if (before === undefined) {
-    io.stderr(`ferry: pid ${pid} has no runtime state (${stateFile}): it is still starting, or was started by an older Ferry; not reloaded\n`);
+    io.stderr(`ferry: pid ${pid} has no runtime state (${stateFile}): it is still starting, was started by an older Ferry, or the file is not readable by this user (it belongs to the user Ferry runs as; use that user or root); not reloaded\n`);
     return EXIT_FAILURE;
   }
   if (before.config === null) {
@@ -172,7 +184,7 @@ export async function reloadCommand(args: readonly string[], io: CliIo): Promise
   const checked = fileSha256(before.config);
   // 2. The outcome to wait for: the first reload to begin after the check (one running now began before it).
   const target = (stateOf(pidFile, pid) ?? before).reloads_started + 1;
-  process.kill(pid, 'SIGHUP');
+  if (!signal(io, pid, 'SIGHUP')) return EXIT_FAILURE;
   const end = Date.now() + RELOAD_WAIT_MS;
   for (;;) {
     const state = stateOf(pidFile, pid);
@@ -263,7 +275,7 @@ export async function statusCommand(args: readonly string[], io: CliIo): Promise
     status.listeners = state.listeners;
     status.last_reload = state.reload;
   } else {
-    status.note = `no runtime state (${stateFileOf(pidFile)}): still starting, or started by an older Ferry`;
+    status.note = `no runtime state (${stateFileOf(pidFile)}): still starting, started by an older Ferry, or not readable by this user (use the user Ferry runs as, or root)`;
   }
   const http = state?.listeners.find((l) => l.transport === 'http');
   const api = http === undefined ? undefined : adminApi(loaded, http);

@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXIT_FAILURE, EXIT_OK, loadOrReport, type CliIo } from './common.js';
@@ -50,11 +50,19 @@ export async function tellParent(report: StartReport): Promise<void> {
   if (process.connected) process.disconnect();
 }
 
+/** The last `lines` lines of the log, read from at most its last 64 KiB (the log is appended to, never rotated). */
 function logTail(file: string, lines = 20): string {
+  let fd: number | undefined;
   try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n');
+    fd = openSync(file, 'r');
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.min(size, 64 * 1024));
+    readSync(fd, buf, 0, buf.length, size - buf.length);
+    return buf.toString('utf8').split('\n').slice(-lines - 1).join('\n');
   } catch {
     return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

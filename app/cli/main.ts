@@ -4,7 +4,7 @@
  * Ferry that is not running. One file per command (per command group for accounts). A mistyped
  * command or subcommand gets "did you mean" (./did-you-mean.ts).
  */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../../src/package-version.js';
 import { accountsCommand } from './accounts.js';
 import { defaultIo, EXIT_OK, usageError, type CliIo } from './common.js';
 import { configCommand } from './config-check.js';
@@ -24,7 +24,7 @@ const USAGE = `Usage: ferry <command> [options]
 Commands:
   init [--dir DIR] [--force]      write a config.json with fresh secrets and a TLS certificate
   start [--fg] [--config FILE]    start the relay (in the background without --fg)
-  stop                            stop a background Ferry (SIGTERM, waits up to 15 s)
+  stop                            stop the running Ferry (SIGTERM, waits up to 15 s)
   status [--json]                 is Ferry running? pid, uptime, listeners, live figures
   reload                          check the config file, apply it to a running Ferry, say the outcome
   accounts create NAME | list | enable|disable|delete|revoke ACCOUNT
@@ -60,14 +60,6 @@ const COMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promise<n
   config: configCommand,
 };
 
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 export async function run(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -77,7 +69,7 @@ export async function run(argv: readonly string[], io: CliIo = defaultIo): Promi
     return EXIT_OK;
   }
   if (command === '-V' || command === '--version') {
-    io.stdout(`${version()}\n`);
+    io.stdout(`${packageVersion()}\n`);
     return EXIT_OK;
   }
   const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;

@@ -140,7 +140,7 @@ export async function fetchUsageSummary(get: (path: string) => Promise<unknown>,
     rows = usageRows(await get(`/v1/usage?granularity=timeframe&from=${iso(tf.start)}&to=${iso(tf.start + 1)}`));
   } else {
     const all = usageRows(await get('/v1/usage?granularity=timeframe'));
-    const latest = Math.max(...all.map((r) => Date.parse(r.start)));
+    const latest = all.reduce((m, r) => Math.max(m, Date.parse(r.start)), -Infinity);
     rows = all.filter((r) => Date.parse(r.start) === latest);
     tf = rows.length > 0 ? windowAt(settings.timeframe, latest) : null;
   }

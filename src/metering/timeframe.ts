@@ -10,7 +10,6 @@ import type { Timeframe } from './types.js';
 /** network_usage.timeframe converted: a length in ms, or calendar months. */
 export type TimeframeLength = number | 'month';
 
-export const MONTH: TimeframeLength = 'month';
 
 /** 00:00 UTC on the 1st of the month that contains `t` (ms since the epoch). */
 export function monthStart(t: number): number {

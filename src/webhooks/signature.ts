@@ -49,11 +49,11 @@ export function assertSignature(
   toleranceSec = DEFAULT_TOLERANCE_SEC,
   nowSec = Math.floor(Date.now() / 1000),
 ): number {
-  if (typeof secret !== 'string' || secret === '') throw new TypeError('verifySignature: the webhook secret must be a non-empty string');
+  if (typeof secret !== 'string' || secret === '') throw new TypeError('webhook signature: the webhook secret must be a non-empty string');
   if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
-    throw new TypeError('verifySignature: body must be the raw request body (a string or Buffer), not a parsed object: the signature covers the exact bytes');
+    throw new TypeError('webhook signature: body must be the raw request body (a string or Buffer), not a parsed object: the signature covers the exact bytes');
   }
-  if (!Number.isFinite(toleranceSec) || toleranceSec < 0) throw new TypeError('verifySignature: toleranceSec must be a number of seconds >= 0');
+  if (!Number.isFinite(toleranceSec) || toleranceSec < 0) throw new TypeError('webhook signature: toleranceSec must be a number of seconds >= 0');
   // Node gives a repeated header as an array: one signature header is expected.
   const value = Array.isArray(header) ? (header.length === 1 ? header[0] : undefined) : header;
   if (typeof value !== 'string' || value.trim() === '') {
