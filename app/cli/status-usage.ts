@@ -26,6 +26,8 @@ export interface UsageRowJson {
   readonly bytes_to_client: number;
   readonly packets_to_peer: number;
   readonly packets_to_client: number;
+  /** The account's name (null for static users, REST credential names and deleted accounts). */
+  readonly account_name?: string | null;
 }
 
 export interface GlobalLimitState {
@@ -74,7 +76,7 @@ export function usageRows(body: unknown): UsageRowJson[] {
   return rows as UsageRowJson[];
 }
 
-/** Sums the rows of one timeframe; `limit`: the global limit settings, if any; `names`: account names by id. */
+/** Sums the rows of one timeframe; `limit`: the global limit settings, if any; names: the rows' `account_name`, else `names`. */
 export function summarizeUsage(
   rows: readonly UsageRowJson[],
   timeframe: Timeframe | null,
@@ -82,6 +84,7 @@ export function summarizeUsage(
   names: ReadonlyMap<string, string> = new Map(),
 ): UsageSummary {
   const perAccount = new Map<string, { bytes_to_peer: number; bytes_to_client: number }>();
+  const byId = new Map(names);
   const total = { bytes_to_peer: 0, bytes_to_client: 0, packets_to_peer: 0, packets_to_client: 0 };
   for (const r of rows) {
     total.bytes_to_peer += r.bytes_to_peer;
@@ -92,9 +95,10 @@ export function summarizeUsage(
     a.bytes_to_peer += r.bytes_to_peer;
     a.bytes_to_client += r.bytes_to_client;
     perAccount.set(r.account, a);
+    if (typeof r.account_name === 'string') byId.set(r.account, r.account_name);
   }
   const top = [...perAccount]
-    .map(([account, a]) => ({ account, name: names.get(account) ?? null, bytes: a.bytes_to_peer + a.bytes_to_client, ...a }))
+    .map(([account, a]) => ({ account, name: byId.get(account) ?? null, bytes: a.bytes_to_peer + a.bytes_to_client, ...a }))
     .filter((a) => a.bytes > 0)
     .sort((x, y) => y.bytes - x.bytes || (x.account < y.account ? -1 : x.account > y.account ? 1 : 0))
     .slice(0, TOP_ACCOUNTS);
@@ -144,18 +148,8 @@ export async function fetchUsageSummary(get: (path: string) => Promise<unknown>,
     rows = all.filter((r) => Date.parse(r.start) === latest);
     tf = rows.length > 0 ? windowAt(settings.timeframe, latest) : null;
   }
-  return summarizeUsage(rows, tf, settings, accountNames(await get('/v1/accounts')));
-}
-
-/** Account names by id from a GET /v1/accounts answer (entries that are not accounts are skipped). */
-export function accountNames(body: unknown): Map<string, string> {
-  const list = typeof body === 'object' && body !== null ? (body as { accounts?: unknown }).accounts : undefined;
-  const names = new Map<string, string>();
-  if (!Array.isArray(list)) return names;
-  for (const a of list as Array<{ id?: unknown; name?: unknown }>) {
-    if (typeof a?.id === 'string' && typeof a.name === 'string') names.set(a.id, a.name);
-  }
-  return names;
+  // The rows carry each account's name (GET /v1/usage's account_name).
+  return summarizeUsage(rows, tf, settings);
 }
 
 const pct = (f: number) => `${(f * 100).toFixed(f < 0.1 ? 2 : 1).replace(/\.0+$/, '')}%`;

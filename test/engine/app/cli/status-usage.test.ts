@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { accountNames, fetchUsageSummary, storedTimeframe, summarizeUsage, TOP_ACCOUNTS, usageLines, usageRows, type UsageRowJson } from '../../../../app/cli/status-usage.js';
+import { fetchUsageSummary, storedTimeframe, summarizeUsage, TOP_ACCOUNTS, usageLines, usageRows, type UsageRowJson } from '../../../../app/cli/status-usage.js';
 import { parseConfig } from '../../../../src/config/load.js';
 import { createLogger } from '../../../../src/logger.js';
 import { startFerry, type FerryHandle } from '../../../../app/ferry.js';
@@ -53,9 +53,8 @@ describe('status usage summary', () => {
   });
 
   it('prints readable sizes, account names beside ids', () => {
-    const names = accountNames({ accounts: [{ id: 'acc_1', name: 'Acme Corp' }, { id: 'acc_2', name: 'idle' }, { nope: true }] });
-    assert.deepEqual([...names], [['acc_1', 'Acme Corp'], ['acc_2', 'idle']]);
-    const s = summarizeUsage([row('acc_1', 1_234_567, 89_000), row('beta', 999, 0)], TF, { globalLimitBytes: 2e12, softLimit: 0.9, hardLimit: 0.93 }, names);
+    // Names come with the rows (GET /v1/usage's account_name); null for a static user.
+    const s = summarizeUsage([{ ...row('acc_1', 1_234_567, 89_000), account_name: 'Acme Corp' }, { ...row('beta', 999, 0), account_name: null }], TF, { globalLimitBytes: 2e12, softLimit: 0.9, hardLimit: 0.93 });
     assert.deepEqual(usageLines(s), [
       `  usage in the timeframe ${START} .. 2030-01-31T00:00:00.000Z: 2 accounts`,
       '    client to peer: 1.24 MB in 2 packets',
