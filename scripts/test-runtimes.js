@@ -56,9 +56,12 @@ function runtime(major) {
 }
 
 let current;
+let stopping = false; // told to stop: no further runtime starts
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  // run-tests.js stops its running file with its processes; wait for it, then stop.
+  // run-tests.js stops its running file with its processes (and exits with 128 + the signal's
+  // number, not by the signal); wait for it, then stop.
   process.on(signal, () => {
+    stopping = true;
     if (current) current.kill(signal);
     else process.exit(1);
   });
@@ -98,6 +101,7 @@ function runSuite(rt) {
 
 const results = [];
 for (const major of wanted) {
+  if (stopping) break;
   const rt = runtime(major);
   if (rt.problem) {
     console.log(`# runtimes: Node ${major}: not run: ${rt.problem}`);
