@@ -1,9 +1,15 @@
 #!/usr/bin/env node
-// Runs the whole suite (scripts/run-tests.js) once per supported Node runtime, one after the other,
-// on the same compiled dist/, then prints a summary per runtime. Exits 1 when any run failed.
+// Runs the whole suite (scripts/run-tests.js) once per supported Node runtime, the runtimes at the
+// same time, on the same compiled dist/, then prints a summary per runtime. Exits 1 when any run
+// failed. The first runtime's output streams as it comes; each other runtime's is held and printed
+// whole once the runtimes before it are done, so the log reads one runtime after the other.
+// The suite's files are mostly waiting (on sockets, processes, browsers, timers): two runs at once
+// take about the time of the longer one. Each run's files still run one at a time, and the tests'
+// ports, relay ranges (a lock file), temp dirs and network namespaces (named by pid) are their own.
 //
 // Usage: node scripts/test-runtimes.js [substring ...]   (forwarded to run-tests.js)
 //   FERRY_TEST_RUNTIMES  comma-separated majors to run, default "20,24" (e.g. FERRY_TEST_RUNTIMES=24)
+//   FERRY_TEST_SERIAL=1  one runtime after the other instead (e.g. to time one run alone)
 //
 // - 20: the Node that runs this script (the machine's; node_modules is built for it). Refused
 //   when that is not a Node 20.
@@ -55,20 +61,36 @@ function runtime(major) {
   };
 }
 
-let current;
+const running = new Set();
 let stopping = false; // told to stop: no further runtime starts
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   // run-tests.js stops its running file with its processes (and exits with 128 + the signal's
-  // number, not by the signal); wait for it, then stop.
+  // number, not by the signal); wait for them, then stop.
   process.on(signal, () => {
     stopping = true;
-    if (current) current.kill(signal);
-    else process.exit(1);
+    if (running.size === 0) process.exit(1);
+    for (const child of running) child.kill(signal);
   });
 }
 
+/** Where a run's output goes: held until `open()`, then written as it comes. */
+function outputSink() {
+  const held = [];
+  let live = false;
+  return {
+    write(chunk) {
+      if (live) process.stdout.write(chunk);
+      else held.push(chunk);
+    },
+    open() {
+      live = true;
+      for (const c of held.splice(0)) process.stdout.write(c);
+    },
+  };
+}
+
 /** Runs run-tests.js on one runtime; resolves with its exit code and its closing summary lines. */
-function runSuite(rt) {
+function runSuite(rt, sink) {
   return new Promise((done) => {
     const env = { ...rt.env };
     if (!env.FERRY_TEST_TOTAL_TIMEOUT_S) env.FERRY_TEST_TOTAL_TIMEOUT_S = '1200';
@@ -77,14 +99,14 @@ function runSuite(rt) {
       env,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    current = child;
+    running.add(child);
     // run-tests.js closes with '# runner: N files, ...', failed files, then the summed counts; each
     // file's own TAP output has '# tests N' lines too, so only what follows the runner's line counts.
     const summary = [];
     let closing = false;
     let partial = '';
     child.stdout.on('data', (chunk) => {
-      process.stdout.write(chunk);
+      sink.write(chunk);
       const lines = (partial + chunk.toString('utf8')).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) {
@@ -93,20 +115,20 @@ function runSuite(rt) {
       }
     });
     child.on('close', (code, signal) => {
-      current = undefined;
+      running.delete(child);
       done({ code: code ?? (signal ? 1 : 0), signal, summary });
     });
   });
 }
 
-const results = [];
-for (const major of wanted) {
-  if (stopping) break;
+const serial = process.env.FERRY_TEST_SERIAL === '1';
+
+/** One runtime's run: its header and output go to `sink`; resolves with its result. */
+async function runRuntime(major, sink) {
   const rt = runtime(major);
   if (rt.problem) {
-    console.log(`# runtimes: Node ${major}: not run: ${rt.problem}`);
-    results.push({ major, version: '-', code: 1, summary: [] });
-    continue;
+    sink.write(`# runtimes: Node ${major}: not run: ${rt.problem}\n`);
+    return { major, version: '-', code: 1, summary: [] };
   }
   const version = (await new Promise((r) => {
     const c = spawn(rt.node, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -114,10 +136,27 @@ for (const major of wanted) {
     c.stdout.on('data', (d) => (out += d));
     c.on('close', () => r(out.trim()));
   })) || 'unknown';
-  console.log(`# runtimes: running the suite on Node ${version} (${rt.node})`);
-  const result = await runSuite(rt);
-  results.push({ major, version, ...result });
-  if (result.signal) break;
+  sink.write(`# runtimes: running the suite on Node ${version} (${rt.node})\n`);
+  return { major, version, ...(await runSuite(rt, sink)) };
+}
+
+const results = [];
+if (serial) {
+  for (const major of wanted) {
+    if (stopping) break;
+    const sink = outputSink();
+    sink.open();
+    const result = await runRuntime(major, sink);
+    results.push(result);
+    if (result.signal) break;
+  }
+} else {
+  const sinks = wanted.map(() => outputSink());
+  const runs = wanted.map((major, i) => runRuntime(major, sinks[i]));
+  for (let i = 0; i < runs.length; i++) {
+    sinks[i].open();
+    results.push(await runs[i]);
+  }
 }
 
 console.log('# runtimes: summary');
