@@ -51,6 +51,8 @@ export class TtlError extends Error {
 }
 
 const WHOLE_SECONDS = /^\d{1,15}$/;
+/** The longest TTL text accepted ("1d23h59m59s" is 11 characters). */
+const MAX_TTL_TEXT = 32;
 
 /**
  * A TTL in whole seconds within `range`. Throws TtlError with a message for the caller (without
@@ -63,6 +65,8 @@ export function parseTtl(input: unknown, range: TtlRange): number {
     if (!Number.isSafeInteger(input)) throw new TtlError(`${forms}; got ${input}`);
     seconds = input;
   } else if (typeof input === 'string') {
+    // No TTL form is this long: a longer string is refused without being parsed or quoted back.
+    if (input.length > MAX_TTL_TEXT) throw new TtlError(`${forms}; got a string of ${input.length} characters`);
     const s = input.trim();
     if (WHOLE_SECONDS.test(s)) {
       seconds = Number(s);

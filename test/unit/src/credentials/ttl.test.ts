@@ -45,3 +45,9 @@ test('the range as people read it', () => {
   // What formatSeconds writes, parseTtl reads back.
   for (const s of [60, 90, 5400, 86_400]) assert.equal(parseTtl(formatSeconds(s), ICE_TTL), s);
 });
+
+test('a string longer than any TTL form is refused without being quoted back', () => {
+  const long = `1h${' '.repeat(100_000)}`;
+  assert.throws(() => parseTtl(long, ICE_TTL), (e: unknown) => e instanceof TtlError && /got a string of 100002 characters$/.test(e.message) && e.message.length < 300);
+  assert.equal(parseTtl(' 1d23h59m59s ', { ...ICE_TTL, max: 200_000 }), 172_799); // the longest sensible form still reads
+});
