@@ -44,3 +44,7 @@ export { deriveLongTermKey } from './long-term-key.js';
 
 /** Per-IP token buckets in a fixed-size table: also used for failed admin tokens (src/credentials). */
 export { IpBuckets } from './rate-limit.js';
+
+/** The native data plane's addon: loaded once by the composition root (data_plane), then given in TurnServerOptions.dataPlane. */
+export { loadNativeAddon } from './native/addon.js';
+export type { AddonLoad, NativeAddon, NativeStats } from './native/addon.js';

@@ -1,5 +1,6 @@
 import type { AllocationGate, AuthHandler, PeerPolicy, TurnEvents } from './interfaces.js';
 import type { RateLimitOptions } from './rate-limit.js';
+import type { NativeAddon } from './native/addon.js';
 
 export type { RateLimitOptions } from './rate-limit.js';
 
@@ -94,4 +95,9 @@ export interface TurnServerOptions {
   readonly tlsHandshakeTimeoutMs?: number;
   /** Clock in ms; injectable for tests. Default Date.now. */
   readonly now?: () => number;
+  /**
+   * The native data plane (turn/native/): UDP listeners and the relayed sockets of UDP clients are
+   * served by `threads` native threads of `addon`. Absent: the TypeScript data path.
+   */
+  readonly dataPlane?: { readonly addon: NativeAddon; readonly threads: number };
 }

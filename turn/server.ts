@@ -183,6 +183,11 @@ export class TurnServer {
     return { connections: this.connections.size, clients: this.connections.clients, queuedBytes };
   }
 
+  /** Which data path relays UDP clients: 'native' when started with TurnServerOptions.dataPlane. */
+  dataPlaneKind(): 'native' | 'js' {
+    return this.opts.dataPlane === undefined ? 'js' : 'native';
+  }
+
   allocationCount(): number {
     return this.allocations.size;
   }
