@@ -30,7 +30,7 @@ const stub = {
 const now = Date.now();
 const link = new UdpLink({ remove() {} }, stub, '127.0.0.1', 40000);
 const alloc = new Allocation(1, { username: 'u', account: 'u', realm: 'r' }, link, now, 600_000);
-const relay: RelayEndpoint = { socket: stub, family: 4, boundAddress: '127.0.0.1', port: 50000, advertisedAddress: '127.0.0.1' };
+const relay: RelayEndpoint = { socket: stub, fd: -1, family: 4, boundAddress: '127.0.0.1', port: 50000, advertisedAddress: '127.0.0.1' };
 alloc.relay4 = relay;
 alloc.bindChannel(0x4000, '127.0.0.2', 4, Buffer.from([127, 0, 0, 2]), 7000, now);
 alloc.installPermission('127.0.0.3', 4, Buffer.from([127, 0, 0, 3]), now);
@@ -61,7 +61,7 @@ new BandwidthCaps(clock, { allocationMaxBps: 1e15, accountMaxBps: () => 1e15 }).
 // channel's port is a live relayed port, the Send indication's port is not (dropped and counted).
 const relayOnlyAlloc = new Allocation(3, { username: 'u', account: 'u', realm: 'r' }, link, now, 600_000);
 relayOnlyAlloc.relay4 = relay;
-const relayPorts = { table: new Uint8Array(65536), dropped: 0 };
+const relayPorts = { table: new Uint8Array(65536), nativeIndex: -1, dropped: 0 };
 relayPorts.table[7000] = PORT_LIVE;
 relayOnlyAlloc.bindChannel(0x4000, '127.0.0.2', 4, Buffer.from([127, 0, 0, 2]), 7000, now).permission.relayPorts = relayPorts;
 relayOnlyAlloc.installPermission('127.0.0.3', 4, Buffer.from([127, 0, 0, 3]), now).relayPorts = relayPorts;

@@ -4,6 +4,7 @@ import type { RelayBinder } from './relay-binder.js';
 import type { EngineLogger } from './options.js';
 import { relayFromPeer } from './data-path.js';
 import { BandwidthCaps } from './bandwidth.js';
+import type { NativeSlots } from './native/slots.js';
 
 /** A clock read on the data path: a number field refreshed by one timer, not a call per packet. */
 export interface CachedClock {
@@ -32,12 +33,16 @@ export class AllocationManager {
   /** Bandwidth caps (max_bps) given to allocations as they start. */
   readonly caps: BandwidthCaps;
 
-  constructor(binder: RelayBinder, clock: CachedClock, events?: TurnEvents, log?: EngineLogger, caps?: BandwidthCaps) {
+  /** The native data plane's allocations, when it runs: it relays those whose link is native. */
+  readonly native: NativeSlots | undefined;
+
+  constructor(binder: RelayBinder, clock: CachedClock, events?: TurnEvents, log?: EngineLogger, caps?: BandwidthCaps, native?: NativeSlots) {
     this.binder = binder;
     this.clock = clock;
     this.events = events;
     this.log = log;
     this.caps = caps ?? new BandwidthCaps(clock);
+    this.native = native;
   }
 
   newId(): number {
@@ -62,8 +67,9 @@ export class AllocationManager {
     this.perAccount.set(alloc.account, this.countFor(alloc.account) + 1);
     const clock = this.clock;
     this.caps.attach(alloc);
+    if (this.native !== undefined && this.native.serves(alloc)) this.native.open(alloc);
     for (const relay of [alloc.relay4, alloc.relay6]) {
-      if (relay === null) continue;
+      if (relay === null || relay.socket === null) continue;
       relay.socket.on('message', (msg, rinfo) => {
         try {
           relayFromPeer(alloc, msg, rinfo, clock.ms);
@@ -89,6 +95,8 @@ export class AllocationManager {
     if (alloc.closed) return;
     alloc.closed = true;
     this.live.delete(alloc.id);
+    // The native slot first: its last counters land in `alloc` before the sockets close and the session is reported.
+    this.native?.close(alloc);
     const n = this.countFor(alloc.account) - 1;
     if (n > 0) this.perAccount.set(alloc.account, n);
     else this.perAccount.delete(alloc.account);

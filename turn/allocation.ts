@@ -1,19 +1,37 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { AllocationInfo, IpFamily, TransportName } from './interfaces.js';
 import type { ClientLink } from './client-link.js';
-import { Permission, PERMISSION_LIFETIME_MS, type PortChannel } from './permission.js';
+import { Permission, PERMISSION_LIFETIME_MS, type PortChannel, type RelayPorts } from './permission.js';
 import { Channel, CHANNEL_COOLDOWN_MS, CHANNEL_LIFETIME_MS } from './channel.js';
 import { ipv4ToUint32 } from './codec/address.js';
 import type { AccountBuckets, CappedAllocation, TokenBucket } from './bandwidth.js';
 
 export interface RelayEndpoint {
-  readonly socket: UdpSocket;
+  /**
+   * The relayed socket when the TypeScript data path serves it; null when the native data plane
+   * does (turn/native/), which then owns `fd`. The data path (data-path.ts) only ever sees
+   * allocations of TypeScript client links, whose relayed sockets are dgram sockets.
+   */
+  readonly socket: UdpSocket | null;
+  /** The native relayed socket's fd; -1 for a dgram socket. */
+  readonly fd: number;
   readonly family: IpFamily;
   /** The locally bound address and port. */
   readonly boundAddress: string;
   readonly port: number;
   /** The address advertised in XOR-RELAYED-ADDRESS (external_ip or the bound one). */
   readonly advertisedAddress: string;
+}
+
+/**
+ * Told of every change to an allocation's permissions and channels, so that a data path that keeps
+ * tables of its own (the native one, turn/native/) gets them as they change. Never per packet.
+ */
+export interface AllocationMirror {
+  permission(perm: Permission): void;
+  permissionRemoved(perm: Permission): void;
+  channel(ch: Channel): void;
+  channelRemoved(ch: PortChannel): void;
 }
 
 /** The credential an allocation was created with; later requests must use the same username. */
@@ -72,6 +90,11 @@ export class Allocation implements AllocationInfo, CappedAllocation {
   /** The relayed socket's send queue was over SEND_QUEUE_LIMIT when last read (turn/data-path.ts). */
   congestedToPeer = false;
 
+  /** The native data plane's copy of the tables (null on the TypeScript data path). */
+  mirror: AllocationMirror | null = null;
+  /** The native data plane's slot serving this allocation, -1 on the TypeScript data path. */
+  nativeSlot = -1;
+
   /** The RESERVATION-TOKEN this allocation's EVEN-PORT R=1 made: cancelled when it ends. */
   reservationToken: Buffer | null = null;
 
@@ -123,8 +146,11 @@ export class Allocation implements AllocationInfo, CappedAllocation {
     return n;
   }
 
-  /** Installs or refreshes the permission for a peer IP (RFC 8656 §9). */
-  installPermission(address: string, family: IpFamily, ipBytes: Buffer, now: number): Permission {
+  /**
+   * Installs or refreshes the permission for a peer IP (RFC 8656 §9); `relayPorts` is the peer
+   * policy's verdict for it ('relay-only': the relay address's port table), set on every install.
+   */
+  installPermission(address: string, family: IpFamily, ipBytes: Buffer, now: number, relayPorts: RelayPorts | null = null): Permission {
     let p = this.permissions.get(address);
     if (p === undefined) {
       p = new Permission(address, family, ipBytes, now + PERMISSION_LIFETIME_MS);
@@ -133,6 +159,8 @@ export class Allocation implements AllocationInfo, CappedAllocation {
     } else {
       p.expiresAt = now + PERMISSION_LIFETIME_MS;
     }
+    p.relayPorts = relayPorts;
+    this.mirror?.permission(p);
     return p;
   }
 
@@ -153,11 +181,12 @@ export class Allocation implements AllocationInfo, CappedAllocation {
   }
 
   /** Binds (or refreshes) a channel; also installs/refreshes the peer's permission. */
-  bindChannel(number: number, address: string, family: IpFamily, ipBytes: Buffer, port: number, now: number): Channel {
-    const perm = this.installPermission(address, family, ipBytes, now);
+  bindChannel(number: number, address: string, family: IpFamily, ipBytes: Buffer, port: number, now: number, relayPorts: RelayPorts | null = null): Channel {
+    const perm = this.installPermission(address, family, ipBytes, now, relayPorts);
     let ch = this.channels.get(number);
     if (ch !== undefined && ch.permission === perm && ch.port === port) {
       ch.expiresAt = now + CHANNEL_LIFETIME_MS;
+      this.mirror?.channel(ch);
       return ch;
     }
     if (ch !== undefined) this.removeChannel(ch); // past its cool-down: free to reuse
@@ -166,12 +195,15 @@ export class Allocation implements AllocationInfo, CappedAllocation {
     ch = new Channel(number, perm, port, now + CHANNEL_LIFETIME_MS);
     this.channels.set(number, ch);
     perm.channelsByPort.set(port, ch);
+    this.mirror?.channel(ch);
     return ch;
   }
 
   private removeChannel(ch: PortChannel): void {
-    if (this.channels.get(ch.number) === ch) this.channels.delete(ch.number);
+    const bound = this.channels.get(ch.number) === ch;
+    if (bound) this.channels.delete(ch.number);
     if (ch.permission.channelsByPort.get(ch.port) === ch) ch.permission.channelsByPort.delete(ch.port);
+    if (bound) this.mirror?.channelRemoved(ch);
   }
 
   /** Drops permissions and channels whose lifetime (and channel cool-down) has passed. */
@@ -183,6 +215,7 @@ export class Allocation implements AllocationInfo, CappedAllocation {
       if (p.expiresAt <= now && p.channelsByPort.size === 0) {
         this.permissions.delete(p.address);
         if (p.family === 4) this.permissionsV4.delete(ipv4ToUint32(p.address));
+        this.mirror?.permissionRemoved(p);
       }
     }
   }

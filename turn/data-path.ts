@@ -3,9 +3,11 @@
  * from socket listeners: no Promise, no logging, no string building, no per-packet objects
  * beyond what Node itself creates per datagram. Lifetimes are `expiresAt` numbers compared
  * with the server's cached clock. Kept in one file so it can be replaced by a batched or
- * native path without touching request handling.
+ * native path without touching request handling. It serves only allocations of TypeScript client
+ * links (TCP, TLS, and UDP without the native plane), whose relayed sockets are dgram sockets
+ * (RelayEndpoint.socket is null only for the native plane's own).
  */
-import type { RemoteInfo } from 'node:dgram';
+import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
 import type { Allocation, RelayEndpoint } from './allocation.js';
 import { PORT_LIVE, type Permission } from './permission.js';
 import { MIN_PACKET_COST_BYTES, type TokenBucket } from './bandwidth.js';
@@ -65,7 +67,7 @@ export const SEND_QUEUE_LIMIT = 64;
  */
 function congestedToPeer(alloc: Allocation, relay: RelayEndpoint): boolean {
   if (!alloc.congestedToPeer && (alloc.packetsToPeer & 63) !== 0) return false;
-  const congested = relay.socket.getSendQueueCount() > SEND_QUEUE_LIMIT;
+  const congested = (relay.socket as UdpSocket).getSendQueueCount() > SEND_QUEUE_LIMIT;
   alloc.congestedToPeer = congested;
   return congested;
 }
@@ -111,7 +113,7 @@ export function relayChannelDataToPeer(alloc: Allocation, buf: Buffer, offset: n
   if (rp !== null && rp.table[ch.port] !== PORT_LIVE) { rp.dropped++; return false; }
   if (congestedToPeer(alloc, relay)) return dropToPeer(alloc, length);
   if ((alloc.capToPeer !== null || alloc.accountCaps !== null) && !admitToPeer(alloc, length)) return false;
-  relay.socket.send(buf, offset + 4, length, ch.port, perm.address);
+  (relay.socket as UdpSocket).send(buf, offset + 4, length, ch.port, perm.address);
   alloc.bytesToPeer += length;
   alloc.packetsToPeer++;
   return true;
@@ -176,7 +178,7 @@ export function relaySendIndication(alloc: Allocation, buf: Buffer, offset: numb
   if (rp !== null && rp.table[port] !== PORT_LIVE) { rp.dropped++; return false; }
   if (congestedToPeer(alloc, relay)) return dropToPeer(alloc, dataLength);
   if ((alloc.capToPeer !== null || alloc.accountCaps !== null) && !admitToPeer(alloc, dataLength)) return false;
-  relay.socket.send(buf, dataAt, dataLength, port, perm.address);
+  (relay.socket as UdpSocket).send(buf, dataAt, dataLength, port, perm.address);
   alloc.bytesToPeer += dataLength;
   alloc.packetsToPeer++;
   return true;

@@ -15,6 +15,8 @@ export const PORT_RESERVED = 2;
 export interface RelayPorts {
   /** By port (65536 entries): 0 free, PORT_LIVE or PORT_RESERVED. Written by the binder only. */
   readonly table: Uint8Array;
+  /** The native data plane's number for this table (it reads the same bytes), -1 without it. */
+  readonly nativeIndex: number;
   /** Client packets (ChannelData, Send indications) dropped for a port that is not PORT_LIVE. */
   dropped: number;
 }

@@ -25,6 +25,17 @@ export interface BindRequest {
   readonly evenPort?: boolean;
   readonly reserveNext?: boolean;
   readonly reservationToken?: Buffer;
+  /** Bind the relayed socket for the native data plane (a UDP client it serves); a dgram socket otherwise. */
+  readonly native?: boolean;
+}
+
+/** The native data plane's socket calls (turn/native/addon.ts), for relayed sockets it serves. */
+export interface NativeRelaySockets {
+  /** A bound non-blocking UDP socket: its fd, or -errno. */
+  bind(family: IpFamily, ip: string, port: number): number;
+  close(fd: number): void;
+  /** A port table the native threads read too. */
+  portTable(): { readonly index: number; readonly table: Uint8Array };
 }
 
 /** Binds relayed transport addresses; injected so request handling can be tested without sockets. */
@@ -99,11 +110,15 @@ export class UdpRelayBinder implements RelayBinder {
   /** Relay addresses (canonical text) → the bound relay IP whose port table they reach. */
   private readonly relayIpOf = new Map<string, string>();
   private readonly relayPortsByIp = new Map<string, RelayPorts>();
+  /** The native tables' numbers by relay IP (with the native plane). */
+  private readonly tableIndex = new Map<string, number>();
   private next4 = 0;
   private next6 = 0;
+  private readonly native: NativeRelaySockets | undefined;
 
-  constructor(opts: RelayOptions) {
+  constructor(opts: RelayOptions, native?: NativeRelaySockets) {
     this.opts = opts;
+    this.native = native;
     for (const [ips, external] of [[opts.ips4, opts.externalIp4], [opts.ips6, opts.externalIp6]] as const) {
       for (const ip of ips) this.relayIpOf.set(canonicalIp(ip) ?? ip, ip);
       const ext = external === undefined ? null : canonicalIp(external);
@@ -116,7 +131,8 @@ export class UdpRelayBinder implements RelayBinder {
     if (ip === undefined || (family === 4) !== (ip.indexOf(':') < 0)) return null;
     let r = this.relayPortsByIp.get(ip);
     if (r === undefined) {
-      r = { table: this.usedPorts(ip), dropped: 0 };
+      const table = this.usedPorts(ip);
+      r = { table, nativeIndex: this.tableIndex.get(ip) ?? -1, dropped: 0 };
       this.relayPortsByIp.set(ip, r);
     }
     return r;
@@ -131,7 +147,13 @@ export class UdpRelayBinder implements RelayBinder {
   private usedPorts(ip: string): Uint8Array {
     let bits = this.used.get(ip);
     if (bits === undefined) {
-      bits = new Uint8Array(65536);
+      if (this.native !== undefined) {
+        const shared = this.native.portTable();
+        bits = shared.table;
+        this.tableIndex.set(ip, shared.index);
+      } else {
+        bits = new Uint8Array(65536);
+      }
       this.used.set(ip, bits);
     }
     return bits;
@@ -144,13 +166,35 @@ export class UdpRelayBinder implements RelayBinder {
     return ips[this.next6++ % ips.length];
   }
 
-  private endpoint(family: IpFamily, ip: string, port: number, socket: Socket): RelayEndpoint {
+  private endpoint(family: IpFamily, ip: string, port: number, socket: Socket | null, fd: number): RelayEndpoint {
     const external = family === 4 ? this.opts.externalIp4 : this.opts.externalIp6;
-    return { socket, family, boundAddress: ip, port, advertisedAddress: external ?? ip };
+    return { socket, fd, family, boundAddress: ip, port, advertisedAddress: external ?? ip };
+  }
+
+  /** Binds a relayed socket now, native or dgram; null when the port cannot be had. */
+  private open(native: boolean | undefined, family: IpFamily, ip: string, port: number): RelayEndpoint | null {
+    if (native === true && this.native !== undefined) {
+      const fd = this.native.bind(family, ip, port);
+      return fd < 0 ? null : this.endpoint(family, ip, port, null, fd);
+    }
+    const socket = bindNow(family, ip, port);
+    return socket === null ? null : this.endpoint(family, ip, port, socket, -1);
+  }
+
+  private closeEndpoint(endpoint: RelayEndpoint): void {
+    if (endpoint.socket === null) {
+      this.native?.close(endpoint.fd);
+      return;
+    }
+    try {
+      endpoint.socket.close();
+    } catch {
+      // already closed
+    }
   }
 
   bind(req: BindRequest, now: number): BindResult {
-    if (req.reservationToken !== undefined) return this.bindReserved(req.reservationToken, req.account, now);
+    if (req.reservationToken !== undefined) return this.bindReserved(req.reservationToken, req.account, req.native, now);
     const ip = this.pickIp(req.family);
     if (ip === undefined) return { ok: false, code: ERROR_ADDRESS_FAMILY_NOT_SUPPORTED };
     const bits = this.usedPorts(ip);
@@ -162,12 +206,12 @@ export class UdpRelayBinder implements RelayBinder {
       if (bits[port] !== 0 || (even && (port & 1) !== 0)) continue;
       if (req.reserveNext === true && (port + 1 > portMax || bits[port + 1] !== 0)) continue;
       tries++;
-      const socket = bindNow(req.family, ip, port);
-      if (socket === null) continue;
+      const ep = this.open(req.native, req.family, ip, port);
+      if (ep === null) continue;
       if (req.reserveNext === true) {
         const placeholder = bindNow(req.family, ip, port + 1);
         if (placeholder === null) {
-          socket.close();
+          this.closeEndpoint(ep);
           continue;
         }
         bits[port] = PORT_LIVE;
@@ -182,37 +226,33 @@ export class UdpRelayBinder implements RelayBinder {
           expiresAt: now + RESERVATION_LIFETIME_MS,
         });
         this.reservedBy.set(req.account, this.reservationsOf(req.account) + 1);
-        return { ok: true, endpoint: this.endpoint(req.family, ip, port, socket), reservationToken: token };
+        return { ok: true, endpoint: ep, reservationToken: token };
       }
       bits[port] = PORT_LIVE;
-      return { ok: true, endpoint: this.endpoint(req.family, ip, port, socket) };
+      return { ok: true, endpoint: ep };
     }
     return { ok: false, code: ERROR_INSUFFICIENT_CAPACITY };
   }
 
   /** A token is good once, before it expires, and only for the account it was made for. */
-  private bindReserved(token: Buffer, account: string, now: number): BindResult {
+  private bindReserved(token: Buffer, account: string, native: boolean | undefined, now: number): BindResult {
     const key = token.toString('hex');
     const r = this.reservations.get(key);
     if (r === undefined || r.expiresAt <= now || r.account !== account) return { ok: false, code: ERROR_INSUFFICIENT_CAPACITY };
     this.forget(key, r);
     r.placeholder.close();
-    const socket = bindNow(r.family, r.ip, r.port);
-    if (socket === null) {
+    const ep = this.open(native, r.family, r.ip, r.port);
+    if (ep === null) {
       this.usedPorts(r.ip)[r.port] = 0;
       return { ok: false, code: ERROR_INSUFFICIENT_CAPACITY };
     }
     this.usedPorts(r.ip)[r.port] = PORT_LIVE;
-    return { ok: true, endpoint: this.endpoint(r.family, r.ip, r.port, socket) };
+    return { ok: true, endpoint: ep };
   }
 
   release(endpoint: RelayEndpoint): void {
     this.usedPorts(endpoint.boundAddress)[endpoint.port] = 0;
-    try {
-      endpoint.socket.close();
-    } catch {
-      // already closed
-    }
+    this.closeEndpoint(endpoint);
   }
 
   reservationsOf(account: string): number {

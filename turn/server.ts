@@ -12,6 +12,9 @@ import type { HandlerEnv } from './handlers/context.js';
 import { UdpListener } from './transports/udp.js';
 import { StreamListener, type StreamListenerDeps } from './transports/stream.js';
 import { ConnectionTable, DEFAULT_CONNECTION_LIMITS } from './transports/connection-table.js';
+import type { NativeDataPlane, NativeStats } from './native/addon.js';
+import { NativeUdpListeners } from './native/listeners.js';
+import { NativeSlots } from './native/slots.js';
 
 const CLOCK_TICK_MS = 100;
 const SWEEP_MS = 1000;
@@ -75,18 +78,37 @@ export class TurnServer {
   private readonly connections: ConnectionTable;
   private timers: NodeJS.Timeout[] = [];
   private started = false;
+  /** The native data plane (TurnServerOptions.dataPlane), its UDP listeners and its allocations. */
+  private readonly plane: NativeDataPlane | undefined;
+  private readonly nativeUdp: NativeUdpListeners | undefined;
+  private readonly nativeSlots: NativeSlots | undefined;
+  private planeRunning = false;
 
   constructor(opts: TurnServerOptions, binder?: RelayBinder) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
     this.clock = { ms: this.now() };
-    this.binder = binder ?? new UdpRelayBinder(opts.relay);
+    if (opts.dataPlane !== undefined) {
+      this.plane = new opts.dataPlane.addon.DataPlane(opts.dataPlane.threads, (thread, group, address, port, data) =>
+        this.nativeUdp?.onDatagram(thread, group, address, port, data),
+      );
+      this.nativeSlots = new NativeSlots(this.plane);
+    }
+    const plane = this.plane;
+    this.binder =
+      binder ??
+      new UdpRelayBinder(
+        opts.relay,
+        plane === undefined
+          ? undefined
+          : { bind: (family, ip, port) => plane.bindRelay(family, ip, port), close: (fd) => plane.closeRelay(fd), portTable: () => plane.portTable() },
+      );
     this.connections = new ConnectionTable(opts.connections ?? DEFAULT_CONNECTION_LIMITS);
     const caps = new BandwidthCaps(this.clock, {
       allocationMaxBps: opts.maxBps ?? 0,
       ...(opts.accountMaxBps !== undefined ? { accountMaxBps: opts.accountMaxBps } : {}),
     });
-    this.allocations = new AllocationManager(this.binder, this.clock, opts.events, opts.log, caps);
+    this.allocations = new AllocationManager(this.binder, this.clock, opts.events, opts.log, caps, this.nativeSlots);
     this.env = {
       realm: opts.realm,
       auth: opts.auth,
@@ -102,6 +124,7 @@ export class TurnServer {
       maxLifetimeMs: (opts.maxLifetime ?? 3600) * 1000,
       families: { v4: opts.relay.ips4.length > 0, v6: opts.relay.ips6.length > 0 },
     };
+    if (this.plane !== undefined) this.nativeUdp = new NativeUdpListeners(this.plane, this.env, this.now);
   }
 
   async start(): Promise<void> {
@@ -110,9 +133,13 @@ export class TurnServer {
     const deps: StreamListenerDeps = { env: this.env, clock: this.clock, now: this.now, connections: this.connections };
     try {
       for (const l of this.opts.listen) {
-        const udp = new UdpListener(familyOf(l.host), this.env, this.clock, this.now);
-        this.udp.push(udp);
-        await udp.listen(l.host, l.port);
+        if (this.nativeUdp !== undefined) {
+          this.nativeUdp.listen(familyOf(l.host), l.host, l.port);
+        } else {
+          const udp = new UdpListener(familyOf(l.host), this.env, this.clock, this.now);
+          this.udp.push(udp);
+          await udp.listen(l.host, l.port);
+        }
         const tcp = new StreamListener('tcp', deps);
         this.streams.push(tcp);
         await tcp.listen(l.host, l.port);
@@ -126,14 +153,26 @@ export class TurnServer {
         this.streams.push(tls);
         await tls.listen(l.host, l.port);
       }
+      if (this.plane !== undefined) {
+        this.plane.setClock(this.clock.ms);
+        this.plane.start();
+        this.planeRunning = true;
+      }
     } catch (err) {
       await this.stop();
       throw err;
     }
+    const plane = this.plane;
     const tick = setInterval(() => {
       this.clock.ms = this.now();
+      // The native threads read the engine's clock as the last one set plus the monotonic time since.
+      plane?.setClock(this.clock.ms);
     }, CLOCK_TICK_MS);
-    const sweep = setInterval(() => this.allocations.sweep(this.now()), SWEEP_MS);
+    const sweep = setInterval(() => {
+      const now = this.now();
+      plane?.setClock(now);
+      this.allocations.sweep(now);
+    }, SWEEP_MS);
     const deadlines = setInterval(() => this.connections.sweep(), CONNECTION_SWEEP_MS);
     tick.unref();
     sweep.unref();
@@ -147,6 +186,11 @@ export class TurnServer {
     this.timers = [];
     this.allocations.closeWhere(() => true, 'shutdown', this.now());
     this.binder.close();
+    if (this.plane !== undefined) {
+      // Every slot is closed (its last counters read) above; this joins the threads and closes the listeners.
+      this.planeRunning = false;
+      this.plane.stop();
+    }
     await Promise.all(this.udp.map((u) => u.close()));
     this.udp.length = 0;
     await Promise.all(this.streams.map((l) => l.close()));
@@ -155,6 +199,7 @@ export class TurnServer {
 
   listening(): ListeningAddress[] {
     const out: ListeningAddress[] = [];
+    for (const a of this.nativeUdp?.addresses() ?? []) out.push({ transport: 'udp', address: a.address, port: a.port });
     for (const u of this.udp) {
       const a = u.socket.address();
       out.push({ transport: 'udp', address: a.address, port: a.port });
@@ -166,14 +211,24 @@ export class TurnServer {
     return out;
   }
 
-  /** Client packets dropped by 'relay-only' permissions (to a relay address's non-relayed port). */
   /** Exceptions caught in socket callbacks so far (each one a bug; see AllocationManager.faults). */
   faults(): number {
     return this.allocations.faults;
   }
 
+  /** Client packets dropped by 'relay-only' permissions (to a relay address's non-relayed port). */
   relayOnlyDrops(): number {
-    return this.binder.relayOnlyDrops();
+    return this.binder.relayOnlyDrops() + (this.planeRunning && this.plane !== undefined ? this.plane.stats().relayOnlyDropped : 0);
+  }
+
+  /** What the native threads counted outside any allocation; null on the TypeScript data path or once stopped. */
+  nativeStats(): NativeStats | null {
+    return this.planeRunning && this.plane !== undefined ? this.plane.stats() : null;
+  }
+
+  /** Brings the native allocations' counters into their Allocation objects (one snapshot call). */
+  private syncNative(): void {
+    if (this.planeRunning && this.nativeSlots !== undefined) this.nativeSlots.sync(this.allocations.values());
   }
 
   /** TCP and TLS connections open now (counted at accept, TLS handshakes included). */
@@ -194,6 +249,7 @@ export class TurnServer {
 
   /** Live allocations, for admin listings: snapshots that stay as they are. */
   sessions(): AllocationInfo[] {
+    this.syncNative();
     return [...this.allocations.values()].map((a) => a.info());
   }
 
@@ -203,6 +259,7 @@ export class TurnServer {
    * changing, and it must not be kept past the iteration.
    */
   live(): IterableIterator<AllocationInfo> {
+    this.syncNative();
     return this.allocations.values();
   }
 
@@ -217,7 +274,10 @@ export class TurnServer {
     if (u.auth !== undefined) this.env.auth = u.auth;
     if (u.peerPolicy !== undefined) this.env.peerPolicy = u.peerPolicy;
     if (u.quotas !== undefined) this.env.quotas = u.quotas;
-    if (u.maxBps !== undefined) this.allocations.caps.setAllocationMaxBps(u.maxBps, this.allocations.values());
+    if (u.maxBps !== undefined) {
+      this.allocations.caps.setAllocationMaxBps(u.maxBps, this.allocations.values());
+      for (const a of this.allocations.values()) this.nativeSlots?.applyCaps(a);
+    }
     if (u.nonceTtlMs !== undefined) this.env.nonces.update(u.nonceTtlMs, u.nonceSecret);
     if (u.rateLimits !== undefined) this.env.rateLimits.set(u.rateLimits);
     if (u.connections !== undefined) this.connections.update(u.connections);
@@ -238,5 +298,8 @@ export class TurnServer {
    */
   setAccountMaxBps(account: string, bps: number): void {
     this.allocations.caps.setAccountMaxBps(account, bps, this.allocations.values());
+    if (this.nativeSlots === undefined) return;
+    this.nativeSlots.setAccountRate(account, bps);
+    for (const a of this.allocations.values()) if (a.account === account) this.nativeSlots.applyCaps(a);
   }
 }

@@ -5,6 +5,7 @@ import type { AllocationGate, AllocationInfo, CloseReason, TurnEvents } from '..
 import { createAuthHandler } from '../../src/credentials/auth-handler.js';
 import { createPeerPolicy } from '../../turn/peer-policy.js';
 import { reservePortRange, type PortRange } from './ports.js';
+import { dataPlaneOption, type DataPlaneName } from './data-plane.js';
 
 export interface Fixture {
   server: TurnServer;
@@ -48,6 +49,8 @@ export interface FixtureOptions {
   nonceSecret?: Buffer;
   rateLimits?: TurnServerOptions['rateLimits'];
   log?: TurnServerOptions['log'];
+  /** Default: FERRY_TEST_DATA_PLANE (test/helpers/data-plane.ts). */
+  dataPlane?: DataPlaneName;
 }
 
 export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
@@ -96,6 +99,7 @@ export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
     ...(o.rateLimits !== undefined ? { rateLimits: o.rateLimits } : {}),
     ...(o.log !== undefined ? { log: o.log } : {}),
     now: () => clock.now,
+    ...dataPlaneOption(o.dataPlane),
     events,
     gate: { mayAllocate: (account) => testGate?.mayAllocate(account) ?? true },
   });

@@ -36,6 +36,6 @@ export function handleChannelBind(ctx: RequestContext): Buffer | null {
   if ((perm === undefined || perm.expiresAt <= now) && alloc.livePermissionCount(now) >= quotas.permissionsPerAllocation) {
     return failure(ctx, ERROR_INSUFFICIENT_CAPACITY, cred);
   }
-  alloc.bindChannel(number, peer.address, peer.family, peer.ipBytes, peer.port, now).permission.relayPorts = peer.relayPorts;
+  alloc.bindChannel(number, peer.address, peer.family, peer.ipBytes, peer.port, now, peer.relayPorts);
   return success(ctx, null, cred);
 }

@@ -33,6 +33,8 @@ export interface ClientEndpoint {
   readonly address: string;
   readonly port: number;
   readonly family: IpFamily;
+  /** True when the native data plane serves this client: its relayed sockets are bound natively. */
+  readonly nativeRelay?: boolean;
   /** The allocation on this 5-tuple, if any. */
   allocation(): Allocation | undefined;
   /** The link an allocation on this 5-tuple sends through. */

@@ -18,6 +18,6 @@ export function handleCreatePermission(ctx: RequestContext): Buffer | null {
     if (existing === undefined || existing.expiresAt <= ctx.now) fresh.add(p.address);
   }
   if (alloc.livePermissionCount(ctx.now) + fresh.size > ctx.env.quotas.permissionsPerAllocation) return failure(ctx, ERROR_INSUFFICIENT_CAPACITY, cred);
-  for (const p of peers) alloc.installPermission(p.address, p.family, p.ipBytes, ctx.now).relayPorts = p.relayPorts;
+  for (const p of peers) alloc.installPermission(p.address, p.family, p.ipBytes, ctx.now, p.relayPorts);
   return success(ctx, null, cred);
 }

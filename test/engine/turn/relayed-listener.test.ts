@@ -14,12 +14,12 @@ import { until } from '../../helpers/wait.js';
 test('an exception on the per-packet path does not escape the relayed socket listener; the next datagram is relayed', async () => {
   const relaySocket = createSocket('udp4');
   await new Promise<void>((r) => relaySocket.bind(0, '127.0.0.1', () => r()));
-  const relay: RelayEndpoint = { socket: relaySocket, family: 4, boundAddress: '127.0.0.1', port: relaySocket.address().port, advertisedAddress: '127.0.0.1' };
+  const relay: RelayEndpoint = { socket: relaySocket, fd: -1, family: 4, boundAddress: '127.0.0.1', port: relaySocket.address().port, advertisedAddress: '127.0.0.1' };
   const binder: RelayBinder = {
     bind: () => {
       throw new Error('not used');
     },
-    release: (e) => e.socket.close(),
+    release: (e) => e.socket?.close(),
     reservationsOf: () => 0,
     reservationCount: 0,
     cancelReservation: () => {},

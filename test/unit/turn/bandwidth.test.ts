@@ -78,7 +78,7 @@ const link = {
   detach() {},
   close() {},
 } as unknown as ClientLink;
-const relay: RelayEndpoint = { socket: stubSocket, family: 4, boundAddress: '127.0.0.1', port: 50000, advertisedAddress: '127.0.0.1' };
+const relay: RelayEndpoint = { socket: stubSocket, fd: -1, family: 4, boundAddress: '127.0.0.1', port: 50000, advertisedAddress: '127.0.0.1' };
 const peer: RemoteInfo = { address: '127.0.0.2', family: 'IPv4', port: 7000, size: 0 };
 
 let nextId = 1;

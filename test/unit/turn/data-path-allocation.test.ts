@@ -75,8 +75,8 @@ const socket = {
 
 const now = Date.now();
 const link = new UdpLink({ remove() {} }, socket, '127.0.0.1', 40000);
-const relay: RelayEndpoint = { socket, family: 4, boundAddress: '127.0.0.1', port: 50000, advertisedAddress: '127.0.0.1' };
-const relay6: RelayEndpoint = { socket, family: 6, boundAddress: '::1', port: 50000, advertisedAddress: '::1' };
+const relay: RelayEndpoint = { socket, fd: -1, family: 4, boundAddress: '127.0.0.1', port: 50000, advertisedAddress: '127.0.0.1' };
+const relay6: RelayEndpoint = { socket, fd: -1, family: 6, boundAddress: '::1', port: 50000, advertisedAddress: '::1' };
 const peerChannel = { ip: '127.0.0.2', bytes: Buffer.from([127, 0, 0, 2]), port: 7000 };
 const peerOther = { ip: '127.0.0.3', bytes: Buffer.from([127, 0, 0, 3]), port: 7001 };
 const peer6 = { ip: '2001:db8::3', bytes: Buffer.from('20010db8000000000000000000000003', 'hex'), port: 7002 };
@@ -107,7 +107,7 @@ function advanceClock(): void {
 
 // A 'relay-only' peer (one of the relay's own addresses): its permission carries the port table.
 const relayOnly = allocation(3);
-const relayPorts = { table: new Uint8Array(65536), dropped: 0 };
+const relayPorts = { table: new Uint8Array(65536), nativeIndex: -1, dropped: 0 };
 relayPorts.table[peerChannel.port] = PORT_LIVE;
 relayOnly.permissions.get(peerChannel.ip)!.relayPorts = relayPorts;
 relayOnly.permissions.get(peerOther.ip)!.relayPorts = relayPorts;

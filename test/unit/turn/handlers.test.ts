@@ -29,7 +29,7 @@ class FakeBinder implements RelayBinder {
     if (this.result !== 'ok') return { ok: false, code: this.result };
     // a real (unbound) socket object stands in; the handler never touches it
     const socket = createSocket('udp4');
-    const ep: RelayEndpoint = { socket, family: req.family, boundAddress: '192.0.2.1', port: 50000, advertisedAddress: '203.0.113.9' };
+    const ep: RelayEndpoint = { socket, fd: -1, family: req.family, boundAddress: '192.0.2.1', port: 50000, advertisedAddress: '203.0.113.9' };
     return { ok: true, endpoint: ep };
   }
   release(): void {}
@@ -122,5 +122,5 @@ test('Allocate through the handlers alone: challenge, success with the advertise
   assert.equal(t.send(C.METHOD_CREATE_PERMISSION, (w) => w.addXorAddressString(C.ATTR_XOR_PEER_ADDRESS, 4, '8.8.8.8', 1), nonce).code, 0);
   t.advance(61_000);
   assert.equal(t.send(C.METHOD_REFRESH, () => {}, nonce).code, 438);
-  t.alloc()?.relay4?.socket.close();
+  t.alloc()?.relay4?.socket?.close();
 });

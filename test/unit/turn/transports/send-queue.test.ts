@@ -43,7 +43,7 @@ test('client → peer: a relayed socket over SEND_QUEUE_LIMIT drops and counts (
   const now = Date.now();
   const link = new UdpLink({ remove() {} }, queueSocket() as unknown as UdpSocket, '127.0.0.1', 40000);
   const alloc = new Allocation(1, { username: 'u', account: 'u', realm: 'r' }, link, now, 600_000);
-  const relay: RelayEndpoint = { socket: s as unknown as UdpSocket, family: 4, boundAddress: '127.0.0.1', port: 50000, advertisedAddress: '127.0.0.1' };
+  const relay: RelayEndpoint = { socket: s as unknown as UdpSocket, fd: -1, family: 4, boundAddress: '127.0.0.1', port: 50000, advertisedAddress: '127.0.0.1' };
   alloc.relay4 = relay;
   alloc.bindChannel(0x4000, '127.0.0.2', 4, Buffer.from([127, 0, 0, 2]), 7000, now);
   const frame = Buffer.concat([Buffer.from([0x40, 0x00, 0x00, 10]), Buffer.alloc(10)]);
