@@ -83,10 +83,13 @@ export class TurnServer {
   private readonly nativeUdp: NativeUdpListeners | undefined;
   private readonly nativeSlots: NativeSlots | undefined;
   private planeRunning = false;
+  /** The engine's clock is Date.now (not injected): the native threads may run it on between ticks. */
+  private readonly realClock: boolean;
 
   constructor(opts: TurnServerOptions, binder?: RelayBinder) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
+    this.realClock = opts.now === undefined;
     this.clock = { ms: this.now() };
     if (opts.dataPlane !== undefined) {
       this.plane = new opts.dataPlane.addon.DataPlane(opts.dataPlane.threads, (thread, group, address, port, data) =>
@@ -154,7 +157,7 @@ export class TurnServer {
         await tls.listen(l.host, l.port);
       }
       if (this.plane !== undefined) {
-        this.plane.setClock(this.clock.ms);
+        this.plane.setClock(this.clock.ms, this.realClock);
         this.plane.start();
         this.planeRunning = true;
       }
@@ -166,11 +169,11 @@ export class TurnServer {
     const tick = setInterval(() => {
       this.clock.ms = this.now();
       // The native threads read the engine's clock as the last one set plus the monotonic time since.
-      plane?.setClock(this.clock.ms);
+      plane?.setClock(this.clock.ms, this.realClock);
     }, CLOCK_TICK_MS);
     const sweep = setInterval(() => {
       const now = this.now();
-      plane?.setClock(now);
+      plane?.setClock(now, this.realClock);
       this.allocations.sweep(now);
     }, SWEEP_MS);
     const deadlines = setInterval(() => this.connections.sweep(), CONNECTION_SWEEP_MS);

@@ -279,7 +279,7 @@ class DataPlane : public Napi::ObjectWrap<DataPlane> {
   }
 
   Napi::Value SetClock(const Napi::CallbackInfo& info) {
-    plane(info.Env()).setClock(number(info, 0));
+    plane(info.Env()).setClock(number(info, 0), info.Length() < 2 || info[1].ToBoolean().Value());
     return info.Env().Undefined();
   }
 

@@ -336,9 +336,17 @@ bool Plane::removeChannel(uint32_t slot, uint16_t number) {
   return true;
 }
 
-void Plane::setClock(double ms) { clockOffsetMs_.store(static_cast<int64_t>(std::floor(ms)) - monotonicMs(), std::memory_order_relaxed); }
+void Plane::setClock(double ms, bool interpolate) {
+  const int64_t t = static_cast<int64_t>(std::floor(ms));
+  clockOffsetMs_.store(t - monotonicMs(), std::memory_order_relaxed);
+  clockFixedMs_.store(t, std::memory_order_relaxed);
+  clockInterpolate_.store(interpolate, std::memory_order_relaxed);
+}
 
-double Plane::now() const { return static_cast<double>(monotonicMs() + clockOffsetMs_.load(std::memory_order_relaxed)); }
+double Plane::now() const {
+  if (!clockInterpolate_.load(std::memory_order_relaxed)) return static_cast<double>(clockFixedMs_.load(std::memory_order_relaxed));
+  return static_cast<double>(monotonicMs() + clockOffsetMs_.load(std::memory_order_relaxed));
+}
 
 AccountBuckets* Plane::account(int key) {
   auto& a = accounts_[key];

@@ -149,8 +149,12 @@ class Plane {
   bool removePermission(uint32_t slot, const IpKey& ip);
   bool channel(uint32_t slot, uint16_t number, const PeerKey& peer, double expiresAt);
   bool removeChannel(uint32_t slot, uint16_t number);
-  void setClock(double ms);
-  /** The engine's clock now: the last setClock plus the monotonic time since. */
+  /**
+   * The engine's clock (ms). `interpolate`: the engine's clock is the real one, and the threads add
+   * the monotonic time since; otherwise (an injected clock) they read exactly the last value set.
+   */
+  void setClock(double ms, bool interpolate);
+  /** The engine's clock now, as setClock says. */
   double now() const;
   bool setCaps(uint32_t slot, double bps, int account);
   void setAccountRate(int account, double bps);
@@ -178,6 +182,8 @@ class Plane {
   std::vector<std::unique_ptr<PortTable>> tables_;
   std::unordered_map<int, std::unique_ptr<AccountBuckets>> accounts_;
   std::atomic<int64_t> clockOffsetMs_{0};
+  std::atomic<int64_t> clockFixedMs_{0};
+  std::atomic<bool> clockInterpolate_{true};
   bool started_ = false;
 };
 

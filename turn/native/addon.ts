@@ -86,8 +86,12 @@ export interface NativeDataPlane {
   /** Binds or refreshes a channel to ip:port (its permission installed before). */
   channel(slot: number, number: number, family: 4 | 6, ip: Buffer, port: number, expiresAt: number): void;
   removeChannel(slot: number, number: number): void;
-  /** The engine's clock now (ms): lifetimes and caps are compared with it (and the monotonic time since). */
-  setClock(ms: number): void;
+  /**
+   * The engine's clock now (ms): lifetimes and caps are compared with it. `interpolate` (the real
+   * clock): the threads add the monotonic time since; false (an injected clock, as in tests): they
+   * read exactly this value until the next call, as the TypeScript path's cached clock does.
+   */
+  setClock(ms: number, interpolate: boolean): void;
   /** Per-allocation cap (bytes/s each way, 0 none) and the account bucket (key, -1 none) of a slot. */
   setCaps(slot: number, bps: number, account: number): void;
   /** The shared cap of an account key (bytes/s each way; 0 none). */
