@@ -151,6 +151,7 @@ export class Hub {
       target: frame.to,
       text: deliveredText(frame, from.peerId, source),
       from: from.peerId,
+      sender: from,
       id: frame.id,
       expiresAt: this.now() + this.limits.queueTtlMs,
       done: false,
@@ -216,7 +217,7 @@ export class Hub {
     const now = this.now();
     const queue = account.pending.take(session.peerId);
     for (const p of queue) {
-      if (p.expiresAt <= now) this.notifyExpired(account, p);
+      if (p.expiresAt <= now) this.notifyExpired(p);
       else session.link.send(p.text);
       p.text = '';
     }
@@ -226,14 +227,13 @@ export class Hub {
     // A table with a message in it keeps its account in the map (dropIfEmpty).
     const account = this.accounts.get(p.table.accountId);
     p.table.remove(p);
-    if (!account) return;
-    this.notifyExpired(account, p);
-    this.dropIfEmpty(account);
+    this.notifyExpired(p);
+    if (account) this.dropIfEmpty(account);
   }
 
-  private notifyExpired(account: Account, p: Pending): void {
-    const sender = account.peers.get(p.from);
-    sender?.sendError('peer_unavailable', `peer ${p.target} did not connect within ${this.limits.queueTtlMs} ms`, p.id, p.target);
+  /** Tells the connection that queued `p` (if still open; not a later one of the same peer id). */
+  private notifyExpired(p: Pending): void {
+    if (p.sender.open) p.sender.sendError('peer_unavailable', `peer ${p.target} did not connect within ${this.limits.queueTtlMs} ms`, p.id, p.target);
   }
 
   private dropIfEmpty(account: Account): void {

@@ -3,6 +3,15 @@
  * order of arrival is the order of expiry: one FIFO over all accounts, swept from its head, finds
  * the expired ones without scanning (no timer per message).
  */
+/**
+ * The connection that queued a message: told if it expires undelivered, only while it is still
+ * open. A later connection of the same peer id never sent it and is not told.
+ */
+export interface PendingSender {
+  readonly open: boolean;
+  sendError(code: 'peer_unavailable', message: string, id?: string | number, to?: string): void;
+}
+
 export interface Pending {
   /** Where it waits: the account's table and the target peer id. */
   readonly table: PendingTable;
@@ -10,6 +19,7 @@ export interface Pending {
   /** The frame as the target will receive it ('' once done, so the FIFO holds no payload). */
   text: string;
   readonly from: string;
+  readonly sender: PendingSender;
   readonly id: string | number | undefined;
   readonly expiresAt: number;
   /** Delivered or expired (then the FIFO skips it). */

@@ -78,6 +78,26 @@ test('queue: per-account bound, expiry at connect time, in-order delivery', () =
   assert.equal(hub.stats().queued, 0);
 });
 
+test('an expired message is reported to the connection that queued it, never to a later one of the same peer id', () => {
+  const { hub, clock } = setup({ queueTtlMs: 100 });
+  const first = new FakeLink();
+  const s1 = hub.attach('acc', 's', first)!;
+  hub.route(s1, offer('a', 1));
+  clock.t += 50;
+  hub.route(s1, offer('a', 2));
+  clock.t += 60; // message 1 expires while s1 is open: s1 is told
+  hub.sweep();
+  assert.deepEqual(first.take().filter((f) => (f as { type: string }).type === 'error').map((f) => (f as { id: number }).id), [1]);
+  // The page reloads: a new connection of peer 's' replaces s1 before message 2 expires.
+  const second = new FakeLink();
+  hub.attach('acc', 's', second);
+  second.take();
+  clock.t += 100;
+  hub.sweep();
+  assert.deepEqual(second.take(), [], 'the new connection never sent message 2');
+  assert.equal(hub.stats().queued, 0);
+});
+
 test('queued messages of an account whose peers all left expire silently and free the account', () => {
   const { hub, clock } = setup({ queueTtlMs: 100 });
   const s = hub.attach('acc', 's', new FakeLink())!;
