@@ -81,22 +81,26 @@ fi
 # --- the native data plane (binding.gyp, native/src/) ----------------------------------------------
 # npm ci's install script (scripts/build-native.js) builds it for this machine's Node, and when it
 # cannot it only warns (a user's install falls back to the TypeScript data path). The tests must not
-# run without it unnoticed: it is rebuilt here when a source changed since (FERRY_NATIVE_REQUIRED=1:
-# a failure stops the setup), and loaded as proof.
+# run without it unnoticed: it is rebuilt here when a source changed since or it does not load
+# (FERRY_NATIVE_REQUIRED=1: a failure stops the setup), and loaded as proof.
 NATIVE_ADDON=build/Release/ferry_native.node
 # True when the built addon $1 is missing or older than binding.gyp or any file under native/src/.
 native_stale() {
   [ ! -f "$1" ] || [ -n "$(find binding.gyp native/src -newer "$1" -print -quit)" ]
 }
-if native_stale "$NATIVE_ADDON"; then
+# native_loads NODE ADDON: NODE loads ADDON (its error on stderr when not).
+native_loads() {
+  "$1" -e 'require(process.argv[1])' "$ROOT/$2"
+}
+if native_stale "$NATIVE_ADDON" || ! native_loads node "$NATIVE_ADDON" 2>/dev/null; then
   log "building the native data plane for $(node --version) ($NATIVE_ADDON)"
   if ! FERRY_NATIVE_REQUIRED=1 node scripts/build-native.js; then
-    log "cannot build the native data plane (node-gyp needs g++, make and python3; see the messages above)"
+    log "cannot build the native data plane for $(node --version) (see the messages above)"
     exit 1
   fi
 fi
-if ! node -e 'require(process.argv[1])' "$ROOT/$NATIVE_ADDON"; then
-  log "$NATIVE_ADDON does not load on $(node --version) (see the error above); rebuild it: node scripts/build-native.js"
+if ! native_loads node "$NATIVE_ADDON"; then
+  log "$NATIVE_ADDON does not load on $(node --version) (see the error above)"
   exit 1
 fi
 
@@ -171,9 +175,9 @@ fi
 # (N: the running Node's process.versions.modules), then build/Release/ (this machine's Node's,
 # above). Built in a scratch folder under .cache/node24/ (binding.gyp and a link to native/) so that
 # build/Release/ stays as it is, against Node 24's headers and with Node 24 first on PATH (binding.gyp
-# runs `node`); rebuilt when missing or older than a source, and loaded by Node 24 as proof.
+# runs `node`); rebuilt when missing, older than a source or not loading, and loaded by Node 24 as proof.
 NATIVE24=build/abi$("$NODE24" -p process.versions.modules)/ferry_native.node
-if native_stale "$NATIVE24"; then
+if native_stale "$NATIVE24" || ! native_loads "$NODE24" "$NATIVE24" 2>/dev/null; then
   log "building the native data plane for Node 24 ($NATIVE24)"
   SCRATCH=$TOOLS/native-build
   rm -rf "$SCRATCH"
@@ -191,8 +195,8 @@ if native_stale "$NATIVE24"; then
   mv -f "$NATIVE24.tmp" "$NATIVE24"
   rm -rf "$SCRATCH"
 fi
-if ! "$NODE24" -e 'require(process.argv[1])' "$ROOT/$NATIVE24"; then
-  log "$NATIVE24 does not load on Node 24 (see the error above); remove it and run scripts/setup.sh again"
+if ! native_loads "$NODE24" "$NATIVE24"; then
+  log "$NATIVE24 does not load on Node 24 (see the error above)"
   exit 1
 fi
 log "ok"
