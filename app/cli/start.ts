@@ -189,6 +189,7 @@ async function runUntilSignal(
     config_loaded_at: now,
     config_sha256: loaded.source === null ? null : fileSha256(loaded.source),
     listeners: listenersOf(handle),
+    data_plane: handle.dataPlane(),
     reloads_started: 0,
     reload: null,
   }, logger);

@@ -50,6 +50,8 @@ export interface MetricsSources {
   relayOnlyDrops?: () => number;
   /** TurnServer.faults: exceptions caught in the engine's socket callbacks. */
   engineFaults?: () => number;
+  /** The data plane that relays UDP clients and its relay threads (1 for the TypeScript path). */
+  dataPlane?: () => { readonly plane: 'native' | 'js'; readonly threads: number };
 }
 
 export interface FerryMetricsOptions {
@@ -200,6 +202,20 @@ export class FerryMetrics {
       registers,
     });
     for (const reason of REFUSAL_REASONS) this.#connectionsRefused.inc({ reason }, 0);
+    // An info metric (value 1, the facts in the labels): one series per process, set at start.
+    new Gauge({
+      name: 'ferry_data_plane_info',
+      help: 'The data plane that relays UDP clients (plane="native": the native addon, on threads="N" relay threads; plane="js": the TypeScript path, on the JS thread, threads="1"). Set by data_plane and relay_threads at start.',
+      labelNames: ['plane', 'threads'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of self.#sources) {
+          const d = s.dataPlane?.();
+          if (d !== undefined) this.set({ plane: d.plane, threads: String(d.threads) }, 1);
+        }
+      },
+    });
     new Gauge({
       name: 'ferry_webhook_backlog',
       help: 'Webhook events stored and not yet delivered.',
