@@ -1,0 +1,22 @@
+// ferry_data_plane_info (src/metrics/metrics.ts): one series, value 1, with the plane and its
+// threads as labels, from the relay that observes; none before it does or after it stops.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FerryMetrics } from '../../../../src/metrics/metrics.js';
+
+const series = async (metrics: FerryMetrics): Promise<string[]> =>
+  (await metrics.render()).body.split('\n').filter((l) => l.startsWith('ferry_data_plane_info'));
+
+test('the plane and its threads in the labels, value 1; nothing without a relay', async () => {
+  const metrics = new FerryMetrics({ defaultMetrics: false });
+  assert.deepEqual(await series(metrics), []);
+  assert.match((await metrics.render()).body, /^# TYPE ferry_data_plane_info gauge$/m);
+  let plane: { plane: 'native' | 'js'; threads: number } = { plane: 'native', threads: 4 };
+  const end = metrics.observe({ dataPlane: () => plane });
+  metrics.observe({ webhookBacklog: () => 0 }); // a source without a data plane adds no series
+  assert.deepEqual(await series(metrics), ['ferry_data_plane_info{plane="native",threads="4"} 1']);
+  plane = { plane: 'js', threads: 1 };
+  assert.deepEqual(await series(metrics), ['ferry_data_plane_info{plane="js",threads="1"} 1'], 'read at scrape time, the old series gone');
+  end();
+  assert.deepEqual(await series(metrics), []);
+});
