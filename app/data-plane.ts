@@ -9,8 +9,8 @@ import { ConfigError } from '../src/config/errors.js';
 import { MAX_RELAY_THREADS, type DataPlaneSetting } from '../src/config/data-plane.js';
 import type { AddonLoad, NativeAddon } from '../turn/index.js';
 
-/** How an operator gets the native plane where the addon is missing (the warning and the error say it). */
-export const NATIVE_HINT = 'to get it, build the addon: npm rebuild ferry-relay (needs a C++ compiler and Python for node-gyp), then restart';
+/** How an operator builds the addon where it is missing (the warning and the error say it). */
+export const BUILD_ADDON = 'npm rebuild ferry-relay (needs a C++ compiler and Python for node-gyp)';
 
 export interface DataPlaneInput {
   /** `data_plane` as configured. */
@@ -44,21 +44,24 @@ export function relayThreadsOf(relayThreads: number | undefined, cores: number):
  */
 export function chooseDataPlane(input: DataPlaneInput): DataPlaneDecision {
   const { setting, relayThreads, load } = input;
-  if (setting !== 'js' && load.ok) {
+  const js = { plane: 'js', threads: 1 } as const;
+  if (setting === 'js') {
+    const warnings = relayThreads === undefined ? [] : [`data_plane is "js": relay_threads (${relayThreads}) is not used: the TypeScript path relays on the JS thread`];
+    return { ok: true, choice: js, warnings };
+  }
+  if (load.ok) {
     return { ok: true, choice: { plane: 'native', addon: load.addon, addonPath: load.path, threads: relayThreadsOf(relayThreads, input.cores) }, warnings: [] };
   }
-  const js = { plane: 'js', threads: 1 } as const;
-  const ignored = relayThreads === undefined ? '' : `relay_threads (${relayThreads}) is not used: the TypeScript path relays on the JS thread`;
-  if (setting === 'js') return { ok: true, choice: js, warnings: ignored === '' ? [] : [`data_plane is "js": ${ignored}`] };
-  const reason = load.ok ? 'unknown' : load.reason;
+  const { reason } = load;
   if (setting === 'native') {
-    const message = `"native" needs the native addon, which cannot be loaded: ${reason}; ${NATIVE_HINT}, or set data_plane to "auto" or "js"`;
+    const message = `"native" needs the native addon, which cannot be loaded: ${reason}. Build it with ${BUILD_ADDON}, or set data_plane to "auto" or "js"`;
     return { ok: false, error: new ConfigError(`data_plane: ${message}`, [{ path: 'data_plane', message }]) };
   }
+  const ignored = relayThreads === undefined ? '' : `; relay_threads (${relayThreads}) is not used`;
   return {
     ok: true,
     choice: js,
-    warnings: [`data_plane "auto": the native data plane is not available (${reason}), so UDP is relayed on the TypeScript path, on the JS thread${ignored === '' ? '' : `; ${ignored}`}; ${NATIVE_HINT}`],
+    warnings: [`data_plane "auto": the native data plane is not available (${reason}), so UDP is relayed on the TypeScript path, on the JS thread${ignored}. To use it, build the addon with ${BUILD_ADDON} and restart`],
   };
 }
 

@@ -38,7 +38,7 @@ describe('chooseDataPlane', () => {
     const [w] = d.warnings;
     assert.match(w, /^data_plane "auto": the native data plane is not available \(not built \(no \/srv\/ferry\/build\/Release\/ferry_native\.node\)\)/);
     assert.match(w, /TypeScript path/);
-    assert.match(w, /npm rebuild ferry-relay \(needs a C\+\+ compiler/);
+    assert.match(w, /To use it, build the addon with npm rebuild ferry-relay \(needs a C\+\+ compiler and Python for node-gyp\) and restart$/);
     assert.doesNotMatch(w, /relay_threads/, 'relay_threads not set: not mentioned');
   });
 
@@ -46,7 +46,7 @@ describe('chooseDataPlane', () => {
     const d = chooseDataPlane(input({ load: missing, relayThreads: 4 }));
     assert.ok(d.ok);
     assert.equal(d.warnings.length, 1);
-    assert.match(d.warnings[0], /relay_threads \(4\) is not used/);
+    assert.match(d.warnings[0], /on the JS thread; relay_threads \(4\) is not used\. To use it/);
   });
 
   it('native without the addon: a ConfigError naming data_plane, with the reason and the way out', () => {
@@ -55,8 +55,7 @@ describe('chooseDataPlane', () => {
     assert.ok(!d.ok && d.error instanceof ConfigError);
     const { error } = d as { error: ConfigError };
     assert.match(error.message, /^data_plane: "native" needs the native addon, which cannot be loaded: not built \(no \/srv\/ferry/);
-    assert.match(error.message, /npm rebuild ferry-relay/);
-    assert.match(error.message, /set data_plane to "auto" or "js"$/);
+    assert.match(error.message, /\. Build it with npm rebuild ferry-relay \(needs a C\+\+ compiler and Python for node-gyp\), or set data_plane to "auto" or "js"$/);
     assert.deepEqual(error.problems.map((p) => p.path), ['data_plane']);
   });
 
