@@ -1,5 +1,6 @@
 // ferry_data_plane_info (src/metrics/metrics.ts): one series, value 1, with the plane and its
-// threads as labels, from the relay that observes; none before it does or after it stops.
+// threads as labels, from the relay that observes; none before it does or after it stops. And the
+// native plane's own counters (NativeStats), read at scrape time, 0 without a native plane.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FerryMetrics } from '../../../../src/metrics/metrics.js';
@@ -19,4 +20,30 @@ test('the plane and its threads in the labels, value 1; nothing without a relay'
   assert.deepEqual(await series(metrics), ['ferry_data_plane_info{plane="js",threads="1"} 1'], 'read at scrape time, the old series gone');
   end();
   assert.deepEqual(await series(metrics), []);
+});
+
+test('the native plane\'s own counts: handed up, and dropped by reason; 0 without a native plane', async () => {
+  const metrics = new FerryMetrics({ defaultMetrics: false });
+  const lines = async () => (await metrics.render()).body.split('\n').filter((l) => l.startsWith('ferry_native_'));
+  const zeros = [
+    'ferry_native_datagrams_up_total 0',
+    'ferry_native_dropped_total{reason="queue-full"} 0',
+    'ferry_native_dropped_total{reason="no-allocation"} 0',
+    'ferry_native_dropped_total{reason="malformed"} 0',
+  ];
+  assert.deepEqual(await lines(), zeros);
+  metrics.observe({ nativeStats: () => null }); // the TypeScript path
+  assert.deepEqual(await lines(), zeros);
+  let up = 10;
+  const end = metrics.observe({ nativeStats: () => ({ up, upDropped: 1, noAllocation: 2, malformed: 3, relayOnlyDropped: 4 }) });
+  assert.deepEqual(await lines(), [
+    'ferry_native_datagrams_up_total 10',
+    'ferry_native_dropped_total{reason="queue-full"} 1',
+    'ferry_native_dropped_total{reason="no-allocation"} 2',
+    'ferry_native_dropped_total{reason="malformed"} 3',
+  ]);
+  up = 12;
+  assert.match((await lines())[0], / 12$/, 'read at scrape time');
+  end();
+  assert.deepEqual(await lines(), zeros);
 });
