@@ -23,7 +23,6 @@ import {
   type AllocationInfo,
   type CloseReason,
   type ListeningAddress,
-  type NativeStats,
   type TlsCredentials,
   type TurnServerUpdate,
 } from '../../turn/index.js';
@@ -52,15 +51,6 @@ function certificateOf(pem: Buffer): string {
   } catch {
     return 'unreadable';
   }
-}
-
-/**
- * TurnServer.nativeStats, which the engine's native plane adds: null on the TypeScript path, and
- * until the engine has the method (the check keeps this compiling on both sides of that change).
- */
-function nativeStatsOf(server: TurnServer): NativeStats | null {
-  const s = server as TurnServer & { nativeStats?: () => NativeStats | null };
-  return typeof s.nativeStats === 'function' ? s.nativeStats() : null;
 }
 
 export class TurnComponent implements Component {
@@ -117,7 +107,7 @@ export class TurnComponent implements Component {
         relayOnlyDrops: () => turn.relayOnlyDrops(),
         engineFaults: () => turn.faults(),
         dataPlane: () => this.dataPlane(),
-        nativeStats: () => nativeStatsOf(turn),
+        nativeStats: () => turn.nativeStats(),
       }),
     ];
   }
