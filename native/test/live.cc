@@ -1,0 +1,536 @@
+#include "live.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <thread>
+
+namespace fuzz {
+
+using namespace ferry;
+
+int failures = 0;
+void check(bool ok, const char* what) {
+  if (ok) return;
+  if (++failures <= 20) std::fprintf(stderr, "FAIL: %s\n", what);
+}
+
+namespace {
+
+const uint8_t kLo4[4] = {127, 0, 0, 1};
+const uint8_t kLo6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+// Addresses no permission ever names (TEST-NET-3, the documentation prefix): never relayed to.
+const uint8_t kNowhere4[4] = {203, 0, 113, 9};
+const uint8_t kNowhere6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
+/** The marker of the datagrams the harness sends clients itself through Plane::send. */
+const uint8_t kMarker[8] = {0x01, 0x01, 0x00, 0x00, 'f', 'u', 'z', 'z'};
+
+Sock loopbackSocket(int family) {
+  Sock s;
+  s.fd = ::socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (s.fd < 0) return s;
+  const int bytes = 1 << 20;
+  setsockopt(s.fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+  const Addr want = makeAddr(family, family == 6 ? kLo6 : kLo4, 0);
+  if (::bind(s.fd, reinterpret_cast<const sockaddr*>(&want.sa), want.len) != 0) {
+    ::close(s.fd);
+    s.fd = -1;
+    return s;
+  }
+  sockaddr_storage got;
+  socklen_t length = sizeof got;
+  getsockname(s.fd, reinterpret_cast<sockaddr*>(&got), &length);
+  s.addr = addrOf(got);
+  return s;
+}
+
+Addr boundAddr(int fd) {
+  sockaddr_storage got{};
+  socklen_t length = sizeof got;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&got), &length);
+  return addrOf(got);
+}
+
+bool sendTo(int fd, const Bytes& b, const Addr& to) {
+  return ::sendto(fd, b.data(), b.size(), 0, reinterpret_cast<const sockaddr*>(&to.sa), to.len) == static_cast<ssize_t>(b.size());
+}
+
+/** Reads every datagram waiting on fd (at most 4096), calling each(data, length, from). */
+template <class F>
+size_t drain(int fd, Bytes& buf, F&& each) {
+  size_t count = 0;
+  for (; count < 4096; count++) {
+    sockaddr_storage from;
+    socklen_t fromLength = sizeof from;
+    const ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fromLength);
+    if (n < 0) break;
+    each(buf.data(), static_cast<size_t>(n), from);
+  }
+  return count;
+}
+
+void sleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+}  // namespace
+
+bool Sink::push(int thread, int group, const sockaddr_storage& from, const uint8_t* data, size_t length) {
+  Bytes copy(data, data + length);  // reads every byte it was given
+  std::lock_guard<std::mutex> hold(mu_);
+  // Now and then full, as the addon's queue can be.
+  if (++pushes_ % 97 == 0) return false;
+  const Addr a = addrOf(from);
+  bool known = false;
+  for (const Seen& s : seen_) {
+    if (s.client == a.key && s.group == group) {
+      known = true;
+      if (s.thread != thread) moved_++;
+    }
+  }
+  if (!known && seen_.size() < 256) seen_.push_back({a.key, group, thread});
+  last_.swap(copy);
+  return true;
+}
+
+int Sink::threadOf(const PeerKey& client, int group) {
+  std::lock_guard<std::mutex> hold(mu_);
+  for (const Seen& s : seen_) {
+    if (s.client == client && s.group == group) return s.thread;
+  }
+  return -1;
+}
+
+uint64_t Sink::moved() {
+  std::lock_guard<std::mutex> hold(mu_);
+  return moved_;
+}
+
+LiveRun::LiveRun(Rng& r) : r_(r), ports_(new uint8_t[65536]()), buf_(65536) {
+  plane_ = std::make_unique<Plane>(2, &sink_);
+  groups_[0] = plane_->listen(4, "127.0.0.1", 0);
+  check(groups_[0] >= 0, "listen on 127.0.0.1");
+  groups_[1] = plane_->listen(6, "::1", 0);
+  figures.ipv6 = groups_[1] >= 0;
+  plane_->addPortTable(ports_.get(), &table_);
+  clock0_ = 1.7e12;
+  live_ = clock0_ + 1e8;
+  expired_ = clock0_ - 1;
+  plane_->setClock(clock0_, true);
+  check(plane_->start() == 0, "the plane starts");
+  check(plane_->listen(4, "127.0.0.1", 0) == -EBUSY, "no listener after start");
+  listen_[0] = makeAddr(4, kLo4, static_cast<uint16_t>(plane_->localPort(groups_[0])));
+  if (figures.ipv6) listen_[1] = makeAddr(6, kLo6, static_cast<uint16_t>(plane_->localPort(groups_[1])));
+
+  const int families = figures.ipv6 ? 2 : 1;
+  for (int f = 0; f < families; f++) {
+    for (int i = 0; i < (f == 0 ? 3 : 2); i++) {
+      peers_.push_back(loopbackSocket(f == 0 ? 4 : 6));
+      check(peers_.back().fd >= 0, "a peer socket");
+      peerKeys_.push_back(peers_.back().addr.key);
+      // The first peers of each family are on the relay-only table; the others are not.
+      if (i < 2) ports_[peers_.back().addr.key.port] = 1;
+    }
+    for (int i = 0; i < (f == 0 ? 10 : 4); i++) {
+      Client c;
+      c.sock = loopbackSocket(f == 0 ? 4 : 6);
+      c.group = groups_[f];
+      check(c.sock.fd >= 0, "a client socket");
+      clients_.push_back(c);
+    }
+  }
+  learnThreads();
+  for (size_t i = 0; i < clients_.size(); i++) {
+    if (i % 3 != 2 && clients_[i].thread >= 0) openSlot(clients_[i]);
+  }
+}
+
+LiveRun::~LiveRun() {
+  if (plane_) finish();
+}
+
+// Each client's requests come up with the thread the kernel steered its 4-tuple to: its slot goes there.
+void LiveRun::learnThreads() {
+  for (int attempt = 0; attempt < 100; attempt++) {
+    bool all = true;
+    for (Client& c : clients_) {
+      c.thread = sink_.threadOf(c.sock.addr.key, c.group);
+      if (c.thread >= 0) continue;
+      all = false;
+      sendTo(c.sock.fd, stunHeader(0x0001, r_), listen_[c.group == groups_[0] ? 0 : 1]);
+    }
+    if (all) return;
+    sleepMs(20);
+  }
+  check(false, "every client's Binding request came up");
+}
+
+void LiveRun::openSlot(Client& c) {
+  c.relay[0] = Plane::bindRelay(4, "127.0.0.1", 0);
+  check(c.relay[0] >= 0, "bindRelay on 127.0.0.1");
+  c.relay[1] = figures.ipv6 && r_.chance(60) ? Plane::bindRelay(6, "::1", 0) : -1;
+  for (int f = 0; f < 2; f++) {
+    if (c.relay[f] >= 0) c.relayAddr[f] = boundAddr(c.relay[f]);
+  }
+  c.slot = plane_->open(c.thread, c.group, c.sock.addr.sa, c.sock.addr.len, c.relay[0], c.relay[1]);
+  check(c.slot >= 0, "a slot opens");
+  std::fill(std::begin(c.last), std::end(c.last), 0.0);
+  if (c.slot < 0) return;
+  IpKey lo4 = makeAddr(4, kLo4, 0).key.ip, lo6 = makeAddr(6, kLo6, 0).key.ip;
+  check(plane_->permission(c.slot, lo4, expiry(), r_.chance(30) ? table_ : -1), "permission on an open slot");
+  if (r_.chance(70)) plane_->permission(c.slot, lo6, expiry(), r_.chance(30) ? table_ : -1);
+  for (uint16_t k = 0; k < 4; k++) {
+    if (r_.chance(80)) check(plane_->channel(c.slot, 0x4000 + k, peerKeys_[r_.below(peerKeys_.size())], expiry()), "channel on an open slot");
+  }
+  if (r_.chance(30)) plane_->setCaps(c.slot, r_.chance(50) ? 2000 : 200000, static_cast<int>(r_.below(4)) - 1);
+}
+
+void LiveRun::closeSlot(Client& c) {
+  double out[kCounterCount];
+  std::fill(std::begin(out), std::end(out), -1.0);
+  check(plane_->close(c.slot, out), "close of an open slot");
+  for (int i = 0; i < kCounterCount; i++) {
+    check(out[i] >= c.last[i], "a slot's final counters are at least its last snapshot's");
+    closed_[i] += out[i];
+  }
+  check(!plane_->close(c.slot, out), "a closed slot closes once");
+  for (int& fd : c.relay) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+  c.slot = -1;
+}
+
+// A flow nothing else touches: what the peer sockets and the client get equals the counters.
+void LiveRun::cleanFlow() {
+  Client& c = clients_[0];
+  if (c.slot < 0) return;
+  const IpKey lo4 = makeAddr(4, kLo4, 0).key.ip;
+  Sock& peerA = peers_[0];
+  Sock& peerB = peers_[1];
+  plane_->setCaps(c.slot, 0, -1);
+  plane_->permission(c.slot, lo4, live_, -1);
+  plane_->channel(c.slot, 0x4000, peerA.addr.key, live_);
+  plane_->removeChannel(c.slot, 0x4001);
+  plane_->removeChannel(c.slot, 0x4002);
+  plane_->removeChannel(c.slot, 0x4003);
+  snapshotCheck();
+  const double before[4] = {c.last[kBytesToPeer], c.last[kPacketsToPeer], c.last[kBytesToClient], c.last[kPacketsToClient]};
+
+  std::vector<Bytes> sent, got;
+  double bytes = 0;
+  for (int i = 0; i < 200; i++) {
+    const size_t n = 1 + r_.below(1200);
+    Bytes b = channelData(0x4000, n, static_cast<uint32_t>(n), r_);
+    sent.emplace_back(b.begin() + 4, b.end());
+    // The last 50 as Send indications to the other peer, some with a FINGERPRINT.
+    if (i >= 150) b = sendIndication(peerB.addr.key, sent.back().data(), n, r_.chance(50), r_);
+    bytes += static_cast<double>(n);
+    check(sendTo(c.sock.fd, b, listen_[0]), "the clean flow's client sends");
+    if (i % 20 == 19) sleepMs(2);
+  }
+  for (int wait = 0; wait < 300 && got.size() < sent.size(); wait++) {
+    for (Sock* p : {&peerA, &peerB}) {
+      drain(p->fd, buf_, [&](const uint8_t* d, size_t n, const sockaddr_storage& from) {
+        check(addrOf(from).key == c.relayAddr[0].key, "a relayed datagram comes from the relayed address");
+        got.emplace_back(d, d + n);
+      });
+    }
+    if (got.size() < sent.size()) sleepMs(10);
+  }
+  figures.peerReceived += got.size();
+  std::sort(sent.begin(), sent.end());
+  std::sort(got.begin(), got.end());
+  check(got == sent, "the peers got exactly what the clean flow sent");
+  snapshotCheck();
+  check(c.last[kPacketsToPeer] - before[1] == 200 && c.last[kBytesToPeer] - before[0] == bytes, "packetsToPeer and bytesToPeer count the clean flow");
+
+  // Back: 100 on the channel as ChannelData, 50 from the other peer as Data indications.
+  bytes = 0;
+  for (int i = 0; i < 150; i++) {
+    Bytes b(1 + r_.below(1200));
+    r_.fill(b.data(), b.size());
+    bytes += static_cast<double>(b.size());
+    check(sendTo(i < 100 ? peerA.fd : peerB.fd, b, c.relayAddr[0]), "the clean flow's peer sends");
+    if (i % 20 == 19) sleepMs(2);
+  }
+  uint64_t received = 0;
+  for (int wait = 0; wait < 300 && received < 150; wait++) {
+    received += drain(c.sock.fd, buf_, [&](const uint8_t* d, size_t n, const sockaddr_storage&) { checkToClient(d, n); });
+    if (received < 150) sleepMs(10);
+  }
+  check(received == 150, "the client got all 150 datagrams of the clean flow");
+  snapshotCheck();
+  check(c.last[kPacketsToClient] - before[3] == 150 && c.last[kBytesToClient] - before[2] == bytes, "packetsToClient and bytesToClient count the clean flow");
+}
+
+PeerKey LiveRun::randomTarget() {
+  if (r_.chance(75)) return peerKeys_[r_.below(peerKeys_.size())];
+  const bool v6 = r_.chance(40);
+  return makeAddr(v6 ? 6 : 4, v6 ? kNowhere6 : kNowhere4, static_cast<uint16_t>(1 + r_.below(65535))).key;
+}
+
+// What would be relayed goes only to the harness's own peer sockets, never to another process's
+// port on this shared machine (a mutated port would): such a datagram is withheld.
+bool LiveRun::safeToSend(const Bytes& b) const {
+  SendFields sf;
+  if (b.size() < 20 || !parseSendIndication(b.data(), b.size(), sf)) return true;
+  for (const PeerKey& k : peerKeys_) {
+    if (k.port == sf.port && k.ip.family == sf.family && std::memcmp(k.ip.ip, sf.ip, sf.family == 6 ? 16 : 4) == 0) return true;
+  }
+  const bool loopback = sf.family == 4 ? sf.ip[0] == 127 : std::memcmp(sf.ip, kLo6, 16) == 0;
+  return !loopback;
+}
+
+void LiveRun::clientDatagram() {
+  Client& c = clients_[r_.below(clients_.size())];
+  const bool v6 = c.group == groups_[1];
+  const size_t maxUdp = v6 ? kMaxUdpPayload6 : kMaxUdpPayload4;
+  Bytes b;
+  const uint32_t kind = r_.below(20);
+  if (kind < 5) {
+    const size_t n = std::min(payloadSize(r_, maxUdp), maxUdp - 4);
+    b = channelData(r_.chance(90) ? 0x4000 + r_.below(4) : 0x7ffe, n, static_cast<uint32_t>(n), r_);
+  } else if (kind == 5) {
+    const size_t n = r_.below(300);
+    b = channelData(0x4000 + r_.below(4), n, static_cast<uint32_t>(r_.chance(50) ? n + 1 + r_.below(100) : r_.below(n + 1)), r_);
+  } else if (kind == 6) {
+    b = channelData(static_cast<uint16_t>(0x4000 + r_.below(0xc000)), r_.below(64), r_.below(65536), r_);
+  } else if (kind < 10) {
+    Bytes data(std::min(payloadSize(r_, maxUdp), maxUdp - 64));
+    r_.fill(data.data(), data.size());
+    b = sendIndication(randomTarget(), data.data(), data.size(), r_.chance(30), r_);
+    if (r_.chance(10)) put32(b, b.size() - 4, r_.below(1u << 31));  // a FINGERPRINT (or DATA) gone wrong
+  } else if (kind < 13) {
+    b = randomSend(r_, peerKeys_);
+  } else if (kind == 13) {
+    Bytes data(r_.below(200));
+    r_.fill(data.data(), data.size());
+    b = sendIndication(randomTarget(), data.data(), data.size(), r_.chance(30), r_);
+    mutate(b, r_);
+  } else if (kind < 16) {
+    b = stunLike(r_);
+  } else if (kind < 18) {
+    b.resize(1 + r_.below(1500));
+    r_.fill(b.data(), b.size());
+  } else if (kind == 18) {
+    b.clear();
+  } else {
+    b.resize(r_.below(8));
+    r_.fill(b.data(), b.size());
+    if (!b.empty()) b[0] = static_cast<uint8_t>(0x40 + r_.below(0x40));
+  }
+  if (!safeToSend(b)) {
+    figures.withheld++;
+    return;
+  }
+  if (sendTo(c.sock.fd, b, listen_[v6 ? 1 : 0])) figures.clientSent++;
+}
+
+void LiveRun::peerDatagram() {
+  Sock& p = peers_[r_.below(peers_.size())];
+  const int f = p.addr.key.ip.family == 6 ? 1 : 0;
+  for (int attempt = 0; attempt < 8; attempt++) {
+    Client& c = clients_[r_.below(clients_.size())];
+    if (c.slot < 0 || c.relay[f] < 0) continue;
+    Bytes b(r_.chance(2) ? 0 : payloadSize(r_, f ? kMaxUdpPayload6 : kMaxUdpPayload4));
+    r_.fill(b.data(), b.size());
+    if (sendTo(p.fd, b, c.relayAddr[f])) figures.peerSent++;
+    return;
+  }
+}
+
+// What a client gets is a ChannelData, a Data indication from one of the peers, or the harness's
+// own marker: anything else is a relay sending what it must not.
+void LiveRun::checkToClient(const uint8_t* p, size_t n) {
+  if (n >= 4 && p[0] >= 0x40 && p[0] < 0x80) {
+    check(get16(p + 2) + 4u == n && n > 4, "a ChannelData to a client carries its payload exactly");
+    figures.clientReceived++;
+    return;
+  }
+  if (n >= 20 && get16(p) == kDataIndication) {
+    Bytes copy(p, p + n);
+    copy[1] = 0x16;
+    SendFields sf;
+    const bool ok = parseSendIndication(copy.data(), n, sf);
+    check(ok && sf.dataLength > 0, "a Data indication to a client is well formed");
+    bool known = false;
+    for (const PeerKey& k : peerKeys_) known = known || (ok && k.port == sf.port && std::memcmp(k.ip.ip, sf.ip, sf.family == 6 ? 16 : 4) == 0);
+    check(known, "a Data indication names the peer that sent it");
+    figures.clientReceived++;
+    return;
+  }
+  if (n == sizeof kMarker && std::memcmp(p, kMarker, n) == 0) {
+    markersReceived_++;
+    return;
+  }
+  check(false, "a client got a datagram no relay sends");
+}
+
+void LiveRun::drainAll() {
+  for (Client& c : clients_) drain(c.sock.fd, buf_, [&](const uint8_t* d, size_t n, const sockaddr_storage&) { checkToClient(d, n); });
+  for (Sock& p : peers_) figures.peerReceived += drain(p.fd, buf_, [](const uint8_t*, size_t, const sockaddr_storage&) {});
+}
+
+// Reads the counters of every open slot into a buffer of exactly the size the plane asks for.
+void LiveRun::snapshotCheck() {
+  const size_t needed = plane_->snapshot(nullptr, 0);
+  std::unique_ptr<double[]> out(new double[needed * kSlotStride]);
+  for (size_t i = 0; i < needed * kSlotStride; i++) out[i] = -1;
+  check(plane_->snapshot(out.get(), needed * kSlotStride) == needed, "snapshot says the same size twice");
+  // A buffer one slot short: the plane writes only what fits.
+  if (needed > 0) {
+    std::unique_ptr<double[]> shorter(new double[(needed - 1) * kSlotStride]);
+    plane_->snapshot(shorter.get(), (needed - 1) * kSlotStride);
+  }
+  for (Client& c : clients_) {
+    if (c.slot < 0) continue;
+    check(static_cast<size_t>(c.slot) < needed, "an open slot is inside the snapshot");
+    if (static_cast<size_t>(c.slot) >= needed) continue;
+    const double* o = out.get() + static_cast<size_t>(c.slot) * kSlotStride;
+    for (int i = 0; i < kCounterCount; i++) {
+      check(o[i] >= c.last[i], "counters only grow");
+      c.last[i] = o[i];
+    }
+  }
+  const PlaneStats s = plane_->stats();
+  check(s.up >= lastStats_.up && s.upDropped >= lastStats_.upDropped && s.noAllocation >= lastStats_.noAllocation && s.malformed >= lastStats_.malformed &&
+            s.relayOnlyDropped >= lastStats_.relayOnlyDropped,
+        "the plane's stats only grow");
+  lastStats_ = s;
+}
+
+// Changes the tables under the running threads, as the engine's JS thread does.
+void LiveRun::control() {
+  figures.controlCalls++;
+  Client& c = clients_[r_.below(clients_.size())];
+  const uint32_t slot = static_cast<uint32_t>(c.slot);
+  const bool open = c.slot >= 0;
+  const IpKey ip = r_.chance(45) ? makeAddr(4, kLo4, 0).key.ip : r_.chance(70) ? makeAddr(6, kLo6, 0).key.ip : makeAddr(4, kNowhere4, 0).key.ip;
+  static const double kRates[] = {0, 1000, 20000, 1e6, 1e9};
+  switch (r_.below(12)) {
+    case 0:
+      check(plane_->permission(slot, ip, expiry(), r_.chance(30) ? table_ : r_.chance(10) ? 999 : -1) == open, "permission: true for an open slot only");
+      break;
+    case 1:
+      check(plane_->removePermission(slot, ip) == open, "removePermission: true for an open slot only");
+      break;
+    case 2: {
+      const uint16_t number = r_.chance(90) ? static_cast<uint16_t>(0x4000 + r_.below(4)) : 0x7ffe;
+      check(plane_->channel(slot, number, peerKeys_[r_.below(peerKeys_.size())], expiry()) == open, "channel: true for an open slot only");
+      break;
+    }
+    case 3:
+      check(plane_->removeChannel(slot, static_cast<uint16_t>(0x4000 + r_.below(6))) == open, "removeChannel: true for an open slot only");
+      break;
+    case 4:
+      check(plane_->setCaps(slot, kRates[r_.below(5)], static_cast<int>(r_.below(4)) - 1) == open, "setCaps: true for an open slot only");
+      break;
+    case 5:
+      plane_->setAccountRate(static_cast<int>(r_.below(4)) - 1, r_.chance(5) ? std::nan("") : kRates[r_.below(4)]);
+      break;
+    case 6: {
+      // Mostly the real clock; now and then a fixed one past every expiry, or one gone back.
+      const double elapsed = static_cast<double>(monotonicMs() % 1000000);
+      const uint32_t which = r_.below(10);
+      if (which == 0) plane_->setClock(live_ + 1, false);
+      else if (which == 1) plane_->setClock(clock0_ - 5000, false);
+      else plane_->setClock(clock0_ + elapsed, r_.chance(80));
+      break;
+    }
+    case 7:
+      snapshotCheck();
+      break;
+    case 8:
+      if (open) {
+        // Closed and opened again at once: the id is reused, the threads' old events are stale.
+        closeSlot(c);
+        openSlot(c);
+        figures.reopened++;
+        check(c.slot == static_cast<int>(slot), "a reopened slot reuses the freed id");
+      } else if (c.thread >= 0) {
+        openSlot(c);
+      }
+      break;
+    case 9: {
+      double out[kCounterCount];
+      check(!plane_->close(0x7fffffff, out) && !plane_->close(1u << 20, out), "close of an unknown slot is false");
+      check(!plane_->permission(1u << 20, ip, live_, -1) && !plane_->setCaps(slot, -1, -1), "calls on unknown slots or with bad rates are false");
+      break;
+    }
+    case 10:
+      if (c.thread >= 0) {
+        const Bytes marker(kMarker, kMarker + sizeof kMarker);
+        if (plane_->send(c.thread, c.group, c.sock.addr.sa, c.sock.addr.len, marker.data(), marker.size())) markers_++;
+      }
+      check(!plane_->send(5, 0, c.sock.addr.sa, c.sock.addr.len, kMarker, sizeof kMarker), "send on an unknown thread is false");
+      break;
+    default:
+      if (open) {
+        // The slot's clean state again, so its traffic flows as much as it is dropped.
+        plane_->permission(slot, makeAddr(4, kLo4, 0).key.ip, live_, -1);
+        plane_->setClock(clock0_ + static_cast<double>(monotonicMs() % 1000000), true);
+      }
+      break;
+  }
+}
+
+void LiveRun::run(int rounds) {
+  cleanFlow();
+  for (int round = 0; round < rounds; round++) {
+    for (int i = 0; i < 60; i++) clientDatagram();
+    for (int i = 0; i < 25; i++) peerDatagram();
+    const uint32_t calls = 1 + r_.below(4);
+    for (uint32_t k = 0; k < calls; k++) control();
+    drainAll();
+    if (round % 25 == 0) snapshotCheck();
+  }
+}
+
+// Waits until nothing more arrives (at most 2 s), reading everything.
+void LiveRun::settle() {
+  int quiet = 0;
+  for (int wait = 0; wait < 100 && quiet < 3; wait++) {
+    const uint64_t before = figures.clientReceived + figures.peerReceived + markersReceived_;
+    drainAll();
+    quiet = figures.clientReceived + figures.peerReceived + markersReceived_ == before ? quiet + 1 : 0;
+    sleepMs(20);
+  }
+}
+
+void LiveRun::finish() {
+  if (!plane_) return;
+  settle();
+  snapshotCheck();
+  for (Client& c : clients_) {
+    if (c.slot >= 0) closeSlot(c);
+  }
+  check(plane_->openSlots() == 0, "no slot is open after every slot closed");
+  check(plane_->snapshot(nullptr, 0) > 0, "the snapshot still spans the ids once used");
+  settle();
+  const PlaneStats s = plane_->stats();
+  figures.up = s.up;
+  figures.malformed = s.malformed;
+  figures.noAllocation = s.noAllocation;
+  figures.relayOnlyDropped = s.relayOnlyDropped;
+  figures.toPeer = static_cast<uint64_t>(closed_[kPacketsToPeer]);
+  figures.toClient = static_cast<uint64_t>(closed_[kPacketsToClient]);
+  figures.capped = static_cast<uint64_t>(closed_[kCappedPacketsToPeer] + closed_[kCappedPacketsToClient]);
+  figures.dropped = static_cast<uint64_t>(closed_[kDroppedPacketsToPeer] + closed_[kDroppedPacketsToClient]);
+  // The kernel may drop on the way, but never adds: nothing arrives that was not counted.
+  check(figures.peerReceived <= figures.toPeer, "the peers got no more than packetsToPeer");
+  check(figures.clientReceived <= figures.toClient, "the clients got no more than packetsToClient");
+  check(markersReceived_ <= markers_, "the clients got no more markers than were sent");
+  check(sink_.moved() == 0, "each client's datagrams stay on one thread");
+  plane_->stop();
+  plane_.reset();
+  for (Client& c : clients_) ::close(c.sock.fd);
+  for (Sock& p : peers_) ::close(p.fd);
+  clients_.clear();
+  peers_.clear();
+}
+
+}  // namespace fuzz
