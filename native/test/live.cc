@@ -120,11 +120,26 @@ LiveRun::LiveRun(Rng& r) : r_(r), ports_(new uint8_t[65536]()), buf_(65536) {
   live_ = clock0_ + 1e8;
   expired_ = clock0_ - 1;
   plane_->setClock(clock0_, true);
+  makeSockets();
+  // One slot opened before the threads start: its relayed socket is served once they do.
+  early_.sock = loopbackSocket(4);
+  early_.group = groups_[0];
+  early_.thread = 0;
+  early_.relay[0] = Plane::bindRelay(4, "127.0.0.1", 0);
+  early_.relayAddr[0] = boundAddr(early_.relay[0]);
+  early_.slot = plane_->open(0, groups_[0], early_.sock.addr.sa, early_.sock.addr.len, early_.relay[0], -1);
+  check(early_.slot >= 0 && plane_->permission(early_.slot, makeAddr(4, kLo4, 0).key.ip, live_, -1), "a slot opens before start");
   check(plane_->start() == 0, "the plane starts");
   check(plane_->listen(4, "127.0.0.1", 0) == -EBUSY, "no listener after start");
   listen_[0] = makeAddr(4, kLo4, static_cast<uint16_t>(plane_->localPort(groups_[0])));
   if (figures.ipv6) listen_[1] = makeAddr(6, kLo6, static_cast<uint16_t>(plane_->localPort(groups_[1])));
+  learnThreads();
+  for (size_t i = 0; i < clients_.size(); i++) {
+    if (i % 3 != 2 && clients_[i].thread >= 0) openSlot(clients_[i]);
+  }
+}
 
+void LiveRun::makeSockets() {
   const int families = figures.ipv6 ? 2 : 1;
   for (int f = 0; f < families; f++) {
     for (int i = 0; i < (f == 0 ? 3 : 2); i++) {
@@ -141,10 +156,6 @@ LiveRun::LiveRun(Rng& r) : r_(r), ports_(new uint8_t[65536]()), buf_(65536) {
       check(c.sock.fd >= 0, "a client socket");
       clients_.push_back(c);
     }
-  }
-  learnThreads();
-  for (size_t i = 0; i < clients_.size(); i++) {
-    if (i % 3 != 2 && clients_[i].thread >= 0) openSlot(clients_[i]);
   }
 }
 
@@ -202,6 +213,22 @@ void LiveRun::closeSlot(Client& c) {
     fd = -1;
   }
   c.slot = -1;
+}
+
+// The slot opened before start: a peer's datagrams reach its client as Data indications.
+void LiveRun::earlyFlow() {
+  if (early_.slot < 0) return;
+  const Bytes b(100, 0x5a);
+  for (int i = 0; i < 20; i++) check(sendTo(peers_[2].fd, b, early_.relayAddr[0]), "a peer sends to the early slot");
+  uint64_t received = 0;
+  for (int wait = 0; wait < 200 && received < 20; wait++) {
+    received += drain(early_.sock.fd, buf_, [&](const uint8_t* d, size_t n, const sockaddr_storage&) { checkToClient(d, n); });
+    if (received < 20) sleepMs(10);
+  }
+  check(received == 20, "a slot opened before the plane started relays once it has");
+  closeSlot(early_);
+  ::close(early_.sock.fd);
+  early_.sock.fd = -1;
 }
 
 // A flow nothing else touches: what the peer sockets and the client get equals the counters.
@@ -479,6 +506,7 @@ void LiveRun::control() {
 }
 
 void LiveRun::run(int rounds) {
+  earlyFlow();
   cleanFlow();
   for (int round = 0; round < rounds; round++) {
     for (int i = 0; i < 60; i++) clientDatagram();
@@ -505,6 +533,8 @@ void LiveRun::finish() {
   if (!plane_) return;
   settle();
   snapshotCheck();
+  if (early_.slot >= 0) closeSlot(early_);
+  if (early_.sock.fd >= 0) ::close(early_.sock.fd);
   for (Client& c : clients_) {
     if (c.slot >= 0) closeSlot(c);
   }

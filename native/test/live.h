@@ -71,9 +71,11 @@ class LiveRun {
   LiveFigures figures;
 
  private:
+  void makeSockets();
   void learnThreads();
   void openSlot(Client& c);
   void closeSlot(Client& c);
+  void earlyFlow();
   void cleanFlow();
   void clientDatagram();
   void peerDatagram();
@@ -95,6 +97,7 @@ class LiveRun {
   Addr listen_[2];
   int groups_[2] = {-1, -1};
   std::vector<Client> clients_;
+  Client early_;
   std::vector<Sock> peers_;
   std::vector<PeerKey> peerKeys_;
   double clock0_ = 0, live_ = 0, expired_ = 0;
