@@ -1,14 +1,11 @@
+// The sanitizer harness's live run (live.h): the plane, its sockets and slots, the flows whose
+// counts are exact, the rounds of traffic (traffic.cc), and the end where every slot closes.
 #include "live.h"
 
-#include <errno.h>
-#include <poll.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <thread>
+
+#include "sockets.h"
 
 namespace fuzz {
 
@@ -20,63 +17,6 @@ void check(bool ok, const char* what) {
   if (++failures <= 20) std::fprintf(stderr, "FAIL: %s\n", what);
 }
 
-namespace {
-
-const uint8_t kLo4[4] = {127, 0, 0, 1};
-const uint8_t kLo6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-// Addresses no permission ever names (TEST-NET-3, the documentation prefix): never relayed to.
-const uint8_t kNowhere4[4] = {203, 0, 113, 9};
-const uint8_t kNowhere6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
-/** The marker of the datagrams the harness sends clients itself through Plane::send. */
-const uint8_t kMarker[8] = {0x01, 0x01, 0x00, 0x00, 'f', 'u', 'z', 'z'};
-
-Sock loopbackSocket(int family) {
-  Sock s;
-  s.fd = ::socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (s.fd < 0) return s;
-  const int bytes = 1 << 20;
-  setsockopt(s.fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-  const Addr want = makeAddr(family, family == 6 ? kLo6 : kLo4, 0);
-  if (::bind(s.fd, reinterpret_cast<const sockaddr*>(&want.sa), want.len) != 0) {
-    ::close(s.fd);
-    s.fd = -1;
-    return s;
-  }
-  sockaddr_storage got;
-  socklen_t length = sizeof got;
-  getsockname(s.fd, reinterpret_cast<sockaddr*>(&got), &length);
-  s.addr = addrOf(got);
-  return s;
-}
-
-Addr boundAddr(int fd) {
-  sockaddr_storage got{};
-  socklen_t length = sizeof got;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&got), &length);
-  return addrOf(got);
-}
-
-bool sendTo(int fd, const Bytes& b, const Addr& to) {
-  return ::sendto(fd, b.data(), b.size(), 0, reinterpret_cast<const sockaddr*>(&to.sa), to.len) == static_cast<ssize_t>(b.size());
-}
-
-/** Reads every datagram waiting on fd (at most 4096), calling each(data, length, from). */
-template <class F>
-size_t drain(int fd, Bytes& buf, F&& each) {
-  size_t count = 0;
-  for (; count < 4096; count++) {
-    sockaddr_storage from;
-    socklen_t fromLength = sizeof from;
-    const ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fromLength);
-    if (n < 0) break;
-    each(buf.data(), static_cast<size_t>(n), from);
-  }
-  return count;
-}
-
-void sleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
-
-}  // namespace
 
 bool Sink::push(int thread, int group, const sockaddr_storage& from, const uint8_t* data, size_t length) {
   Bytes copy(data, data + length);  // reads every byte it was given
@@ -231,22 +171,27 @@ void LiveRun::earlyFlow() {
   early_.sock.fd = -1;
 }
 
-// A flow nothing else touches: what the peer sockets and the client get equals the counters.
-void LiveRun::cleanFlow() {
-  Client& c = clients_[0];
+// A flow nothing else touches, between client `c` and the first two peers of `family`: what the
+// peer sockets and the client get equals the counters, byte for byte.
+void LiveRun::cleanFlow(Client& c, int family) {
+  if (c.thread < 0) return;
+  if (c.slot >= 0) closeSlot(c);
+  c.relay[0] = Plane::bindRelay(4, "127.0.0.1", 0);
+  c.relay[1] = figures.ipv6 ? Plane::bindRelay(6, "::1", 0) : -1;
+  for (int f = 0; f < 2; f++) {
+    if (c.relay[f] >= 0) c.relayAddr[f] = boundAddr(c.relay[f]);
+  }
+  c.slot = plane_->open(c.thread, c.group, c.sock.addr.sa, c.sock.addr.len, c.relay[0], c.relay[1]);
+  std::fill(std::begin(c.last), std::end(c.last), 0.0);
+  check(c.slot >= 0, "a clean slot opens");
   if (c.slot < 0) return;
-  const IpKey lo4 = makeAddr(4, kLo4, 0).key.ip;
-  Sock& peerA = peers_[0];
-  Sock& peerB = peers_[1];
-  plane_->setCaps(c.slot, 0, -1);
-  plane_->permission(c.slot, lo4, live_, -1);
+  const int f = family == 6 ? 1 : 0;
+  Sock& peerA = peers_[f ? 3 : 0];
+  Sock& peerB = peers_[f ? 4 : 1];
+  const Addr& listener = listen_[c.group == groups_[1] ? 1 : 0];
+  plane_->permission(c.slot, makeAddr(4, kLo4, 0).key.ip, live_, -1);
+  plane_->permission(c.slot, makeAddr(6, kLo6, 0).key.ip, live_, -1);
   plane_->channel(c.slot, 0x4000, peerA.addr.key, live_);
-  plane_->removeChannel(c.slot, 0x4001);
-  plane_->removeChannel(c.slot, 0x4002);
-  plane_->removeChannel(c.slot, 0x4003);
-  snapshotCheck();
-  const double before[4] = {c.last[kBytesToPeer], c.last[kPacketsToPeer], c.last[kBytesToClient], c.last[kPacketsToClient]};
-
   // In bursts of 10, each read before the next: no socket buffer fills, even on a busy machine.
   std::vector<Bytes> sent, got;
   double bytes = 0;
@@ -254,7 +199,7 @@ void LiveRun::cleanFlow() {
     for (int wait = 0; wait < 300 && got.size() < sent.size(); wait++) {
       for (Sock* p : {&peerA, &peerB}) {
         drain(p->fd, buf_, [&](const uint8_t* d, size_t n, const sockaddr_storage& from) {
-          check(addrOf(from).key == c.relayAddr[0].key, "a relayed datagram comes from the relayed address");
+          check(addrOf(from).key == c.relayAddr[f].key, "a relayed datagram comes from the relayed address");
           got.emplace_back(d, d + n);
         });
       }
@@ -268,7 +213,7 @@ void LiveRun::cleanFlow() {
     // The last 50 as Send indications to the other peer, some with a FINGERPRINT.
     if (i >= 150) b = sendIndication(peerB.addr.key, sent.back().data(), n, r_.chance(50), r_);
     bytes += static_cast<double>(n);
-    check(sendTo(c.sock.fd, b, listen_[0]), "the clean flow's client sends");
+    check(sendTo(c.sock.fd, b, listener), "the clean flow's client sends");
     if (i % 10 == 9) peersRead();
   }
   figures.peerReceived += got.size();
@@ -276,7 +221,7 @@ void LiveRun::cleanFlow() {
   std::sort(got.begin(), got.end());
   check(got == sent, "the peers got exactly what the clean flow sent");
   snapshotCheck();
-  check(c.last[kPacketsToPeer] - before[1] == 200 && c.last[kBytesToPeer] - before[0] == bytes, "packetsToPeer and bytesToPeer count the clean flow");
+  check(c.last[kPacketsToPeer] == 200 && c.last[kBytesToPeer] == bytes, "packetsToPeer and bytesToPeer count the clean flow");
 
   // Back: 100 on the channel as ChannelData, 50 from the other peer as Data indications.
   bytes = 0;
@@ -285,7 +230,7 @@ void LiveRun::cleanFlow() {
     Bytes b(1 + r_.below(1200));
     r_.fill(b.data(), b.size());
     bytes += static_cast<double>(b.size());
-    check(sendTo(i < 100 ? peerA.fd : peerB.fd, b, c.relayAddr[0]), "the clean flow's peer sends");
+    check(sendTo(i < 100 ? peerA.fd : peerB.fd, b, c.relayAddr[f]), "the clean flow's peer sends");
     if (i % 10 != 9) continue;
     for (int wait = 0; wait < 300 && received < static_cast<uint64_t>(i + 1); wait++) {
       received += drain(c.sock.fd, buf_, [&](const uint8_t* d, size_t n, const sockaddr_storage&) { checkToClient(d, n); });
@@ -294,110 +239,7 @@ void LiveRun::cleanFlow() {
   }
   check(received == 150, "the client got all 150 datagrams of the clean flow");
   snapshotCheck();
-  check(c.last[kPacketsToClient] - before[3] == 150 && c.last[kBytesToClient] - before[2] == bytes, "packetsToClient and bytesToClient count the clean flow");
-}
-
-PeerKey LiveRun::randomTarget() {
-  if (r_.chance(75)) return peerKeys_[r_.below(peerKeys_.size())];
-  const bool v6 = r_.chance(40);
-  return makeAddr(v6 ? 6 : 4, v6 ? kNowhere6 : kNowhere4, static_cast<uint16_t>(1 + r_.below(65535))).key;
-}
-
-// What would be relayed goes only to the harness's own peer sockets, never to another process's
-// port on this shared machine (a mutated port would): such a datagram is withheld.
-bool LiveRun::safeToSend(const Bytes& b) const {
-  SendFields sf;
-  if (b.size() < 20 || !parseSendIndication(b.data(), b.size(), sf)) return true;
-  for (const PeerKey& k : peerKeys_) {
-    if (k.port == sf.port && k.ip.family == sf.family && std::memcmp(k.ip.ip, sf.ip, sf.family == 6 ? 16 : 4) == 0) return true;
-  }
-  const bool loopback = sf.family == 4 ? sf.ip[0] == 127 : std::memcmp(sf.ip, kLo6, 16) == 0;
-  return !loopback;
-}
-
-void LiveRun::clientDatagram() {
-  Client& c = clients_[r_.below(clients_.size())];
-  const bool v6 = c.group == groups_[1];
-  const size_t maxUdp = v6 ? kMaxUdpPayload6 : kMaxUdpPayload4;
-  Bytes b;
-  const uint32_t kind = r_.below(20);
-  if (kind < 5) {
-    const size_t n = std::min(payloadSize(r_, maxUdp), maxUdp - 4);
-    b = channelData(r_.chance(90) ? 0x4000 + r_.below(4) : 0x7ffe, n, static_cast<uint32_t>(n), r_);
-  } else if (kind == 5) {
-    const size_t n = r_.below(300);
-    b = channelData(0x4000 + r_.below(4), n, static_cast<uint32_t>(r_.chance(50) ? n + 1 + r_.below(100) : r_.below(n + 1)), r_);
-  } else if (kind == 6) {
-    b = channelData(static_cast<uint16_t>(0x4000 + r_.below(0xc000)), r_.below(64), r_.below(65536), r_);
-  } else if (kind < 10) {
-    Bytes data(std::min(payloadSize(r_, maxUdp), maxUdp - 64));
-    r_.fill(data.data(), data.size());
-    b = sendIndication(randomTarget(), data.data(), data.size(), r_.chance(30), r_);
-    if (r_.chance(10)) put32(b, b.size() - 4, r_.below(1u << 31));  // a FINGERPRINT (or DATA) gone wrong
-  } else if (kind < 13) {
-    b = randomSend(r_, peerKeys_);
-  } else if (kind == 13) {
-    Bytes data(r_.below(200));
-    r_.fill(data.data(), data.size());
-    b = sendIndication(randomTarget(), data.data(), data.size(), r_.chance(30), r_);
-    mutate(b, r_);
-  } else if (kind < 16) {
-    b = stunLike(r_);
-  } else if (kind < 18) {
-    b.resize(1 + r_.below(1500));
-    r_.fill(b.data(), b.size());
-  } else if (kind == 18) {
-    b.clear();
-  } else {
-    b.resize(r_.below(8));
-    r_.fill(b.data(), b.size());
-    if (!b.empty()) b[0] = static_cast<uint8_t>(0x40 + r_.below(0x40));
-  }
-  if (!safeToSend(b)) {
-    figures.withheld++;
-    return;
-  }
-  if (sendTo(c.sock.fd, b, listen_[v6 ? 1 : 0])) figures.clientSent++;
-}
-
-void LiveRun::peerDatagram() {
-  Sock& p = peers_[r_.below(peers_.size())];
-  const int f = p.addr.key.ip.family == 6 ? 1 : 0;
-  for (int attempt = 0; attempt < 8; attempt++) {
-    Client& c = clients_[r_.below(clients_.size())];
-    if (c.slot < 0 || c.relay[f] < 0) continue;
-    Bytes b(r_.chance(2) ? 0 : payloadSize(r_, f ? kMaxUdpPayload6 : kMaxUdpPayload4));
-    r_.fill(b.data(), b.size());
-    if (sendTo(p.fd, b, c.relayAddr[f])) figures.peerSent++;
-    return;
-  }
-}
-
-// What a client gets is a ChannelData, a Data indication from one of the peers, or the harness's
-// own marker: anything else is a relay sending what it must not.
-void LiveRun::checkToClient(const uint8_t* p, size_t n) {
-  if (n >= 4 && p[0] >= 0x40 && p[0] < 0x80) {
-    check(get16(p + 2) + 4u == n && n > 4, "a ChannelData to a client carries its payload exactly");
-    figures.clientReceived++;
-    return;
-  }
-  if (n >= 20 && get16(p) == kDataIndication) {
-    Bytes copy(p, p + n);
-    copy[1] = 0x16;
-    SendFields sf;
-    const bool ok = parseSendIndication(copy.data(), n, sf);
-    check(ok && sf.dataLength > 0, "a Data indication to a client is well formed");
-    bool known = false;
-    for (const PeerKey& k : peerKeys_) known = known || (ok && k.port == sf.port && std::memcmp(k.ip.ip, sf.ip, sf.family == 6 ? 16 : 4) == 0);
-    check(known, "a Data indication names the peer that sent it");
-    figures.clientReceived++;
-    return;
-  }
-  if (n == sizeof kMarker && std::memcmp(p, kMarker, n) == 0) {
-    markersReceived_++;
-    return;
-  }
-  check(false, "a client got a datagram no relay sends");
+  check(c.last[kPacketsToClient] == 150 && c.last[kBytesToClient] == bytes, "packetsToClient and bytesToClient count the clean flow");
 }
 
 void LiveRun::drainAll() {
@@ -433,84 +275,15 @@ void LiveRun::snapshotCheck() {
   lastStats_ = s;
 }
 
-// Changes the tables under the running threads, as the engine's JS thread does.
-void LiveRun::control() {
-  figures.controlCalls++;
-  Client& c = clients_[r_.below(clients_.size())];
-  const uint32_t slot = static_cast<uint32_t>(c.slot);
-  const bool open = c.slot >= 0;
-  const IpKey ip = r_.chance(45) ? makeAddr(4, kLo4, 0).key.ip : r_.chance(70) ? makeAddr(6, kLo6, 0).key.ip : makeAddr(4, kNowhere4, 0).key.ip;
-  static const double kRates[] = {0, 1000, 20000, 1e6, 1e9};
-  switch (r_.below(12)) {
-    case 0:
-      check(plane_->permission(slot, ip, expiry(), r_.chance(30) ? table_ : r_.chance(10) ? 999 : -1) == open, "permission: true for an open slot only");
-      break;
-    case 1:
-      check(plane_->removePermission(slot, ip) == open, "removePermission: true for an open slot only");
-      break;
-    case 2: {
-      const uint16_t number = r_.chance(90) ? static_cast<uint16_t>(0x4000 + r_.below(4)) : 0x7ffe;
-      check(plane_->channel(slot, number, peerKeys_[r_.below(peerKeys_.size())], expiry()) == open, "channel: true for an open slot only");
-      break;
-    }
-    case 3:
-      check(plane_->removeChannel(slot, static_cast<uint16_t>(0x4000 + r_.below(6))) == open, "removeChannel: true for an open slot only");
-      break;
-    case 4:
-      check(plane_->setCaps(slot, kRates[r_.below(5)], static_cast<int>(r_.below(4)) - 1) == open, "setCaps: true for an open slot only");
-      break;
-    case 5:
-      plane_->setAccountRate(static_cast<int>(r_.below(4)) - 1, r_.chance(5) ? std::nan("") : kRates[r_.below(4)]);
-      break;
-    case 6: {
-      // Mostly the real clock; now and then a fixed one past every expiry, or one gone back.
-      const double elapsed = static_cast<double>(monotonicMs() % 1000000);
-      const uint32_t which = r_.below(10);
-      if (which == 0) plane_->setClock(live_ + 1, false);
-      else if (which == 1) plane_->setClock(clock0_ - 5000, false);
-      else plane_->setClock(clock0_ + elapsed, r_.chance(80));
-      break;
-    }
-    case 7:
-      snapshotCheck();
-      break;
-    case 8:
-      if (open) {
-        // Closed and opened again at once: the id is reused, the threads' old events are stale.
-        closeSlot(c);
-        openSlot(c);
-        figures.reopened++;
-        check(c.slot == static_cast<int>(slot), "a reopened slot reuses the freed id");
-      } else if (c.thread >= 0) {
-        openSlot(c);
-      }
-      break;
-    case 9: {
-      double out[kCounterCount];
-      check(!plane_->close(0x7fffffff, out) && !plane_->close(1u << 20, out), "close of an unknown slot is false");
-      check(!plane_->permission(1u << 20, ip, live_, -1) && !plane_->setCaps(slot, -1, -1), "calls on unknown slots or with bad rates are false");
-      break;
-    }
-    case 10:
-      if (c.thread >= 0) {
-        const Bytes marker(kMarker, kMarker + sizeof kMarker);
-        if (plane_->send(c.thread, c.group, c.sock.addr.sa, c.sock.addr.len, marker.data(), marker.size())) markers_++;
-      }
-      check(!plane_->send(5, 0, c.sock.addr.sa, c.sock.addr.len, kMarker, sizeof kMarker), "send on an unknown thread is false");
-      break;
-    default:
-      if (open) {
-        // The slot's clean state again, so its traffic flows as much as it is dropped.
-        plane_->permission(slot, makeAddr(4, kLo4, 0).key.ip, live_, -1);
-        plane_->setClock(clock0_ + static_cast<double>(monotonicMs() % 1000000), true);
-      }
-      break;
-  }
-}
-
 void LiveRun::run(int rounds) {
   earlyFlow();
-  cleanFlow();
+  // Each listener, each relayed family: clients_[0] is on 127.0.0.1, clients_[10] on ::1.
+  cleanFlow(clients_[0], 4);
+  if (figures.ipv6) {
+    cleanFlow(clients_[0], 6);
+    cleanFlow(clients_[10], 6);
+    cleanFlow(clients_[10], 4);
+  }
   for (int round = 0; round < rounds; round++) {
     for (int i = 0; i < 60; i++) clientDatagram();
     for (int i = 0; i < 25; i++) peerDatagram();

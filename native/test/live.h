@@ -76,7 +76,7 @@ class LiveRun {
   void openSlot(Client& c);
   void closeSlot(Client& c);
   void earlyFlow();
-  void cleanFlow();
+  void cleanFlow(Client& c, int family);
   void clientDatagram();
   void peerDatagram();
   void control();

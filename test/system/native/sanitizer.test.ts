@@ -1,8 +1,10 @@
 // The native data plane's C++ under AddressSanitizer and UndefinedBehaviorSanitizer (issue 12):
-// native/test/fuzz.cc with native/src/{packet,plane,worker}.cc (no Node-API) is compiled into a temp
-// dir and run. It fuzzes the parsers on buffers of their exact length and the real Plane, two relay
-// threads over loopback UDP, with random and mutated datagrams from clients and peers while its
-// tables change; then closes every slot and destroys the plane, so LeakSanitizer sees any leak.
+// native/test/*.cc (the harness, fuzz.cc its main) with native/src/{packet,plane,worker}.cc (no
+// Node-API) is compiled into a temp dir and run. It fuzzes the parsers on buffers of their exact
+// length and the real Plane, two relay threads over loopback UDP, with random and mutated
+// datagrams from clients and peers while its tables change; flows nothing else touches must arrive
+// exactly as counted; then every slot closes and the plane is destroyed, so LeakSanitizer sees
+// any leak.
 // A second build plants an over-read in a copy of packet.cc: the same harness must catch it, so a
 // sanitizer build that silently stopped checking (or a harness that stopped reaching the parser)
 // fails here too.
@@ -10,7 +12,7 @@
 // FERRY_NATIVE_FUZZ_SEED=<n> repeats a run (each run prints its seed); CXX picks the compiler.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCommand, runOk, type RunResult } from '../../helpers/run-command.js';
@@ -20,7 +22,11 @@ const ROOT = fileURLToPath(new URL('../../../../', import.meta.url)); // dist/te
 const NATIVE = join(ROOT, 'native');
 const CXX = process.env.CXX || 'g++';
 const FLAGS = ['-std=c++17', '-g', '-O1', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-pthread'];
-const UNITS = ['test/fuzz.cc', 'test/live.cc', 'src/packet.cc', 'src/plane.cc', 'src/worker.cc'];
+/** The harness (every .cc of native/test) and the plane's sources but the Node-API binding. */
+const UNITS = [
+  ...readdirSync(join(NATIVE, 'test')).filter((f) => f.endsWith('.cc')).map((f) => `test/${f}`),
+  'src/packet.cc', 'src/plane.cc', 'src/worker.cc',
+];
 /** Sanitizers on, leaks checked at exit, the first report fatal (ASAN_OPTIONS from outside do not apply). */
 const RUN_ENV: NodeJS.ProcessEnv = {
   ...process.env,
