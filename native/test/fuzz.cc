@@ -135,8 +135,8 @@ int main(int argc, char** argv) {
       "{\"seed\":%" PRIu64 ",\"pure_calls\":%" PRIu64 ",\"rounds\":%d,\"ipv6\":%s,\"datagrams_sent\":%" PRIu64 ",\"client_datagrams\":%" PRIu64
       ",\"peer_datagrams\":%" PRIu64 ",\"relayed_to_peer\":%" PRIu64 ",\"relayed_to_client\":%" PRIu64 ",\"peer_received\":%" PRIu64
       ",\"client_received\":%" PRIu64 ",\"up\":%" PRIu64 ",\"malformed\":%" PRIu64 ",\"no_allocation\":%" PRIu64 ",\"relay_only_dropped\":%" PRIu64
-      ",\"capped\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"control_calls\":%" PRIu64 ",\"reopened\":%" PRIu64 ",\"failures\":%d,\"ms\":%lld}\n",
+      ",\"capped\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"withheld\":%" PRIu64 ",\"control_calls\":%" PRIu64 ",\"reopened\":%" PRIu64 ",\"failures\":%d,\"ms\":%lld}\n",
       seed, pureCalls, rounds, f.ipv6 ? "true" : "false", f.clientSent + f.peerSent, f.clientSent, f.peerSent, f.toPeer, f.toClient, f.peerReceived,
-      f.clientReceived, f.up, f.malformed, f.noAllocation, f.relayOnlyDropped, f.capped, f.dropped, f.controlCalls, f.reopened, failures, ms);
+      f.clientReceived, f.up, f.malformed, f.noAllocation, f.relayOnlyDropped, f.capped, f.dropped, f.withheld, f.controlCalls, f.reopened, failures, ms);
   return failures == 0 ? 0 : 1;
 }

@@ -17,7 +17,6 @@ void check(bool ok, const char* what) {
   if (++failures <= 20) std::fprintf(stderr, "FAIL: %s\n", what);
 }
 
-
 bool Sink::push(int thread, int group, const sockaddr_storage& from, const uint8_t* data, size_t length) {
   Bytes copy(data, data + length);  // reads every byte it was given
   std::lock_guard<std::mutex> hold(mu_);

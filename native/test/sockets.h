@@ -13,6 +13,8 @@ namespace fuzz {
 
 inline const uint8_t kLo4[4] = {127, 0, 0, 1};
 inline const uint8_t kLo6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+/** A loopback address that permissions name but no datagram is ever relayed to. */
+inline const uint8_t kLo4Unused[4] = {127, 0, 0, 5};
 // Addresses no permission ever names (TEST-NET-3, the documentation prefix): never relayed to.
 inline const uint8_t kNowhere4[4] = {203, 0, 113, 9};
 inline const uint8_t kNowhere6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};

@@ -15,16 +15,18 @@ PeerKey LiveRun::randomTarget() {
   return makeAddr(v6 ? 6 : 4, v6 ? kNowhere6 : kNowhere4, static_cast<uint16_t>(1 + r_.below(65535))).key;
 }
 
-// What would be relayed goes only to the harness's own peer sockets, never to another process's
-// port on this shared machine (a mutated port would): such a datagram is withheld.
+// What would be relayed goes only to the harness's own peer sockets: never to another process's
+// port on this shared machine, nor off it (a mutated address or port would). A Send indication
+// the parser takes goes out only when it names one of the peers or an address no permission ever
+// names (kNowhere4, kNowhere6); others are withheld.
 bool LiveRun::safeToSend(const Bytes& b) const {
   SendFields sf;
   if (b.size() < 20 || !parseSendIndication(b.data(), b.size(), sf)) return true;
+  const size_t ipLength = sf.family == 6 ? 16 : 4;
   for (const PeerKey& k : peerKeys_) {
-    if (k.port == sf.port && k.ip.family == sf.family && std::memcmp(k.ip.ip, sf.ip, sf.family == 6 ? 16 : 4) == 0) return true;
+    if (k.port == sf.port && k.ip.family == sf.family && std::memcmp(k.ip.ip, sf.ip, ipLength) == 0) return true;
   }
-  const bool loopback = sf.family == 4 ? sf.ip[0] == 127 : std::memcmp(sf.ip, kLo6, 16) == 0;
-  return !loopback;
+  return std::memcmp(sf.ip, sf.family == 6 ? kNowhere6 : kNowhere4, ipLength) == 0;
 }
 
 void LiveRun::clientDatagram() {
@@ -118,7 +120,8 @@ void LiveRun::control() {
   Client& c = clients_[r_.below(clients_.size())];
   const uint32_t slot = static_cast<uint32_t>(c.slot);
   const bool open = c.slot >= 0;
-  const IpKey ip = r_.chance(45) ? makeAddr(4, kLo4, 0).key.ip : r_.chance(70) ? makeAddr(6, kLo6, 0).key.ip : makeAddr(4, kNowhere4, 0).key.ip;
+  // Permissions name loopback addresses only (127.0.0.5 is one no datagram is sent to).
+  const IpKey ip = r_.chance(45) ? makeAddr(4, kLo4, 0).key.ip : r_.chance(70) ? makeAddr(6, kLo6, 0).key.ip : makeAddr(4, kLo4Unused, 0).key.ip;
   static const double kRates[] = {0, 1000, 20000, 1e6, 1e9};
   switch (r_.below(12)) {
     case 0:

@@ -73,6 +73,8 @@ interface Summary {
   peer_datagrams: number;
   relayed_to_peer: number;
   relayed_to_client: number;
+  peer_received: number;
+  client_received: number;
   up: number;
   malformed: number;
   no_allocation: number;
@@ -100,6 +102,8 @@ test('the sanitizer build of the data plane fuzzes clean: no out-of-bounds acces
   assert.ok(s.ipv6, `no IPv6 listener on ::1\n${output}`);
   assert.ok(s.client_datagrams >= 100_000 && s.peer_datagrams >= 40_000, output);
   assert.ok(s.relayed_to_peer >= 2_000 && s.relayed_to_client >= 4_000, output);
+  // Everything relayed went to the harness's own sockets (loopback can drop, but hardly here).
+  assert.ok(s.peer_received >= 0.95 * s.relayed_to_peer && s.client_received >= 0.95 * s.relayed_to_client, output);
   for (const k of ['up', 'malformed', 'no_allocation', 'relay_only_dropped', 'capped', 'dropped', 'reopened'] as const) assert.ok(s[k] > 0, `${k} is 0\n${output}`);
   assert.ok(s.control_calls >= 3_000, output);
 });
