@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
   LiveRun live(r);
   live.run(rounds);
   live.finish();
+  stopWithSlotsOpen(r);
 
   const long long ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   const LiveFigures& f = live.figures;

@@ -107,4 +107,7 @@ class LiveRun {
   ferry::PlaneStats lastStats_{};
 };
 
+/** A second plane destroyed with slots open and datagrams in flight (the addon's stop). */
+void stopWithSlotsOpen(Rng& r);
+
 }  // namespace fuzz
