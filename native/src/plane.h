@@ -112,7 +112,10 @@ struct Slot {
 class UpSink {
  public:
   virtual ~UpSink() = default;
-  /** Takes a copy; false when full (the datagram is dropped). Called with no lock held. */
+  /**
+   * Takes a copy; false when full (the datagram is dropped). Called on a relay thread with that
+   * thread's mutex held: it must not call into the Plane.
+   */
   virtual bool push(int thread, int group, const sockaddr_storage& from, const uint8_t* data, size_t length) = 0;
 };
 

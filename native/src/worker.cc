@@ -87,6 +87,11 @@ int Worker::start() {
     ev.data.u64 = g;
     if (epoll_ctl(epfd_, EPOLL_CTL_ADD, listeners_[g], &ev) != 0) return -errno;
   }
+  {
+    // Slots opened before start (watch() had no epoll set yet) are served from now on too.
+    std::lock_guard<std::mutex> hold(mu);
+    for (const auto& e : slots) watch(e.second);
+  }
   thread_ = std::thread([this] { run(); });
   return 0;
 }
