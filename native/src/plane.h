@@ -171,6 +171,7 @@ class Plane {
   std::atomic<uint64_t> up{0}, upDropped{0}, noAllocation{0}, malformed{0};
 
  private:
+  int listenOn(int family, const sockaddr_storage& a, socklen_t length);
   Slot* find(uint32_t slot) const;
   AccountBuckets* account(int key);
 
@@ -183,6 +184,9 @@ class Plane {
   uint32_t nextGen_ = 1;
   size_t live_ = 0;
   std::vector<std::unique_ptr<PortTable>> tables_;
+  /** Every port closed: for a 'relay-only' permission given no table of the plane's (index < -1). */
+  static const uint8_t kNoPorts[65536];
+  PortTable closedTable_;
   std::unordered_map<int, std::unique_ptr<AccountBuckets>> accounts_;
   std::atomic<int64_t> clockOffsetMs_{0};
   std::atomic<int64_t> clockFixedMs_{0};

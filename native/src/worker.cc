@@ -109,15 +109,19 @@ void Worker::stop() {
   wake_ = epfd_ = -1;
 }
 
-void Worker::watch(Slot* s) {
-  if (epfd_ < 0) return;
+bool Worker::watch(Slot* s) {
+  if (epfd_ < 0) return true;  // start() watches the slots it finds
   for (int f = 0; f < 2; f++) {
     if (s->relayFd[f] < 0) continue;
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = relayTag(s, f);
-    epoll_ctl(epfd_, EPOLL_CTL_ADD, s->relayFd[f], &ev);
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, s->relayFd[f], &ev) != 0) {
+      if (f == 1 && s->relayFd[0] >= 0) epoll_ctl(epfd_, EPOLL_CTL_DEL, s->relayFd[0], nullptr);
+      return false;
+    }
   }
+  return true;
 }
 
 void Worker::unwatch(Slot* s) {

@@ -52,3 +52,14 @@ test('a second native server on the port of a running one is refused, though bot
     await first.stop();
   }
 });
+
+test('after stop: no listeners, and the engine calls that reach the plane do nothing instead of throwing', async () => {
+  const s = server(0);
+  await s.start();
+  assert.equal(s.listening().filter((l) => l.transport === 'udp').length, 1);
+  await s.stop();
+  assert.deepEqual(s.listening(), []);
+  s.setAccountMaxBps('alice', 1000);
+  s.update({ maxBps: 5000 });
+  assert.deepEqual([s.sessions(), s.nativeStats(), s.relayOnlyDrops()], [[], null, 0]);
+});
