@@ -37,5 +37,5 @@ export const RelayThreadsSchema = z
   .max(MAX_RELAY_THREADS, { error: `must be at most ${MAX_RELAY_THREADS} (threads beyond the cores only add context switches)` })
   .optional()
   .describe(
-    `Threads of the native data plane: each has its own listening socket per listening address (SO_REUSEPORT, so the kernel spreads clients by address and port) and serves the relayed sockets of its clients. 1 to ${MAX_RELAY_THREADS}. Not set: the number of CPU cores (os.availableParallelism(), at most ${MAX_RELAY_THREADS}). Used by the native plane only: the TypeScript path relays on the JS thread and ignores it (a warning at start says so when it is set). A change needs a restart.`,
+    `Threads of the native data plane: each has its own listening socket per listening address (SO_REUSEPORT, so the kernel spreads clients by address and port) and serves the relayed sockets of its clients; each holds 2 MiB of receive buffers (32 datagrams of up to 64 KiB, read at once). 1 to ${MAX_RELAY_THREADS}. Not set: the number of CPU cores (os.availableParallelism(), at most ${MAX_RELAY_THREADS}). Used by the native plane only: the TypeScript path relays on the JS thread and ignores it (a warning at start says so when it is set). A change needs a restart.`,
   );
