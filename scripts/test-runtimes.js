@@ -1,22 +1,21 @@
 #!/usr/bin/env node
-// Runs the whole suite (scripts/run-tests.js) once per supported Node runtime, the runtimes at the
-// same time, on the same compiled dist/, then prints a summary per runtime. Exits 1 when any run
-// failed. The first runtime's output streams as it comes; each other runtime's is held and printed
-// whole once the runtimes before it are done, so the log reads one runtime after the other.
-// The suite's files are mostly waiting (on sockets, processes, browsers, timers): two runs at once
-// take about the time of the longer one. Each run's files still run one at a time, and the tests'
-// ports, relay ranges (a lock file), temp dirs and network namespaces (named by pid) are their own.
-//
-// Each runtime runs two passes, one per data plane (issue 12): the whole suite with
-// FERRY_TEST_DATA_PLANE=native (the engine fixture and startFerryProcess insist on the native addon),
-// then the protocol, interop and metering files again with FERRY_TEST_DATA_PLANE=js, the TypeScript
-// data path that stays the reference and the fallback (JS_PASS below).
+// Runs the whole suite (scripts/run-tests.js) once per supported Node runtime on the native data
+// plane (FERRY_TEST_DATA_PLANE=native: the engine fixture and startFerryProcess insist on the native
+// addon), and the TURN protocol, interop and metering files (JS_PASS below) once more per runtime on
+// the TypeScript data path (FERRY_TEST_DATA_PLANE=js), the reference and the fallback (issue 12).
+// All on the same compiled dist/; then a summary per runtime and plane. Exits 1 when any failed.
+// The passes run in lanes at the same time: each runtime's native pass in a lane of its own, and
+// the js passes one after the other in one more lane. The suite's files are mostly waiting (on
+// sockets, processes, browsers, timers), so lanes at once take about the time of the longest.
+// Each pass still runs its files one at a time, and the tests' ports, relay ranges (a lock file),
+// temp dirs and network namespaces (named by pid) are their own. The first lane's output streams
+// as it comes; each other lane's is held and printed whole once the lanes before it are done.
 //
 // Usage: node scripts/test-runtimes.js [substring ...]   (forwarded to run-tests.js; given, the js
 // pass runs the same files instead of JS_PASS)
 //   FERRY_TEST_RUNTIMES  comma-separated majors to run, default "20,24" (e.g. FERRY_TEST_RUNTIMES=24)
 //   FERRY_TEST_PLANES    comma-separated passes, default "native,js" (e.g. FERRY_TEST_PLANES=js)
-//   FERRY_TEST_SERIAL=1  one runtime after the other instead (e.g. to time one run alone)
+//   FERRY_TEST_SERIAL=1  one pass after the other instead (e.g. to time one alone)
 //
 // - 20: the Node that runs this script (the machine's; node_modules is built for it). Refused
 //   when that is not a Node 20.
@@ -24,8 +23,8 @@
 //   .cache/node24/, with a copy of the ABI-specific addons built for it (.cache/node24/addons/,
 //   preloaded by scripts/addon-redirect.js). Its bin/ comes first on PATH, so `node`, `npm` and
 //   `npx` that the tests start are Node 24 too, and npm_config_nodedir points at its headers.
-// Each run gets FERRY_TEST_TOTAL_TIMEOUT_S (default here 1200 s; a run takes about 9 minutes), so a
-// hang in one runtime cannot starve the other, and `npm test` as a whole stays bounded.
+// Each pass gets FERRY_TEST_TOTAL_TIMEOUT_S (default here 1200 s; a native pass takes about 15
+// minutes here), so a hang in one cannot starve the others, and `npm test` as a whole stays bounded.
 import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
@@ -139,47 +138,61 @@ function runSuite(rt, sink, plane) {
 
 const serial = process.env.FERRY_TEST_SERIAL === '1';
 
-/** One runtime's run: its header and output go to `sink`; resolves with its result. */
-async function runRuntime(major, sink) {
-  const rt = runtime(major);
-  if (rt.problem) {
-    sink.write(`# runtimes: Node ${major}: not run: ${rt.problem}\n`);
-    return planes.map((plane) => ({ major, version: '-', plane, code: 1, summary: [] }));
+/** A runtime's node binary and version, or why it cannot run (memoized: lanes share runtimes). */
+const runtimes = new Map();
+function resolveRuntime(major) {
+  if (!runtimes.has(major)) {
+    runtimes.set(
+      major,
+      (async () => {
+        const rt = runtime(major);
+        if (rt.problem) return { ...rt, version: '-' };
+        const version = (await new Promise((r) => {
+          const c = spawn(rt.node, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
+          let out = '';
+          c.stdout.on('data', (d) => (out += d));
+          c.on('close', () => r(out.trim()));
+        })) || 'unknown';
+        return { ...rt, version };
+      })(),
+    );
   }
-  const version = (await new Promise((r) => {
-    const c = spawn(rt.node, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    c.stdout.on('data', (d) => (out += d));
-    c.on('close', () => r(out.trim()));
-  })) || 'unknown';
-  const passes = [];
-  for (const plane of planes) {
-    if (stopping) break;
-    sink.write(`# runtimes: running ${plane === 'js' && userFilters.length === 0 ? 'the js pass' : 'the suite'} on Node ${version} (${rt.node}), data plane ${plane}\n`);
-    const result = await runSuite(rt, sink, plane);
-    passes.push({ major, version, plane, ...result });
-    if (result.signal) break;
-  }
-  return passes;
+  return runtimes.get(major);
 }
 
-const results = [];
-if (serial) {
-  for (const major of wanted) {
+/** Runs the passes of one lane one after the other, output to `sink`; resolves with their results. */
+async function runLane(passes, sink) {
+  const results = [];
+  for (const { major, plane } of passes) {
     if (stopping) break;
-    const sink = outputSink();
-    sink.open();
-    const passes = await runRuntime(major, sink);
-    results.push(...passes);
-    if (passes.some((r) => r.signal)) break;
+    const rt = await resolveRuntime(major);
+    if (rt.problem) {
+      sink.write(`# runtimes: Node ${major}: not run: ${rt.problem}\n`);
+      results.push({ major, version: '-', plane, code: 1, summary: [] });
+      continue;
+    }
+    const what = plane === 'js' && userFilters.length === 0 ? 'the js pass' : 'the suite';
+    sink.write(`# runtimes: running ${what} on Node ${rt.version} (${rt.node}), data plane ${plane}\n`);
+    const result = await runSuite(rt, sink, plane);
+    results.push({ major, version: rt.version, plane, ...result });
+    if (result.signal) break;
   }
-} else {
-  const sinks = wanted.map(() => outputSink());
-  const runs = wanted.map((major, i) => runRuntime(major, sinks[i]));
-  for (let i = 0; i < runs.length; i++) {
-    sinks[i].open();
-    results.push(...(await runs[i]));
-  }
+  return results;
+}
+
+// Lanes run at the same time: the native pass of each runtime in a lane of its own, and the js
+// passes (a fifth of the files) one after the other in one more lane. FERRY_TEST_SERIAL=1: one lane.
+const passes = [];
+for (const plane of planes) for (const major of wanted) passes.push({ major, plane });
+const lanes = serial
+  ? [passes]
+  : [...passes.filter((p) => p.plane === 'native').map((p) => [p]), passes.filter((p) => p.plane === 'js')].filter((l) => l.length > 0);
+const results = [];
+const sinks = lanes.map(() => outputSink());
+const runs = lanes.map((lane, i) => (serial ? null : runLane(lane, sinks[i])));
+for (let i = 0; i < lanes.length; i++) {
+  sinks[i].open();
+  results.push(...(await (runs[i] ?? runLane(lanes[i], sinks[i]))));
 }
 
 console.log('# runtimes: summary');
@@ -189,4 +202,4 @@ for (const r of results) {
   console.log(`# runtimes: Node ${r.version}, ${r.plane ?? '-'}: ${r.code === 0 ? 'passed' : 'FAILED'}${counts ? ` (${counts})` : ''}`);
   for (const f of failed) console.log(`# runtimes:   failed on Node ${r.major}, ${r.plane}: ${f}`);
 }
-process.exit(results.length === wanted.length * planes.length && results.every((r) => r.code === 0) ? 0 : 1);
+process.exit(results.length === passes.length && results.every((r) => r.code === 0) ? 0 : 1);
