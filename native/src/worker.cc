@@ -153,14 +153,19 @@ void Worker::run() {
   }
 }
 
-void Worker::onListener(int group, int fd, double now) {
+// One recvmmsg into the receive batch (its headers reset: the kernel wrote name lengths and flags).
+int Worker::receive(int fd) {
   for (int i = 0; i < kBatch; i++) {
     recvMsgs_[i].msg_hdr.msg_name = &recvFrom_[i];
     recvMsgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     recvMsgs_[i].msg_hdr.msg_iov = &recvIov_[i];
     recvMsgs_[i].msg_hdr.msg_iovlen = 1;
   }
-  const int n = recvmmsg(fd, recvMsgs_, kBatch, MSG_DONTWAIT, nullptr);
+  return recvmmsg(fd, recvMsgs_, kBatch, MSG_DONTWAIT, nullptr);
+}
+
+void Worker::onListener(int group, int fd, double now) {
+  const int n = receive(fd);
   if (n <= 0) return;
   std::lock_guard<std::mutex> hold(mu);
   for (int i = 0; i < n; i++) {
@@ -261,13 +266,7 @@ void Worker::onRelay(uint64_t tag, double now) {
   if (it == slots.end() || (it->second->gen & 0x7fffffff) != gen) return;
   Slot* s = it->second;
   const int fd = s->relayFd[f];
-  for (int i = 0; i < kBatch; i++) {
-    recvMsgs_[i].msg_hdr.msg_name = &recvFrom_[i];
-    recvMsgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-    recvMsgs_[i].msg_hdr.msg_iov = &recvIov_[i];
-    recvMsgs_[i].msg_hdr.msg_iovlen = 1;
-  }
-  const int n = recvmmsg(fd, recvMsgs_, kBatch, MSG_DONTWAIT, nullptr);
+  const int n = receive(fd);
   for (int i = 0; i < n; i++) {
     if (recvMsgs_[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
     fromPeer(s, static_cast<const uint8_t*>(recvIov_[i].iov_base), recvMsgs_[i].msg_len, recvFrom_[i], now);

@@ -38,6 +38,7 @@ class Worker {
     uint32_t bytes;
   };
   void run();
+  int receive(int fd);
   void onListener(int group, int fd, double now);
   void onRelay(uint64_t tag, double now);
   void fromClient(int group, const uint8_t* p, size_t n, const sockaddr_storage& from, double now);

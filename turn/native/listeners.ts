@@ -1,39 +1,18 @@
 import type { IpFamily } from '../interfaces.js';
 import type { Allocation } from '../allocation.js';
 import type { ClientEndpoint, HandlerEnv } from '../handlers/context.js';
-import type { FiveTuples } from '../transports/udp-link.js';
+import { FiveTupleTable } from '../transports/five-tuple-table.js';
 import { handleStun } from '../dispatch.js';
 import type { NativeDataPlane } from './addon.js';
 import { NativeUdpLink } from './udp-link.js';
 
 /** One listening address of the native plane: a socket per relay thread, and its 5-tuples' allocations. */
-class Group implements FiveTuples {
-  /** client IP → client port → allocation (the request path's lookups; the threads keep their own). */
-  private readonly allocations = new Map<string, Map<number, Allocation>>();
-
+class Group extends FiveTupleTable {
   constructor(
     readonly family: IpFamily,
     readonly host: string,
-  ) {}
-
-  find(address: string, port: number): Allocation | undefined {
-    return this.allocations.get(address)?.get(port);
-  }
-
-  add(address: string, port: number, alloc: Allocation): void {
-    let byPort = this.allocations.get(address);
-    if (byPort === undefined) {
-      byPort = new Map();
-      this.allocations.set(address, byPort);
-    }
-    byPort.set(port, alloc);
-  }
-
-  remove(address: string, port: number): void {
-    const byPort = this.allocations.get(address);
-    if (byPort === undefined) return;
-    byPort.delete(port);
-    if (byPort.size === 0) this.allocations.delete(address);
+  ) {
+    super();
   }
 }
 

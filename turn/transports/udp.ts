@@ -6,21 +6,21 @@ import type { ClientEndpoint, HandlerEnv } from '../handlers/context.js';
 import { handleStun } from '../dispatch.js';
 import { isClientData, relayClientData } from '../data-path.js';
 import { syncLookup } from '../sync-lookup.js';
-import { UdpLink, type FiveTuples } from './udp-link.js';
+import { UdpLink } from './udp-link.js';
+import { FiveTupleTable } from './five-tuple-table.js';
 
 const SOCKET_BUFFER_BYTES = 4 << 20;
 
 /** A STUN/TURN listener on one UDP address. Allocations are found by the client's address and port. */
-export class UdpListener implements FiveTuples {
+export class UdpListener extends FiveTupleTable {
   readonly socket: Socket;
   readonly family: IpFamily;
-  /** client IP → client port → allocation: the 5-tuples of this listening address. */
-  private readonly allocations = new Map<string, Map<number, Allocation>>();
   private readonly env: HandlerEnv;
   private readonly clock: CachedClock;
   private readonly now: () => number;
 
   constructor(family: IpFamily, env: HandlerEnv, clock: CachedClock, now: () => number) {
+    super();
     this.family = family;
     this.env = env;
     this.clock = clock;
@@ -47,26 +47,6 @@ export class UdpListener implements FiveTuples {
         resolve();
       });
     });
-  }
-
-  find(address: string, port: number): Allocation | undefined {
-    return this.allocations.get(address)?.get(port);
-  }
-
-  add(address: string, port: number, alloc: Allocation): void {
-    let byPort = this.allocations.get(address);
-    if (byPort === undefined) {
-      byPort = new Map();
-      this.allocations.set(address, byPort);
-    }
-    byPort.set(port, alloc);
-  }
-
-  remove(address: string, port: number): void {
-    const byPort = this.allocations.get(address);
-    if (byPort === undefined) return;
-    byPort.delete(port);
-    if (byPort.size === 0) this.allocations.delete(address);
   }
 
   private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
