@@ -37,6 +37,9 @@ export type {
   TurnEvents,
 } from './interfaces.js';
 
+/** A session's counters in one fixed order (AllocationInfo's byte and packet counts). */
+export { SESSION_COUNTERS } from './interfaces.js';
+
 export { createPeerPolicy } from './peer-policy.js';
 export type { PeerPolicyOptions } from './peer-policy.js';
 

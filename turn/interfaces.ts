@@ -103,3 +103,22 @@ export interface TurnEvents {
    */
   rateLimited?(kind: 'challenge' | 'auth-failure'): void;
 }
+
+/**
+ * A session's counters (AllocationInfo), in one fixed order: metrics sum them, and the native data
+ * plane copies its slots' counters in this order (native/src/plane.h's Counter enum).
+ */
+export const SESSION_COUNTERS = [
+  'bytesToPeer',
+  'packetsToPeer',
+  'bytesToClient',
+  'packetsToClient',
+  'cappedBytesToPeer',
+  'cappedPacketsToPeer',
+  'cappedBytesToClient',
+  'cappedPacketsToClient',
+  'droppedBytesToPeer',
+  'droppedPacketsToPeer',
+  'droppedBytesToClient',
+  'droppedPacketsToClient',
+] as const satisfies readonly (keyof AllocationInfo)[];

@@ -7,7 +7,7 @@
  * of the closed allocations' totals (kept from allocationClosed) and the live allocations' counters.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { AllocationInfo, CloseReason, NativeStats, PeerRefusal, TransportName, TurnEvents } from '../../turn/index.js';
+import { SESSION_COUNTERS, type AllocationInfo, type CloseReason, type NativeStats, type PeerRefusal, type TransportName, type TurnEvents } from '../../turn/index.js';
 import { remove } from '../subscriptions.js';
 
 const TRANSPORTS: readonly TransportName[] = ['udp', 'tcp', 'tls'];
@@ -25,20 +25,7 @@ const NATIVE_DROPS: readonly (readonly [string, (n: NativeStats) => number])[] =
   ['malformed', (n) => n.malformed],
 ];
 
-const COUNTERS = [
-  'bytesToPeer',
-  'packetsToPeer',
-  'bytesToClient',
-  'packetsToClient',
-  'cappedBytesToPeer',
-  'cappedPacketsToPeer',
-  'cappedBytesToClient',
-  'cappedPacketsToClient',
-  'droppedBytesToPeer',
-  'droppedPacketsToPeer',
-  'droppedBytesToClient',
-  'droppedPacketsToClient',
-] as const;
+const COUNTERS = SESSION_COUNTERS;
 type Totals = Record<(typeof COUNTERS)[number], number>;
 const zero = (): Totals => Object.fromEntries(COUNTERS.map((k) => [k, 0])) as Totals;
 const addTotals = (into: Totals, from: Totals): void => {

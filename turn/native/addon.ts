@@ -10,22 +10,10 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SESSION_COUNTERS } from '../interfaces.js';
 
 /** Counters of one allocation slot, as `close` and `snapshot` write them (float64 each). */
-export const COUNTER_FIELDS = [
-  'bytesToPeer',
-  'packetsToPeer',
-  'bytesToClient',
-  'packetsToClient',
-  'cappedBytesToPeer',
-  'cappedPacketsToPeer',
-  'cappedBytesToClient',
-  'cappedPacketsToClient',
-  'droppedBytesToPeer',
-  'droppedPacketsToPeer',
-  'droppedBytesToClient',
-  'droppedPacketsToClient',
-] as const;
+export const COUNTER_FIELDS = SESSION_COUNTERS;
 /** Float64 entries per slot in `snapshot`'s output (COUNTER_FIELDS and room to grow). */
 export const SLOT_STRIDE = 16;
 
