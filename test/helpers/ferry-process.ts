@@ -32,6 +32,8 @@ interface FerryConfig {
 interface StartOptions {
   /** Generate a self-signed certificate and open a TLS listener on a free port. */
   readonly tls?: boolean;
+  /** Run bin/ferry.js of this copy of the package (default: the repository). */
+  readonly root?: string;
 }
 
 export interface FerryProcess {
@@ -86,9 +88,10 @@ export async function startFerryProcess(overrides: Partial<FerryConfig> = {}, op
   const configPath = join(dir, 'ferry.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
 
-  const bin = join(REPO_ROOT, 'bin', 'ferry.js');
+  const root = opts.root ?? REPO_ROOT;
+  const bin = join(root, 'bin', 'ferry.js');
   if (!existsSync(bin)) throw new Error(`startFerryProcess: ${bin} does not exist`);
-  const child = spawnGuarded(process.execPath, [bin, 'start', '--fg', '--config', configPath], REPO_ROOT);
+  const child = spawnGuarded(process.execPath, [bin, 'start', '--fg', '--config', configPath], root);
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
   child.stderr.setEncoding('utf8').on('data', (d: string) => { out += d; });
