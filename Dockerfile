@@ -12,9 +12,10 @@
 #   "storage": "sqlite:/var/lib/ferry/ferry.db", "pid_file": "/run/ferry/ferry.pid"
 # Then, e.g.: docker exec ferry ferry status --config /etc/ferry/config.json
 
-# --- build: compile TypeScript and the native better-sqlite3 addon --------------------------------
+# --- build: compile TypeScript, the native data plane and the native better-sqlite3 addon ----------
 FROM node:24-bookworm-slim AS build
-# Toolchain for node-gyp, used when better-sqlite3 has no prebuilt binary for this Node/platform.
+# Toolchain for node-gyp: it builds Ferry's native data plane (binding.gyp, native/src/) and
+# better-sqlite3 when that has no prebuilt binary for this Node/platform.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
@@ -24,6 +25,10 @@ WORKDIR /app
 # or bench/), so dist/ holds only what Ferry runs, /sdk/ferry.js included.
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY scripts/build-sdk.js ./scripts/build-sdk.js
+# npm ci's install script (scripts/build-native.js) builds the native data plane from these.
+COPY scripts/build-native.js ./scripts/build-native.js
+COPY binding.gyp ./
+COPY native/src ./native/src
 COPY bin ./bin
 COPY turn ./turn
 COPY signaling ./signaling
@@ -31,7 +36,9 @@ COPY src ./src
 COPY app ./app
 COPY client ./client
 COPY protocol ./protocol
-RUN npm ci
+# The image has the toolchain: a native data plane that does not build fails the image build
+# instead of leaving the image on the TypeScript data path.
+RUN FERRY_NATIVE_REQUIRED=1 npm ci
 RUN npm prune --omit=dev
 
 # --- runtime ---------------------------------------------------------------------------------------
@@ -48,6 +55,7 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
+COPY --from=build /app/build/Release/ferry_native.node ./build/Release/ferry_native.node
 # `ferry` on the PATH, for `docker exec <container> ferry ...`.
 RUN ln -s /opt/ferry/bin/ferry.js /usr/local/bin/ferry
 # Default config: embedded defaults with the accounts database on the volume and the pid file in

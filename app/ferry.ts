@@ -34,6 +34,8 @@ export interface FerryHandle {
   /** Where the signaling HTTP API and WebSocket listen (port resolved when configured as 0). */
   signalingAddress(): { readonly address: string; readonly port: number };
   allocationCount(): number;
+  /** The data plane that relays UDP clients (data_plane, chosen at start) and its relay threads (1 for the TypeScript path). */
+  dataPlane(): { readonly plane: 'native' | 'js'; readonly threads: number };
   readonly accounts: AccountService;
   /** Writes the usage counted so far to the ledger now (SIGUSR2); resolves when written. */
   flushUsage(): Promise<void>;
@@ -114,6 +116,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger = createLo
     listening: () => turn.listening(),
     signalingAddress: () => signaling.address(),
     allocationCount: () => turn.server.allocationCount(),
+    dataPlane: () => turn.dataPlane(),
     flushUsage: () => aggregator.flush(),
     pending: (next) => diffConfig(current, next.config, RELOAD_KEYS),
     reload(next, tls) {

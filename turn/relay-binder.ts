@@ -34,8 +34,8 @@ export interface NativeRelaySockets {
   /** A bound non-blocking UDP socket: its fd, or -errno. */
   bind(family: IpFamily, ip: string, port: number): number;
   close(fd: number): void;
-  /** A port table the native threads read too. */
-  portTable(): { readonly index: number; readonly table: Uint8Array };
+  /** A port table the native threads read too; null once they stopped. */
+  portTable(): { readonly index: number; readonly table: Uint8Array } | null;
 }
 
 /** Binds relayed transport addresses; injected so request handling can be tested without sockets. */
@@ -147,8 +147,8 @@ export class UdpRelayBinder implements RelayBinder {
   private usedPorts(ip: string): Uint8Array {
     let bits = this.used.get(ip);
     if (bits === undefined) {
-      if (this.native !== undefined) {
-        const shared = this.native.portTable();
+      const shared = this.native?.portTable() ?? null;
+      if (shared !== null) {
         bits = shared.table;
         this.tableIndex.set(ip, shared.index);
       } else {

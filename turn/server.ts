@@ -83,6 +83,8 @@ export class TurnServer {
   private readonly nativeUdp: NativeUdpListeners | undefined;
   private readonly nativeSlots: NativeSlots | undefined;
   private planeRunning = false;
+  /** The native threads' 'relay-only' drops when they stopped (the count stays readable). */
+  private relayOnlyDropsAtStop = 0;
   /** The engine's clock is Date.now (not injected): the native threads may run it on between ticks. */
   private readonly realClock: boolean;
 
@@ -92,6 +94,8 @@ export class TurnServer {
     this.realClock = opts.now === undefined;
     this.clock = { ms: this.now() };
     if (opts.dataPlane !== undefined) {
+      // The native plane's relayed sockets and 'relay-only' port tables come from its own binder.
+      if (binder !== undefined) throw new Error('TurnServer: a relay binder cannot be given with the native data plane');
       this.plane = new opts.dataPlane.addon.DataPlane(opts.dataPlane.threads, (thread, group, address, port, data) =>
         this.nativeUdp?.onDatagram(thread, group, address, port, data),
       );
@@ -104,7 +108,12 @@ export class TurnServer {
         opts.relay,
         plane === undefined
           ? undefined
-          : { bind: (family, ip, port) => plane.bindRelay(family, ip, port), close: (fd) => plane.closeRelay(fd), portTable: () => plane.portTable() },
+          : {
+              // Once stopped, the plane binds nothing (-EBADF) and shares no table (the binder keeps one of its own).
+              bind: (family, ip, port) => (this.planeRunning ? plane.bindRelay(family, ip, port) : -9),
+              close: (fd) => plane.closeRelay(fd),
+              portTable: () => (this.planeRunning ? plane.portTable() : null),
+            },
       );
     this.connections = new ConnectionTable(opts.connections ?? DEFAULT_CONNECTION_LIMITS);
     const caps = new BandwidthCaps(this.clock, {
@@ -157,6 +166,7 @@ export class TurnServer {
         await tls.listen(l.host, l.port);
       }
       if (this.plane !== undefined) {
+        this.clock.ms = this.now();
         this.plane.setClock(this.clock.ms, this.realClock);
         this.plane.start();
         this.planeRunning = true;
@@ -189,9 +199,12 @@ export class TurnServer {
     this.timers = [];
     this.allocations.closeWhere(() => true, 'shutdown', this.now());
     this.binder.close();
-    if (this.plane !== undefined) {
+    if (this.plane !== undefined && this.planeRunning) {
       // Every slot is closed (its last counters read) above; this joins the threads and closes the listeners.
+      this.relayOnlyDropsAtStop = this.plane.stats().relayOnlyDropped;
       this.planeRunning = false;
+      this.nativeSlots?.stopped();
+      this.nativeUdp?.stopped();
       this.plane.stop();
     }
     await Promise.all(this.udp.map((u) => u.close()));
@@ -221,7 +234,7 @@ export class TurnServer {
 
   /** Client packets dropped by 'relay-only' permissions (to a relay address's non-relayed port). */
   relayOnlyDrops(): number {
-    return this.binder.relayOnlyDrops() + (this.planeRunning && this.plane !== undefined ? this.plane.stats().relayOnlyDropped : 0);
+    return this.binder.relayOnlyDrops() + (this.planeRunning && this.plane !== undefined ? this.plane.stats().relayOnlyDropped : this.relayOnlyDropsAtStop);
   }
 
   /** What the native threads counted outside any allocation; null on the TypeScript data path or once stopped. */

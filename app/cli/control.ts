@@ -9,7 +9,7 @@ import {
 } from './common.js';
 import { readDevSecretsFile } from './dev-setup.js';
 import { alive, removePid, runningPid, startedAt } from './pid-file.js';
-import { fileSha256, listenerLines, ownedByProcess, readState, stateFileOf, type ReloadOutcome, type RuntimeState, type StateListener } from './runtime-state.js';
+import { dataPlaneLine, fileSha256, listenerLines, ownedByProcess, readState, stateFileOf, type ReloadOutcome, type RuntimeState, type StateListener } from './runtime-state.js';
 import { fetchUsageSummary, usageLines, type UsageSummary } from './status-usage.js';
 
 export const STOP_WAIT_MS = 15_000;
@@ -273,6 +273,7 @@ export async function statusCommand(args: readonly string[], io: CliIo): Promise
   if (state !== undefined) {
     status.config_changed = state.config !== null && fileSha256(state.config) !== state.config_sha256;
     status.listeners = state.listeners;
+    if (state.data_plane !== undefined) status.data_plane = state.data_plane;
     status.last_reload = state.reload;
   } else {
     status.note = `no runtime state (${stateFileOf(pidFile)}): still starting, started by an older Ferry, or not readable by this user (use the user Ferry runs as, or root)`;
@@ -306,6 +307,7 @@ function statusLines(pid: number, status: Record<string, unknown>, state: Runtim
   if (state !== undefined) {
     lines.push(`  config: ${state.config ?? 'the embedded defaults'}${status.config_changed === true ? ' (changed since it was loaded: "ferry reload" applies it)' : ''}`);
     lines.push(...listenerLines(state.listeners));
+    if (state.data_plane !== undefined) lines.push(dataPlaneLine(state.data_plane));
     const r = state.reload;
     if (r !== null) lines.push(`  last reload: ${r.outcome} at ${r.finished_at}${r.outcome === 'applied' ? `: ${r.changed.length > 0 ? `${r.changed.join(', ')} changed` : 'nothing changed'}` : `: ${r.problems.join('; ')}`}`);
   }

@@ -15,7 +15,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXIT_FAILURE, EXIT_OK, loadOrReport, type CliIo } from './common.js';
 import { removePid, runningPid, writePid } from './pid-file.js';
-import { listenerLines, type StateListener } from './runtime-state.js';
+import { dataPlaneLine, listenerLines, type StateDataPlane, type StateListener } from './runtime-state.js';
 
 /** How long `ferry start` (background) waits for its child to report that it serves. */
 export const START_TIMEOUT_MS = 10_000;
@@ -27,7 +27,7 @@ const NONCE_ENV = 'FERRY_START_NONCE';
 const BIN = fileURLToPath(new URL('../../../bin/ferry.js', import.meta.url)); // dist/app/cli → root
 
 export type StartReport =
-  | { readonly type: 'ready'; readonly listeners: readonly StateListener[] }
+  | { readonly type: 'ready'; readonly listeners: readonly StateListener[]; readonly data_plane?: StateDataPlane }
   | { readonly type: 'failed'; readonly message: string };
 
 type ChildMessage = StartReport & { readonly nonce: string; readonly pid: number };
@@ -67,7 +67,7 @@ function logTail(file: string, lines = 20): string {
 }
 
 type Outcome =
-  | { readonly kind: 'ready'; readonly listeners: readonly StateListener[] }
+  | { readonly kind: 'ready'; readonly listeners: readonly StateListener[]; readonly dataPlane: StateDataPlane | undefined }
   | { readonly kind: 'exit'; readonly how: string; readonly message: string | undefined }
   | { readonly kind: 'timeout' };
 
@@ -86,7 +86,7 @@ function awaitChild(child: ChildProcess, nonce: string, pid: number): Promise<Ou
       if (m.type === 'failed') failure = m.message;
       else {
         clearTimeout(timer);
-        resolve({ kind: 'ready', listeners: m.listeners });
+        resolve({ kind: 'ready', listeners: m.listeners, dataPlane: m.data_plane });
       }
     });
     // 'close' (not 'exit'): after the IPC channel is drained too, so a failure reported just before the exit is read.
@@ -146,6 +146,8 @@ export async function daemon(config: string | undefined, pidFile: string, logFil
       [
         `ferry started in the background: pid ${pid}`,
         ...listenerLines(outcome.listeners),
+        // The plane is said here too: a fallback's warning goes to the log file, which nobody reads at start.
+        ...(outcome.dataPlane !== undefined ? [dataPlaneLine(outcome.dataPlane)] : []),
         `  log: ${logFile}`,
         ...(dev || config === undefined ? [`  development setup: the demo URLs and the dev account's API key are in the log's first lines`] : []),
         `  pid file: ${pidFile}`,

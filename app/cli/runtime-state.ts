@@ -24,6 +24,11 @@ export interface StateListener {
   readonly key: string;
 }
 
+export interface StateDataPlane {
+  readonly plane: 'native' | 'js';
+  readonly threads: number;
+}
+
 /** The outcome of one reload (SIGHUP), as the process decided it. */
 export interface ReloadOutcome {
   /** 1 for the first reload of this process, then one more per reload. */
@@ -50,10 +55,22 @@ export interface RuntimeState {
   /** sha256 of the config file as last read (start or applied reload); null for the embedded defaults. */
   readonly config_sha256: string | null;
   readonly listeners: readonly StateListener[];
+  /**
+   * The data plane that relays UDP clients, as chosen at start (data_plane), and its relay threads
+   * (1 for the TypeScript path, the JS thread). Absent in the state of a Ferry older than the key.
+   */
+  readonly data_plane?: StateDataPlane;
   /** Reloads begun so far: one ahead of `reload.seq` while a reload runs. */
   readonly reloads_started: number;
   /** The last finished reload; null before the first. */
   readonly reload: ReloadOutcome | null;
+}
+
+/** The data plane as `ferry status` prints it: one indented line. */
+export function dataPlaneLine(d: StateDataPlane): string {
+  return d.plane === 'native'
+    ? `  data plane: native, ${d.threads} relay thread${d.threads === 1 ? '' : 's'} (data_plane)`
+    : '  data plane: js, TypeScript on the JS thread (data_plane)';
 }
 
 /** The listeners as `ferry start` and `ferry status` print them, one indented line each. */
@@ -104,6 +121,10 @@ function isListener(v: unknown): v is StateListener {
   );
 }
 
+function isDataPlane(v: unknown): v is StateDataPlane {
+  return isObject(v) && (v.plane === 'native' || v.plane === 'js') && isCount(v.threads, 1);
+}
+
 function isOutcome(v: unknown): v is ReloadOutcome {
   return (
     isObject(v) && isCount(v.seq, 1) && isTime(v.started_at) && isTime(v.finished_at) && (v.outcome === 'applied' || v.outcome === 'refused') &&
@@ -141,7 +162,8 @@ export function readState(file: string): RuntimeState | undefined {
   }
   const ok =
     isObject(v) && v.version === STATE_VERSION && isCount(v.pid, 1) && isTime(v.started_at) && (v.config === null || typeof v.config === 'string') &&
-    isTime(v.config_loaded_at) && (v.config_sha256 === null || typeof v.config_sha256 === 'string') && Array.isArray(v.listeners) && v.listeners.every(isListener) && isCount(v.reloads_started) &&
+    isTime(v.config_loaded_at) && (v.config_sha256 === null || typeof v.config_sha256 === 'string') && Array.isArray(v.listeners) && v.listeners.every(isListener) &&
+    (v.data_plane === undefined || isDataPlane(v.data_plane)) && isCount(v.reloads_started) &&
     (v.reload === null || isOutcome(v.reload));
   return ok ? (v as unknown as RuntimeState) : undefined;
 }

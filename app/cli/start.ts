@@ -189,6 +189,7 @@ async function runUntilSignal(
     config_loaded_at: now,
     config_sha256: loaded.source === null ? null : fileSha256(loaded.source),
     listeners: listenersOf(handle),
+    data_plane: handle.dataPlane(),
     reloads_started: 0,
     reload: null,
   }, logger);
@@ -236,7 +237,7 @@ async function serve(
     await announceDevSetup({ handle, dev, configFile: loaded.source ?? undefined, signingSecret: loaded.config.auth_secrets[0], io, logger });
   }
   // Serving (unless a stop signal came during the start): tell the background `ferry start`, if any.
-  if (signals() === 0) await tellParent({ type: 'ready', listeners: state.current.listeners });
+  if (signals() === 0) await tellParent({ type: 'ready', listeners: state.current.listeners, ...(state.current.data_plane !== undefined ? { data_plane: state.current.data_plane } : {}) });
 
   const signal = await firstSignal;
   logger.info({ signal }, 'stopping');

@@ -6,6 +6,7 @@
  * metering (its live allocations are metered).
  */
 import { X509Certificate } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { AccountService } from '../../src/accounts/service.js';
 import type { LoadedConfig } from '../../src/config/load.js';
 import { formatHostPort, hostText } from '../../src/config/net.js';
@@ -15,7 +16,17 @@ import type { Logger } from '../../src/logger.js';
 import type { UsageAggregator } from '../../src/metering/aggregator.js';
 import type { FerryMetrics } from '../../src/metrics/index.js';
 import type { WebhookDispatcher } from '../../src/webhooks/index.js';
-import { createPeerPolicy, TurnServer, type AllocationInfo, type CloseReason, type ListeningAddress, type TlsCredentials, type TurnServerUpdate } from '../../turn/index.js';
+import {
+  createPeerPolicy,
+  loadNativeAddon,
+  TurnServer,
+  type AllocationInfo,
+  type CloseReason,
+  type ListeningAddress,
+  type TlsCredentials,
+  type TurnServerUpdate,
+} from '../../turn/index.js';
+import { chooseDataPlane, dataPlaneLogLine, type DataPlaneChoice } from '../data-plane.js';
 import { buildRelayPlan, quotasOf, requestDefencesOf, type RelayPlan } from '../relay-options.js';
 import { combineTurnEvents } from '../turn-events.js';
 import type { Component } from './component.js';
@@ -47,6 +58,7 @@ export class TurnComponent implements Component {
   readonly keys = TURN_KEYS;
   readonly server: TurnServer;
   readonly #plan: RelayPlan;
+  readonly #dataPlane: DataPlaneChoice;
   readonly #log: Logger;
   #secrets: readonly string[];
   /** The listeners by config key, to name the key of one that cannot be opened. */
@@ -55,9 +67,10 @@ export class TurnComponent implements Component {
   /** Ends the subscriptions to the accounts, the limiter and metering (on stop). */
   readonly #unsubscribe: (() => void)[];
 
-  private constructor(deps: TurnDeps, plan: RelayPlan) {
+  private constructor(deps: TurnDeps, plan: RelayPlan, dataPlane: DataPlaneChoice) {
     const { accounts, aggregator, limiter, metrics, webhooks } = deps;
     this.#plan = plan;
+    this.#dataPlane = dataPlane;
     this.#log = deps.log;
     this.#secrets = deps.config.config.auth_secrets;
     const { listen, tlsListen } = deps.config;
@@ -66,6 +79,7 @@ export class TurnComponent implements Component {
     this.#tlsFingerprint = plan.options.tls?.[0] ? certificateOf(plan.options.tls[0].cert) : undefined;
     const turn = new TurnServer({
       ...plan.options,
+      ...(dataPlane.plane === 'native' ? { dataPlane: { addon: dataPlane.addon, threads: dataPlane.threads } } : {}),
       gate: limiter,
       accountMaxBps: (accountId) => accounts.maxBps(accountId),
       events: combineTurnEvents(
@@ -88,14 +102,34 @@ export class TurnComponent implements Component {
       limiter.onHardLimit((account) => void turn.closeAllocations((info) => account === null || info.account === account, 'limit')),
       // The closed allocations' last counts reach metering through allocationClosed.
       aggregator.addSessions(() => turn.live()),
-      metrics.observe({ sessions: () => turn.live(), relayOnlyDrops: () => turn.relayOnlyDrops(), engineFaults: () => turn.faults() }),
+      metrics.observe({
+        sessions: () => turn.live(),
+        relayOnlyDrops: () => turn.relayOnlyDrops(),
+        engineFaults: () => turn.faults(),
+        dataPlane: () => this.dataPlane(),
+        nativeStats: () => turn.nativeStats(),
+      }),
     ];
   }
 
-  /** Reads the TLS files and chooses the relay addresses (logged) before building the engine. */
+  /**
+   * Chooses the data plane (data_plane, relay_threads: the native addon is loaded here, once; a
+   * fallback is warned about), reads the TLS files and chooses the relay addresses (logged) before
+   * building the engine. Throws a ConfigError naming data_plane when "native" cannot be had.
+   */
   static async create(deps: TurnDeps): Promise<TurnComponent> {
+    const { data_plane: setting, relay_threads: relayThreads } = deps.config.config;
+    const decision = chooseDataPlane({ setting, relayThreads, load: loadNativeAddon(), cores: availableParallelism() });
+    if (!decision.ok) throw decision.error;
+    for (const warning of decision.warnings) deps.log.warn({ data_plane: setting, ...(relayThreads !== undefined ? { relay_threads: relayThreads } : {}) }, warning);
     const plan = await buildRelayPlan(deps.config, { log: deps.log.child({ component: 'relay-options' }), accounts: deps.accounts.directory });
-    return new TurnComponent(deps, plan);
+    return new TurnComponent(deps, plan, decision.choice);
+  }
+
+  /** The data plane that relays UDP clients, as the engine runs it, and its threads (1 for the TypeScript path: the JS thread). */
+  dataPlane(): { readonly plane: 'native' | 'js'; readonly threads: number } {
+    const plane = this.server.dataPlaneKind();
+    return { plane, threads: plane === 'native' && this.#dataPlane.plane === 'native' ? this.#dataPlane.threads : 1 };
   }
 
   /** Opens the listeners; one that cannot be opened is a ListenError naming its config key. */
@@ -120,6 +154,8 @@ export class TurnComponent implements Component {
       },
       `relaying from ${[...relay.ips4, ...relay.ips6].map(hostText).join(', ') || 'no address'} ports ${relay.portMin}-${relay.portMax}`,
     );
+    const plane = dataPlaneLogLine(this.#dataPlane);
+    log.info(plane.fields, plane.message);
   }
 
   /**

@@ -24,30 +24,44 @@ struct UpItem {
   std::vector<uint8_t> data;
 };
 
+/** Datagrams handed to JS per wake-up: a flood of requests yields to timers and I/O between batches. */
+constexpr size_t kDrainBatch = 256;
+
 class UpQueue : public UpSink {
  public:
-  explicit UpQueue(Napi::ThreadSafeFunction tsfn) : tsfn_(tsfn) {}
+  void setFunction(Napi::ThreadSafeFunction tsfn) { tsfn_ = tsfn; }
 
+  // Called by the relay threads with their mutex held (lock order: worker, then this queue's).
   bool push(int thread, int group, const sockaddr_storage& from, const uint8_t* data, size_t length) override {
     std::lock_guard<std::mutex> hold(mu_);
     if (closed_ || items_.size() >= kUpQueueLimit || bytes_ + length > kUpQueueBytes) return false;
     items_.push_back({thread, group, from, std::vector<uint8_t>(data, data + length)});
     bytes_ += length;
-    if (!scheduled_) {
-      scheduled_ = true;
-      tsfn_.NonBlockingCall(this, [](Napi::Env env, Napi::Function fn, UpQueue* q) { q->drain(env, fn); });
+    if (!scheduled_ && !wake()) {
+      items_.pop_back();
+      bytes_ -= length;
+      return false;
     }
     return true;
   }
 
-  /** On the JS thread: hands every queued datagram to the engine's handler. */
+  /** On the JS thread: hands up to kDrainBatch queued datagrams to the engine's handler. */
   void drain(Napi::Env env, Napi::Function fn) {
     std::deque<UpItem> items;
     {
       std::lock_guard<std::mutex> hold(mu_);
-      items.swap(items_);
-      bytes_ = 0;
       scheduled_ = false;
+      const size_t n = items_.size() < kDrainBatch ? items_.size() : kDrainBatch;
+      for (size_t i = 0; i < n; i++) {
+        bytes_ -= items_.front().data.size();
+        items.push_back(std::move(items_.front()));
+        items_.pop_front();
+      }
+      // More waiting: another wake-up after this batch (the loop runs its timers and I/O between).
+      if (!items_.empty() && !closed_ && !wake()) {
+        items_.clear();
+        bytes_ = 0;
+      }
     }
     for (UpItem& it : items) {
       char text[INET6_ADDRSTRLEN] = {0};
@@ -78,12 +92,40 @@ class UpQueue : public UpSink {
   }
 
  private:
+  /** With mu_ held: asks the JS thread for a drain; false when the function is closing. */
+  bool wake() {
+    if (tsfn_.NonBlockingCall(this, [](Napi::Env env, Napi::Function fn, UpQueue* q) { q->drain(env, fn); }) != napi_ok) return false;
+    scheduled_ = true;
+    return true;
+  }
+
   Napi::ThreadSafeFunction tsfn_;
   std::mutex mu_;
   std::deque<UpItem> items_;
   size_t bytes_ = 0;
   bool scheduled_ = false;
   bool closed_ = false;
+};
+
+/**
+ * What the threads and the queue's wake-ups use, shared by the DataPlane object and its
+ * ThreadSafeFunction: whichever ends first (stop or collection of the object; the function's
+ * finalizer at environment teardown) stops the threads, and the last one frees it.
+ */
+struct Core {
+  UpQueue queue;
+  std::unique_ptr<Plane> plane;
+  std::atomic<bool> finalized{false};
+  std::mutex mu;
+  bool stopped = false;
+
+  void stop() {
+    std::lock_guard<std::mutex> hold(mu);
+    if (stopped) return;
+    stopped = true;
+    plane->stop();
+    queue.close();
+  }
 };
 
 Napi::Error errnoError(Napi::Env env, int err, const char* syscall) {
@@ -147,26 +189,31 @@ class DataPlane : public Napi::ObjectWrap<DataPlane> {
     if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsFunction()) throw Napi::TypeError::New(env, "DataPlane(threads, onStun)");
     const int threads = info[0].As<Napi::Number>().Int32Value();
     if (threads < 1 || threads > 1024) throw Napi::RangeError::New(env, "threads must be 1..1024");
-    tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "ferry-data-plane", 0, 1);
+    core_ = std::make_shared<Core>();
+    core_->plane = std::make_unique<Plane>(threads, &core_->queue);
+    auto* held = new std::shared_ptr<Core>(core_);
+    tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "ferry-data-plane", 0, 1, held, [](Napi::Env, std::shared_ptr<Core>* c) {
+      (*c)->finalized.store(true);
+      (*c)->stop();
+      delete c;
+    });
+    core_->queue.setFunction(tsfn_);
     tsfn_.Unref(env);
-    queue_ = std::make_unique<UpQueue>(tsfn_);
-    plane_ = std::make_unique<Plane>(threads, queue_.get());
   }
 
   ~DataPlane() override { shutdown(); }
 
  private:
   void shutdown() {
-    if (plane_ == nullptr) return;
-    plane_->stop();
-    queue_->close();
-    plane_.reset();
-    tsfn_.Release();
+    if (released_) return;
+    released_ = true;
+    core_->stop();
+    if (!core_->finalized.load()) tsfn_.Release();
   }
 
   Plane& plane(Napi::Env env) {
-    if (plane_ == nullptr) throw Napi::Error::New(env, "the data plane is stopped");
-    return *plane_;
+    if (released_ || core_->stopped) throw Napi::Error::New(env, "the data plane is stopped");
+    return *core_->plane;
   }
 
   static int int32(const Napi::CallbackInfo& info, size_t i) {
@@ -196,7 +243,7 @@ class DataPlane : public Napi::ObjectWrap<DataPlane> {
     const int r = plane(info.Env()).start();
     if (r < 0) throw errnoError(info.Env(), -r, "start");
     // Served sockets keep the process alive, as dgram's do.
-    tsfn_.Ref(info.Env());
+    if (!core_->finalized.load()) tsfn_.Ref(info.Env());
     return info.Env().Undefined();
   }
 
@@ -311,8 +358,8 @@ class DataPlane : public Napi::ObjectWrap<DataPlane> {
   }
 
   Napi::ThreadSafeFunction tsfn_;
-  std::unique_ptr<UpQueue> queue_;
-  std::unique_ptr<Plane> plane_;
+  std::shared_ptr<Core> core_;
+  bool released_ = false;
   std::vector<Napi::Reference<Napi::Uint8Array>> tables_;
 };
 

@@ -17,6 +17,12 @@ namespace {
 constexpr int kSocketBufferBytes = 4 << 20;
 /** Below it a bucket still lets one full-size Ethernet payload through (MIN_BURST_BYTES). */
 constexpr double kMinBurst = 1500;
+/** How far back the clock must go for a bucket to take it as set back rather than read late. */
+constexpr double kClockStepBackMs = 1000;
+/** Buffers of the relayed sockets (the kernel caps them at net.core.[rw]mem_max). */
+constexpr int kRelayBufferBytes = 1 << 20;
+/** Ports the kernel chooses for a group on port 0 that another socket takes first: tries. */
+constexpr int kPortZeroTries = 16;
 
 size_t mix(const uint8_t* p, size_t n, size_t h) {
   for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
@@ -89,18 +95,23 @@ void Bucket::setRate(double r, double now, bool fresh) {
 
 bool Bucket::allows(double cost, double now) {
   const double dt = now - last;
-  if (dt != 0) {
-    // A clock that went back only restarts the refill from the new time.
-    if (dt > 0) {
-      const double t = tokens + dt * rate / 1000;
-      tokens = t < capacity ? t : capacity;
-    }
+  if (dt > 0) {
+    const double t = tokens + dt * rate / 1000;
+    tokens = t < capacity ? t : capacity;
+    last = now;
+  } else if (dt < -kClockStepBackMs) {
+    // The clock really went back (set back by the engine): restart the refill from there. A few
+    // ms behind is another thread's batch (an account's buckets are shared) or the coarse clock's
+    // tick: moving `last` back for it would refill the same time twice.
     last = now;
   }
   return tokens >= cost;
 }
 
+const uint8_t Plane::kNoPorts[65536] = {};
+
 Plane::Plane(int threads, UpSink* sink) : sink_(sink) {
+  closedTable_.ports = kNoPorts;
   for (int i = 0; i < threads; i++) workers_.push_back(std::make_unique<Worker>(this, i));
 }
 
@@ -114,15 +125,33 @@ int Plane::listen(int family, const char* host, int port) {
   sockaddr_storage a;
   socklen_t length;
   if (!parseAddress(family, host, port, a, length)) return -EINVAL;
-  // SO_REUSEPORT would let this group share a port with another process's group of the same
-  // user (coturn's silent second instance): check first that nothing holds the port.
-  if (port != 0) {
+  if (port != 0) return listenOn(family, a, length);
+  // Port 0: a port the kernel chooses for a socket without SO_REUSEPORT is one nobody holds (with
+  // SO_REUSEPORT it could pick a port another group of the same user shares); the group then
+  // takes it as a fixed port, and tries again if another socket took it in between.
+  int r = -EADDRINUSE;
+  for (int i = 0; i < kPortZeroTries && r == -EADDRINUSE; i++) {
     const int probe = udpSocket(family);
     if (probe < 0) return probe;
     const int bound = bindTo(probe, a, length);
     if (bound < 0) return bound;
+    sockaddr_storage chosen;
+    socklen_t chosenLength = sizeof chosen;
+    getsockname(bound, reinterpret_cast<sockaddr*>(&chosen), &chosenLength);
     ::close(bound);
+    r = listenOn(family, chosen, chosenLength);
   }
+  return r;
+}
+
+int Plane::listenOn(int family, const sockaddr_storage& a, socklen_t length) {
+  // SO_REUSEPORT would let this group share a port with another process's group of the same
+  // user (coturn's silent second instance): check first that nothing holds the port.
+  const int probe = udpSocket(family);
+  if (probe < 0) return probe;
+  const int bound = bindTo(probe, a, length);
+  if (bound < 0) return bound;
+  ::close(bound);
   std::vector<int> fds;
   for (size_t t = 0; t < workers_.size(); t++) {
     int fd = udpSocket(family);
@@ -138,15 +167,6 @@ int Plane::listen(int family, const char* host, int port) {
       return fd;
     }
     fds.push_back(fd);
-    if (port == 0) {
-      // The first socket chose the port; the others join it there.
-      sockaddr_storage bound;
-      socklen_t boundLength = sizeof bound;
-      getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &boundLength);
-      a = bound;
-      length = boundLength;
-      port = -1;
-    }
   }
   for (size_t t = 0; t < workers_.size(); t++) workers_[t]->addListener(fds[t]);
   groupFamily_.push_back(family);
@@ -193,6 +213,8 @@ int Plane::bindRelay(int family, const char* ip, int port) {
   if (!parseAddress(family, ip, port, a, length)) return -EINVAL;
   const int fd = udpSocket(family);
   if (fd < 0) return fd;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kRelayBufferBytes, sizeof kRelayBufferBytes);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kRelayBufferBytes, sizeof kRelayBufferBytes);
   return bindTo(fd, a, length);
 }
 
@@ -203,7 +225,11 @@ PortTable* Plane::addPortTable(const uint8_t* ports, int* index) {
   return tables_.back().get();
 }
 
-PortTable* Plane::portTable(int index) { return index >= 0 && index < static_cast<int>(tables_.size()) ? tables_[index].get() : nullptr; }
+PortTable* Plane::portTable(int index) {
+  if (index >= 0 && index < static_cast<int>(tables_.size())) return tables_[index].get();
+  // A 'relay-only' permission whose table the plane does not know reaches no port at all.
+  return index < -1 ? &closedTable_ : nullptr;
+}
 
 Slot* Plane::find(uint32_t slot) const { return slot < slots_.size() ? slots_[slot] : nullptr; }
 
@@ -245,11 +271,20 @@ int Plane::open(int thread, int group, const sockaddr_storage& client, socklen_t
   slots_[s->id] = s;
   live_++;
   Worker& w = *workers_[thread];
-  std::lock_guard<std::mutex> hold(w.mu);
-  w.slots[s->id] = s;
-  w.tuples[s->tuple] = s;
-  w.watch(s);
-  return static_cast<int>(s->id);
+  {
+    std::lock_guard<std::mutex> hold(w.mu);
+    if (w.watch(s)) {
+      w.slots[s->id] = s;
+      w.tuples[s->tuple] = s;
+      return static_cast<int>(s->id);
+    }
+  }
+  // The thread cannot watch the relayed sockets (epoll's limits): no slot.
+  slots_[s->id] = nullptr;
+  freeIds_.push_back(s->id);
+  live_--;
+  delete s;
+  return -1;
 }
 
 bool Plane::close(uint32_t slot, double* out) {
@@ -337,6 +372,8 @@ bool Plane::removeChannel(uint32_t slot, uint16_t number) {
 }
 
 void Plane::setClock(double ms, bool interpolate) {
+  // Not a time (NaN, infinite, past what a double counts in ms exactly): ignored.
+  if (!(std::fabs(ms) < 9007199254740992.0)) return;
   const int64_t t = static_cast<int64_t>(std::floor(ms));
   clockOffsetMs_.store(t - monotonicMs(), std::memory_order_relaxed);
   clockFixedMs_.store(t, std::memory_order_relaxed);

@@ -112,7 +112,10 @@ struct Slot {
 class UpSink {
  public:
   virtual ~UpSink() = default;
-  /** Takes a copy; false when full (the datagram is dropped). Called with no lock held. */
+  /**
+   * Takes a copy; false when full (the datagram is dropped). Called on a relay thread with that
+   * thread's mutex held: it must not call into the Plane.
+   */
   virtual bool push(int thread, int group, const sockaddr_storage& from, const uint8_t* data, size_t length) = 0;
 };
 
@@ -168,6 +171,7 @@ class Plane {
   std::atomic<uint64_t> up{0}, upDropped{0}, noAllocation{0}, malformed{0};
 
  private:
+  int listenOn(int family, const sockaddr_storage& a, socklen_t length);
   Slot* find(uint32_t slot) const;
   AccountBuckets* account(int key);
 
@@ -180,6 +184,9 @@ class Plane {
   uint32_t nextGen_ = 1;
   size_t live_ = 0;
   std::vector<std::unique_ptr<PortTable>> tables_;
+  /** Every port closed: for a 'relay-only' permission given no table of the plane's (index < -1). */
+  static const uint8_t kNoPorts[65536];
+  PortTable closedTable_;
   std::unordered_map<int, std::unique_ptr<AccountBuckets>> accounts_;
   std::atomic<int64_t> clockOffsetMs_{0};
   std::atomic<int64_t> clockFixedMs_{0};

@@ -87,6 +87,11 @@ int Worker::start() {
     ev.data.u64 = g;
     if (epoll_ctl(epfd_, EPOLL_CTL_ADD, listeners_[g], &ev) != 0) return -errno;
   }
+  {
+    // Slots opened before start (watch() had no epoll set yet) are served from now on too.
+    std::lock_guard<std::mutex> hold(mu);
+    for (const auto& e : slots) watch(e.second);
+  }
   thread_ = std::thread([this] { run(); });
   return 0;
 }
@@ -104,15 +109,19 @@ void Worker::stop() {
   wake_ = epfd_ = -1;
 }
 
-void Worker::watch(Slot* s) {
-  if (epfd_ < 0) return;
+bool Worker::watch(Slot* s) {
+  if (epfd_ < 0) return true;  // start() watches the slots it finds
   for (int f = 0; f < 2; f++) {
     if (s->relayFd[f] < 0) continue;
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = relayTag(s, f);
-    epoll_ctl(epfd_, EPOLL_CTL_ADD, s->relayFd[f], &ev);
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, s->relayFd[f], &ev) != 0) {
+      if (f == 1 && s->relayFd[0] >= 0) epoll_ctl(epfd_, EPOLL_CTL_DEL, s->relayFd[0], nullptr);
+      return false;
+    }
   }
+  return true;
 }
 
 void Worker::unwatch(Slot* s) {

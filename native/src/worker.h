@@ -23,7 +23,7 @@ class Worker {
   int start();
   void stop();
   /** With mu held: serve a slot's relayed sockets from this thread, or stop. */
-  void watch(Slot* slot);
+  bool watch(Slot* slot);
   void unwatch(Slot* slot);
 
   /** Guards the tables below and every Slot of this thread. */

@@ -1,5 +1,8 @@
 import type { core } from 'zod';
 import { knownKeys } from './schema.js';
+import { suggestKey } from './suggest.js';
+
+export { suggestKey } from './suggest.js';
 
 /** One thing wrong with a config: the dotted key path (e.g. `quotas.total_allocations`) and why. */
 export interface ConfigProblem {
@@ -35,32 +38,6 @@ export function formatPath(path: readonly PropertyKey[]): string {
     else out += `[${JSON.stringify(String(segment))}]`;
   }
   return out === '' ? '(top level)' : out;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = row;
-  }
-  return prev[b.length];
-}
-
-/** The known key closest to a misspelt one, when it is close enough to be a likely typo. */
-export function suggestKey(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of known) {
-    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
 }
 
 /** Zod issues → one problem per key (an unknown-keys issue becomes one line per unknown key). */

@@ -7,9 +7,11 @@
 import type { Config } from './schema.js';
 
 /**
- * Keys that need a restart: sockets, relay addresses, storage, URLs handed out, the metrics
- * token, the usage timeframe (a new length mid-window would be ambiguous), and the pid file (the
- * CLI finds the running process by it: moving it would lose the process).
+ * Keys that need a restart: sockets, relay addresses, the data plane and its threads (the native
+ * plane's threads own the listening sockets, one per thread, for the life of the process),
+ * storage, URLs handed out, the metrics token, the usage timeframe (a new length mid-window would
+ * be ambiguous), and the pid file (the CLI finds the running process by it: moving it would lose
+ * the process).
  */
 export const RESTART_KEYS = [
   'address',
@@ -17,6 +19,8 @@ export const RESTART_KEYS = [
   'tls_address',
   'external_ip',
   'relay_ports',
+  'data_plane',
+  'relay_threads',
   'storage',
   'signaling.address',
   'signaling.public_host',

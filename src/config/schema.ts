@@ -9,6 +9,7 @@ import { normalizeHost } from '../credentials/ice-servers.js';
 import { parseDuration, parseIntervalOrOff, parsePercent, parseSize, parseTimeframe, UnitError } from './units.js';
 import { WEBHOOK_EVENT_TYPES } from '../webhooks/outbox.js';
 import { originProblem } from './origin.js';
+import { DataPlaneSchema, RelayThreadsSchema } from './data-plane.js';
 import { cidrProblem, ipFamily, isUnspecifiedIp, NetSyntaxError, parseHostPort, parsePortRange } from './net.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -302,6 +303,8 @@ export const ConfigSchema = z
     relay_ports: syntax('a port range such as "49152-65535"', parsePortRange)
       .default('49152-65535')
       .describe('Inclusive port range relayed addresses are taken from ("low-high", within 1024-65535).'),
+    data_plane: DataPlaneSchema,
+    relay_threads: RelayThreadsSchema,
     users: z
       .record(
         z.string().min(1, { error: 'user names must not be empty' }),

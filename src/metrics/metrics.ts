@@ -7,7 +7,7 @@
  * of the closed allocations' totals (kept from allocationClosed) and the live allocations' counters.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { AllocationInfo, CloseReason, PeerRefusal, TransportName, TurnEvents } from '../../turn/index.js';
+import type { AllocationInfo, CloseReason, NativeStats, PeerRefusal, TransportName, TurnEvents } from '../../turn/index.js';
 import { remove } from '../subscriptions.js';
 
 const TRANSPORTS: readonly TransportName[] = ['udp', 'tcp', 'tls'];
@@ -18,6 +18,12 @@ const REFUSAL_REASONS = ['per-ip', 'total', 'unallocated'] as const;
 /** The one reason of ferry_auth_failures_total: unknown user, bad password, expired, revoked alike. */
 export const AUTH_FAILURE_REASON = 'credentials';
 const RATE_LIMIT_KINDS = ['challenge', 'auth-failure'] as const;
+/** ferry_native_dropped_total's reasons and the NativeStats field each reads. */
+const NATIVE_DROPS: readonly (readonly [string, (n: NativeStats) => number])[] = [
+  ['queue-full', (n) => n.upDropped],
+  ['no-allocation', (n) => n.noAllocation],
+  ['malformed', (n) => n.malformed],
+];
 
 const COUNTERS = [
   'bytesToPeer',
@@ -50,6 +56,10 @@ export interface MetricsSources {
   relayOnlyDrops?: () => number;
   /** TurnServer.faults: exceptions caught in the engine's socket callbacks. */
   engineFaults?: () => number;
+  /** The data plane that relays UDP clients and its relay threads (1 for the TypeScript path). */
+  dataPlane?: () => { readonly plane: 'native' | 'js'; readonly threads: number };
+  /** What the native data plane's threads counted outside any allocation; null on the TypeScript path. */
+  nativeStats?: () => NativeStats | null;
 }
 
 export interface FerryMetricsOptions {
@@ -200,6 +210,41 @@ export class FerryMetrics {
       registers,
     });
     for (const reason of REFUSAL_REASONS) this.#connectionsRefused.inc({ reason }, 0);
+    // The native plane's own counts, summed over the sources that run one.
+    new Counter({
+      name: 'ferry_native_datagrams_up_total',
+      help: 'Datagrams the native data plane\'s threads handed up to the JS thread (STUN requests, anything not relayed natively); 0 on the TypeScript path.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(self.#native().reduce((sum, n) => sum + n.up, 0));
+      },
+    });
+    new Counter({
+      name: 'ferry_native_dropped_total',
+      help: 'Datagrams the native data plane\'s threads dropped outside any allocation, by reason: queue-full (the queue to the JS thread was full), no-allocation (ChannelData or Send from an address with no allocation), malformed (too short or of no known kind); 0 on the TypeScript path.',
+      labelNames: ['reason'] as const,
+      registers,
+      collect() {
+        this.reset();
+        const all = self.#native();
+        for (const [reason, read] of NATIVE_DROPS) this.inc({ reason }, all.reduce((sum, n) => sum + read(n), 0));
+      },
+    });
+    // An info metric (value 1, the facts in the labels): one series per process, set at start.
+    new Gauge({
+      name: 'ferry_data_plane_info',
+      help: 'The data plane that relays UDP clients (plane="native": the native addon, on threads="N" relay threads; plane="js": the TypeScript path, on the JS thread, threads="1"). Set by data_plane and relay_threads at start.',
+      labelNames: ['plane', 'threads'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of self.#sources) {
+          const d = s.dataPlane?.();
+          if (d !== undefined) this.set({ plane: d.plane, threads: String(d.threads) }, 1);
+        }
+      },
+    });
     new Gauge({
       name: 'ferry_webhook_backlog',
       help: 'Webhook events stored and not yet delivered.',
@@ -230,6 +275,14 @@ export class FerryMetrics {
 
   *#sessions(): Generator<AllocationInfo> {
     for (const s of this.#sources) if (s.sessions) yield* s.sessions();
+  }
+
+  /** The native planes' counts (one per relay that runs one). */
+  #native(): NativeStats[] {
+    return this.#sources.flatMap((s) => {
+      const n = s.nativeStats?.() ?? null;
+      return n === null ? [] : [n];
+    });
   }
 
   #sum(key: 'webhookBacklog' | 'signalingPeers' | 'relayOnlyDrops' | 'engineFaults'): number {

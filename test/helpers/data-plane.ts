@@ -1,25 +1,32 @@
-// Which data plane a test's TURN server runs: FERRY_TEST_DATA_PLANE=native|js (default js for
-// in-process engines, whose tests were written against it; scripts/test-runtimes.js runs the
-// protocol, interop and metering files once per plane). 'native' needs the addon built.
+// Which data plane a test's relay runs: FERRY_TEST_DATA_PLANE=native|js (scripts/test-runtimes.js
+// runs the suite with native, then the protocol, interop and metering files with js). Unset (a
+// developer running a file by hand): native when the addon loads, as data_plane "auto" chooses.
+// 'native' insists on the addon: a test asked for it must not pass on the other plane.
 import { loadNativeAddon, type NativeAddon } from '../../turn/native/addon.js';
 
 export type DataPlaneName = 'native' | 'js';
 
-export function testDataPlane(): DataPlaneName {
+/** The plane FERRY_TEST_DATA_PLANE asks for; undefined when unset. */
+export function requestedDataPlane(): DataPlaneName | undefined {
   const v = process.env.FERRY_TEST_DATA_PLANE;
-  if (v === undefined || v === '' || v === 'js') return 'js';
-  if (v === 'native') return 'native';
+  if (v === undefined || v === '') return undefined;
+  if (v === 'native' || v === 'js') return v;
   throw new Error(`FERRY_TEST_DATA_PLANE must be native or js, not ${JSON.stringify(v)}`);
 }
 
-/** The addon, or a failure that says why (a test asking for the native plane must not pass on the other). */
+/** The plane tests run: as asked, else native when the addon loads. */
+export function testDataPlane(): DataPlaneName {
+  return requestedDataPlane() ?? (loadNativeAddon().ok ? 'native' : 'js');
+}
+
+/** The addon, or a failure that says why. */
 export function requireNativeAddon(): NativeAddon {
   const r = loadNativeAddon();
   if (!r.ok) throw new Error(`the native data plane is not available: ${r.reason}`);
   return r.addon;
 }
 
-/** TurnServerOptions.dataPlane for `plane` (two threads: enough to show the per-thread tables). */
+/** TurnServerOptions.dataPlane for `plane` (two threads: enough to exercise the per-thread tables). */
 export function dataPlaneOption(plane: DataPlaneName = testDataPlane()): { dataPlane?: { addon: NativeAddon; threads: number } } {
   return plane === 'native' ? { dataPlane: { addon: requireNativeAddon(), threads: 2 } } : {};
 }

@@ -38,6 +38,8 @@ export interface CliFerry {
   readonly base: string;
   readonly pidFile: string;
   readonly configFile: string;
+  /** What the process wrote so far (its JSON log lines on stdout, and stderr). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -82,5 +84,5 @@ export async function startCliFerry(dir: string, extra: Record<string, unknown>)
     }
     await sleep(100);
   }
-  return { turnPort, base, pidFile, configFile, stop };
+  return { turnPort, base, pidFile, configFile, output: () => out, stop };
 }

@@ -11,6 +11,7 @@ import { freePort, reservePortRange } from './ports.js';
 import { exited, spawnGuarded, terminate } from './reaper.js';
 import { waitForStun } from './stun-ping.js';
 import { makeSelfSignedCert } from './tls-cert.js';
+import { requestedDataPlane } from './data-plane.js';
 
 interface FerryConfig {
   address: string;
@@ -69,6 +70,8 @@ export async function startFerryProcess(overrides: Partial<FerryConfig> = {}, op
     log_level: 'debug',
     signaling: { address: '127.0.0.1:0' }, // any free port: the default 0.0.0.0:8080 collides
     storage: 'sqlite::memory:',
+    // The plane FERRY_TEST_DATA_PLANE asks for (scripts/test-runtimes.js); unset: "auto".
+    ...(requestedDataPlane() !== undefined ? { data_plane: requestedDataPlane() } : {}),
     ...overrides,
   };
   let cert: ReturnType<typeof makeSelfSignedCert> | undefined;

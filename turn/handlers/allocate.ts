@@ -113,15 +113,16 @@ export function handleAllocate(ctx: RequestContext): Buffer | null {
   if (lifetimeMs === null) return failure(ctx, ERROR_BAD_REQUEST, cred);
   const lifetime = lifetimeMs === 0 ? env.defaultLifetimeMs : lifetimeMs;
 
-  const native = client.nativeRelay === true;
-  const primary = env.binder.bind({ account: cred.account, family, evenPort, reserveNext, reservationToken: token, native }, now);
+  // A client of the native data plane gets relayed sockets the native threads serve.
+  const native = client.nativeRelay === true ? { native: true } : {};
+  const primary = env.binder.bind({ account: cred.account, family, evenPort, reserveNext, reservationToken: token, ...native }, now);
   if (!primary.ok) return failure(ctx, primary.code, cred);
   let secondary: RelayEndpoint | null = null;
   let secondaryError: BindRefusal | null = null;
   if (wantV6Too) {
     if (!env.families.v6) secondaryError = ERROR_ADDRESS_FAMILY_NOT_SUPPORTED;
     else {
-      const r = env.binder.bind({ account: cred.account, family: 6, native }, now);
+      const r = env.binder.bind({ account: cred.account, family: 6, ...native }, now);
       if (r.ok) secondary = r.endpoint;
       else secondaryError = r.code;
     }

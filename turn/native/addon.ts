@@ -80,7 +80,7 @@ export interface NativeDataPlane {
   open(thread: number, group: number, address: string, port: number, relay4: number, relay6: number): number;
   /** Stops relaying for a slot and writes its final counters (COUNTER_FIELDS) into `out`. */
   close(slot: number, out: Float64Array): void;
-  /** Installs or refreshes a permission (expiresAt in the engine's clock; portTable -1 or a table index). */
+  /** Installs or refreshes a permission (expiresAt in the engine's clock; portTable: -1 any port, a table index, -2 no port). */
   permission(slot: number, family: 4 | 6, ip: Buffer, expiresAt: number, portTable: number): void;
   removePermission(slot: number, family: 4 | 6, ip: Buffer): void;
   /** Binds or refreshes a channel to ip:port (its permission installed before). */

@@ -44,6 +44,7 @@ class Group implements FiveTuples {
  */
 export class NativeUdpListeners {
   private readonly groups: Group[] = [];
+  private running = true;
 
   constructor(
     private readonly plane: NativeDataPlane,
@@ -62,9 +63,15 @@ export class NativeUdpListeners {
     }
   }
 
-  /** The addresses listened on, with the ports the kernel chose for port 0. */
+  /** The addresses listened on, with the ports the kernel chose for port 0; none once stopped. */
   addresses(): { address: string; port: number }[] {
+    if (!this.running) return [];
     return this.groups.map((g, i) => ({ address: g.host, port: this.plane.localPort(i) }));
+  }
+
+  /** The plane stopped: its listeners are closed. */
+  stopped(): void {
+    this.running = false;
   }
 
   /** A datagram the threads handed up (StunHandler): never throws. */

@@ -87,13 +87,18 @@ describe('Dockerfile', () => {
     const all = (JSON.parse(read('tsconfig.json')) as { include: string[] }).include.map((g) => g.split('/')[0]);
     assert.deepEqual([...product].sort(), all.filter((d) => d !== 'test' && d !== 'bench').sort(), 'and every product folder tsconfig.json compiles');
     assert.ok(product.includes('turn') && product.includes('app') && product.includes('client'), product.join(', '));
-    for (const dir of ['package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build-sdk.js', ...product, 'bin']) {
+    // npm ci's install script builds the native data plane: it and its inputs are there too, and
+    // with a toolchain in the image a build that fails fails the image.
+    assert.equal(scripts.install, 'node scripts/build-native.js');
+    assert.match(DOCKERFILE[ci].args, /^FERRY_NATIVE_REQUIRED=1 npm ci\b/, 'the native build is required in the image');
+    const native = ['scripts/build-native.js', 'binding.gyp', 'native/src'];
+    for (const dir of ['package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build-sdk.js', ...native, ...product, 'bin']) {
       const copy = at((i) => i.op === 'COPY' && i.args.split(/\s+/).slice(0, -1).some((s) => s.replace(/\/$/, '') === dir));
       assert.ok(copy >= 0 && copy < ci, `${dir} is copied before npm ci`);
     }
   });
 
-  it('runs as the non-root user ferry with dist/, bin/, node_modules/ and package.json from the build', () => {
+  it('runs as the non-root user ferry with dist/, bin/, node_modules/, package.json and the native addon from the build', () => {
     const users = ops('USER', runtime);
     assert.equal(users.length, 1);
     assert.equal(users[0].args, 'ferry');
@@ -102,7 +107,8 @@ describe('Dockerfile', () => {
     const copied = ops('COPY', runtime)
       .filter((i) => i.args.startsWith('--from=build '))
       .map((i) => i.args.split(/\s+/)[1].replace(/^\/app\//, ''));
-    assert.deepEqual(copied.sort(), ['bin', 'dist', 'node_modules', 'package.json']);
+    // The addon where turn/native/addon.ts looks for it (build/Release/ beside dist/).
+    assert.deepEqual(copied.sort(), ['bin', 'build/Release/ferry_native.node', 'dist', 'node_modules', 'package.json']);
   });
 
   it('exposes the default ports and a relay port range inside relay_ports', () => {

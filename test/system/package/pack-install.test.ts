@@ -2,13 +2,16 @@
 // and prepare scripts build dist/ there, leaving this checkout's dist/ alone); the tarball is
 // installed into an empty project (npm's cache first, the registry for what is missing; for the
 // better-sqlite3 addon see NATIVE_BUILD), and there:
-//   - the tarball holds only the built package (no tests, benches, sources, scripts);
+//   - the tarball holds only the built package (no tests, benches, sources, scripts) and what
+//     its install script needs to build the native data plane (binding.gyp, native/src/,
+//     scripts/build-native.js);
 //   - `npx ferry --help` works without a build step;
 //   - `ferry-relay`, `ferry-relay/client` and `ferry-relay/webhooks` import with the optional peers
 //     (werift, node-datachannel) absent, deep imports are refused, verifySignature checks a signature;
 //   - with werift and ws installed as a user would, two SDK peers call each other through a Ferry
 //     started by the installed `ferry` command (relay forced, the relayed path checked);
-//   - a TypeScript file type-checks against the published types (and type errors are caught).
+//   - a TypeScript file type-checks against the published types (and type errors are caught);
+//   - `npm rebuild ferry-relay` there builds the native data plane from the tarball's files.
 // The scripts run there are in test/helpers/fixtures/package-probe/.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,7 +33,7 @@ const ADMIN_TOKEN = 'pack-install-admin-token-0123456789';
 /** What `npm pack` needs from a clone: the sources, the build configs and scripts, the docs it ships. */
 const PACK_INPUTS = [
   'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'CHANGELOG.md',
-  'bin', 'scripts', 'turn', 'signaling', 'src', 'app', 'client', 'protocol',
+  'bin', 'scripts', 'turn', 'signaling', 'src', 'app', 'client', 'protocol', 'binding.gyp', 'native/src',
 ];
 const SHIPPED_DIRS = ['app', 'client', 'protocol', 'sdk', 'signaling', 'src', 'turn'];
 /** npm's cache first, the registry only for what it lacks. */
@@ -118,12 +121,13 @@ describe('npm pack → npm install into an empty project', () => {
       cwd: app, env, timeoutMs: NATIVE_BUILD ? 600_000 : 180_000,
     });
     timings.install = install.ms;
-    // Only better-sqlite3 has an install script (its native addon): anything else would need a look.
+    // Only better-sqlite3 and Ferry itself have install scripts (their native addons): anything else
+    // would need a look. Ferry's builds its data plane; see the last test.
     const lock = JSON.parse(readFileSync(join(app, 'node_modules', '.package-lock.json'), 'utf8')) as {
       packages: Record<string, { hasInstallScript?: boolean; version?: string }>;
     };
     const scripted = Object.entries(lock.packages).filter(([, p]) => p.hasInstallScript === true).map(([k]) => k);
-    assert.deepEqual(scripted, ['node_modules/better-sqlite3']);
+    assert.deepEqual(scripted.sort(), ['node_modules/better-sqlite3', 'node_modules/ferry-relay']);
     if (!NATIVE_BUILD) {
       // The addon this checkout's tests load (the Node under test's ABI) when it is the same
       // better-sqlite3; else compiled here, as a user's install does.
@@ -149,7 +153,9 @@ describe('npm pack → npm install into an empty project', () => {
   test('the tarball holds the built package only, with every exported file and its types', () => {
     const files = entries.map((e) => e.replace(/^package\//, ''));
     assert.ok(entries.every((e) => e.startsWith('package/')), 'one package/ root');
-    const allowed = new RegExp(`^(package\\.json|README\\.md|CHANGELOG\\.md|bin/ferry\\.js|dist/(${SHIPPED_DIRS.join('|')})/.+)$`);
+    const allowed = new RegExp(
+      `^(package\\.json|README\\.md|CHANGELOG\\.md|bin/ferry\\.js|dist/(${SHIPPED_DIRS.join('|')})/.+|binding\\.gyp|native/src/.+|scripts/build-native\\.js)$`,
+    );
     assert.deepEqual(files.filter((f) => !allowed.test(f)), [], 'nothing outside the shipped folders');
     assert.deepEqual(files.filter((f) => /(^|\/)(test|bench)\/|\.test\.|(?<!\.d)\.ts$|tsconfig/.test(f)), [], 'no tests, benches, sources or configs');
     const pkg = JSON.parse(readFileSync(join(app, 'node_modules', 'ferry-relay', 'package.json'), 'utf8')) as {
@@ -166,6 +172,13 @@ describe('npm pack → npm install into an empty project', () => {
     // Every compiled module of the package has its declarations beside it.
     const js = files.filter((f) => f.startsWith('dist/') && f.endsWith('.js') && f !== 'dist/sdk/ferry.js');
     assert.deepEqual(js.filter((f) => !files.includes(f.replace(/\.js$/, '.d.ts'))), []);
+    // The native data plane's build inputs, every source of it, and nothing else of native/.
+    const sources = readdirSync(join(ROOT, 'native', 'src'), { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile())
+      .map((d) => join(d.parentPath, d.name).slice(ROOT.length));
+    assert.ok(sources.length > 0, 'native/src/ has sources');
+    assert.deepEqual(files.filter((f) => f.startsWith('native/')).sort(), [...sources].sort());
+    for (const f of ['binding.gyp', 'scripts/build-native.js']) assert.ok(files.includes(f), f);
   });
 
   test('npx ferry --help: the command runs from the installed package', async () => {
@@ -269,5 +282,18 @@ describe('npm pack → npm install into an empty project', () => {
     const bad = await runCommand(REPO_TSC, ['-p', 'tsconfig.json'], { cwd: app, env, timeoutMs: 120_000 });
     assert.notEqual(bad.code, 0);
     assert.match(bad.stdout, /wrong\.mts\(2,\d+\): error TS2322/, bad.stdout);
+  });
+
+  test('npm rebuild ferry-relay builds the native data plane from the tarball, and it loads', async () => {
+    const installed = join(app, 'node_modules', 'ferry-relay');
+    // FERRY_NATIVE_REQUIRED=1: a build that fails fails the command instead of warning.
+    const r = await runOk('npm', ['rebuild', 'ferry-relay', '--foreground-scripts', '--loglevel', 'error'], {
+      cwd: app, env: { ...env, FERRY_NATIVE_REQUIRED: '1' }, timeoutMs: 600_000,
+    });
+    timings.nativeBuild = r.ms;
+    assert.doesNotMatch(r.stderr, /ferry-relay: (WARNING|ERROR)/, r.stderr);
+    const probe = "const a = require(process.argv[1]); if (typeof a.DataPlane !== 'function') throw new Error('no DataPlane export'); console.log('ok')";
+    const load = await runOk(process.execPath, ['-e', probe, join(installed, 'build', 'Release', 'ferry_native.node')], { cwd: app, env, timeoutMs: 30_000 });
+    assert.equal(load.stdout.trim(), 'ok');
   });
 });

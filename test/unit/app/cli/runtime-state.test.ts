@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { chownSync, existsSync, lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyedListenError, ListenError } from '../../../../app/components/listen-error.js';
-import { ownedByProcess, readState, removeState, stateFileOf, STATE_VERSION, writeState, type RuntimeState } from '../../../../app/cli/runtime-state.js';
+import { dataPlaneLine, ownedByProcess, readState, removeState, stateFileOf, STATE_VERSION, writeState, type RuntimeState } from '../../../../app/cli/runtime-state.js';
 import { tempDir } from '../../../helpers/temp-dir.js';
 
 const state = (pid: number): RuntimeState => ({
@@ -51,11 +51,27 @@ describe('runtime state file', () => {
       JSON.stringify({ ...state(1), reload: { ...state(1).reload, seq: 0 } }),
       JSON.stringify({ ...state(1), reload: { ...state(1).reload, outcome: 'maybe' } }),
       JSON.stringify({ ...state(1), started_at: 'yesterday' }),
+      JSON.stringify({ ...state(1), data_plane: { plane: 'fast', threads: 2 } }),
+      JSON.stringify({ ...state(1), data_plane: { plane: 'native', threads: 0 } }),
+      JSON.stringify({ ...state(1), data_plane: 'native' }),
       '[]',
     ]) {
       writeFileSync(file, bad);
       assert.equal(readState(file), undefined, bad);
     }
+  });
+
+  it('carries the data plane; a state without it (an older Ferry) still reads', () => {
+    const dir = tempDir('ferry-state');
+    const file = join(dir, 'ferry.state.json');
+    const native: RuntimeState = { ...state(1234), data_plane: { plane: 'native', threads: 8 } };
+    writeState(file, native);
+    assert.deepEqual(readState(file), native);
+    writeState(file, state(1234));
+    assert.equal(readState(file)?.data_plane, undefined);
+    assert.equal(dataPlaneLine({ plane: 'native', threads: 8 }), '  data plane: native, 8 relay threads (data_plane)');
+    assert.equal(dataPlaneLine({ plane: 'native', threads: 1 }), '  data plane: native, 1 relay thread (data_plane)');
+    assert.equal(dataPlaneLine({ plane: 'js', threads: 1 }), '  data plane: js, TypeScript on the JS thread (data_plane)');
   });
 
   it('is readable by its owner only (a refused reload quotes the config line at fault)', () => {

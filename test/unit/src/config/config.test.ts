@@ -32,6 +32,7 @@ describe('config defaults', () => {
       address: '0.0.0.0:3478',
       realm: 'ferry',
       relay_ports: '49152-65535',
+      data_plane: 'auto',
       users: {},
       auth_secrets: [],
       peers: { allow: [], deny: [] },
