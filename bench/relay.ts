@@ -305,7 +305,7 @@ async function start(sub: Subject, tmp: string, echoPort: number): Promise<void>
 
 const turnOnly = (subs: Subject[]): Subject[] => subs.filter((s) => isTurn(s.kind));
 
-/** Both servers run side by side (an idle one costs nothing); every measurement alternates between them. */
+/** The servers run side by side (an idle one costs nothing); every measurement alternates between them. */
 async function benchAll(ctx: Ctx, subs: Subject[], tmp: string): Promise<void> {
   for (const s of subs) {
     try {
