@@ -69,10 +69,7 @@ Worker::Worker(Plane* plane, int index) : plane_(plane), index_(index), recvData
   }
 }
 
-Worker::~Worker() {
-  stop();
-  for (int fd : listeners_) ::close(fd);
-}
+Worker::~Worker() { stop(); }
 
 int Worker::start() {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
@@ -107,6 +104,9 @@ void Worker::stop() {
   if (wake_ >= 0) ::close(wake_);
   if (epfd_ >= 0) ::close(epfd_);
   wake_ = epfd_ = -1;
+  // The port is free once stop returns (a restart in the same process binds it again).
+  for (int fd : listeners_) ::close(fd);
+  listeners_.clear();
 }
 
 bool Worker::watch(Slot* s) {

@@ -63,3 +63,17 @@ test('after stop: no listeners, and the engine calls that reach the plane do not
   s.update({ maxBps: 5000 });
   assert.deepEqual([s.sessions(), s.nativeStats(), s.relayOnlyDrops()], [[], null, 0]);
 });
+
+test('stop frees the port at once: a new server in the same process binds it again', async () => {
+  const port = await freePort();
+  const first = server(port);
+  await first.start();
+  await first.stop();
+  const second = server(port);
+  try {
+    await second.start();
+    assert.equal(second.listening().find((l) => l.transport === 'udp')?.port, port);
+  } finally {
+    await second.stop();
+  }
+});
