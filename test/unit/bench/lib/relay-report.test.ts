@@ -32,6 +32,11 @@ describe('summarizeFixedRate', () => {
     assert.equal(s.held, false);
     assert.equal(s.server_cpu_pct, 40);
     assert.equal(s.cpu_us_per_round_trip, 20);
+    // a lossy run (less relayed, less CPU) is left out when others held
+    const mixed = summarizeFixedRate([run(60, 20_000, 0), run(20, 10_000, 47), run(50, 20_000, 0)]);
+    assert.equal(mixed.held, false);
+    assert.equal(mixed.server_cpu_pct, 55);
+    assert.equal(mixed.cpu_us_per_round_trip, 27.5);
     assert.equal(summarizeFixedRate([]).held, false);
     assert.equal(summarizeFixedRate([]).server_cpu_pct, null);
   });
