@@ -1,5 +1,6 @@
 // Ferry vs coturn under the same load in the same run; prints ONE JSON document on stdout
-// (progress on stderr). Usage: npm run bench [-- --quick] [--only coturn,ferry,ferry-unmetered,node-bare] (see bench/README.md).
+// (progress on stderr). Usage: npm run bench [-- --quick] [--threads N]
+// [--only coturn,ferry,ferry-unmetered,ferry-native,ferry-native-unmetered,node-bare] (see bench/README.md).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
@@ -11,10 +12,10 @@ import { groupRssKb, groupThreads, waitQuiet, CLK_TCK } from './lib/procfs.js';
 import { arg, flag } from './lib/options.js';
 import { freePort, reserveRelayRange, type PortRange as RelayRange } from '../test/helpers/ports.js';
 import { stunPing } from '../test/helpers/stun-ping.js';
-import { coturnVersion, startBareNode, startCoturn, startEcho, startFerry, type Server } from './lib/servers.js';
-
-type Kind = 'coturn' | 'ferry' | 'ferry-unmetered' | 'node-bare';
-const KINDS: readonly Kind[] = ['coturn', 'ferry', 'ferry-unmetered', 'node-bare'];
+import { coturnVersion, startEcho, type Server } from './lib/servers.js';
+import { defaultKinds, isTurn, KINDS, planeConfig, startSubject, threadsOf, type Kind } from './lib/relay-subjects.js';
+import { ratioSections } from './lib/relay-ratios.js';
+import { summarizeFixedRate } from './lib/relay-fixed-rate.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const log = (msg: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -29,17 +30,20 @@ function parseJson(text: string, what: string): Record<string, unknown> {
   }
 }
 const quick = flag('quick');
+/** Relay threads of coturn and the native plane (the TypeScript path and node-bare have one). */
+const threads = Number(arg('threads') ?? 1);
+if (!(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
+  log(`--threads takes a whole number of relay threads, 1 to 64; got ${JSON.stringify(arg('threads'))}`);
+  process.exit(64);
+}
 const only = arg('only');
 const onlyKinds = only?.split(',');
 if (onlyKinds !== undefined && !onlyKinds.every((k) => (KINDS as readonly string[]).includes(k))) {
   log(`--only takes a comma-separated list of ${KINDS.join(', ')}; got ${JSON.stringify(only)}`);
   process.exit(64);
 }
-/**
- * node-bare: a Node dgram relay with no TURN logic, the ceiling of Ferry's data path (data ladders
- * only). ferry-unmetered: Ferry's engine without the metering stack (what metering costs).
- */
-const kinds: Kind[] = onlyKinds ? (onlyKinds as Kind[]) : [...KINDS];
+/** The subjects (bench/lib/relay-subjects.ts): all of them, or with --threads > 1 coturn and ferry-native. */
+const kinds: Kind[] = onlyKinds ? (onlyKinds as Kind[]) : defaultKinds(threads);
 const opts = {
   clients: 10,
   rates: (arg('rates') ?? (quick ? '50000,150000' : '50000,100000,150000,200000,250000')).split(',').map(Number),
@@ -50,6 +54,11 @@ const opts = {
   payloads: [100, 1000],
   /** ChannelData vs Send indications: a rate both servers carry without loss, so CPU compares cleanly */
   indicationRate: Number(arg('ind-rate') ?? 25000),
+  /** CPU at one rate every subject carries without loss, `cpuRepeats` runs per subject and payload */
+  cpuRate: Number(arg('cpu-rate') ?? 20000),
+  cpuRepeats: Number(arg('cpu-repeats') ?? (quick ? 1 : 3)),
+  /** the coarse ladder stops rising for a subject after this many clean failures in a row (0: never) */
+  stopAfter: flag('full-ladder') ? 0 : 2,
   allocClients: Number(arg('alloc-clients') ?? (quick ? 500 : 2000)),
   holdSeconds: 3,
   /** a step whose background load (others_cpu_pct) exceeds this is run once more */
@@ -67,8 +76,9 @@ opts.ferryExtra = {
   rate_limits: { challenges_per_ip: 0, auth_failures_per_ip: 0 },
   ...opts.ferryExtra,
 };
-if (opts.rates.some((r) => !(r > 0)) || !(opts.seconds > 0) || !(opts.allocClients > 0)) {
-  log('bad --rates / --seconds / --alloc-clients');
+if (opts.rates.some((r) => !(r > 0)) || !(opts.seconds > 0) || !(opts.allocClients > 0) || !(opts.cpuRate > 0) ||
+  !(Number.isInteger(opts.cpuRepeats) && opts.cpuRepeats >= 1)) {
+  log('bad --rates / --seconds / --alloc-clients / --cpu-rate / --cpu-repeats');
   process.exit(64);
 }
 
@@ -198,12 +208,25 @@ function summarize(steps: Step[]) {
 }
 
 /**
+ * true when the last `opts.stopAfter` steps of the coarse ladder all failed without background
+ * noise: higher rates would only fail too (and cost a step each per subject and payload).
+ */
+function stoppedRising(steps: Step[]): boolean {
+  const n = opts.stopAfter;
+  return n > 0 && steps.length >= n && steps.slice(-n).every((s) => !passes(s) && !noisy(s));
+}
+
+/**
  * Coarse ladder of offered rates, then `refine` bisection steps between the last pass and the first
  * failure. Servers alternate step by step, so background noise on the machine hits both alike.
  */
 async function ladders(ctx: Ctx, subs: Subject[], payload: number): Promise<void> {
   const steps = new Map<Subject, Step[]>(subs.map((s) => [s, []]));
-  for (const rate of opts.rates) await eachLive(subs, async (s) => void steps.get(s)!.push(await dataRun(ctx, s, rate, payload)));
+  for (const rate of opts.rates) {
+    await eachLive(subs, async (s) => {
+      if (!stoppedRising(steps.get(s)!)) steps.get(s)!.push(await dataRun(ctx, s, rate, payload));
+    });
+  }
   for (let i = 0; i < opts.refine; i++) {
     await eachLive(subs, async (s) => {
       const rate = nextRate(steps.get(s)!);
@@ -252,27 +275,41 @@ async function allocation(ctx: Ctx, srv: Server) {
   return res;
 }
 
-async function start(sub: Subject, tmp: string): Promise<void> {
-  const port = await freePort({ pair: true });
-  log(`starting ${sub.kind} on 127.0.0.1:${port}, relay ports ${sub.relay.lo}-${sub.relay.hi}`);
-  sub.srv = sub.kind === 'coturn'
-    ? await startCoturn(port, sub.relay, tmp, opts.readyMs)
-    : sub.kind === 'node-bare'
-      ? await startBareNode(REPO_ROOT, port, echoPortFor(sub), tmp, opts.readyMs)
-      : await startFerry(REPO_ROOT, port, sub.relay, tmp, opts.readyMs, opts.ferryExtra, sub.kind === 'ferry-unmetered');
-  sub.report.command = sub.srv.command;
-  if (sub.kind === 'coturn') sub.report.version = coturnVersion();
+/**
+ * The CPU comparison at one rate every subject carries: `cpuRepeats` runs per subject and payload,
+ * subjects alternating run by run; medians (bench/lib/relay-fixed-rate.ts).
+ */
+async function fixedRate(ctx: Ctx, subs: Subject[]): Promise<void> {
+  for (const p of opts.payloads) {
+    const runs = new Map<Subject, Step[]>(subs.map((s) => [s, []]));
+    for (let i = 0; i < opts.cpuRepeats; i++) await eachLive(subs, async (s) => void runs.get(s)!.push(await dataRun(ctx, s, opts.cpuRate, p)));
+    for (const s of subs) {
+      if (!s.srv) continue;
+      const fr = (s.report.fixed_rate ??= { offered_pps: opts.cpuRate }) as Record<string, unknown>;
+      fr[`payload_${p}`] = summarizeFixedRate(runs.get(s)!);
+    }
+  }
 }
 
-let benchEchoPort = 0;
-const echoPortFor = (_sub: Subject): number => benchEchoPort;
-const turnOnly = (subs: Subject[]): Subject[] => subs.filter((s) => s.kind !== 'node-bare');
+async function start(sub: Subject, tmp: string, echoPort: number): Promise<void> {
+  const port = await freePort({ pair: true });
+  log(`starting ${sub.kind} on 127.0.0.1:${port}, relay ports ${sub.relay.lo}-${sub.relay.hi}`);
+  sub.srv = await startSubject(sub.kind, {
+    repoRoot: REPO_ROOT, port, relay: sub.relay, tmp, readyMs: opts.readyMs, ferryExtra: opts.ferryExtra, threads, echoPort,
+  });
+  sub.report.command = sub.srv.command;
+  sub.report.relay_threads = threadsOf(sub.kind, threads);
+  if (sub.kind === 'coturn') sub.report.version = coturnVersion();
+  else if (isTurn(sub.kind)) sub.report.ferry_config = planeConfig(sub.kind, threads);
+}
 
-/** Both servers run side by side (an idle one costs nothing); every measurement alternates between them. */
+const turnOnly = (subs: Subject[]): Subject[] => subs.filter((s) => isTurn(s.kind));
+
+/** The servers run side by side (an idle one costs nothing); every measurement alternates between them. */
 async function benchAll(ctx: Ctx, subs: Subject[], tmp: string): Promise<void> {
   for (const s of subs) {
     try {
-      await start(s, tmp);
+      await start(s, tmp, ctx.echoPort);
     } catch (err) {
       s.report.error = err instanceof Error ? err.message : String(err);
       log(`${s.kind}: ${s.report.error}`);
@@ -281,6 +318,7 @@ async function benchAll(ctx: Ctx, subs: Subject[], tmp: string): Promise<void> {
   try {
     await eachLive(turnOnly(subs), async (s) => void (s.report.allocation = await allocation(ctx, s.srv!)));
     for (const p of opts.payloads) await ladders(ctx, subs, p);
+    await fixedRate(ctx, subs);
     const r = opts.indicationRate;
     const sv = new Map<Subject, Record<string, unknown>>();
     await eachLive(turnOnly(subs), async (s) => void sv.set(s, { payload: 100, offered_pps: r, channel_data: await dataRun(ctx, s, r, 100) }));
@@ -294,52 +332,9 @@ async function benchAll(ctx: Ctx, subs: Subject[], tmp: string): Promise<void> {
   }
 }
 
-// ---- ratios ----
-function ratioAt(a: unknown, b: unknown, path: string): number | null {
-  const x = get(a, path);
-  const y = get(b, path);
-  return x !== null && y !== null && y !== 0 ? Math.round((x / y) * 1000) / 1000 : null;
-}
-
-function get(o: unknown, path: string): number | null {
-  let v: unknown = o;
-  for (const k of path.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
-  return typeof v === 'number' ? v : null;
-}
-
-function ratios(ferry: unknown, coturn: unknown): Record<string, number | null> {
-  const r = (path: string): number | null => {
-    const f = get(ferry, path);
-    const c = get(coturn, path);
-    return f !== null && c !== null && c !== 0 ? Math.round((f / c) * 1000) / 1000 : null;
-  };
-  const low = opts.rates[0];
-  const cpuAtLow = (p: number): number | null => {
-    const at = (rep: unknown): number | null => {
-      const steps = (rep as Record<string, { ladder?: Step[] }> | undefined)?.[`payload_${p}`]?.ladder;
-      return steps?.find((s) => s.offered_pps === low)?.server_cpu_pct ?? null;
-    };
-    const f = at(ferry);
-    const c = at(coturn);
-    return f !== null && c ? Math.round((f / c) * 1000) / 1000 : null;
-  };
-  return {
-    saturation_pps_100: r('payload_100.saturation.delivered_pps'),
-    saturation_pps_1000: r('payload_1000.saturation.delivered_pps'),
-    peak_delivered_pps_100: r('payload_100.peak_delivered_pps'),
-    peak_delivered_pps_1000: r('payload_1000.peak_delivered_pps'),
-    [`server_cpu_at_${low}pps_100`]: cpuAtLow(100),
-    [`server_cpu_at_${low}pps_1000`]: cpuAtLow(1000),
-    [`server_cpu_chandata_100_at_${opts.indicationRate}pps`]: r('send_vs_channel.channel_data.server_cpu_pct'),
-    [`server_cpu_send_ind_100_at_${opts.indicationRate}pps`]: r('send_vs_channel.send_indication.server_cpu_pct'),
-    alloc_seq_per_s: r('allocation.alloc_seq_per_s'),
-    bytes_per_alloc: r('allocation.bytes_per_alloc'),
-  };
-}
-
 // ---- main ----
 async function main(): Promise<number> {
-  const steps = (opts.rates.length + opts.refine) * opts.payloads.length + 2;
+  const steps = (opts.rates.length + opts.refine + opts.cpuRepeats) * opts.payloads.length + 2;
   // worst case per step: a timed-out run, 10 s waiting for quiet, a timed-out rerun
   installCleanup(kinds.length * (steps * (2 * opts.seconds + 32) + 200) * 1000, log);
   const nofile = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8', timeout: 2000 }).trim());
@@ -356,13 +351,15 @@ async function main(): Promise<number> {
   await sleep(200);
   if (echo.hasExited()) throw new Error(`echo peer exited: ${echo.tail()}`);
   const ctx: Ctx = { tools, echoPort, echo };
-  benchEchoPort = echoPort;
   const need = Math.max(opts.allocClients + 500, 1000);
   const doc: Record<string, unknown> = {
     machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? '', node: process.version, kernel: release(), clk_tck: CLK_TCK },
     settings: {
       clients: opts.clients, rates: opts.rates, step_seconds: opts.seconds, payloads: opts.payloads,
-      indication_rate: opts.indicationRate, alloc_clients: opts.allocClients, hold_seconds: opts.holdSeconds, quick,
+      indication_rate: opts.indicationRate, cpu_rate: opts.cpuRate, cpu_repeats: opts.cpuRepeats,
+      ladder_stops_after_failures: opts.stopAfter, alloc_clients: opts.allocClients, hold_seconds: opts.holdSeconds, quick,
+      relay_threads: threads,
+      note: 'one machine: the load generator (one thread) and the echo peer share its CPUs with the server under test',
     },
   };
   try {
@@ -374,18 +371,7 @@ async function main(): Promise<number> {
     await stopChild(echo, 1000);
   }
   const failed = kinds.filter((k) => (doc[k] as Record<string, unknown>).error);
-  // partial ratios stay (e.g. the allocation test ran before a crash); `complete` says whether to trust them all
-  doc.ratio = doc.ferry && doc.coturn ? { complete: failed.length === 0, ...ratios(doc.ferry, doc.coturn) } : null;
-  // the issue's bar: Ferry within 10% of a bare Node dgram relay measured in the same run
-  doc.ratio_to_node_bare = doc.ferry && doc['node-bare']
-    ? {
-        saturation_pps_100: ratioAt(doc.ferry, doc['node-bare'], 'payload_100.saturation.delivered_pps'),
-        saturation_pps_1000: ratioAt(doc.ferry, doc['node-bare'], 'payload_1000.saturation.delivered_pps'),
-        peak_delivered_pps_100: ratioAt(doc.ferry, doc['node-bare'], 'payload_100.peak_delivered_pps'),
-      }
-    : null;
-  // metering's cost: Ferry / its engine without the metering stack, same load, same run
-  doc.ratio_to_unmetered = doc.ferry && doc['ferry-unmetered'] ? ratios(doc.ferry, doc['ferry-unmetered']) : null;
+  Object.assign(doc, ratioSections(doc, { lowRate: opts.rates[0], indicationRate: opts.indicationRate, cpuRate: opts.cpuRate, payloads: opts.payloads }));
   process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   return failed.length ? 1 : 0;
 }

@@ -73,7 +73,7 @@ async function main(): Promise<number> {
   // The inspector lets the bench read Ferry's heap after a full collection (see bench/lib/inspector.ts).
   const inspectPort = await freePort();
   const env = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --inspect=127.0.0.1:${inspectPort}`.trim() };
-  const ferry = await startFerry(REPO_ROOT, port, relay, tmp, 10_000, extra, false, env);
+  const ferry = await startFerry(REPO_ROOT, port, relay, tmp, 10_000, extra, { env });
   const pid = ferry.child.pid;
   const inspector = await InspectorSession.connect(inspectPort);
   const gc = async (at: string): Promise<HeapAfterGc & { at: string }> => {

@@ -40,10 +40,13 @@ export function coturnVersion(): string {
   return r.error ? 'not installed' : (r.stdout || r.stderr || '').trim().split('\n')[0];
 }
 
-/** coturn with ONE relay thread (`--relay-threads 1`; engine v3 = one UDP relay thread per thread). */
-export async function startCoturn(port: number, relay: RelayRange, tmp: string, readyMs: number): Promise<Server> {
+/**
+ * coturn with `relayThreads` relay threads (`--relay-threads N`, default ONE; engine v3 = one UDP
+ * relay thread per thread, each with its own listening socket).
+ */
+export async function startCoturn(port: number, relay: RelayRange, tmp: string, readyMs: number, relayThreads = 1): Promise<Server> {
   const args = [
-    '-n', '--no-tls', '--no-dtls', '--no-cli', '--relay-threads', '1',
+    '-n', '--no-tls', '--no-dtls', '--no-cli', '--relay-threads', String(relayThreads),
     '--listening-ip', '127.0.0.1', '--relay-ip', '127.0.0.1', '-p', String(port),
     '--min-port', String(relay.lo), '--max-port', String(relay.hi),
     '--user', 'u:p', '--realm', 'ferry', '--lt-cred-mech', '--allow-loopback-peers',
@@ -54,14 +57,19 @@ export async function startCoturn(port: number, relay: RelayRange, tmp: string, 
   return server('coturn', port, child, ['turnserver', ...args]);
 }
 
-/**
- * Ferry (`ferry start --fg`), or with `unmetered` its TURN engine alone on the same config
- * (bench/unmetered-relay.ts: no ledger, limits, webhooks, metrics or signaling).
- */
+export interface FerryStart {
+  /** Run the TURN engine alone on the same config (bench/unmetered-relay.ts: no ledger, limits, webhooks, metrics or signaling). */
+  readonly unmetered?: boolean;
+  /** The server's name in logs and reports, and of its config and log files in tmp (default ferry / ferry-unmetered). */
+  readonly name?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Ferry (`ferry start --fg`), or with `unmetered` its TURN engine alone on the same config. */
 export async function startFerry(
-  repoRoot: string, port: number, relay: RelayRange, tmp: string, readyMs: number, extra: Record<string, unknown>, unmetered = false,
-  env?: NodeJS.ProcessEnv,
+  repoRoot: string, port: number, relay: RelayRange, tmp: string, readyMs: number, extra: Record<string, unknown>, how: FerryStart = {},
 ): Promise<Server> {
+  const { unmetered = false, env } = how;
   const config = {
     address: `127.0.0.1:${port}`,
     realm: 'ferry',
@@ -73,7 +81,7 @@ export async function startFerry(
     storage: 'sqlite::memory:',
     ...extra,
   };
-  const name = unmetered ? 'ferry-unmetered' : 'ferry';
+  const name = how.name ?? (unmetered ? 'ferry-unmetered' : 'ferry');
   const configPath = join(tmp, `${name}.json`);
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   const args = unmetered ? ['dist/bench/unmetered-relay.js', configPath] : ['bin/ferry.js', 'start', '--fg', '--config', configPath];
