@@ -9,6 +9,7 @@
     'ferry_native_sources': [
       'native/src/addon.cc',
       'native/src/plane.cc',
+      'native/src/sockets.cc',
       'native/src/worker.cc',
       'native/src/packet.cc',
     ],

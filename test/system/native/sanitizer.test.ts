@@ -1,5 +1,5 @@
 // The native data plane's C++ under AddressSanitizer and UndefinedBehaviorSanitizer (issue 12):
-// native/test/*.cc (the harness, fuzz.cc its main) with native/src/{packet,plane,worker}.cc (no
+// native/test/*.cc (the harness, fuzz.cc its main) with native/src/*.cc but addon.cc (no
 // Node-API) is compiled into a temp dir and run. It fuzzes the parsers on buffers of their exact
 // length and the real Plane, two relay threads over loopback UDP, with random and mutated
 // datagrams from clients and peers while its tables change; flows nothing else touches must arrive
@@ -25,7 +25,7 @@ const FLAGS = ['-std=c++17', '-g', '-O1', '-fsanitize=address,undefined', '-fno-
 /** The harness (every .cc of native/test) and the plane's sources but the Node-API binding. */
 const UNITS = [
   ...readdirSync(join(NATIVE, 'test')).filter((f) => f.endsWith('.cc')).map((f) => `test/${f}`),
-  'src/packet.cc', 'src/plane.cc', 'src/worker.cc',
+  ...readdirSync(join(NATIVE, 'src')).filter((f) => f.endsWith('.cc') && f !== 'addon.cc').map((f) => `src/${f}`),
 ];
 /** Sanitizers on, leaks checked at exit, the first report fatal (ASAN_OPTIONS from outside do not apply). */
 const RUN_ENV: NodeJS.ProcessEnv = {
