@@ -137,24 +137,9 @@ Napi::Error errnoError(Napi::Env env, int err, const char* syscall) {
   return e;
 }
 
+/** An address text of either family and a port (the engine's address strings). */
 bool addressOf(const std::string& text, int port, sockaddr_storage& out, socklen_t& length) {
-  std::memset(&out, 0, sizeof out);
-  if (port < 0 || port > 65535) return false;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&out);
-  if (inet_pton(AF_INET, text.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
-    length = sizeof(sockaddr_in);
-    return true;
-  }
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out);
-  if (inet_pton(AF_INET6, text.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(port));
-    length = sizeof(sockaddr_in6);
-    return true;
-  }
-  return false;
+  return parseAddress(4, text.c_str(), port, out, length) || parseAddress(6, text.c_str(), port, out, length);
 }
 
 bool ipKeyOf(const Napi::Value& familyValue, const Napi::Value& ipValue, IpKey& k) {

@@ -194,6 +194,9 @@ class Plane {
   bool started_ = false;
 };
 
+/** An IPv4 (family 4) or IPv6 (6) address text and port as a socket address; false when it is not one. */
+bool parseAddress(int family, const char* host, int port, sockaddr_storage& out, socklen_t& length);
+
 /** The monotonic clock in ms, coarse (the data path's clock is read once per batch). */
 int64_t monotonicMs();
 

@@ -18,26 +18,6 @@ constexpr int kRelayBufferBytes = 1 << 20;
 /** Ports the kernel chooses for a group on port 0 that another socket takes first: tries. */
 constexpr int kPortZeroTries = 16;
 
-bool parseAddress(int family, const char* host, int port, sockaddr_storage& out, socklen_t& length) {
-  std::memset(&out, 0, sizeof out);
-  if (port < 0 || port > 65535) return false;
-  if (family == 4) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&out);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(static_cast<uint16_t>(port));
-    length = sizeof(sockaddr_in);
-    return inet_pton(AF_INET, host, &a->sin_addr) == 1;
-  }
-  if (family == 6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&out);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(static_cast<uint16_t>(port));
-    length = sizeof(sockaddr_in6);
-    return inet_pton(AF_INET6, host, &a->sin6_addr) == 1;
-  }
-  return false;
-}
-
 /** A UDP socket, non-blocking and close-on-exec, IPv6 ones IPv6-only (as the engine's dgram sockets). */
 int udpSocket(int family) {
   const int fd = ::socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -59,6 +39,27 @@ int bindTo(int fd, const sockaddr_storage& a, socklen_t length) {
 }
 
 }  // namespace
+
+bool parseAddress(int family, const char* host, int port, sockaddr_storage& out, socklen_t& length) {
+  std::memset(&out, 0, sizeof out);
+  if (port < 0 || port > 65535) return false;
+  if (family == 4) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&out);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(static_cast<uint16_t>(port));
+    length = sizeof(sockaddr_in);
+    return inet_pton(AF_INET, host, &a->sin_addr) == 1;
+  }
+  if (family == 6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&out);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(static_cast<uint16_t>(port));
+    length = sizeof(sockaddr_in6);
+    return inet_pton(AF_INET6, host, &a->sin6_addr) == 1;
+  }
+  return false;
+}
+
 
 int Plane::listen(int family, const char* host, int port) {
   if (started_) return -EBUSY;
