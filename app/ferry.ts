@@ -56,15 +56,15 @@ export interface FerryHandle {
 
 /** Everything Ferry runs, built in dependency order; nothing listens or ticks yet. */
 async function build(config: LoadedConfig, logger: Logger, storeC: StoreComponent) {
-  const { store } = storeC;
-  const accountsC = await AccountsComponent.open(store);
+  const { storage } = storeC;
+  const accountsC = await AccountsComponent.open(storage.accounts);
   const { accounts } = accountsC;
   const logging = new LoggingComponent(logger);
   const metricsC = new MetricsComponent();
   const { metrics } = metricsC;
-  const webhooksC = new WebhooksComponent({ config, store, metrics, log: logger });
+  const webhooksC = new WebhooksComponent({ config, storage, metrics, log: logger });
   const webhooks = webhooksC.dispatcher;
-  const metering = new MeteringComponent({ config, store, log: logger });
+  const metering = new MeteringComponent({ config, storage, log: logger });
   const { aggregator, usage } = metering;
   const limits = new LimitsComponent({ config, accounts, usage, aggregator, webhooks, metrics, log: logger });
   const { limiter } = limits;
@@ -96,7 +96,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger = createLo
   }
 
   // The store opens when built (the accounts load from it): closed here if building fails.
-  const storeC = new StoreComponent(config.storageUrl);
+  const storeC = await StoreComponent.open(config.storageUrl);
   let built: Awaited<ReturnType<typeof build>>;
   try {
     built = await build(config, logger, storeC);

@@ -34,6 +34,8 @@ declare -A NEEDED=(
   [g++]=g++
   [make]=make
   [python3]=python3
+  # The fleet tests start their own throw-away Redis servers (never the package's service).
+  [redis-server]=redis-server
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do

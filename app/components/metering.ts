@@ -8,8 +8,8 @@ import type { LoadedConfig } from '../../src/config/load.js';
 import type { Logger } from '../../src/logger.js';
 import { UsageAggregator } from '../../src/metering/aggregator.js';
 import { meteringSettings } from '../../src/metering/settings.js';
-import type { SqliteAccountStore } from '../../src/store/sqlite-account-store.js';
-import { SqliteUsageStore } from '../../src/store/sqlite-usage-store.js';
+import type { UsageStore } from '../../src/metering/types.js';
+import type { Storage } from '../../src/store/storage.js';
 import type { Component } from './component.js';
 
 /** network_usage.timeframe needs a restart (a new length mid-window would be ambiguous). */
@@ -17,7 +17,7 @@ export const METERING_KEYS = ['network_usage.write_interval', 'network_usage.arc
 
 export interface MeteringDeps {
   readonly config: LoadedConfig;
-  readonly store: SqliteAccountStore;
+  readonly storage: Storage;
   readonly log: Logger;
 }
 
@@ -25,12 +25,12 @@ export class MeteringComponent implements Component {
   readonly name = 'metering';
   readonly keys = METERING_KEYS;
   /** The usage ledger (flushed totals), read by the limiter and the usage API. */
-  readonly usage: SqliteUsageStore;
+  readonly usage: UsageStore;
   readonly aggregator: UsageAggregator;
 
   constructor(deps: MeteringDeps) {
     const m = meteringSettings(deps.config);
-    this.usage = new SqliteUsageStore(deps.store.db);
+    this.usage = deps.storage.usage;
     this.aggregator = new UsageAggregator({
       store: this.usage,
       timeframe: m.timeframe,

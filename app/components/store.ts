@@ -1,22 +1,24 @@
 /**
- * The store: the SQLite database holding accounts, usage and the webhook outbox. Opened when
- * built, as the components built after it read it (the accounts are loaded from it); closed last.
- * `storage` needs a restart.
+ * The store: accounts, usage and the webhook outbox (SQLite, or Redis for a fleet). Opened before
+ * the components built after it (the accounts are loaded from it); closed last. `storage` needs a
+ * restart.
  */
-import { openSqliteStore, type SqliteAccountStore } from '../../src/store/sqlite-account-store.js';
+import type { Storage } from '../../src/store/storage.js';
+import { openStorage } from '../storage.js';
 import type { Component } from './component.js';
 
 export class StoreComponent implements Component {
   readonly name = 'store';
-  readonly store: SqliteAccountStore;
 
-  constructor(storageUrl: string) {
-    this.store = openSqliteStore(storageUrl);
+  private constructor(readonly storage: Storage) {}
+
+  static async open(storageUrl: string): Promise<StoreComponent> {
+    return new StoreComponent(await openStorage(storageUrl));
   }
 
   async start(): Promise<void> {}
 
   stop(): Promise<void> {
-    return this.store.close();
+    return this.storage.close();
   }
 }

@@ -3,11 +3,10 @@
  * outbox and delivered with retries. Started before signaling and the relay, stopped after them,
  * so the last session.closed and usage events of a shutdown are stored and get a moment to go out.
  */
-import type { SqliteAccountStore } from '../../src/store/sqlite-account-store.js';
 import type { LoadedConfig } from '../../src/config/load.js';
 import type { Logger } from '../../src/logger.js';
 import type { FerryMetrics } from '../../src/metrics/index.js';
-import { SqliteWebhookOutbox } from '../../src/store/sqlite-webhook-outbox.js';
+import type { Storage } from '../../src/store/storage.js';
 import { WebhookDispatcher } from '../../src/webhooks/index.js';
 import type { Component } from './component.js';
 
@@ -15,7 +14,7 @@ export const WEBHOOKS_KEYS = ['webhooks'] as const;
 
 export interface WebhooksDeps {
   readonly config: LoadedConfig;
-  readonly store: SqliteAccountStore;
+  readonly storage: Storage;
   readonly metrics: FerryMetrics;
   readonly log: Logger;
 }
@@ -29,7 +28,7 @@ export class WebhooksComponent implements Component {
 
   constructor(deps: WebhooksDeps) {
     this.#log = deps.log;
-    const dispatcher = new WebhookDispatcher({ hooks: deps.config.config.webhooks, outbox: new SqliteWebhookOutbox(deps.store.db), log: deps.log.child({ component: 'webhooks' }) });
+    const dispatcher = new WebhookDispatcher({ hooks: deps.config.config.webhooks, outbox: deps.storage.outbox, log: deps.log.child({ component: 'webhooks' }) });
     this.dispatcher = dispatcher;
     this.#unobserve = deps.metrics.observe({ webhookBacklog: () => dispatcher.backlog() });
   }

@@ -22,6 +22,7 @@ export const RESTART_KEYS = [
   'data_plane',
   'relay_threads',
   'storage',
+  'cluster',
   'signaling.address',
   'signaling.public_host',
   'network_usage.timeframe',

@@ -5,11 +5,12 @@
  */
 import { z } from 'zod';
 import { isApiKeyShape } from '../accounts/keys.js';
-import { normalizeHost } from '../credentials/ice-servers.js';
 import { parseDuration, parseIntervalOrOff, parsePercent, parseSize, parseTimeframe, UnitError } from './units.js';
 import { WEBHOOK_EVENT_TYPES } from '../webhooks/outbox.js';
 import { originProblem } from './origin.js';
 import { DataPlaneSchema, RelayThreadsSchema } from './data-plane.js';
+import { ClusterSchema, publicHost, StorageSchema } from './cluster.js';
+import { RateLimitsSchema } from './rate-limits.js';
 import { cidrProblem, ipFamily, isUnspecifiedIp, NetSyntaxError, parseHostPort, parsePortRange } from './net.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -30,14 +31,6 @@ function syntax(expected: string, parse: (s: string) => unknown) {
 const hostPort = () => syntax('a string "host:port"', parseHostPort);
 /** Like hostPort, but port 0 ("any free port") is accepted. */
 const hostPortOrAny = () => syntax('a string "host:port"', (s) => parseHostPort(s, 0));
-
-/** A DNS name or an IP address (IPv6 with or without brackets), as put in a turn: URL. */
-const DNS_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
-const publicHost = z
-  .string({ error: 'expected a host name or an IP address' })
-  .refine((s) => (DNS_NAME.test(s) || ipFamily(s.replace(/^\[(.*)\]$/, '$1')) !== 0) && normalizeHost(s) !== null, {
-    error: (iss) => `${JSON.stringify(iss.input)} is not a host name or an IP address (no scheme, no port)`,
-  });
 
 /**
  * One entry of signaling.cors_origins: a serialized origin, compared as a string with the Origin
@@ -74,13 +67,6 @@ const SignalingSchema = z
   }, { error: 'expected an object {"address": "host:port", "admin_token": "...", "public_host": "...", "cors_origins": [...]}' })
   .prefault({})
   .describe('The signaling service: accounts and credentials over HTTP, signaling over WebSocket, the demo page.');
-
-const STORAGE = /^sqlite:.+$/;
-const StorageSchema = z
-  .string({ error: 'expected a string "sqlite:<file>"' })
-  .regex(STORAGE, { error: 'expected "sqlite:<file>" (e.g. sqlite:data/ferry.db) or "sqlite::memory:"' })
-  .default('sqlite:data/ferry.db')
-  .describe('Where accounts and API keys are stored: "sqlite:<file>", relative paths starting at the config file\'s directory (the working directory without a config file); "sqlite::memory:" keeps nothing across restarts.');
 
 const specificIp = z
   .string({ error: 'expected an IP address' })
@@ -256,22 +242,6 @@ const NonceSchema = z
   .prefault({})
   .describe('Stateless TURN nonces: no state per client; a nonce is valid only from the IP and port it was issued to.');
 
-const perIpBudget = (def: number, description: string) =>
-  z
-    .int({ error: 'expected a whole number, 0 for no limit' })
-    .nonnegative({ error: 'expected a whole number, 0 for no limit' })
-    .max(1_000_000, { error: 'must be at most 1000000' })
-    .default(def)
-    .describe(description);
-
-const RateLimitsSchema = z
-  .strictObject({
-    challenges_per_ip: perIpBudget(50, '401/438 challenge answers (they carry a REALM and a fresh NONCE, several times a minimal request) per second one source IP may get, sustained, with a burst of 3 seconds\' worth; past it, requests that would be challenged get no answer at all, so challenges cannot be reflected at line rate, and are counted in ferry_rate_limited_total{kind="challenge"}. Not budgeted: STUN Binding answers, 400 and 420 (at most about 2.5 times the size of the request), and challenges to a 5-tuple holding an allocation, for its own username. An ICE agent needs a few per allocation; a NAT may hide many users. 0: no limit.'),
-    auth_failures_per_ip: perIpBudget(60, 'Failed authentications (unknown user, wrong password, expired or revoked credential) per minute one source IP may make, all at once at most; past it, its signed requests are not verified and get no answer until the budget refills (counted in ferry_rate_limited_total{kind="auth-failure"}), except those from a 5-tuple holding an allocation, for its own username (their failures still count). Users behind one NAT share it. 0: no limit.'),
-  }, { error: 'expected an object {"challenges_per_ip": 50, "auth_failures_per_ip": 60}' })
-  .prefault({})
-  .describe('Budgets of unauthenticated TURN work per source IP (an IPv6 source per /64), kept in fixed-size tables (4096 slots; addresses sharing a slot share its budget). The admin API has its own: 10 failed admin tokens per minute per client IP, then 429.');
-
 export const ConfigSchema = z
   .strictObject({
     address: hostPort()
@@ -324,6 +294,7 @@ export const ConfigSchema = z
     quotas: QuotasSchema,
     signaling: SignalingSchema,
     storage: StorageSchema,
+    cluster: ClusterSchema,
     network_usage: NetworkUsageSchema,
     webhooks: WebhooksSchema,
     metrics: MetricsSchema,

@@ -52,7 +52,8 @@ describe('config defaults', () => {
       webhooks: [],
       metrics: {},
       nonce: { lifetime: '10m' },
-      rate_limits: { challenges_per_ip: 50, auth_failures_per_ip: 60 },
+      rate_limits: { challenges_per_ip: 50, auth_failures_per_ip: 60, allocations_per_account: 6000, allocations_per_ip: 120 },
+      cluster: { heartbeat: '2s', ttl: '10s' },
       log_level: 'info',
     });
   });

@@ -75,7 +75,15 @@ describe('signaling and storage config', () => {
       assert.match(problems({ signaling: { public_host: host } }), /signaling\.public_host:/, host);
     }
     assert.match(problems({ signaling: { adress: '0.0.0.0:1' } }), /adress/);
-    assert.match(problems({ storage: 'redis://localhost' }), /storage: expected "sqlite:<file>"/);
+    assert.match(problems({ storage: 'postgres://localhost' }), /storage: expected "sqlite:<file>"/);
+    assert.match(problems({ storage: 'redis://localhost:6379/16' }), /storage: the database must be a number 0-15/);
+    assert.match(problems({ storage: 'redis://:6379' }), /storage: /);
+    assert.equal(parseConfig({ storage: 'redis://user:pw@10.0.0.5:6380/2' }).storageUrl, 'redis://user:pw@10.0.0.5:6380/2');
+    assert.equal(parseConfig({ storage: 'rediss://redis.example.org' }).storageUrl, 'rediss://redis.example.org');
+    assert.match(problems({ cluster: { heartbeat: '5s', ttl: '6s' } }), /cluster\.ttl: must be more than twice cluster\.heartbeat/);
+    assert.match(problems({ cluster: { node_id: 'a b' } }), /cluster\.node_id: expected 1-63 letters/);
+    assert.match(problems({ cluster: { public_host: 'https://x' } }), /cluster\.public_host:/);
+    assert.match(problems({ cluster: { heartbeat: '10ms' } }), /cluster\.heartbeat: must be between/);
     assert.match(problems({ storage: 'sqlite:' }), /storage:/);
   });
 });
