@@ -9,7 +9,9 @@ import type { LoadedConfig } from '../src/config/load.js';
 import { diffConfig, type ConfigDiff } from '../src/config/reload.js';
 import { createLogger, type Logger } from '../src/logger.js';
 import type { TlsCredentials } from '../turn/index.js';
+import { clusterIdentity } from './cluster/identity.js';
 import { AccountsComponent } from './components/accounts.js';
+import { ClusterComponent } from './components/cluster.js';
 import type { Component } from './components/component.js';
 import { LimitsComponent } from './components/limits.js';
 import { LoggingComponent } from './components/logging.js';
@@ -57,7 +59,9 @@ export interface FerryHandle {
 /** Everything Ferry runs, built in dependency order; nothing listens or ticks yet. */
 async function build(config: LoadedConfig, logger: Logger, storeC: StoreComponent) {
   const { storage } = storeC;
-  const accountsC = await AccountsComponent.open(storage.accounts);
+  // null with SQLite storage: one node, no fleet.
+  const identity = clusterIdentity(config);
+  const accountsC = await AccountsComponent.open(storage.accounts, identity, logger);
   const { accounts } = accountsC;
   const logging = new LoggingComponent(logger);
   const metricsC = new MetricsComponent();
@@ -70,14 +74,18 @@ async function build(config: LoadedConfig, logger: Logger, storeC: StoreComponen
   const { limiter } = limits;
   // Last of what it reads: it subscribes to account changes, the hard limit and metering.
   const turn = await TurnComponent.create({ config, accounts, aggregator, limiter, metrics, webhooks, log: logger });
-  const signaling = new SignalingComponent({ config, accounts, relay: turn, usage, aggregator, limiter, metrics, log: logger });
+  const cluster = new ClusterComponent({ config, identity, relay: turn, log: logger });
+  const signaling = new SignalingComponent({ config, accounts, relay: turn, usage, aggregator, limiter, metrics, cluster, log: logger });
   // Start order: what a part reads is running before it starts. The limiter checks once before
   // the relay listens, so no over-limit Allocate slips in at start; signaling answers last, once
   // the relay it hands out URLs for is bound and the usage it reports and limits is loaded.
   // Stop is the reverse: signaling first (no new credentials or calls; its close is bounded),
   // then the relay (its allocations' last counts and session.closed events), the limiter, the
   // final usage write, the webhook deliveries (the last events) and the store.
-  const order: Component[] = [storeC, accountsC, logging, metricsC, webhooksC, metering, limits, turn, signaling];
+  // The relay registry: joins once the relay listens (its ports are in the entry); on stop it
+  // publishes 'draining' before anything closes (cluster.drain, stopped first), and leaves the
+  // registry once the relay is closed (cluster.exit, stopped right after the relay).
+  const order: Component[] = [storeC, accountsC, logging, metricsC, webhooksC, metering, limits, cluster.exit, turn, cluster.join, signaling, cluster.drain];
   return { order, accounts, aggregator, turn, signaling };
 }
 

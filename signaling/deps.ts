@@ -7,6 +7,8 @@ import type { AccountService } from '../src/accounts/service.js';
 import type { IceServerIssuer } from '../src/credentials/ice-servers.js';
 import type { SignalTokens } from '../src/credentials/signal-token.js';
 import type { UsageQuery } from '../src/metering/query.js';
+import type { RelayEntry } from '../src/cluster/types.js';
+import type { RelayTarget } from '../src/credentials/ice-servers.js';
 import type { HttpTimeouts } from './timeouts.js';
 import type { SignalLimits } from './ws/limits.js';
 
@@ -56,6 +58,26 @@ export interface SignalingDeps {
   readonly signalLimits?: Partial<SignalLimits>;
   /** GET /metrics (Prometheus text). Absent: no /metrics route. */
   readonly metrics?: MetricsEndpoint;
+  /**
+   * The relay registry: GET /v1/relays, and the relays /v1/ice-servers hands out in a fleet.
+   * Absent: no /v1/relays route, /v1/ice-servers hands out this node's URLs.
+   */
+  readonly relays?: RelayFleet;
+  /** What /healthz reports as degraded (e.g. Redis unreachable); absent or empty: ok. */
+  readonly healthProblems?: () => readonly string[];
+}
+
+/** What signaling reads of the relay registry (src/cluster/); the composition root provides it. */
+export interface RelayFleet {
+  /** This node's id in the registry. */
+  readonly nodeId: string;
+  /** The live entries read from the registry now; null while its storage is unreachable. */
+  read(): Promise<RelayEntry[] | null>;
+  /**
+   * The relays /v1/ice-servers hands out, chosen by load (`region` preferred), from the node's
+   * in-memory view; undefined: one node, its own URLs as always; empty: no live relay known.
+   */
+  pick(region: string | undefined): readonly RelayTarget[] | undefined;
 }
 
 /** What GET /metrics serves; src/metrics/ provides it. */

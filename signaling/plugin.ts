@@ -24,6 +24,7 @@ import { credentialRoutes } from './routes/credentials.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { relayRoutes } from './routes/relays.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { usageRoutes } from './routes/usage.js';
 import { signalingSocket } from './ws/index.js';
@@ -53,7 +54,7 @@ export async function signalingPlugin(app: FastifyInstance, deps: SignalingDeps)
   // Before any route: it marks the routes that never get CORS as they are added.
   await installCors(app, () => deps.corsOrigins);
 
-  void app.register(healthRoutes);
+  void app.register(healthRoutes(deps.healthProblems));
   void app.register(openApiRoutes);
   if (deps.metrics) void app.register(metricsRoutes(deps.metrics));
   // Admin API: the admin token is checked before the body is even read.
@@ -63,6 +64,7 @@ export async function signalingPlugin(app: FastifyInstance, deps: SignalingDeps)
     await admin.register(accountRoutes(deps));
     await admin.register(apiKeyRoutes(deps));
     await admin.register(sessionRoutes(deps));
+    if (deps.relays) await admin.register(relayRoutes(deps.relays));
   });
   // Account API: an API key or a signaling token.
   void app.register(async (account) => {

@@ -18,6 +18,7 @@ import { liveUsage } from '../../src/metering/query.js';
 import type { UsageStore } from '../../src/metering/types.js';
 import type { FerryMetrics } from '../../src/metrics/index.js';
 import { buildSignalingApp } from '../../signaling/app.js';
+import type { ClusterComponent } from './cluster.js';
 import type { Component } from './component.js';
 import { listenError } from './listen-error.js';
 import type { TurnComponent } from './turn.js';
@@ -40,6 +41,8 @@ export interface SignalingComponentDeps {
   readonly aggregator: UsageAggregator;
   readonly limiter: UsageLimiter;
   readonly metrics: FerryMetrics;
+  /** The relay registry: /v1/relays, the relays /v1/ice-servers hands out, /healthz's problems. */
+  readonly cluster?: ClusterComponent;
   readonly log: Logger;
 }
 
@@ -97,6 +100,7 @@ export class SignalingComponent implements Component {
       closeSessions: (predicate) => relay.closeAllocations(predicate, 'admin'),
       usage: liveUsage(this.#deps.usage, this.#deps.aggregator),
       usageLimited: (accountId) => this.#deps.limiter.limited(accountId),
+      ...(this.#deps.cluster ? { relays: this.#deps.cluster.fleet, healthProblems: () => this.#deps.cluster?.registry.problems() ?? [] } : {}),
       metrics: {
         // `metrics` (its token) needs a restart: the token of the start.
         ...(config.config.metrics.token !== undefined ? { token: config.config.metrics.token } : {}),

@@ -36,6 +36,20 @@ const Ttl = (what: string, range: TtlRange) =>
 const TtlBody = (what: string, range: TtlRange) =>
   z.preprocess((body) => body ?? {}, z.strictObject({ ttl: Ttl(what, range) }).describe('Optional; no body is the same as {}.'));
 
+const IceServersBody = z.preprocess(
+  (body) => body ?? {},
+  z
+    .strictObject({
+      ttl: Ttl('TURN credential', ICE_TTL),
+      region: z
+        .string({ error: 'expected a region name such as "eu-west"' })
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { error: 'expected 1-63 letters, digits, ".", "_" or "-"' })
+        .optional()
+        .describe('Preferred region of the relays (cluster.region of the nodes): its relays are chosen first, others only when it has fewer than two live ones. Ignored by a single node.'),
+    })
+    .describe('Optional; no body is the same as {}.'),
+);
+
 const IceServersResponse = z.object({
   iceServers: z
     .array(
@@ -54,11 +68,11 @@ export function credentialRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
     app.post('/v1/ice-servers', {
       schema: {
         summary: 'TURN credentials for RTCPeerConnection',
-        description: 'The URLs use signaling.public_host, or else the host of the request. 429 (code usage_limit) while the account is over its soft usage limit or the global one, until the timeframe ends.',
+        description: 'One node: the URLs use signaling.public_host, or else the host of the request. A fleet (storage redis://): one entry per relay, two when at least two are live and not draining, chosen by load (the lighter of two picked at random; relays of the requested region first), each with the relay\'s cluster.public_host and ports and the same credential, which every node accepts (the nodes share auth_secrets); 503 (code no_relays) when no live relay is known. 429 (code usage_limit) while the account is over its soft usage limit or the global one, until the timeframe ends.',
         tags: ['account'],
         security: ACCOUNT_SECURITY,
         [OPTIONAL_BODY]: true,
-        body: TtlBody('TURN credential', ICE_TTL),
+        body: IceServersBody,
         response: { 200: IceServersResponse, ...errors(400, 401, 413, 415, 429, 503) },
       },
     }, async (request) => {
@@ -66,7 +80,11 @@ export function credentialRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
       if (deps.usageLimited?.(accountId) === true) {
         throw new ApiError(429, 'usage_limit', 'usage limit reached for this timeframe: no new TURN credentials until it ends');
       }
-      const issued = deps.iceServers.issue(accountId, request.body.ttl, request.host);
+      const relays = deps.relays?.pick(request.body.region);
+      if (relays !== undefined && relays.length === 0) {
+        throw new ApiError(503, 'no_relays', 'no live relay is known: the relay registry is empty or unreachable');
+      }
+      const issued = deps.iceServers.issue(accountId, request.body.ttl, request.host, relays);
       return { iceServers: [...issued.iceServers], expires_at: issued.expires_at };
     });
 

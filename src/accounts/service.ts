@@ -3,7 +3,13 @@
  * TURN auth path) current and closing live allocations through the subscribed relays (RelayControl) when an account is
  * disabled, deleted or has its credentials revoked. Absence is a value (undefined / false / null);
  * invalid input throws an AccountError with code 'invalid'.
+ *
+ * In a fleet (an AccountChangeBus given), every change written here is announced to the other
+ * nodes, and a change announced by another node is reloaded from the store and applied exactly as
+ * the local change was: directory, limits, caps, closed allocations, the access-revoked listeners.
  */
+import type { AccountChange, AccountChangeBus } from './change-bus.js';
+import { AccountChangeQueue, type PendingChange } from './change-queue.js';
 import { AccountDirectory } from './directory.js';
 import { AccountError } from './errors.js';
 import { apiKeyPrefix, hashApiKey, isApiKeyShape, newAccountId, newApiKey, newApiKeyId } from './keys.js';
@@ -81,6 +87,13 @@ function stateOf(account: Account): AccountState {
  */
 export type AccessRevokedListener = (accountId: string, apiKeyId?: string) => void;
 
+export interface AccountServiceOptions {
+  /** Announces this node's changes and brings the other nodes' (a fleet); absent: one node. */
+  readonly bus?: AccountChangeBus;
+  /** Told when applying another node's change failed (the store was unreachable): for a log line. */
+  readonly onRemoteError?: (err: unknown, what: string) => void;
+}
+
 export class AccountService {
   readonly #store: AccountStore;
   readonly #directory: AccountDirectory;
@@ -91,18 +104,32 @@ export class AccountService {
   readonly #limits = new Map<string, number>();
   /** Per-account bandwidth caps (bytes per second), read by the relay when an allocation starts. */
   readonly #maxBps = new Map<string, number>();
+  readonly #bus: AccountChangeBus | undefined;
+  readonly #remote: AccountChangeQueue | undefined;
+  readonly #unsubscribeBus: (() => void) | undefined;
 
-  constructor(store: AccountStore, directory: AccountDirectory, now: () => number) {
+  constructor(store: AccountStore, directory: AccountDirectory, now: () => number, options: AccountServiceOptions = {}) {
     this.#store = store;
     this.#directory = directory;
     this.#now = now;
+    const { bus, onRemoteError } = options;
+    this.#bus = bus;
+    if (bus !== undefined) {
+      const queue = new AccountChangeQueue({
+        apply: (change) => this.#applyRemote(change),
+        resync: () => this.#resync(),
+        failed: (err, what) => onRemoteError?.(err, what),
+      });
+      this.#remote = queue;
+      this.#unsubscribeBus = bus.subscribe({ change: (c) => queue.add(c), resync: () => queue.resync() });
+    }
   }
 
   /** A service whose directory is warmed from `store.states()` (deleted accounts included). */
-  static async open(store: AccountStore, now: () => number): Promise<AccountService> {
+  static async open(store: AccountStore, now: () => number, options: AccountServiceOptions = {}): Promise<AccountService> {
     const directory = new AccountDirectory();
     directory.load(await store.states());
-    const service = new AccountService(store, directory, now);
+    const service = new AccountService(store, directory, now, options);
     for (const a of await store.listAccounts()) {
       if (a.limitBytes !== undefined) service.#limits.set(a.id, a.limitBytes);
       if (a.maxBps !== undefined) service.#maxBps.set(a.id, a.maxBps);
@@ -147,6 +174,7 @@ export class AccountService {
     };
     await this.#store.createAccount(account);
     this.#directory.set(stateOf(account));
+    this.#publish({ accountId: account.id });
     const { apiKey } = await this.#addKey(account.id);
     return { account, apiKey };
   }
@@ -171,6 +199,15 @@ export class AccountService {
     if (update.max_bps !== undefined) patch.maxBps = validateMaxBps(update.max_bps);
     const account = await this.#store.updateAccount(id, patch);
     if (account === undefined) return undefined;
+    this.#applyAccount(account);
+    if (account.disabled) this.#closeAllocations(id);
+    this.#publish({ accountId: id, closed: account.disabled });
+    return account;
+  }
+
+  /** Takes an account as stored into memory: limit, bandwidth cap (applied to the relays), directory. */
+  #applyAccount(account: Account): void {
+    const id = account.id;
     if (account.limitBytes !== undefined) this.#limits.set(id, account.limitBytes);
     else this.#limits.delete(id);
     const bps = account.maxBps ?? 0;
@@ -180,19 +217,23 @@ export class AccountService {
       for (const relay of this.#relays) relay.setAccountMaxBps(id, bps);
     }
     this.#directory.set(stateOf(account));
-    if (account.disabled) this.#closeAllocations(id);
-    return account;
+  }
+
+  /** Forgets a deleted account (its state stays known as 'deleted'). */
+  #applyDeleted(id: string): void {
+    this.#limits.delete(id);
+    this.#maxBps.delete(id);
+    const previous = this.#directory.state(id);
+    this.#directory.set({ id, status: 'deleted', credentialsNotBefore: previous?.credentialsNotBefore ?? 0 });
   }
 
   /** Soft delete; false for an unknown or already deleted account. Closes live allocations. */
   async deleteAccount(id: string): Promise<boolean> {
     const deleted = await this.#store.deleteAccount(id, this.#now());
     if (!deleted) return false;
-    this.#limits.delete(id);
-    this.#maxBps.delete(id);
-    const previous = this.#directory.state(id);
-    this.#directory.set({ id, status: 'deleted', credentialsNotBefore: previous?.credentialsNotBefore ?? 0 });
+    this.#applyDeleted(id);
     this.#closeAllocations(id);
+    this.#publish({ accountId: id, closed: true });
     return true;
   }
 
@@ -215,6 +256,7 @@ export class AccountService {
   async revokeApiKey(id: string, keyId: string): Promise<boolean> {
     if (!(await this.#store.revokeApiKey(id, keyId, this.#now()))) return false;
     this.#notifyRevoked(id, keyId);
+    this.#publish({ accountId: id, apiKeyId: keyId });
     return true;
   }
 
@@ -230,7 +272,9 @@ export class AccountService {
     const account = await this.#store.updateAccount(id, { credentialsNotBefore: notBefore });
     if (account === undefined) return undefined;
     this.#directory.set(stateOf(account));
-    return { closed: this.#closeAllocations(id) };
+    const closed = this.#closeAllocations(id);
+    this.#publish({ accountId: id, closed: true });
+    return { closed };
   }
 
   /** The active account of a valid, unrevoked API key; null otherwise (never throws on bad input). */
@@ -266,6 +310,64 @@ export class AccountService {
   onAccessRevoked(listener: AccessRevokedListener): () => void {
     this.#revokedListeners.push(listener);
     return () => remove(this.#revokedListeners, listener);
+  }
+
+  /** Stops following the other nodes' changes (the bus itself is closed by its owner). */
+  close(): void {
+    this.#unsubscribeBus?.();
+  }
+
+  /** Resolves once the other nodes' changes received so far are applied (tests, stop). */
+  async settled(): Promise<void> {
+    await this.#remote?.idle();
+  }
+
+  #publish(change: AccountChange): void {
+    this.#bus?.publish(change);
+  }
+
+  /**
+   * Another node changed this account: reload it from the store and do what the change did
+   * there. An account the store no longer has but this node knew is deleted; an account neither
+   * knows is ignored. Allocations close when the sending node closed them, or when the reload
+   * shows access lost since this node last knew it (messages merged in a burst).
+   */
+  async #applyRemote(change: PendingChange): Promise<void> {
+    const id = change.accountId;
+    const previous = this.#directory.state(id);
+    const account = await this.#store.getAccount(id);
+    let lost: boolean;
+    if (account === undefined) {
+      if (previous === undefined) return;
+      lost = previous.status !== 'deleted';
+      if (lost) this.#applyDeleted(id);
+    } else {
+      this.#applyAccount(account);
+      lost = (account.disabled && previous?.status === 'active') || account.credentialsNotBefore > (previous?.credentialsNotBefore ?? 0);
+    }
+    if (change.closed || lost) this.#closeAllocations(id);
+    for (const keyId of change.apiKeyIds) this.#notifyRevoked(id, keyId);
+  }
+
+  /** Changes may have been missed: reload every account, acting on the ones whose access ended. */
+  async #resync(): Promise<void> {
+    const [states, accounts] = await Promise.all([this.#store.states(), this.#store.listAccounts()]);
+    const live = new Map(accounts.map((a) => [a.id, a]));
+    for (const state of states) {
+      const previous = this.#directory.state(state.id);
+      const account = live.get(state.id);
+      if (account !== undefined) this.#applyAccount(account);
+      else {
+        // Deleted, or made between the two reads: its state as stored, no limit or cap kept.
+        this.#limits.delete(state.id);
+        this.#maxBps.delete(state.id);
+        this.#directory.set(state);
+      }
+      const lost =
+        previous !== undefined &&
+        ((previous.status === 'active' && state.status !== 'active') || state.credentialsNotBefore > previous.credentialsNotBefore);
+      if (lost) this.#closeAllocations(state.id);
+    }
   }
 
   #closeAllocations(id: string): number {

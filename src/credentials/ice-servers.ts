@@ -2,6 +2,10 @@
  * ICE server lists for WebRTC clients (RTCConfiguration.iceServers) with Ferry-minted TURN REST
  * credentials `<expiry>:<accountId>:<issuedAtMs>` (see ./rest.ts), so that revoking an account's
  * credentials refuses exactly those minted before the revocation.
+ *
+ * One node hands out its own URLs. In a fleet the caller chooses the relays (src/cluster/select.ts)
+ * and passes them in: one entry per relay, each with the same credential, which every node of the
+ * fleet accepts because they share auth_secrets (the credential is an HMAC over the secret).
  */
 import { isIPv6 } from 'node:net';
 import { CredentialError } from './errors.js';
@@ -25,8 +29,23 @@ export interface IceServerIssuerOptions {
   readonly now: () => number;
 }
 
+export interface IceServer {
+  urls: string[];
+  username: string;
+  credential: string;
+}
+
+/** A relay of the fleet to hand out: its public host and the ports it listens on per transport. */
+export interface RelayTarget {
+  readonly host: string;
+  readonly udpPort?: number;
+  readonly tcpPort?: number;
+  readonly tlsPort?: number;
+}
+
 export interface IceServers {
-  readonly iceServers: [{ urls: string[]; username: string; credential: string }];
+  /** One entry (this node), or one per chosen relay of the fleet. */
+  readonly iceServers: IceServer[];
   /** ISO 8601 expiry of the credential. */
   readonly expires_at: string;
 }
@@ -105,24 +124,41 @@ export class IceServerIssuer {
   }
 
   /**
-   * Credentials for `accountId` and the URLs to reach Ferry at publicHost ?? requestHost.
-   * Throws CredentialError 'no_secret' without a secret, 'invalid' for an unusable host or a TTL
-   * out of range.
+   * Credentials for `accountId` and the URLs to reach Ferry at publicHost ?? requestHost, or,
+   * given `relays` (a fleet's chosen relays, not empty), the URLs of each of them. Throws
+   * CredentialError 'no_secret' without a secret, 'invalid' for an unusable host or a TTL out of
+   * range.
    */
-  issue(accountId: string, ttlSeconds: number | undefined, requestHost: string): IceServers {
+  issue(accountId: string, ttlSeconds: number | undefined, requestHost: string, relays?: readonly RelayTarget[]): IceServers {
     const secret = this.#secret();
     if (secret === undefined || secret.length === 0) {
       throw new CredentialError('no_secret', 'TURN credentials are unavailable: no auth_secrets are configured');
     }
-    const host = this.#publicHost ?? normalizeHost(requestHost);
-    if (host === null) throw new CredentialError('invalid', 'the request host is not a host name or IP');
+    let targets: readonly RelayTarget[];
+    if (relays !== undefined && relays.length > 0) targets = relays;
+    else {
+      const host = this.#publicHost ?? normalizeHost(requestHost);
+      if (host === null) throw new CredentialError('invalid', 'the request host is not a host name or IP');
+      const p = this.#turnPort;
+      targets = [{ host, udpPort: p, tcpPort: p, ...(this.#tlsPort !== undefined ? { tlsPort: this.#tlsPort } : {}) }];
+    }
     const cred = mintRestCredential(secret, accountId, this.ttl(ttlSeconds), this.#now(), { issuedAt: true });
-    const p = this.#turnPort;
-    const urls = [`stun:${host}:${p}`, `turn:${host}:${p}?transport=udp`, `turn:${host}:${p}?transport=tcp`];
-    if (this.#tlsPort !== undefined) urls.push(`turns:${host}:${this.#tlsPort}?transport=tcp`);
-    return {
-      iceServers: [{ urls, username: cred.username, credential: cred.password }],
-      expires_at: new Date(cred.expiresAt).toISOString(),
-    };
+    const iceServers: IceServer[] = [];
+    for (const t of targets) {
+      const urls = urlsOf(t);
+      if (urls.length > 0) iceServers.push({ urls, username: cred.username, credential: cred.password });
+    }
+    return { iceServers, expires_at: new Date(cred.expiresAt).toISOString() };
   }
+}
+
+/** stun: and turn: over UDP, turn: over TCP, turns: over TLS, as far as the relay listens on them. */
+function urlsOf(t: RelayTarget): string[] {
+  const host = normalizeHost(t.host);
+  if (host === null) return [];
+  const urls: string[] = [];
+  if (t.udpPort !== undefined) urls.push(`stun:${host}:${t.udpPort}`, `turn:${host}:${t.udpPort}?transport=udp`);
+  if (t.tcpPort !== undefined) urls.push(`turn:${host}:${t.tcpPort}?transport=tcp`);
+  if (t.tlsPort !== undefined) urls.push(`turns:${host}:${t.tlsPort}?transport=tcp`);
+  return urls;
 }
