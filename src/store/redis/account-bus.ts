@@ -4,7 +4,7 @@
  * it from the store. Pub/sub may lose messages while a node is disconnected, so after every
  * (re)connect the subscriber first subscribes, then asks for a full resync: nothing written
  * before the subscription took effect is missed. A publish that fails (Redis away) is kept,
- * bounded, and sent again once the connection is back.
+ * bounded, and sent again RESEND_DELAY_MS after the connection is back.
  *
  * Incoming messages are external input: over MAX_MESSAGE_BYTES, not JSON, or with fields out of
  * shape, they are ignored. A node ignores its own messages (it applied the change already).
@@ -20,6 +20,12 @@ export const ACCOUNTS_CHANNEL = `${KEY_PREFIX}accounts`;
 export const MAX_MESSAGE_BYTES = 512;
 /** Failed publishes kept for a resend (more: the oldest are dropped; the others' resync covers them). */
 const MAX_UNSENT = 1000;
+/**
+ * How long after its reconnect a node resends what it could not publish: the other nodes'
+ * subscribers, cut by the same outage, are subscribed again by then (pub/sub keeps nothing for a
+ * node that is not subscribed). What they still miss of account state, their resync covers.
+ */
+export const RESEND_DELAY_MS = 1000;
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** The change in `text`, and who sent it; null when it is not a well-formed message. */
@@ -63,7 +69,9 @@ export class RedisAccountBus implements AccountChangeBus {
     // ioredis needs an 'error' listener; the reconnects are its own.
     this.#pub.on('error', () => {});
     this.#sub.on('error', () => {});
-    this.#pub.on('ready', () => this.#resend());
+    this.#pub.on('ready', () => {
+      if (this.#unsent.length > 0) setTimeout(() => this.#resend(), RESEND_DELAY_MS).unref();
+    });
     this.#sub.on('ready', () => void this.#subscribe());
     this.#sub.on('message', (channel: string, message: string) => {
       if (channel === ACCOUNTS_CHANNEL) this.#receive(message);
