@@ -23,7 +23,7 @@ export interface TestAppOptions {
   /** Allocations RelayControl claims to close per call. */
   readonly closedPerCall?: number;
   /** Relay session and usage deps (without them the sessions and usage routes do not exist). */
-  readonly relay?: Pick<SignalingDeps, 'relaySessions' | 'closeSessions' | 'now' | 'usage' | 'usageLimited'>;
+  readonly relay?: Pick<SignalingDeps, 'relaySessions' | 'closeSessions' | 'now' | 'usage' | 'usageLimited' | 'relays' | 'healthProblems'>;
   /** HTTP server time limits (short ones for the timeout tests). */
   readonly httpTimeouts?: SignalingDeps['httpTimeouts'];
   /** Signaling WebSocket limits (a short heartbeat for the token expiry tests). */
@@ -36,7 +36,13 @@ export interface TestAppOptions {
 
 /** With a relay (no live sessions) and an empty usage ledger: every route exists, as in a running Ferry. */
 export const WIRED: TestAppOptions = {
-  relay: { relaySessions: () => [], closeSessions: () => 0, usage: { usage: async () => [] } },
+  relay: {
+    relaySessions: () => [],
+    closeSessions: () => 0,
+    usage: { usage: async () => [] },
+    // One node, as with SQLite storage: it lists itself, /v1/ice-servers hands out its own URLs.
+    relays: { nodeId: 'local', read: async () => [], pick: () => undefined },
+  },
 };
 
 export interface TestApp {
