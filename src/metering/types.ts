@@ -31,6 +31,10 @@ export interface SessionRecord extends Counters {
 
 /** What one flush writes, in one transaction. */
 export interface FlushBatch {
+  /** Who wrote the batch (node id and boot id): unique per process run. */
+  readonly writer: string;
+  /** 1, 2, 3... per writer; a failed batch is retried with the same seq. A store applies a batch at most once: only when seq is above the last one it applied for the writer. */
+  readonly seq: number;
   /** Start of the hour bucket (ms since the epoch, UTC) the deltas are added to. */
   readonly hour: number;
   /** Start of the timeframe the deltas are added to. */
