@@ -17,18 +17,17 @@
  */
 import type { Redis } from 'ioredis';
 import type { ArchivedTimeframe, Counters, FlushBatch, SessionRecord, Timeframe, UsageFilter, UsageRow, UsageStore } from '../../metering/types.js';
-import { addCounters, DAY_MS, dayOf, HOUR_MS, zeroCounters } from '../../metering/types.js';
+import { addCounters, checkBatchIdentity, DAY_MS, dayOf, HOUR_MS, zeroCounters } from '../../metering/types.js';
 import { KEY_PREFIX, redisCall } from './client.js';
 import { execAll, RedisScript } from './script.js';
 
 /** Session records kept fleet-wide (the newest), and per account. SQLite keeps every one. */
 export const SESSIONS_KEPT = 100_000;
 export const SESSIONS_KEPT_PER_ACCOUNT = 10_000;
-/** How long a writer's watermark outlives its last batch (a writer is one process run). */
-export const WRITER_TTL_S = 7 * 24 * 3600;
+/** How long a writer's watermark outlives its last batch (a writer is one process run; as SQLite's WRITER_RETENTION_MS). */
+export const WRITER_TTL_S = 30 * 24 * 3600;
 /** Hours, timeframes or archives read per ZRANGE page. */
 const PAGE = 200;
-const MAX_WRITER_LENGTH = 256;
 
 const K = {
   hour: (t: number | string) => `${KEY_PREFIX}usage:hour:${t}`,
@@ -143,9 +142,23 @@ function archiveOf(f: Record<string, string>): ArchivedTimeframe {
   return { start, end, archivedAt, accounts: rowsOf(f, start, end) };
 }
 
+export interface RedisUsageStoreOptions {
+  /** Session records kept fleet-wide; default SESSIONS_KEPT. */
+  readonly sessionsKept?: number;
+  /** Session records kept per account; default SESSIONS_KEPT_PER_ACCOUNT. */
+  readonly sessionsKeptPerAccount?: number;
+}
+
 export class RedisUsageStore implements UsageStore {
+  readonly #kept: number;
+  readonly #keptPerAccount: number;
+
   /** `redis`: a connected client (createRedis); the caller closes it. */
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: Redis, opts: RedisUsageStoreOptions = {}) {
+    this.#kept = opts.sessionsKept ?? SESSIONS_KEPT;
+    this.#keptPerAccount = opts.sessionsKeptPerAccount ?? SESSIONS_KEPT_PER_ACCOUNT;
+    for (const n of [this.#kept, this.#keptPerAccount]) if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`RedisUsageStore: session bounds must be whole numbers ≥ 1; got ${n}`);
+  }
 
   async timeframe(): Promise<Timeframe | null> {
     const [start, lengthMs] = await redisCall('read the usage timeframe', () => this.redis.hmget(K.current, 'start', 'lengthMs'));
@@ -160,11 +173,8 @@ export class RedisUsageStore implements UsageStore {
   }
 
   async record(batch: FlushBatch): Promise<void> {
-    if (typeof batch.writer !== 'string' || batch.writer.length === 0 || batch.writer.length > MAX_WRITER_LENGTH) {
-      throw new RangeError(`usage record: writer must be a string of 1 to ${MAX_WRITER_LENGTH} characters`);
-    }
-    if (!Number.isSafeInteger(batch.seq) || batch.seq < 1) throw new RangeError(`usage record: seq must be a positive integer, got ${batch.seq}`);
-    const args: (string | number)[] = [batch.seq, WRITER_TTL_S, batch.hour, batch.timeframeStart, batch.deltas.length, SESSIONS_KEPT, SESSIONS_KEPT_PER_ACCOUNT];
+    checkBatchIdentity(batch);
+    const args: (string | number)[] = [batch.seq, WRITER_TTL_S, batch.hour, batch.timeframeStart, batch.deltas.length, this.#kept, this.#keptPerAccount];
     for (const d of batch.deltas) {
       args.push(d.account, count(d.bytesToPeer, 'bytesToPeer'), count(d.bytesToClient, 'bytesToClient'), count(d.packetsToPeer, 'packetsToPeer'), count(d.packetsToClient, 'packetsToClient'));
     }
