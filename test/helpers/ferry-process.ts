@@ -45,6 +45,11 @@ export interface FerryProcess {
   running(): boolean;
   /** Sends `signal` to the server (SIGHUP: reload its config). */
   signal(signal: NodeJS.Signals): void;
+  /**
+   * kill -9 of the server itself (a crash: no handler runs). Sent to the process group, since a
+   * SIGKILL to the guard alone would leave the server running as an orphan.
+   */
+  kill(): void;
   stop(): Promise<void>;
   logs(): string;
 }
@@ -114,6 +119,14 @@ export async function startFerryProcess(overrides: Partial<FerryConfig> = {}, op
     config,
     running: () => !exited(child),
     signal: (signal) => void child.kill(signal),
+    kill: () => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    },
     stop,
     logs: () => out,
   };
