@@ -311,25 +311,15 @@ export class UsageAggregator {
     return this.#stopping;
   }
 
-  /** The loud error of a final write given up on: writer, seq and totals (no account names). */
-  #logLost(err: unknown, bound: number): void {
+  /** What is not in the ledger yet, as totals (no account names): the unacknowledged batch (it may have landed) and the rest. */
+  #notWritten() {
     const p = this.#out.pending;
-    if (p === undefined && this.#unwritten.size === 0 && this.#ended.length === 0) {
-      this.#o.log?.error({ err }, 'the final usage flush failed (the timeframe rollover); every count is in the ledger');
-      return;
-    }
     const t = (x: ReturnType<typeof batchTotals>) => ({ bytes_to_peer: x.bytesToPeer, bytes_to_client: x.bytesToClient, packets_to_peer: x.packetsToPeer, packets_to_client: x.packetsToClient, accounts: x.accounts, sessions: x.sessions });
-    this.#o.log?.error(
-      {
-        err,
-        writer: this.#out.writer,
-        retried_ms: bound,
-        // The unacknowledged batch may have landed (a lost reply); the rest was never written.
-        unacknowledged: p === undefined ? null : { seq: p.seq, ...t(batchTotals(p.deltas, p.sessions.length)) },
-        unwritten: t(batchTotals([...this.#unwritten].map(([account, c]) => ({ account, ...c })), this.#ended.length)),
-      },
-      `USAGE LOST: the final usage write kept failing for ${bound} ms (storage unreachable); the counts logged here are missing from the ledger`,
-    );
+    return {
+      writer: this.#out.writer,
+      unacknowledged: p === undefined ? null : { seq: p.seq, ...t(batchTotals(p.deltas, p.sessions.length)) },
+      unwritten: t(batchTotals([...this.#unwritten].map(([account, c]) => ({ account, ...c })), this.#ended.length)),
+    };
   }
 
   async #finalFlush(): Promise<void> {
@@ -341,10 +331,19 @@ export class UsageAggregator {
       } catch (err) {
         const left = this.#deadline - Date.now();
         if (left <= 0) {
-          this.#logLost(err, bound);
+          const missing = this.#notWritten();
+          if (missing.unacknowledged === null && missing.unwritten.accounts === 0 && missing.unwritten.sessions === 0) {
+            this.#o.log?.error({ err }, 'the final usage flush failed (the timeframe rollover); every count is in the ledger');
+          } else {
+            this.#o.log?.error(
+              { err, retried_ms: bound, ...missing },
+              `USAGE LOST: the final usage write kept failing for ${bound} ms (storage unreachable); the counts logged here are missing from the ledger`,
+            );
+          }
           throw err;
         }
-        this.#logFailed(err, 'final usage write failed; retrying');
+        // With the counts, so that a process cut short (a second signal) still logged them.
+        this.#o.log?.warn({ err, retry_left_ms: left, ...this.#notWritten() }, 'final usage write failed (storage unreachable); retrying');
         await new Promise((r) => setTimeout(r, Math.min(delay, left)));
       }
     }
