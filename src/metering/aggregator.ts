@@ -27,7 +27,7 @@ import {
   type PendingUsage,
   type SessionSource,
 } from './aggregator-options.js';
-import { batchTotals, DEFAULT_RECORD_TIMEOUT_MS, OutgoingBatch, randomWriter } from './batches.js';
+import { batchTotals, DEFAULT_RECORD_TIMEOUT_MS, MAX_HELD_SESSIONS, MAX_SESSIONS_PER_BATCH, OutgoingBatch, randomWriter } from './batches.js';
 import {
   addCounters,
   checkBatchIdentity,
@@ -35,6 +35,7 @@ import {
   countersJson,
   hourOf,
   zeroCounters,
+  type AccountDelta,
   type ArchivedTimeframe,
   type Counters,
   type SessionRecord,
@@ -194,6 +195,10 @@ export class UsageAggregator {
     this.#last.delete(info.id);
     const delta = minus(info, last);
     if (!isZero(delta)) addTo(this.#unwritten, info.account, delta);
+    if (this.#ended.length >= MAX_HELD_SESSIONS) {
+      const dropped = this.#ended.splice(0, MAX_HELD_SESSIONS / 10).length;
+      this.#o.log?.warn({ dropped, held: this.#ended.length }, 'usage store unreachable for long: oldest session records dropped (their bytes stay counted)');
+    }
     this.#ended.push({
       allocationId: info.id,
       account: info.account,
@@ -240,14 +245,17 @@ export class UsageAggregator {
     }
     // An unacknowledged batch goes first, unchanged; the new deltas wait in #unwritten meanwhile.
     await this.#deliver();
-    const deltas = [...this.#unwritten].map(([account, c]) => ({ account, ...c }));
-    const sessions = this.#ended;
-    if (deltas.length > 0 || sessions.length > 0) {
-      // Bytes counted before the timeframe's end belong to it, in its last hour at the latest.
-      // (The rollover below waits for the batch, so a batch always lands in its own timeframe.)
-      this.#out.seal({ hour: hourOf(Math.min(at, timeframeEnd(tf) - 1)), timeframeStart: tf.start, deltas, sessions });
-      this.#unwritten = new Map();
-      this.#ended = [];
+    // Bytes counted before the timeframe's end belong to it, in its last hour at the latest.
+    // (The rollover below waits for the batches, so a batch always lands in its own timeframe.)
+    const hour = hourOf(Math.min(at, timeframeEnd(tf) - 1));
+    // The deltas go in the first batch; a backlog of session records may need more than one.
+    let deltas: AccountDelta[] | undefined = [...this.#unwritten].map(([account, c]) => ({ account, ...c }));
+    while ((deltas !== undefined && deltas.length > 0) || this.#ended.length > 0) {
+      const sessions = this.#ended.slice(0, MAX_SESSIONS_PER_BATCH);
+      this.#out.seal({ hour, timeframeStart: tf.start, deltas: deltas ?? [], sessions });
+      if (deltas !== undefined) this.#unwritten = new Map();
+      this.#ended = this.#ended.slice(sessions.length);
+      deltas = undefined;
       await this.#deliver();
     }
     await this.#rolloverIfDue(at);

@@ -13,6 +13,15 @@ import { addCounters, zeroCounters, type Counters, type FlushBatch, type UsageSt
 /** A writer id for one run of a process that has no fleet identity (one node on SQLite). */
 export const randomWriter = (): string => `run-${randomBytes(8).toString('hex')}`;
 
+/** Session records per batch at most: a long store outage's backlog goes out in several batches. */
+export const MAX_SESSIONS_PER_BATCH = 1000;
+
+/**
+ * Session records held while the store is unreachable at most; beyond it the oldest tenth are
+ * dropped (logged). Their bytes are not: those are in the per-account deltas, which stay exact.
+ */
+export const MAX_HELD_SESSIONS = 100_000;
+
 /** A record() that has not settled after this long counts as failed (it may still land: the seq makes that harmless). */
 export const DEFAULT_RECORD_TIMEOUT_MS = 10_000;
 

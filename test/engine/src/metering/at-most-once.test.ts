@@ -295,6 +295,32 @@ describe('the aggregator retries a failed write as the same batch', () => {
     assert.deepEqual(await bytes(real, 'secret-account-name'), [0, 0]);
   });
 
+  it('a backlog of session records goes out in batches of 1000; past 100 000 held the oldest go, never their bytes', async (t) => {
+    const log = captureLog('info');
+    const { db, real, ctl, agg } = setup({ log: log.logger });
+    t.after(() => db.close());
+    await agg.start();
+    ctl.mode = 'down';
+    for (let i = 1; i <= 2500; i++) agg.allocationClosed(alloc(i, 'acme', 10, 1), 'refresh', T0);
+    await assert.rejects(agg.flush());
+    ctl.mode = 'ok';
+    await agg.flush();
+    assert.deepEqual(ctl.attempts.map((b) => [b.seq, b.deltas.length, b.sessions.length]), [[1, 1, 1000], [1, 1, 1000], [2, 0, 1000], [3, 0, 500]]);
+    assert.equal((await real.sessions('acme')).length, 2500);
+    assert.deepEqual(await bytes(real), [25_000, 2500]);
+
+    ctl.mode = 'down';
+    const n = 100_000 + 5;
+    for (let i = 1; i <= n; i++) agg.allocationClosed(alloc(10_000 + i, 'beta', 2, 1), 'refresh', T0);
+    const dropped = log.lines.filter((l) => typeof l.msg === 'string' && l.msg.includes('oldest session records dropped'));
+    assert.deepEqual(dropped.map((l) => l.dropped), [10_000]);
+    ctl.mode = 'ok';
+    await agg.flush();
+    assert.equal((await real.sessions('beta')).length, n - 10_000);
+    assert.deepEqual(await bytes(real, 'beta'), [2 * n, n], 'every byte counted');
+    assert.ok(ctl.attempts.every((b) => b.sessions.length <= 1000));
+  });
+
   it('refuses an invalid writer or retry bound', () => {
     const db = openSqliteStore('sqlite::memory:');
     const store = new SqliteUsageStore(db.db);
