@@ -94,7 +94,11 @@ export interface UsageStore {
    */
   record(batch: FlushBatch): Promise<void>;
   usage(filter: UsageFilter): Promise<UsageRow[]>;
-  /** Archives a timeframe (its totals from the ledger) and makes `next` current, in one transaction. */
+  /**
+   * Archives a timeframe (its totals from the ledger) and makes `next` current, in one transaction.
+   * Idempotent: when `closed` is archived already (another node of a fleet, a retry), returns that
+   * archive and changes nothing.
+   */
   rollover(closed: Timeframe, next: Timeframe, archivedAt: number): Promise<ArchivedTimeframe>;
   archives(): Promise<ArchivedTimeframe[]>;
   sessions(account?: string): Promise<SessionRecord[]>;

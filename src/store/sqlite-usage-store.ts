@@ -114,6 +114,21 @@ const SUMS =
 const UPSERT_SET =
   'bytes_to_peer = bytes_to_peer + excluded.bytes_to_peer, bytes_to_client = bytes_to_client + excluded.bytes_to_client, packets_to_peer = packets_to_peer + excluded.packets_to_peer, packets_to_client = packets_to_client + excluded.packets_to_client';
 
+interface ArchiveRow {
+  start: number;
+  end: number;
+  archived_at: number;
+  totals: string;
+}
+
+// Archives written before rows carried their end get the archive's.
+const archiveOf = (r: ArchiveRow): ArchivedTimeframe => ({
+  start: r.start,
+  end: r.end,
+  archivedAt: r.archived_at,
+  accounts: (JSON.parse(r.totals) as UsageRow[]).map((row) => ({ ...row, end: row.end ?? r.end })),
+});
+
 export class SqliteUsageStore implements UsageStore {
   readonly #db: Database;
   readonly #getTimeframe: Statement;
@@ -249,6 +264,9 @@ export class SqliteUsageStore implements UsageStore {
   async rollover(closed: Timeframe, next: Timeframe, archivedAt: number): Promise<ArchivedTimeframe> {
     const db = this.#db;
     return db.transaction(() => {
+      // Archived already (a retry, or another caller first): that archive stands and nothing changes.
+      const existing = db.prepare('SELECT start, end, archived_at, totals FROM usage_archives WHERE start = ?').get(closed.start) as ArchiveRow | undefined;
+      if (existing !== undefined) return archiveOf(existing);
       const rows = this.#timeframeTotals.all(closed.start) as (CounterRow & { account: string; start: number })[];
       const archived: ArchivedTimeframe = {
         start: closed.start,
@@ -268,19 +286,7 @@ export class SqliteUsageStore implements UsageStore {
   }
 
   async archives(): Promise<ArchivedTimeframe[]> {
-    const rows = this.#archives.all() as {
-      start: number;
-      end: number;
-      archived_at: number;
-      totals: string;
-    }[];
-    // Archives written before rows carried their end get the archive's.
-    return rows.map((r) => ({
-      start: r.start,
-      end: r.end,
-      archivedAt: r.archived_at,
-      accounts: (JSON.parse(r.totals) as UsageRow[]).map((row) => ({ ...row, end: row.end ?? r.end })),
-    }));
+    return (this.#archives.all() as ArchiveRow[]).map(archiveOf);
   }
 
   async sessions(account?: string): Promise<SessionRecord[]> {
