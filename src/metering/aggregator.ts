@@ -277,7 +277,7 @@ export class UsageAggregator {
   #logFailed(err: unknown, msg: string): void {
     this.#failures += 1;
     const pending = this.#out.pending;
-    const fields = { err, consecutive_failures: this.#failures, ...(pending ? { writer: pending.writer, seq: pending.seq } : {}) };
+    const fields = { err, consecutive_failures: this.#failures, writer: this.#out.writer, ...(pending ? { seq: pending.seq } : {}) };
     if (this.#failures === 1) this.#o.log?.error(fields, msg);
     else this.#o.log?.warn(fields, msg);
   }

@@ -132,8 +132,13 @@ describe('fleet usage is exact across nodes, a node restart and a Redis restart'
 
     // 2. A graceful restart of node B: its final flush writes the rest (its allocation ends with it).
     await traffic(onB, 5, 3);
-    await b.stop();
+    // One SIGTERM to Ferry alone (stop() signals the whole process group, and the guard forwards
+    // it too: Ferry would see a second signal and take the one-second last-flush path).
+    b.signal('SIGTERM');
+    await until(() => !b.running(), 10_000, 'node B stopped');
     assert.match(b.logs(), /"msg":"stopped"/);
+    assert.doesNotMatch(b.logs(), /second signal|USAGE LOST|usage flush failed/);
+    await b.stop();
     b = await startNode(redis, 'node-b');
     cleanups.push(() => b.stop());
     const onB2 = await openLeg(b, cred, cleanups);
