@@ -13,7 +13,7 @@ import { UdpPeer } from '../../helpers/udp-peer.js';
 import { sleep, until } from '../../helpers/wait.js';
 
 const ADMIN = 'fleet-usage-admin-token-0123456789';
-const WRITE_INTERVAL_MS = 1000;
+const WRITE_INTERVAL_MS = 500;
 
 interface Node extends FerryProcess {
   readonly api: string;
