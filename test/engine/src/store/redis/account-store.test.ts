@@ -40,7 +40,7 @@ describe('RedisAccountStore on Redis', () => {
     const s = (await fresh()).accounts;
     await s.createAccount({ id: 'acc_k', name: 'keys', disabled: false, createdAt: 1, credentialsNotBefore: 0 });
     await s.addApiKey({ id: 'key_k', accountId: 'acc_k', prefix: 'fk_Ab', createdAt: 2, revokedAt: null }, 'ab'.repeat(32));
-    const keys = await plain.keys('*');
+    const keys = (await plain.keys('*')).filter((k) => k !== 'ferry:layout');
     assert.ok(keys.length > 0);
     for (const k of keys) assert.ok(k.startsWith('ferry:'), k);
     assert.ok(keys.includes(`ferry:apikey:${'ab'.repeat(32)}`));
@@ -77,6 +77,17 @@ describe('RedisAccountStore on Redis', () => {
     assert.equal(got?.name, 'kept', 'the persisted account is back');
     await s.createAccount({ id: 'acc_q', name: 'q', disabled: false, createdAt: 2, credentialsNotBefore: 0 });
     assert.deepEqual((await s.listAccounts()).map((a) => a.id), ['acc_p', 'acc_q']);
+  });
+
+  it('openStorage sets the layout version on an empty Redis and refuses a newer one', async () => {
+    await plain.flushdb();
+    await (await fresh()).accounts.listAccounts();
+    assert.equal(await plain.get('ferry:layout'), '1');
+    await plain.set('ferry:layout', '2');
+    await assert.rejects(openStorage(redis.url), /^Error: storage: the Redis data is of layout version 2, newer than this Ferry supports \(1\)/);
+    await plain.set('ferry:layout', 'junk');
+    await assert.rejects(openStorage(redis.url), /not a layout version/);
+    await plain.flushdb();
   });
 
   it('openStorage rejects at once when Redis is not reachable, naming the URL without its password', async () => {
