@@ -91,7 +91,7 @@ async function openRedisStorage(url: string, opts: OpenStorageOptions): Promise<
  * outbox in this process's memory, so webhook events do not survive a restart on Redis storage.
  * The integrator replaces it.
  */
-class TemporaryMemoryOutbox implements WebhookOutbox {
+export class TemporaryMemoryOutbox implements WebhookOutbox {
   readonly #entries = new Map<string, OutboxEntry>();
 
   enqueue(events: readonly OutboxEvent[]): void {
