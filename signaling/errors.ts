@@ -7,7 +7,7 @@ import { isResponseSerializationError } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AccountError } from '../src/accounts/errors.js';
 import { CredentialError } from '../src/credentials/errors.js';
-import { StorageUnavailableError } from '../src/store/errors.js';
+import { StorageUnavailableError } from '../src/storage-unavailable.js';
 
 export const ErrorBodySchema = z
   .object({

@@ -6,9 +6,9 @@
  * start with "ferry:" (KEY_PREFIX), so a Redis database may be shared with other applications.
  */
 import { Redis } from 'ioredis';
-import { StorageUnavailableError } from '../errors.js';
+import { StorageUnavailableError } from '../../storage-unavailable.js';
 
-export { StorageUnavailableError } from '../errors.js';
+export { StorageUnavailableError } from '../../storage-unavailable.js';
 
 export const KEY_PREFIX = 'ferry:';
 

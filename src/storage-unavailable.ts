@@ -1,4 +1,4 @@
-/** What any store may throw, whatever is behind it. */
+/** The error every store throws when the store behind it cannot be reached (domain-wide, so the HTTP API can map it without knowing the stores). */
 
 /**
  * The shared store (Redis, in a fleet) is not reachable, or did not answer in time. The caller's
