@@ -8,7 +8,9 @@
 import type { Account } from '../../src/accounts/types.js';
 import { AccountService } from '../../src/accounts/service.js';
 import { findAccountRef } from '../../src/accounts/names.js';
+import { isRedisUrl } from '../../src/config/cluster.js';
 import type { LoadedConfig } from '../../src/config/load.js';
+import { RedisAccountBus } from '../../src/store/redis/account-bus.js';
 import { withStorage } from '../storage.js';
 import { adminRequest, EXIT_FAILURE, PID_FILE_HELP, type CliIo } from './common.js';
 import { adminApi, runningState } from './control.js';
@@ -59,9 +61,21 @@ export function routeOf(loaded: LoadedConfig, pidFile: string): Route {
   return pid !== undefined && api !== undefined ? { kind: 'api', pid, ...api } : { kind: 'store', pid };
 }
 
-/** Runs `f` on the accounts of the configured store (opened for it, closed after). */
+/**
+ * Runs `f` on the accounts of the configured store (opened for it, closed after). With Redis
+ * storage its changes are announced to the running nodes of the fleet (the account change bus),
+ * which apply them at once as if made through their admin API.
+ */
 export function withAccounts<T>(loaded: LoadedConfig, f: (accounts: AccountService) => Promise<T>): Promise<T> {
-  return withStorage(loaded.storageUrl, async (storage) => f(await AccountService.open(storage.accounts, Date.now)));
+  return withStorage(loaded.storageUrl, async (storage) => {
+    const bus = isRedisUrl(loaded.storageUrl) ? new RedisAccountBus({ url: loaded.storageUrl, subscribe: false }) : undefined;
+    try {
+      await bus?.start();
+      return await f(await AccountService.open(storage.accounts, Date.now, bus !== undefined ? { bus } : {}));
+    } finally {
+      await bus?.close();
+    }
+  });
 }
 
 export interface ApiAnswer {

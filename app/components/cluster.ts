@@ -71,7 +71,8 @@ export class ClusterComponent {
     // ioredis needs an 'error' listener; the registry logs the outage once, from its heartbeats.
     redis?.on('error', () => {});
     const store: RegistryStore = redis === undefined ? new MemoryRegistryStore() : new RedisRegistryStore(redis);
-    const nodeId = identity?.nodeId ?? 'local';
+    // One node: cluster.node_id when set, else "local" (nothing else reads it).
+    const nodeId = identity?.nodeId ?? config.config.cluster.node_id ?? 'local';
     const publicHost = defaultPublicHost(config, identity);
     const startedAt = Date.now();
     const version = packageVersion();

@@ -47,13 +47,15 @@ export function decodeChange(text: string): { from: string; change: AccountChang
 
 export interface RedisAccountBusOptions {
   readonly url: string;
-  readonly log: Logger;
+  readonly log?: Logger;
+  /** false: publish only (the CLI writing to the store of a running fleet). Default true. */
+  readonly subscribe?: boolean;
 }
 
 export class RedisAccountBus implements AccountChangeBus {
   readonly #pub: Redis;
-  readonly #sub: Redis;
-  readonly #log: Logger;
+  readonly #sub: Redis | undefined;
+  readonly #log: Logger | undefined;
   /** This instance's id: its own messages come back on the channel and are skipped. */
   readonly #origin = randomBytes(8).toString('hex');
   readonly #listeners: AccountChangeListener[] = [];
@@ -63,26 +65,32 @@ export class RedisAccountBus implements AccountChangeBus {
   constructor(options: RedisAccountBusOptions) {
     this.#log = options.log;
     this.#pub = createRedis(options.url, { role: 'accounts-pub' });
-    this.#sub = createRedis(options.url, { role: 'accounts-sub' });
-    // Subscribed by hand on every 'ready', so the resync can follow the subscription.
-    this.#sub.options.autoResubscribe = false;
     // ioredis needs an 'error' listener; the reconnects are its own.
     this.#pub.on('error', () => {});
-    this.#sub.on('error', () => {});
     this.#pub.on('ready', () => {
       if (this.#unsent.length > 0) setTimeout(() => this.#resend(), RESEND_DELAY_MS).unref();
     });
-    this.#sub.on('ready', () => void this.#subscribe());
-    this.#sub.on('message', (channel: string, message: string) => {
+    if (options.subscribe === false) return;
+    const sub = createRedis(options.url, { role: 'accounts-sub' });
+    this.#sub = sub;
+    // Subscribed by hand on every 'ready', so the resync can follow the subscription.
+    sub.options.autoResubscribe = false;
+    sub.on('error', () => {});
+    sub.on('ready', () => void this.#subscribe(sub));
+    sub.on('message', (channel: string, message: string) => {
       if (channel === ACCOUNTS_CHANNEL) this.#receive(message);
     });
+  }
+
+  #clients(): Redis[] {
+    return this.#sub === undefined ? [this.#pub] : [this.#pub, this.#sub];
   }
 
   /** Connects both connections; without Redis they keep reconnecting in the background. */
   async start(): Promise<void> {
     await Promise.all(
-      [this.#pub, this.#sub].map((r) =>
-        r.connect().catch((err: unknown) => this.#log.warn({ err: (err as Error).message }, 'account changes: Redis not reachable yet; reconnecting')),
+      this.#clients().map((r) =>
+        r.connect().catch((err: unknown) => this.#log?.warn({ err: (err as Error).message }, 'account changes: Redis not reachable yet; reconnecting')),
       ),
     );
   }
@@ -106,7 +114,8 @@ export class RedisAccountBus implements AccountChangeBus {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([this.#pub, this.#sub].map((r) => r.quit().catch(() => r.disconnect())));
+    // QUIT goes after the PUBLISHes already sent on the connection: they are delivered first.
+    await Promise.all(this.#clients().map((r) => r.quit().catch(() => r.disconnect())));
   }
 
   #send(message: string): void {
@@ -121,12 +130,12 @@ export class RedisAccountBus implements AccountChangeBus {
     for (const message of this.#unsent.splice(0)) this.#send(message);
   }
 
-  async #subscribe(): Promise<void> {
+  async #subscribe(sub: Redis): Promise<void> {
     try {
-      await this.#sub.subscribe(ACCOUNTS_CHANNEL);
+      await sub.subscribe(ACCOUNTS_CHANNEL);
     } catch (err) {
       // The connection dropped again: the next 'ready' subscribes.
-      this.#log.warn({ err: (err as Error).message }, 'account changes: subscribe failed; retried on reconnect');
+      this.#log?.warn({ err: (err as Error).message }, 'account changes: subscribe failed; retried on reconnect');
       return;
     }
     for (const l of [...this.#listeners]) {
