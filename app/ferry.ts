@@ -52,7 +52,12 @@ export interface FerryHandle {
   reload(next: LoadedConfig, tls?: TlsCredentials): ConfigDiff;
   /** What reload(next) would find changed (live and restart-only keys), without applying anything. */
   pending(next: LoadedConfig): ConfigDiff;
-  /** Closes signaling (and its WebSockets), the relay (every allocation and listener), writes the usage, then closes webhooks and the store; idempotent. */
+  /**
+   * Marks this node draining in the relay registry (in a fleet, then waits one cluster.heartbeat,
+   * at most 5 s, so no node hands it out any more), closes signaling (and its WebSockets), the
+   * relay (every allocation and listener), leaves the registry, writes the usage, then closes
+   * webhooks and the store; idempotent.
+   */
   stop(): Promise<void>;
 }
 
