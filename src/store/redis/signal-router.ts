@@ -270,8 +270,14 @@ export class RedisSignalRouter implements SignalRouter {
     this.cmd.disconnect();
   }
 
-  private heartbeat(): Promise<unknown> {
-    return this.cmd.set(`${ALIVE_PREFIX}${this.opts.nodeId}`, this.opts.bootId, 'PX', this.opts.ttlMs);
+  /**
+   * Sets the alive key. Found missing (it lapsed: Redis was restarted, or this node could not
+   * reach it for longer than the TTL, so other nodes dropped its entries and queue for its peers
+   * instead): its peers are claimed again, which also brings what was queued for them.
+   */
+  private async heartbeat(): Promise<void> {
+    const previous = await this.cmd.call('SET', `${ALIVE_PREFIX}${this.opts.nodeId}`, this.opts.bootId, 'PX', String(this.opts.ttlMs), 'GET');
+    if (previous !== this.opts.bootId && this.started && this.claimed.size > 0 && !this.resuming) this.resume();
   }
 
   private subscribeAndResume(): void {

@@ -187,6 +187,18 @@ describe('cross-node signaling over Redis', () => {
     assert.equal(await r.get('ferry:sig:peer:acc_A:down-q').then((v) => v?.startsWith('node-b ')), true);
   });
 
+  test('a node whose alive key lapsed (Redis flushed) registers its peers again at the next heartbeat', async () => {
+    const r = await redis.client();
+    const p = await connect(a, 'flush-a');
+    const q = await connect(b, 'flush-b');
+    await r.flushall();
+    // Sent before B noticed: queued (no entry), then drained when B claims its peers again.
+    p.send({ type: 'offer', to: 'flush-b', payload: OFFER });
+    assert.deepEqual(await q.next(3000), { type: 'offer', from: 'flush-a', payload: OFFER });
+    assert.match((await r.get('ferry:sig:peer:acc_A:flush-b')) ?? '', /^node-b /);
+    assert.match((await r.get('ferry:sig:peer:acc_A:flush-a')) ?? '', /^node-a /);
+  });
+
   test('peers that leave are removed from the directory; a node that stops takes its entries with it', async () => {
     const r = await redis.client();
     const c = await connect(b, 'leaver');
