@@ -1,6 +1,6 @@
 // Cross-node signaling: messages per second and latency, one node vs two nodes on one Redis; prints
 // ONE JSON document on stdout (progress on stderr). Build first (`npx tsc -p .`), then:
-//   node dist/bench/signaling-fleet.js [--pairs 20] [--window 32] [--seconds 3] [--latency-count 400]
+//   node dist/bench/signaling-fleet.js [--pairs 20] [--window 32] [--seconds 3] [--latency-count 400] [--rounds 3]
 //
 // Processes, each in its own process group, killed on exit, error, SIGINT/SIGTERM and after a time
 // bound (bench/lib/children.ts): a redis-server (nothing persisted), node "single" (no Redis: one
@@ -13,6 +13,8 @@
 //  - throughput: `pairs` sender→receiver pairs, each keeping at most `window` candidates in flight
 //    (sent, not yet received), for `seconds`; delivered/s counted in that window, then ≤ 3 s to
 //    drain. CPU of each server process and of redis-server over the window.
+// The subjects alternate, `rounds` times (background load on a shared machine hits all of them
+// alike); the summary takes each figure's median over the rounds, every round is in `results`.
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { dirname, join, resolve } from 'node:path';
@@ -41,6 +43,7 @@ const opts = {
   window: num('window', 32, 1000),
   seconds: num('seconds', 3, 10),
   latencyCount: num('latency-count', 400, 5000),
+  rounds: num('rounds', 3, 9),
 };
 const LIMITS = { ratePerSecond: 1e9, rateBurst: 1e9, maxPeersPerAccount: 1_000_000 };
 installCleanup(3 * 60_000, log);
@@ -225,25 +228,37 @@ async function main(): Promise<void> {
       machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg_1m: round1(loadavg()[0]!) },
       options: opts,
     };
-    const results: Record<string, { latency: Record<string, unknown>; throughput: Record<string, unknown> }> = {};
-    for (const [name, [from, to, watch]] of Object.entries(subjects)) {
-      const lat = await latency(name, from, to);
-      log(`${name}: latency p50 ${String(lat.p50_ms)} ms p99 ${String(lat.p99_ms)} ms (${String(lat.received)}/${String(lat.sent)})`);
-      const tp = await throughput(name, from, to, [...watch]);
-      log(`${name}: ${String(tp.delivered_per_s)} messages/s (lost ${String(tp.lost)}, errors ${String(tp.errors)})`);
-      results[name] = { latency: lat, throughput: tp };
+    const rounds: Record<string, { latency: Record<string, unknown>; throughput: Record<string, unknown> }[]> = {};
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const [name, [from, to, watch]] of Object.entries(subjects)) {
+        const tag = `${name}-${round}`;
+        const lat = await latency(tag, from, to);
+        const tp = await throughput(tag, from, to, [...watch]);
+        log(`round ${round} ${name}: latency p50 ${String(lat.p50_ms)} ms p99 ${String(lat.p99_ms)} ms; ${String(tp.delivered_per_s)} messages/s (lost ${String(tp.lost)}, errors ${String(tp.errors)})`);
+        (rounds[name] ??= []).push({ latency: lat, throughput: tp });
+      }
     }
-    const n = (x: unknown): number => (typeof x === 'number' ? x : Number.NaN);
-    report.results = results;
+    const median = (name: string, pick: (r: { latency: Record<string, unknown>; throughput: Record<string, unknown> }) => unknown): number => {
+      const xs = rounds[name]!.map(pick).filter((x): x is number => typeof x === 'number').sort((x, y) => x - y);
+      return xs.length ? xs[Math.floor((xs.length - 1) / 2)]! : Number.NaN;
+    };
+    const fig = (name: string) => ({
+      messages_per_s: median(name, (r) => r.throughput.delivered_per_s),
+      latency_p50_ms: median(name, (r) => r.latency.p50_ms),
+      latency_p99_ms: median(name, (r) => r.latency.p99_ms),
+    });
+    const one = fig('single');
+    const local = fig('fleet_local');
+    const cross = fig('fleet_cross');
+    report.results = rounds;
     report.summary = {
-      messages_per_s_single_node: results.single!.throughput.delivered_per_s,
-      messages_per_s_fleet_same_node: results.fleet_local!.throughput.delivered_per_s,
-      messages_per_s_across_two_nodes: results.fleet_cross!.throughput.delivered_per_s,
-      cross_vs_single_ratio: r2(n(results.fleet_cross!.throughput.delivered_per_s) / n(results.single!.throughput.delivered_per_s)),
-      latency_p50_ms: { single: results.single!.latency.p50_ms, fleet_local: results.fleet_local!.latency.p50_ms, fleet_cross: results.fleet_cross!.latency.p50_ms },
-      latency_p99_ms: { single: results.single!.latency.p99_ms, fleet_local: results.fleet_local!.latency.p99_ms, fleet_cross: results.fleet_cross!.latency.p99_ms },
-      added_latency_p50_ms: r2(n(results.fleet_cross!.latency.p50_ms) - n(results.single!.latency.p50_ms)),
-      added_latency_p99_ms: r2(n(results.fleet_cross!.latency.p99_ms) - n(results.single!.latency.p99_ms)),
+      note: 'medians over the rounds',
+      single_node: one,
+      fleet_same_node: local,
+      across_two_nodes: cross,
+      cross_vs_single_messages_ratio: r2(cross.messages_per_s / one.messages_per_s),
+      added_latency_p50_ms: r2(cross.latency_p50_ms - one.latency_p50_ms),
+      added_latency_p99_ms: r2(cross.latency_p99_ms - one.latency_p99_ms),
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {
