@@ -22,8 +22,11 @@ interface Node {
   readonly router: RedisSignalRouter;
 }
 
-async function startNode(redis: TestRedis, nodeId: string): Promise<Node> {
-  const router = new RedisSignalRouter({ redisUrl: redis.url, nodeId, bootId: randomBytes(8).toString('hex'), heartbeatMs: 200, ttlMs: 1000 });
+async function startNode(redis: TestRedis, nodeId: string, maxInFlight?: number): Promise<Node> {
+  const router = new RedisSignalRouter({
+    redisUrl: redis.url, nodeId, bootId: randomBytes(8).toString('hex'), heartbeatMs: 200, ttlMs: 1000,
+    ...(maxInFlight !== undefined ? { maxInFlight } : {}),
+  });
   await router.start();
   const server = await startServer({ router, limits: { queueTtlMs: QUEUE_TTL_MS, maxQueuedPerPeer: 3 } });
   return { server, router };
@@ -176,6 +179,8 @@ describe('cross-node signaling over Redis', () => {
     });
     p1.send({ type: 'offer', to: 'down-2', payload: OFFER });
     assert.deepEqual(await p2.next(), { type: 'offer', from: 'down-1', payload: OFFER });
+    // A peer that connects while Redis is away is registered locally, and in Redis once it is back.
+    const fresh = await connect(b, 'down-new');
     // A fresh, empty Redis (no persistence): both nodes register their peers again.
     await redis.start();
     await until(() => a.router.stats().connected && b.router.stats().connected, 8000, 'routers reconnected');
@@ -183,6 +188,8 @@ describe('cross-node signaling over Redis', () => {
     assert.deepEqual(await q.next(4000), { type: 'offer', from: 'down-1', payload: OFFER });
     q.send({ type: 'answer', to: 'down-1', payload: ANSWER });
     assert.deepEqual(await p1.next(4000), { type: 'answer', from: 'down-q', payload: ANSWER });
+    p2.send({ type: 'candidate', to: 'down-new', payload: CANDIDATE });
+    assert.deepEqual(await fresh.next(4000), { type: 'candidate', from: 'down-2', payload: CANDIDATE });
     const r = await redis.client();
     assert.equal(await r.get('ferry:sig:peer:acc_A:down-q').then((v) => v?.startsWith('node-b ')), true);
   });
@@ -195,8 +202,31 @@ describe('cross-node signaling over Redis', () => {
     // Sent before B noticed: queued (no entry), then drained when B claims its peers again.
     p.send({ type: 'offer', to: 'flush-b', payload: OFFER });
     assert.deepEqual(await q.next(3000), { type: 'offer', from: 'flush-a', payload: OFFER });
+    // Each node at its own next heartbeat (200 ms).
+    const end = Date.now() + 2000;
+    while (Date.now() < end && (await r.get('ferry:sig:peer:acc_A:flush-a')) === null) await sleep(20);
     assert.match((await r.get('ferry:sig:peer:acc_A:flush-b')) ?? '', /^node-b /);
     assert.match((await r.get('ferry:sig:peer:acc_A:flush-a')) ?? '', /^node-a /);
+  });
+
+  test('at most maxInFlight messages wait for Redis; beyond, the sender gets unavailable', async () => {
+    const t = await startNode(redis, 'node-t', 4);
+    try {
+      const c = await Client.connect(t.server, 'burst');
+      clients.push(c);
+      for (let i = 0; i < 40; i++) c.send({ type: 'candidate', to: 'burst-target', payload: CANDIDATE, id: i });
+      const frames = await c.drain();
+      await sleep(300); // the answers from Redis come after the local pong
+      frames.push(...(await c.drain()));
+      const busy = frames.filter((f) => f.code === 'unavailable');
+      assert.ok(busy.length > 0, `some refused: ${JSON.stringify(frames.slice(0, 3))}`);
+      assert.match(String(busy[0]!.message), /too many messages to other nodes are waiting for Redis \(4 at most\)/);
+      const full = frames.filter((f) => f.code === 'peer_unavailable').length;
+      // The others were handed over: 3 queued (maxQueuedPerPeer), the rest told the queue is full.
+      assert.equal(busy.length + full + 3, 40, JSON.stringify(frames.map((f) => f.code)));
+    } finally {
+      await stopNode(t);
+    }
   });
 
   test('peers that leave are removed from the directory; a node that stops takes its entries with it', async () => {
