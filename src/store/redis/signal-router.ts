@@ -117,6 +117,7 @@ export class RedisSignalRouter implements SignalRouter {
       subDown = true;
     });
     this.cmd.on('ready', () => {
+      if (cmdDown) this.log.info({}, 'signaling: Redis reachable again; registering this node\'s peers again');
       cmdDown = false;
       if (this.started) this.resume();
     });
