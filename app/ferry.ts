@@ -79,8 +79,9 @@ async function build(config: LoadedConfig, logger: Logger, storeC: StoreComponen
   const { limiter } = limits;
   // Last of what it reads: it subscribes to account changes, the hard limit and metering.
   const turn = await TurnComponent.create({ config, accounts, aggregator, limiter, metrics, webhooks, log: logger });
-  const cluster = new ClusterComponent({ config, identity, relay: turn, log: logger });
-  const signaling = new SignalingComponent({ config, accounts, relay: turn, usage, aggregator, limiter, metrics, cluster, log: logger });
+  const registry = new ClusterComponent({ config, identity, relay: turn, log: logger });
+  // The same identity (one boot id) for the signaling router as for the registry and the bus.
+  const signaling = new SignalingComponent({ config, accounts, relay: turn, usage, aggregator, limiter, metrics, registry, cluster: identity, log: logger });
   // Start order: what a part reads is running before it starts. The limiter checks once before
   // the relay listens, so no over-limit Allocate slips in at start; signaling answers last, once
   // the relay it hands out URLs for is bound and the usage it reports and limits is loaded.
@@ -90,7 +91,7 @@ async function build(config: LoadedConfig, logger: Logger, storeC: StoreComponen
   // The relay registry: joins once the relay listens (its ports are in the entry); on stop it
   // publishes 'draining' before anything closes (cluster.drain, stopped first), and leaves the
   // registry once the relay is closed (cluster.exit, stopped right after the relay).
-  const order: Component[] = [storeC, accountsC, logging, metricsC, webhooksC, metering, limits, cluster.exit, turn, cluster.join, signaling, cluster.drain];
+  const order: Component[] = [storeC, accountsC, logging, metricsC, webhooksC, metering, limits, registry.exit, turn, registry.join, signaling, registry.drain];
   return { order, accounts, aggregator, turn, signaling };
 }
 
