@@ -9,8 +9,10 @@ import type { LoadedConfig } from '../src/config/load.js';
 import { diffConfig, type ConfigDiff } from '../src/config/reload.js';
 import { createLogger, type Logger } from '../src/logger.js';
 import type { TlsCredentials } from '../turn/index.js';
+import { clusterIdentity } from './cluster/identity.js';
 import { AccountsComponent } from './components/accounts.js';
 import type { Component } from './components/component.js';
+import { FleetLimitsComponent } from './components/fleet-limits.js';
 import { LimitsComponent } from './components/limits.js';
 import { LoggingComponent } from './components/logging.js';
 import { MeteringComponent } from './components/metering.js';
@@ -66,18 +68,24 @@ async function build(config: LoadedConfig, logger: Logger, storeC: StoreComponen
   const webhooks = webhooksC.dispatcher;
   const metering = new MeteringComponent({ config, storage, log: logger });
   const { aggregator, usage } = metering;
-  const limits = new LimitsComponent({ config, accounts, usage, aggregator, webhooks, metrics, log: logger });
+  // Shared enforcement: rate limits (in Redis in a fleet), counts across nodes, once-per-fleet usage events.
+  const fleetC = new FleetLimitsComponent({ config, identity: clusterIdentity(config), metrics, log: logger });
+  const limits = new LimitsComponent({ config, accounts, usage, aggregator, webhooks, metrics, log: logger, ...(fleetC.claim ? { claim: fleetC.claim } : {}) });
   const { limiter } = limits;
+  const gate = fleetC.gate(limiter);
+  const remote = fleetC.remote;
+  const fleet = { gate, events: gate.turnEvents(), shareBps: (a: string, bps: number) => gate.shareBps(a, bps), onShareChanged: (l: (a: string) => void) => remote?.onNodesChanged(l) ?? (() => {}) };
   // Last of what it reads: it subscribes to account changes, the hard limit and metering.
-  const turn = await TurnComponent.create({ config, accounts, aggregator, limiter, metrics, webhooks, log: logger });
-  const signaling = new SignalingComponent({ config, accounts, relay: turn, usage, aggregator, limiter, metrics, log: logger });
+  const turn = await TurnComponent.create({ config, accounts, aggregator, limiter, metrics, webhooks, log: logger, fleet });
+  const allocationRateLimited = (accountId: string) => (gate.accountRateLimited(accountId) ? (metrics.rateLimited('allocations-account'), gate.retryAfterSeconds(accountId)) : 0);
+  const signaling = new SignalingComponent({ config, accounts, relay: turn, usage, aggregator, limiter, metrics, log: logger, allocationRateLimited });
   // Start order: what a part reads is running before it starts. The limiter checks once before
   // the relay listens, so no over-limit Allocate slips in at start; signaling answers last, once
   // the relay it hands out URLs for is bound and the usage it reports and limits is loaded.
   // Stop is the reverse: signaling first (no new credentials or calls; its close is bounded),
   // then the relay (its allocations' last counts and session.closed events), the limiter, the
   // final usage write, the webhook deliveries (the last events) and the store.
-  const order: Component[] = [storeC, accountsC, logging, metricsC, webhooksC, metering, limits, turn, signaling];
+  const order: Component[] = [storeC, accountsC, logging, metricsC, webhooksC, metering, fleetC, limits, turn, signaling];
   return { order, accounts, aggregator, turn, signaling };
 }
 

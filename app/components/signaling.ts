@@ -39,6 +39,8 @@ export interface SignalingComponentDeps {
   readonly usage: UsageStore;
   readonly aggregator: UsageAggregator;
   readonly limiter: UsageLimiter;
+  /** Seconds until an account over rate_limits.allocations_per_account may allocate again, or 0 (POST /v1/ice-servers answers 429). */
+  readonly allocationRateLimited?: (accountId: string) => number;
   readonly metrics: FerryMetrics;
   readonly log: Logger;
 }
@@ -97,6 +99,7 @@ export class SignalingComponent implements Component {
       closeSessions: (predicate) => relay.closeAllocations(predicate, 'admin'),
       usage: liveUsage(this.#deps.usage, this.#deps.aggregator),
       usageLimited: (accountId) => this.#deps.limiter.limited(accountId),
+      ...(this.#deps.allocationRateLimited !== undefined ? { allocationRateLimited: this.#deps.allocationRateLimited } : {}),
       metrics: {
         // `metrics` (its token) needs a restart: the token of the start.
         ...(config.config.metrics.token !== undefined ? { token: config.config.metrics.token } : {}),

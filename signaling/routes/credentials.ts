@@ -54,7 +54,7 @@ export function credentialRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
     app.post('/v1/ice-servers', {
       schema: {
         summary: 'TURN credentials for RTCPeerConnection',
-        description: 'The URLs use signaling.public_host, or else the host of the request. 429 (code usage_limit) while the account is over its soft usage limit or the global one, until the timeframe ends.',
+        description: 'The URLs use signaling.public_host, or else the host of the request. 429 (code usage_limit) while the account is over its soft usage limit or the global one, until the timeframe ends; 429 (code rate_limited, with Retry-After) while it is over rate_limits.allocations_per_account for the current minute.',
         tags: ['account'],
         security: ACCOUNT_SECURITY,
         [OPTIONAL_BODY]: true,
@@ -65,6 +65,10 @@ export function credentialRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
       const { accountId } = accountOf(request);
       if (deps.usageLimited?.(accountId) === true) {
         throw new ApiError(429, 'usage_limit', 'usage limit reached for this timeframe: no new TURN credentials until it ends');
+      }
+      const retryAfter = deps.allocationRateLimited?.(accountId) ?? 0;
+      if (retryAfter > 0) {
+        throw new ApiError(429, 'rate_limited', `too many new allocations for this account this minute (rate_limits.allocations_per_account): retry in ${retryAfter} s`, { 'retry-after': String(retryAfter) });
       }
       const issued = deps.iceServers.issue(accountId, request.body.ttl, request.host);
       return { iceServers: [...issued.iceServers], expires_at: issued.expires_at };
