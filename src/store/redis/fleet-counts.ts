@@ -50,6 +50,8 @@ export class RedisFleetCounts implements FleetLink {
   /** A heartbeat (write + read) succeeded since the connections last came up. */
   #synced = false;
   #beating: Promise<void> | undefined;
+  /** The last heartbeat failed (logged once per outage). */
+  #failing = false;
   #stopped = false;
   readonly #detach: Array<() => void> = [];
 
@@ -122,8 +124,10 @@ export class RedisFleetCounts implements FleetLink {
   beat(): Promise<void> {
     this.#beating ??= this.#beat()
       .catch((err: unknown) => {
+        // Logged once per outage: the heartbeat fails every beat until Redis is back.
+        if (this.#synced || !this.#failing) this.#o.log?.warn({ err: (err as Error).message }, 'fleet counts: heartbeat failed; new allocations are refused until Redis answers again');
         this.#synced = false;
-        this.#o.log?.warn({ err: (err as Error).message }, 'fleet counts: heartbeat failed; new allocations are refused until Redis answers again');
+        this.#failing = true;
       })
       .finally(() => (this.#beating = undefined));
     return this.#beating;
@@ -161,6 +165,8 @@ export class RedisFleetCounts implements FleetLink {
     });
     if (this.#stopped) return;
     this.#o.remote.replace(all);
+    if (this.#failing) this.#o.log?.info('fleet counts: Redis answers again; new allocations admitted');
+    this.#failing = false;
     this.#synced = true;
   }
 
