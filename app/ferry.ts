@@ -74,7 +74,7 @@ async function build(config: LoadedConfig, logger: Logger, storeC: StoreComponen
   const { limiter } = limits;
   const gate = fleetC.gate(limiter);
   const remote = fleetC.remote;
-  const fleet = { gate, events: gate.turnEvents(), shareBps: (a: string, bps: number) => gate.shareBps(a, bps), onShareChanged: (l: (a: string) => void) => remote?.onNodesChanged(l) ?? (() => {}) };
+  const fleet = { gate, events: gate.turnEvents(), shareBps: (a: string, bps: number) => gate.shareBps(a, bps), onShareChanged: (l: (a: string) => void) => remote?.onNodesChanged((a) => void (gate.localCount(a) > 0 && l(a))) ?? (() => {}) };
   // Last of what it reads: it subscribes to account changes, the hard limit and metering.
   const turn = await TurnComponent.create({ config, accounts, aggregator, limiter, metrics, webhooks, log: logger, fleet });
   const allocationRateLimited = (accountId: string) => (gate.accountRateLimited(accountId) ? (metrics.rateLimited('allocations-account'), gate.retryAfterSeconds(accountId)) : 0);
