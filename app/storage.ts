@@ -11,6 +11,7 @@ import { SqliteWebhookOutbox } from '../src/store/sqlite-webhook-outbox.js';
 import { RedisAccountStore } from '../src/store/redis/account-store.js';
 import { RedisUsageStore } from '../src/store/redis/usage-store.js';
 import { createRedis, redactRedisUrl } from '../src/store/redis/client.js';
+import { checkLayoutVersion } from '../src/store/redis/layout-version.js';
 import type { OutboxEntry, OutboxEvent, WebhookOutbox } from '../src/webhooks/outbox.js';
 
 export interface OpenStorageOptions {
@@ -60,6 +61,12 @@ async function openRedisStorage(url: string, opts: OpenStorageOptions): Promise<
     redis.disconnect();
     throw new Error(`storage: cannot reach Redis at ${where}: ${(err as Error).message}`, { cause: err });
   }
+  try {
+    await checkLayoutVersion(redis);
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
   let closed = false;
   return {
     kind: 'redis',
@@ -84,7 +91,7 @@ async function openRedisStorage(url: string, opts: OpenStorageOptions): Promise<
  * outbox in this process's memory, so webhook events do not survive a restart on Redis storage.
  * The integrator replaces it.
  */
-class TemporaryMemoryOutbox implements WebhookOutbox {
+export class TemporaryMemoryOutbox implements WebhookOutbox {
   readonly #entries = new Map<string, OutboxEntry>();
 
   enqueue(events: readonly OutboxEvent[]): void {
