@@ -13,6 +13,7 @@ import { clusterIdentity } from './cluster/identity.js';
 import { AccountsComponent } from './components/accounts.js';
 import { ClusterComponent } from './components/cluster.js';
 import type { Component } from './components/component.js';
+import { FleetLimitsComponent } from './components/fleet-limits.js';
 import { LimitsComponent } from './components/limits.js';
 import { LoggingComponent } from './components/logging.js';
 import { MeteringComponent } from './components/metering.js';
@@ -75,13 +76,19 @@ async function build(config: LoadedConfig, logger: Logger, storeC: StoreComponen
   const webhooks = webhooksC.dispatcher;
   const metering = new MeteringComponent({ config, storage, log: logger });
   const { aggregator, usage } = metering;
-  const limits = new LimitsComponent({ config, accounts, usage, aggregator, webhooks, metrics, log: logger });
+  // Shared enforcement: rate limits (in Redis in a fleet), counts across nodes, once-per-fleet usage events.
+  const fleetC = new FleetLimitsComponent({ config, identity, metrics, log: logger });
+  const limits = new LimitsComponent({ config, accounts, usage, aggregator, webhooks, metrics, log: logger, ...(fleetC.claim ? { claim: fleetC.claim } : {}) });
   const { limiter } = limits;
+  const gate = fleetC.gate(limiter);
+  const remote = fleetC.remote;
+  const fleet = { gate, events: gate.turnEvents(), shareBps: (a: string, bps: number) => gate.shareBps(a, bps), onShareChanged: (l: (a: string) => void) => remote?.onNodesChanged((a) => void (gate.localCount(a) > 0 && l(a))) ?? (() => {}) };
   // Last of what it reads: it subscribes to account changes, the hard limit and metering.
-  const turn = await TurnComponent.create({ config, accounts, aggregator, limiter, metrics, webhooks, log: logger });
+  const turn = await TurnComponent.create({ config, accounts, aggregator, limiter, metrics, webhooks, log: logger, fleet });
+  const allocationRateLimited = (accountId: string) => (gate.accountRateLimited(accountId) ? (metrics.rateLimited('allocations-account'), gate.retryAfterSeconds(accountId)) : 0);
   const registry = new ClusterComponent({ config, identity, relay: turn, log: logger });
   // The same identity (one boot id) for the signaling router as for the registry and the bus.
-  const signaling = new SignalingComponent({ config, accounts, relay: turn, usage, aggregator, limiter, metrics, registry, cluster: identity, log: logger });
+  const signaling = new SignalingComponent({ config, accounts, relay: turn, usage, aggregator, limiter, metrics, registry, cluster: identity, log: logger, allocationRateLimited });
   // Start order: what a part reads is running before it starts. The limiter checks once before
   // the relay listens, so no over-limit Allocate slips in at start; signaling answers last, once
   // the relay it hands out URLs for is bound and the usage it reports and limits is loaded.
@@ -89,9 +96,9 @@ async function build(config: LoadedConfig, logger: Logger, storeC: StoreComponen
   // then the relay (its allocations' last counts and session.closed events), the limiter, the
   // final usage write, the webhook deliveries (the last events) and the store.
   // The relay registry: joins once the relay listens (its ports are in the entry); on stop it
-  // publishes 'draining' before anything closes (cluster.drain, stopped first), and leaves the
-  // registry once the relay is closed (cluster.exit, stopped right after the relay).
-  const order: Component[] = [storeC, accountsC, logging, metricsC, webhooksC, metering, limits, registry.exit, turn, registry.join, signaling, registry.drain];
+  // publishes 'draining' before anything closes (registry.drain, stopped first), and leaves the
+  // registry once the relay is closed (registry.exit, stopped right after the relay).
+  const order: Component[] = [storeC, accountsC, logging, metricsC, webhooksC, metering, fleetC, limits, registry.exit, turn, registry.join, signaling, registry.drain];
   return { order, accounts, aggregator, turn, signaling };
 }
 

@@ -69,11 +69,12 @@ const opts = {
 };
 // coturn has no per-user allocation quota by default; lift Ferry's (default 100) above the alloc test's N.
 // Every bench client sends from 127.0.0.1, like users behind one huge NAT: the per-IP budgets of
-// 401 answers (rate_limits, default 50/s) would leave most of the alloc test's challenges unanswered.
+// 401 answers (rate_limits, default 50/s) would leave most of the alloc test's challenges unanswered,
+// and its new allocations per IP (default 120 a minute) would refuse most of its clients.
 const quota = Math.max(opts.allocClients + 1000, 10_000);
 opts.ferryExtra = {
   quotas: { allocations_per_user: quota, total_allocations: quota },
-  rate_limits: { challenges_per_ip: 0, auth_failures_per_ip: 0 },
+  rate_limits: { challenges_per_ip: 0, auth_failures_per_ip: 0, allocations_per_ip: 0, allocations_per_account: 0 },
   ...opts.ferryExtra,
 };
 if (opts.rates.some((r) => !(r > 0)) || !(opts.seconds > 0) || !(opts.allocClients > 0) || !(opts.cpuRate > 0) ||

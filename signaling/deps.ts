@@ -49,6 +49,11 @@ export interface SignalingDeps {
   /** True while the account is over its (or the global) soft usage limit: /v1/ice-servers answers 429. */
   readonly usageLimited?: (accountId: string) => boolean;
   /**
+   * Seconds until the account may make new allocations again (rate_limits.allocations_per_account
+   * reached this minute), or 0: /v1/ice-servers answers 429 with Retry-After meanwhile.
+   */
+  readonly allocationRateLimited?: (accountId: string) => number;
+  /**
    * Clock (ms since the epoch) for session ages and the signaling socket (queue expiry, rate
    * limits, token expiry); Date.now when absent. Give `tokens` the same clock.
    */

@@ -23,8 +23,10 @@ export type {
 } from './options.js';
 
 export type {
+  AllocationAdmission,
   AllocationGate,
   AllocationInfo,
+  AllocationRefusal,
   AuthHandler,
   AuthLookup,
   CloseReason,
@@ -47,6 +49,8 @@ export { deriveLongTermKey } from './long-term-key.js';
 
 /** Per-IP token buckets in a fixed-size table: also used for failed admin tokens (src/credentials). */
 export { IpBuckets } from './rate-limit.js';
+/** The key a per-IP budget is kept for (an IPv4 address, an IPv6 /64): fleet budgets key the same way. */
+export { budgetKey } from './rate-limit.js';
 
 /** The native data plane's addon: loaded once by the composition root (data_plane), then given in TurnServerOptions.dataPlane. */
 export { loadNativeAddon } from './native/addon.js';

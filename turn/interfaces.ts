@@ -39,10 +39,34 @@ export interface PeerPolicy {
   check(address: string, family: IpFamily): PeerVerdict;
 }
 
+/**
+ * Why an allocation gate refused an Allocate: 'usage-limit' (the account's or the global usage
+ * limit), 'quota' (allocations_per_user counted across a fleet), 'rate-account' / 'rate-ip' (too
+ * many new allocations per minute by the account / from the client IP): all answered 486
+ * (Allocation Quota Reached, RFC 8656 §7.2: the client may retry later); 'unavailable' (the
+ * shared state the gate needs cannot be reached, e.g. a fleet's storage is down): answered 500
+ * (Server Error, RFC 8489 §14.8: a temporary error, try again) with the reason phrase
+ * "Server Error: storage unavailable".
+ */
+export type AllocationRefusal = 'usage-limit' | 'quota' | 'rate-account' | 'rate-ip' | 'unavailable';
+
+/** 'ok' admits the Allocate. */
+export type AllocationAdmission = 'ok' | AllocationRefusal;
+
 /** Admission of new allocations beyond the engine's own per-user and total quotas. */
 export interface AllocationGate {
-  /** false refuses the Allocate with 486 (Allocation Quota Reached). */
-  mayAllocate(account: string): boolean;
+  /**
+   * Decides synchronously (it is on the request path): `clientAddress` is the client's IP as Node
+   * prints it, `held` what the account would hold on this relay with this request (allocations
+   * and reservations, the request's own places included).
+   */
+  mayAllocate(account: string, clientAddress: string, held: number): AllocationAdmission;
+  /**
+   * True when signed requests from `clientAddress` are to get no answer, as when its own budget
+   * of failed authentications is spent (e.g. a budget shared by a fleet). Checked before the
+   * request is verified; counted as rateLimited('auth-failure').
+   */
+  authBlocked?(clientAddress: string): boolean;
 }
 
 export type TransportName = 'udp' | 'tcp' | 'tls';
@@ -86,9 +110,9 @@ export interface TurnEvents {
   /**
    * A request refused for its credentials. `reason` ('unknown', 'expired', 'revoked', 'malformed',
    * 'bad-integrity') tells users apart from passwords: never expose it unauthenticated (metrics
-   * fold it into one value).
+   * fold it into one value). `clientAddress` is the request's source IP.
    */
-  authFailure?(reason: string): void;
+  authFailure?(reason: string, clientAddress: string): void;
   /** A CreatePermission or ChannelBind refused for its peer address (answered 403). */
   peerRefused?(reason: PeerRefusal): void;
   /**

@@ -6,7 +6,8 @@
  */
 import type { AccountService } from '../../src/accounts/service.js';
 import type { LoadedConfig } from '../../src/config/load.js';
-import { UsageLimiter } from '../../src/limits/limiter.js';
+import { UsageLimiter, type LimitWebhook } from '../../src/limits/limiter.js';
+import { oncePerFleet, type Claim } from '../../src/limits/once-per-fleet.js';
 import type { Logger } from '../../src/logger.js';
 import type { UsageAggregator } from '../../src/metering/aggregator.js';
 import { meteringSettings } from '../../src/metering/settings.js';
@@ -25,6 +26,8 @@ export interface LimitsDeps {
   readonly webhooks: WebhookDispatcher;
   readonly metrics: FerryMetrics;
   readonly log: Logger;
+  /** In a fleet: each usage event is sent by the node that claims it first (once per fleet). */
+  readonly claim?: Claim;
 }
 
 export class LimitsComponent implements Component {
@@ -36,6 +39,8 @@ export class LimitsComponent implements Component {
 
   constructor(deps: LimitsDeps) {
     const { aggregator, accounts, usage, webhooks, metrics } = deps;
+    const send = (type: LimitWebhook, data: unknown) => void webhooks.enqueue(type, data);
+    const log = deps.log.child({ component: 'limits' });
     this.limiter = new UsageLimiter({
       // The limiter reads only its own settings (LimitSettings) of these; the window comes from the aggregator.
       ...meteringSettings(deps.config),
@@ -43,9 +48,9 @@ export class LimitsComponent implements Component {
       pending: () => aggregator.pending(),
       timeframe: () => aggregator.timeframe(),
       accountLimits: () => accounts.limits(),
-      emit: (type, data) => void webhooks.enqueue(type, data),
+      emit: deps.claim === undefined ? send : oncePerFleet({ claim: deps.claim, emit: send, reportIntervalMs: () => this.limiter.settings().reportIntervalMs ?? 0, log }),
       metric: (kind) => metrics.limitEvent(kind),
-      log: deps.log.child({ component: 'limits' }),
+      log,
     });
     this.#aggregator = aggregator;
   }

@@ -42,6 +42,8 @@ export interface SignalingComponentDeps {
   readonly usage: UsageStore;
   readonly aggregator: UsageAggregator;
   readonly limiter: UsageLimiter;
+  /** Seconds until an account over rate_limits.allocations_per_account may allocate again, or 0 (POST /v1/ice-servers answers 429). */
+  readonly allocationRateLimited?: (accountId: string) => number;
   readonly metrics: FerryMetrics;
   /** The relay registry: /v1/relays, the relays /v1/ice-servers hands out, /healthz's problems. */
   readonly registry?: ClusterComponent;
@@ -112,6 +114,7 @@ export class SignalingComponent implements Component {
       closeSessions: (predicate) => relay.closeAllocations(predicate, 'admin'),
       usage: liveUsage(this.#deps.usage, this.#deps.aggregator),
       usageLimited: (accountId) => this.#deps.limiter.limited(accountId),
+      ...(this.#deps.allocationRateLimited !== undefined ? { allocationRateLimited: this.#deps.allocationRateLimited } : {}),
       ...(this.#router ? { signalRouter: this.#router } : {}),
       ...(this.#deps.registry ? { relays: this.#deps.registry.fleet, healthProblems: () => this.#deps.registry?.registry.problems() ?? [] } : {}),
       metrics: {

@@ -20,10 +20,12 @@ import {
   createPeerPolicy,
   loadNativeAddon,
   TurnServer,
+  type AllocationGate,
   type AllocationInfo,
   type CloseReason,
   type ListeningAddress,
   type TlsCredentials,
+  type TurnEvents,
   type TurnServerUpdate,
 } from '../../turn/index.js';
 import { chooseDataPlane, dataPlaneLogLine, type DataPlaneChoice } from '../data-plane.js';
@@ -43,6 +45,15 @@ export interface TurnDeps {
   readonly metrics: FerryMetrics;
   readonly webhooks: WebhookDispatcher;
   readonly log: Logger;
+  /** Shared enforcement (app/components/fleet-limits.ts): the gate (default: the limiter alone), its listeners and the bandwidth share. */
+  readonly fleet?: {
+    readonly gate: AllocationGate;
+    readonly events: TurnEvents;
+    /** This node's share of an account's cap of `bps`. */
+    shareBps(account: string, bps: number): number;
+    /** Calls `listener` when the share of `account` may have changed; returns the unsubscribe. */
+    onShareChanged(listener: (account: string) => void): () => void;
+  };
 }
 
 function certificateOf(pem: Buffer): string {
@@ -68,7 +79,9 @@ export class TurnComponent implements Component {
   readonly #unsubscribe: (() => void)[];
 
   private constructor(deps: TurnDeps, plan: RelayPlan, dataPlane: DataPlaneChoice) {
-    const { accounts, aggregator, limiter, metrics, webhooks } = deps;
+    const { accounts, aggregator, limiter, metrics, webhooks, fleet } = deps;
+    // In a fleet an account's cap is split between the nodes relaying it.
+    const share = (accountId: string, bps: number) => (fleet === undefined ? bps : fleet.shareBps(accountId, bps));
     this.#plan = plan;
     this.#dataPlane = dataPlane;
     this.#log = deps.log;
@@ -80,8 +93,8 @@ export class TurnComponent implements Component {
     const turn = new TurnServer({
       ...plan.options,
       ...(dataPlane.plane === 'native' ? { dataPlane: { addon: dataPlane.addon, threads: dataPlane.threads } } : {}),
-      gate: limiter,
-      accountMaxBps: (accountId) => accounts.maxBps(accountId),
+      gate: fleet?.gate ?? limiter,
+      accountMaxBps: (accountId) => share(accountId, accounts.maxBps(accountId)),
       events: combineTurnEvents(
         {
           allocationClosed(info, reason, endedAt) {
@@ -90,6 +103,7 @@ export class TurnComponent implements Component {
         },
         metrics.turnEvents(),
         webhooks.turnEvents(),
+        fleet?.events,
       ),
       log: deps.log.child({ component: 'turn' }),
     });
@@ -97,8 +111,12 @@ export class TurnComponent implements Component {
     this.#unsubscribe = [
       accounts.subscribeRelay({
         closeAccountAllocations: (accountId) => turn.closeAllocations((info) => info.account === accountId, 'admin'),
-        setAccountMaxBps: (accountId, bps) => turn.setAccountMaxBps(accountId, bps),
+        setAccountMaxBps: (accountId, bps) => turn.setAccountMaxBps(accountId, share(accountId, bps)),
       }),
+      fleet?.onShareChanged((accountId) => {
+        const bps = accounts.maxBps(accountId);
+        if (bps > 0) turn.setAccountMaxBps(accountId, share(accountId, bps));
+      }) ?? (() => {}),
       limiter.onHardLimit((account) => void turn.closeAllocations((info) => account === null || info.account === account, 'limit')),
       // The closed allocations' last counts reach metering through allocationClosed.
       aggregator.addSessions(() => turn.live()),

@@ -68,7 +68,7 @@ export function credentialRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
     app.post('/v1/ice-servers', {
       schema: {
         summary: 'TURN credentials for RTCPeerConnection',
-        description: 'One node: the URLs use signaling.public_host, or else the host of the request. A fleet (storage redis://): one entry per relay, two when at least two are live and not draining, chosen by load (the lighter of two picked at random; relays of the requested region first), each with the relay\'s cluster.public_host and ports and the same credential, which every node accepts (the nodes share auth_secrets); 503 (code no_relays) when no live relay is known. 429 (code usage_limit) while the account is over its soft usage limit or the global one, until the timeframe ends.',
+        description: 'One node: the URLs use signaling.public_host, or else the host of the request. A fleet (storage redis://): one entry per relay, two when at least two are live and not draining, chosen by load (the lighter of two picked at random; relays of the requested region first), each with the relay\'s cluster.public_host and ports and the same credential, which every node accepts (the nodes share auth_secrets); 503 (code no_relays) when no live relay is known. 429 (code usage_limit) while the account is over its soft usage limit or the global one, until the timeframe ends; 429 (code rate_limited, with Retry-After) while it is over rate_limits.allocations_per_account for the current minute.',
         tags: ['account'],
         security: ACCOUNT_SECURITY,
         [OPTIONAL_BODY]: true,
@@ -79,6 +79,10 @@ export function credentialRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
       const { accountId } = accountOf(request);
       if (deps.usageLimited?.(accountId) === true) {
         throw new ApiError(429, 'usage_limit', 'usage limit reached for this timeframe: no new TURN credentials until it ends');
+      }
+      const retryAfter = deps.allocationRateLimited?.(accountId) ?? 0;
+      if (retryAfter > 0) {
+        throw new ApiError(429, 'rate_limited', `too many new allocations for this account this minute (rate_limits.allocations_per_account): retry in ${retryAfter} s`, { 'retry-after': String(retryAfter) });
       }
       const relays = deps.relays?.pick(request.body.region);
       if (relays !== undefined && relays.length === 0) {

@@ -11,7 +11,7 @@
  * Every event names its timeframe by start and end (timeframe_start, timeframe_end): month windows
  * differ in length, so a receiver cannot derive the end from the setting.
  */
-import type { AllocationGate } from '../../turn/index.js';
+import type { AllocationAdmission, AllocationGate } from '../../turn/index.js';
 import type { Logger } from '../logger.js';
 import type { LimitEvent } from '../metrics/metrics.js';
 import type { PendingUsage } from '../metering/aggregator.js';
@@ -161,14 +161,14 @@ export class UsageLimiter implements AllocationGate {
     this.#cancel = [];
   }
 
-  /** AllocationGate: refused (486) from the soft limit on. */
-  mayAllocate(account: string): boolean {
-    return !this.#global.soft && this.#accounts.get(account)?.soft !== true;
+  /** AllocationGate: refused (486) from the soft limit on; the usage limits need no client address. */
+  mayAllocate(account: string): AllocationAdmission {
+    return this.limited(account) ? 'usage-limit' : 'ok';
   }
 
   /** Whether the account is over its (or the global) soft limit: /v1/ice-servers answers 429. */
   limited(account: string): boolean {
-    return !this.mayAllocate(account);
+    return this.#global.soft || this.#accounts.get(account)?.soft === true;
   }
 
   /** Recomputes the flags; concurrent calls run one more check after the current one. Never rejects. */

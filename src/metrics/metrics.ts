@@ -7,7 +7,7 @@
  * of the closed allocations' totals (kept from allocationClosed) and the live allocations' counters.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { SESSION_COUNTERS, type AllocationInfo, type CloseReason, type NativeStats, type PeerRefusal, type TransportName, type TurnEvents } from '../../turn/index.js';
+import { SESSION_COUNTERS, type AllocationInfo, type AllocationRefusal, type CloseReason, type NativeStats, type PeerRefusal, type TransportName, type TurnEvents } from '../../turn/index.js';
 import { remove } from '../subscriptions.js';
 
 const TRANSPORTS: readonly TransportName[] = ['udp', 'tcp', 'tls'];
@@ -17,7 +17,9 @@ const PEER_REFUSALS: readonly PeerRefusal[] = ['denied', 'special-purpose', 'own
 const REFUSAL_REASONS = ['per-ip', 'total', 'unallocated'] as const;
 /** The one reason of ferry_auth_failures_total: unknown user, bad password, expired, revoked alike. */
 export const AUTH_FAILURE_REASON = 'credentials';
-const RATE_LIMIT_KINDS = ['challenge', 'auth-failure'] as const;
+const RATE_LIMIT_KINDS = ['challenge', 'auth-failure', 'allocations-account', 'allocations-ip'] as const;
+export type RateLimitedKind = (typeof RATE_LIMIT_KINDS)[number];
+const ALLOCATION_REFUSALS: readonly AllocationRefusal[] = ['usage-limit', 'quota', 'rate-account', 'rate-ip', 'unavailable'];
 /** ferry_native_dropped_total's reasons and the NativeStats field each reads. */
 const NATIVE_DROPS: readonly (readonly [string, (n: NativeStats) => number])[] = [
   ['queue-full', (n) => n.upDropped],
@@ -61,7 +63,8 @@ export class FerryMetrics {
   readonly #allocationsTotal: Counter<'transport'>;
   readonly #sessionsClosed: Counter<'reason'>;
   readonly #authFailures: Counter<'reason'>;
-  readonly #rateLimited: Record<(typeof RATE_LIMIT_KINDS)[number], { inc(value?: number): void }>;
+  readonly #rateLimited: Record<RateLimitedKind, { inc(value?: number): void }>;
+  readonly #allocationsRefused: Counter<'reason'>;
   readonly #limitEvents: Counter<'event'>;
   readonly #peerRefused: Counter<'reason'>;
   readonly #connectionsRefused: Counter<'reason'>;
@@ -178,12 +181,19 @@ export class FerryMetrics {
     this.#authFailures.inc({ reason: AUTH_FAILURE_REASON }, 0);
     const rateLimited = new Counter({
       name: 'ferry_rate_limited_total',
-      help: 'TURN requests left unanswered because their source IP was over a budget: kind="challenge" (401/438 answers, rate_limits.challenges_per_ip) or "auth-failure" (failed authentications, rate_limits.auth_failures_per_ip).',
+      help: 'Requests refused for a rate limit: kind="challenge" (401/438 answers left out, rate_limits.challenges_per_ip), "auth-failure" (signed requests left unanswered, rate_limits.auth_failures_per_ip; fleet-wide in a fleet), "allocations-account" (Allocate answered 486 or POST /v1/ice-servers 429, rate_limits.allocations_per_account) or "allocations-ip" (Allocate answered 486, rate_limits.allocations_per_ip).',
       labelNames: ['kind'] as const,
       registers,
     });
-    this.#rateLimited = { challenge: rateLimited.labels({ kind: 'challenge' }), 'auth-failure': rateLimited.labels({ kind: 'auth-failure' }) };
+    this.#rateLimited = Object.fromEntries(RATE_LIMIT_KINDS.map((kind) => [kind, rateLimited.labels({ kind })])) as Record<RateLimitedKind, { inc(value?: number): void }>;
     for (const kind of RATE_LIMIT_KINDS) this.#rateLimited[kind].inc(0);
+    this.#allocationsRefused = new Counter({
+      name: 'ferry_allocations_refused_total',
+      help: 'Allocate requests refused by the allocation gate, by reason: usage-limit (soft usage limit), quota (quotas.allocations_per_user across the fleet), rate-account / rate-ip (rate_limits.allocations_per_account / allocations_per_ip), all answered 486; unavailable (cluster mode with Redis unreachable), answered 500.',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    for (const reason of ALLOCATION_REFUSALS) this.#allocationsRefused.inc({ reason }, 0);
     this.#limitEvents = new Counter({
       name: 'ferry_limit_events_total',
       help: 'Usage limit events (soft limit reached, hard limit reached, reset).',
@@ -276,6 +286,16 @@ export class FerryMetrics {
     let n = 0;
     for (const s of this.#sources) n += s[key]?.() ?? 0;
     return n;
+  }
+
+  /** Counts a request refused for a rate limit outside the engine's own (allocations per account or IP, HTTP 429). */
+  rateLimited(kind: RateLimitedKind): void {
+    this.#rateLimited[kind].inc();
+  }
+
+  /** Counts an Allocate the allocation gate refused. */
+  allocationRefused(reason: AllocationRefusal): void {
+    this.#allocationsRefused.inc({ reason });
   }
 
   /** Counts a usage limit event; for the metering and limits work. */

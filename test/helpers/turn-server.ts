@@ -70,7 +70,7 @@ export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
       closed.push({ info, reason });
       listener?.allocationClosed?.(info, reason, endedAt);
     },
-    authFailure: (reason) => listener?.authFailure?.(reason),
+    authFailure: (reason, clientAddress) => listener?.authFailure?.(reason, clientAddress),
     peerRefused: (reason) => listener?.peerRefused?.(reason),
     connectionRefused: (reason) => listener?.connectionRefused?.(reason),
     rateLimited: (kind) => listener?.rateLimited?.(kind),
@@ -101,7 +101,10 @@ export async function startServer(o: FixtureOptions = {}): Promise<Fixture> {
     now: () => clock.now,
     ...dataPlaneOption(o.dataPlane),
     events,
-    gate: { mayAllocate: (account) => testGate?.mayAllocate(account) ?? true },
+    gate: {
+      mayAllocate: (account, clientAddress, held) => testGate?.mayAllocate(account, clientAddress, held) ?? 'ok',
+      authBlocked: (clientAddress) => testGate?.authBlocked?.(clientAddress) ?? false,
+    },
   });
   try {
     await server.start();

@@ -17,6 +17,7 @@ import {
   ERROR_ALLOCATION_QUOTA_REACHED,
   ERROR_BAD_REQUEST,
   ERROR_INSUFFICIENT_CAPACITY,
+  ERROR_SERVER_ERROR,
   ERROR_UNKNOWN_ATTRIBUTE,
   ERROR_UNSUPPORTED_TRANSPORT_PROTOCOL,
 } from '../codec/error-codes.js';
@@ -38,6 +39,12 @@ function writeAddress(w: StunWriter, attr: number, family: IpFamily, address: st
   if (w.addXorAddressString(attr, address.includes(':') ? 6 : 4, address, port)) return;
   if (family === 4) w.addXorAddress(attr, 4, Buffer.alloc(4), port);
 }
+
+/**
+ * The reason phrase of a 500 for a gate that cannot reach its shared state: a temporary error
+ * (RFC 8489 §14.8, "try again"), not 508, which would claim this relay is out of capacity.
+ */
+const STORAGE_UNAVAILABLE = 'Server Error: storage unavailable';
 
 /** Allocate (RFC 8656 §7.2). */
 export function handleAllocate(ctx: RequestContext): Buffer | null {
@@ -106,7 +113,11 @@ export function handleAllocate(ctx: RequestContext): Buffer | null {
   const places = token !== undefined ? 0 : reserveNext ? 2 : 1;
   const held = env.allocations.countFor(cred.account) + env.binder.reservationsOf(cred.account);
   if (held + places > env.quotas.allocationsPerUser) return failure(ctx, ERROR_ALLOCATION_QUOTA_REACHED, cred);
-  if (env.gate !== undefined && !env.gate.mayAllocate(cred.account)) return failure(ctx, ERROR_ALLOCATION_QUOTA_REACHED, cred);
+  if (env.gate !== undefined) {
+    const admission = env.gate.mayAllocate(cred.account, client.address, held + places);
+    if (admission === 'unavailable') return failure(ctx, ERROR_SERVER_ERROR, cred, undefined, STORAGE_UNAVAILABLE);
+    if (admission !== 'ok') return failure(ctx, ERROR_ALLOCATION_QUOTA_REACHED, cred);
+  }
   if (env.allocations.size + env.binder.reservationCount + places > env.quotas.totalAllocations) return failure(ctx, ERROR_INSUFFICIENT_CAPACITY, cred);
 
   const lifetimeMs = desiredLifetimeMs(ctx);

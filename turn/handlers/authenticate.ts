@@ -51,7 +51,9 @@ export function authenticate(ctx: RequestContext): AuthOutcome {
   const slot = failures.enabled ? failures.slotOf(ctx.client.address) : -1;
   // The request can only prove the password of the user already authenticated on this 5-tuple:
   // it gives a guesser nothing, and users sharing the IP must not cost it its allocation.
-  if (slot >= 0 && !failures.available(slot, now) && !fromOwnAllocation(ctx)) {
+  // A budget spent elsewhere (env.gate.authBlocked: a fleet's shared one) gets the same treatment.
+  const blocked = (slot >= 0 && !failures.available(slot, now)) || env.gate?.authBlocked?.(ctx.client.address) === true;
+  if (blocked && !fromOwnAllocation(ctx)) {
     env.allocations.events?.rateLimited?.('auth-failure');
     return refuse(null);
   }
@@ -88,7 +90,7 @@ export function authenticate(ctx: RequestContext): AuthOutcome {
     else checkMessageIntegrity(req, NO_KEY);
   }
   if (slot >= 0) failures.take(slot);
-  env.allocations.events?.authFailure?.(reason);
+  env.allocations.events?.authFailure?.(reason, ctx.client.address);
   env.log?.debug({ client: ctx.client.address, username, reason }, 'authentication failed');
   return refuse(challenge(ctx, ERROR_UNAUTHENTICATED));
 }

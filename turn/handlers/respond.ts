@@ -41,12 +41,12 @@ export function success(ctx: RequestContext, build: ((w: StunWriter) => void) | 
 }
 
 /** An error response; signed when the request was authenticated (RFC 8489 §9.2.4). */
-export function failure(ctx: RequestContext, code: number, cred: Credential | null = null, build?: (w: StunWriter) => void): Buffer {
+export function failure(ctx: RequestContext, code: number, cred: Credential | null = null, build?: (w: StunWriter) => void, reason?: string): Buffer {
   return respond(
     ctx,
     CLASS_ERROR,
     (w) => {
-      w.addErrorCode(code);
+      w.addErrorCode(code, reason);
       if (build !== undefined) build(w);
     },
     cred,

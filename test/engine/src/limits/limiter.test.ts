@@ -110,7 +110,7 @@ describe('usage limits through a real TurnServer', () => {
     const alice = await relaying('alice');
     await send(alice, 300);
     await s.limiter.check();
-    assert.equal(s.limiter.mayAllocate('alice'), true);
+    assert.equal(s.limiter.mayAllocate('alice'), 'ok');
 
     await send(alice, 250); // 550 live, not flushed: ≥ 50% of 1000
     await s.limiter.check();
@@ -142,7 +142,7 @@ describe('usage limits through a real TurnServer', () => {
     s.clock.ms += TIMEFRAME;
     await s.agg.flush();
     await s.limiter.check();
-    assert.equal(s.limiter.mayAllocate('alice'), true);
+    assert.equal(s.limiter.mayAllocate('alice'), 'ok');
     assert.equal(s.events.at(-1)?.type, 'usage.reset');
     assert.equal(s.events.at(-1)?.data.account, 'alice');
     assert.deepEqual(s.metrics, ['soft_limit', 'hard_limit', 'reset']);
@@ -157,8 +157,8 @@ describe('usage limits through a real TurnServer', () => {
     await send(alice, 300);
     await send(bob, 300);
     await s.limiter.check();
-    assert.equal(s.limiter.mayAllocate('alice'), false);
-    assert.equal(s.limiter.mayAllocate('carol'), false);
+    assert.equal(s.limiter.mayAllocate('alice'), 'usage-limit');
+    assert.equal(s.limiter.mayAllocate('carol'), 'usage-limit');
     assert.deepEqual(s.events.map((e) => [e.type, e.data.account, e.data.usage_bytes]), [['usage.soft_limit', null, 600]]);
     assert.equal((await (await client('bob')).allocate()).code, 486);
 
@@ -178,7 +178,7 @@ describe('usage limits through a real TurnServer', () => {
     await s.limiter.check();
     assert.equal(s.events.at(-1)?.type, 'usage.reset');
     assert.equal(s.events.at(-1)?.data.account, null);
-    assert.equal(s.limiter.mayAllocate('bob'), true);
+    assert.equal(s.limiter.mayAllocate('bob'), 'ok');
     assert.equal((await (await client('bob')).allocate()).code, 0);
     await s.agg.stop();
   });
@@ -188,14 +188,14 @@ describe('usage limits through a real TurnServer', () => {
     const alice = await relaying('alice');
     await send(alice, 600);
     await s.limiter.check();
-    assert.equal(s.limiter.mayAllocate('bob'), true, 'no global limit yet');
+    assert.equal(s.limiter.mayAllocate('bob'), 'ok', 'no global limit yet');
     assert.equal(s.events.length, 0);
     const tfStart = new Date(s.agg.timeframe().start).toISOString();
     const tfEnd = new Date(s.agg.timeframe().start + TIMEFRAME).toISOString();
 
     // Lowered (from none) into the soft band: new allocations refused at once, the live one kept.
     await s.limiter.update({ globalLimitBytes: 1000, softLimit: 0.5, hardLimit: 0.8 });
-    assert.equal(s.limiter.mayAllocate('bob'), false);
+    assert.equal(s.limiter.mayAllocate('bob'), 'usage-limit');
     assert.deepEqual(s.events.map((e) => e.data), [{ account: null, usage_bytes: 600, limit_bytes: 1000, timeframe_start: tfStart, timeframe_end: tfEnd }]);
     assert.equal(s.events[0].type, 'usage.soft_limit');
     assert.equal((await (await client('bob')).allocate()).code, 486);
@@ -205,11 +205,11 @@ describe('usage limits through a real TurnServer', () => {
     await s.limiter.update({ globalLimitBytes: 1100, softLimit: 0.5, hardLimit: 0.8 });
     await s.limiter.check();
     assert.equal(s.events.length, 1);
-    assert.equal(s.limiter.mayAllocate('bob'), false);
+    assert.equal(s.limiter.mayAllocate('bob'), 'usage-limit');
 
     // Raised: lifted at once, without an event.
     await s.limiter.update({ globalLimitBytes: 10_000, softLimit: 0.5, hardLimit: 0.8 });
-    assert.equal(s.limiter.mayAllocate('bob'), true);
+    assert.equal(s.limiter.mayAllocate('bob'), 'ok');
     assert.equal(s.events.length, 1);
     const bob = await client('bob');
     assert.equal((await bob.allocate()).code, 0);
@@ -226,7 +226,7 @@ describe('usage limits through a real TurnServer', () => {
 
     // Removed: lifted; nothing more is reported.
     await s.limiter.update({ softLimit: 0.5, hardLimit: 0.55 });
-    assert.equal(s.limiter.mayAllocate('bob'), true);
+    assert.equal(s.limiter.mayAllocate('bob'), 'ok');
     assert.equal((await (await client('bob')).allocate()).code, 0);
     assert.equal(s.events.length, 3);
 
@@ -242,7 +242,7 @@ describe('usage limits through a real TurnServer', () => {
       assert.throws(() => s.limiter.update(bad), RangeError, JSON.stringify(bad));
     }
     assert.deepEqual(s.limiter.settings(), { softLimit: 0.5, hardLimit: 0.55, reportIntervalMs: 0 });
-    assert.equal(s.limiter.mayAllocate('bob'), true);
+    assert.equal(s.limiter.mayAllocate('bob'), 'ok');
 
     // Reports switched on by a reload count their interval from the reload.
     await s.limiter.update({ softLimit: 0.5, hardLimit: 0.55, reportIntervalMs: 60_000 });

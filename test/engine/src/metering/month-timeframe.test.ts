@@ -47,7 +47,7 @@ describe('calendar-month timeframes', () => {
       every: () => () => {},
     });
     await limiter.start();
-    assert.equal(limiter.mayAllocate('acme'), false, '600 of 1000 bytes: over the soft limit (50%)');
+    assert.equal(limiter.mayAllocate('acme'), 'usage-limit', '600 of 1000 bytes: over the soft limit (50%)');
     assert.deepEqual(events.map((e) => [e.type, e.data.timeframe_start, e.data.timeframe_end]), [
       ['usage.soft_limit', '2028-01-01T00:00:00.000Z', '2028-02-01T00:00:00.000Z'],
     ]);
@@ -67,7 +67,7 @@ describe('calendar-month timeframes', () => {
       '2028-01-01T00:00:00.000Z', '2028-02-01T00:00:00.000Z', [['acme', 700]],
     ]);
     await limiter.check();
-    assert.equal(limiter.mayAllocate('acme'), true, 'the limits lift with the new month');
+    assert.equal(limiter.mayAllocate('acme'), 'ok', 'the limits lift with the new month');
     assert.deepEqual(events.at(-1), {
       type: 'usage.reset',
       data: { account: 'acme', timeframe_start: '2028-02-01T00:00:00.000Z', timeframe_end: '2028-03-01T00:00:00.000Z', previous_timeframe_start: '2028-01-01T00:00:00.000Z' },

@@ -133,7 +133,7 @@ describe('metrics and session.closed for a real allocation', () => {
       undefined,
       { authFailure: (r) => seen.push(r) },
     );
-    events.authFailure?.('unknown');
+    events.authFailure?.('unknown', '192.0.2.1');
     assert.deepEqual(seen, ['unknown']);
   });
 });

@@ -11,7 +11,7 @@ import { sessionDto } from '../../../../signaling/schemas.js';
 function info(id: number, transport: 'udp' | 'tcp', dropped: [number, number, number, number]): AllocationInfo {
   return {
     id,
-    account: 'acc',
+    account: 'acc-7f3e',
     username: 'alice',
     transport,
     clientAddress: '127.0.0.1',
@@ -53,7 +53,7 @@ test('ferry_dropped_bytes_total and ferry_dropped_packets_total: live and closed
   assert.equal(sample(text, 'ferry_dropped_packets_total', 'transport="tls",direction="to_client"'), 0);
   assert.equal(sample(text, 'ferry_relayed_bytes_total', 'transport="udp",direction="to_peer"'), 20, 'not counted as relayed');
   const samples = text.split('\n').filter((l) => !l.startsWith('#')).join('\n');
-  assert.ok(!samples.includes('acc') && !samples.includes('alice'), 'no account or user label');
+  assert.ok(!samples.includes('acc-7f3e') && !samples.includes('alice'), 'no account or user label');
 });
 
 test('session.closed and the sessions API carry the dropped counts', () => {

@@ -1,0 +1,68 @@
+/**
+ * Keys refused until a time: the rate limits' verdicts (an account, a client IP or /64 over its
+ * budget for the rest of a one-minute window), checked synchronously on the request path. In a
+ * fleet every node holds the blocks any node published (src/store/redis/fleet-rates.ts), so the
+ * check never waits for Redis. Bounded: at most `max` entries (65,536 by default); past it the
+ * entry added longest ago goes first, which can only let a blocked key through early.
+ */
+
+/** What a rate limit counts: new allocations per account or per client IP, failed authentications per client IP. */
+export const RATE_KINDS = ['allocations-account', 'allocations-ip', 'auth-failure'] as const;
+export type RateKind = (typeof RATE_KINDS)[number];
+
+export const MAX_BLOCKS = 65_536;
+
+/** The longest key kept: an account id or an IP text; a longer one is not from Ferry. */
+export const MAX_KEY_LENGTH = 256;
+
+const idOf = (kind: RateKind, key: string) => `${kind}\n${key}`;
+
+export class BlockTable {
+  /** kind+key → blocked until (ms since the epoch); Map order is insertion order (oldest first). */
+  readonly #until = new Map<string, number>();
+  readonly #max: number;
+
+  constructor(max: number = MAX_BLOCKS) {
+    if (!(Number.isSafeInteger(max) && max > 0)) throw new RangeError(`BlockTable: max must be a whole number > 0; got ${max}`);
+    this.#max = max;
+  }
+
+  get size(): number {
+    return this.#until.size;
+  }
+
+  /** Blocks `key` until `until`; an earlier or equal block already held stays as it is. */
+  block(kind: RateKind, key: string, until: number, now: number): void {
+    if (!(until > now) || key.length > MAX_KEY_LENGTH) return;
+    const id = idOf(kind, key);
+    const held = this.#until.get(id);
+    if (held !== undefined && held >= until) return;
+    this.#until.delete(id);
+    this.#until.set(id, until);
+    if (this.#until.size <= this.#max) return;
+    // Expired entries go first (they cost nothing to drop), then the oldest.
+    for (const [k, u] of this.#until) {
+      if (this.#until.size <= this.#max) return;
+      if (u <= now) this.#until.delete(k);
+    }
+    for (const k of this.#until.keys()) {
+      if (this.#until.size <= this.#max) return;
+      this.#until.delete(k);
+    }
+  }
+
+  blocked(kind: RateKind, key: string, now: number): boolean {
+    const id = idOf(kind, key);
+    const until = this.#until.get(id);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.#until.delete(id);
+    return false;
+  }
+
+  /** Milliseconds until `key` is let through again; 0 when it is not blocked. */
+  remainingMs(kind: RateKind, key: string, now: number): number {
+    const until = this.#until.get(idOf(kind, key));
+    return until === undefined || until <= now ? 0 : until - now;
+  }
+}

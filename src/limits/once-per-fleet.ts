@@ -1,0 +1,72 @@
+/**
+ * Usage webhook events once per fleet. Every node's limiter adds the same fleet-wide ledger, so
+ * every node sees a limit crossed, a timeframe reset and a report due; each event is sent only
+ * by the node that first claims its name: (event, account, timeframe start), plus the limit for
+ * usage.soft_limit and usage.hard_limit (a changed limit crossed again is a new event) and the
+ * report interval's slot for usage.report. A name is claimed until past its timeframe's end (a
+ * report's, two intervals). A claim that fails because storage is down is retried (every
+ * RETRY_MS, at most RETRIES times) before the event is given up and logged.
+ */
+import type { Logger } from '../logger.js';
+import type { LimitWebhook } from './limiter.js';
+
+/** Claims `name` for `ttlMs`: true for the first claim in the fleet. Rejects while storage is down. */
+export type Claim = (name: string, ttlMs: number) => Promise<boolean>;
+
+export const RETRY_MS = 1000;
+export const RETRIES = 30;
+/** How long past a timeframe's end its event names stay claimed. */
+const AFTER_END_MS = 3_600_000;
+
+/** The name an event is claimed under and for how long; null when the data is not an event's. */
+export function eventClaim(type: LimitWebhook, data: unknown, now: number, reportIntervalMs: number): { name: string; ttlMs: number } | null {
+  if (typeof data !== 'object' || data === null) return null;
+  const d = data as Record<string, unknown>;
+  const account = d.account === null ? '*' : typeof d.account === 'string' ? d.account : null;
+  const start = typeof d.timeframe_start === 'string' ? d.timeframe_start : null;
+  const end = typeof d.timeframe_end === 'string' ? Date.parse(d.timeframe_end) : NaN;
+  if (account === null || start === null || !Number.isFinite(end)) return null;
+  const untilEnd = Math.max(0, end - now) + AFTER_END_MS;
+  switch (type) {
+    case 'usage.soft_limit':
+    case 'usage.hard_limit':
+      return { name: `${type}:${start}:${String(d.limit_bytes)}:${account}`, ttlMs: untilEnd };
+    case 'usage.reset':
+      return { name: `${type}:${start}:${account}`, ttlMs: untilEnd };
+    case 'usage.report': {
+      if (!(reportIntervalMs > 0)) return null;
+      const slot = Math.floor(now / reportIntervalMs);
+      return { name: `${type}:${start}:${slot}:${account}`, ttlMs: 2 * reportIntervalMs };
+    }
+  }
+}
+
+export interface OncePerFleetOptions {
+  readonly claim: Claim;
+  readonly emit: (type: LimitWebhook, data: unknown) => void;
+  readonly reportIntervalMs: () => number;
+  readonly now?: () => number;
+  readonly log?: Logger;
+  readonly retryMs?: number;
+}
+
+/** An emit for the limiter that sends each event only where its claim succeeds. */
+export function oncePerFleet(o: OncePerFleetOptions): (type: LimitWebhook, data: unknown) => void {
+  const now = o.now ?? Date.now;
+  return (type, data) => {
+    const claim = eventClaim(type, data, now(), o.reportIntervalMs());
+    if (claim === null) return o.emit(type, data);
+    const attempt = (left: number): void => {
+      o.claim(claim.name, claim.ttlMs).then(
+        (first) => {
+          if (first) o.emit(type, data);
+        },
+        (err: unknown) => {
+          if (left <= 0) return o.log?.error({ err: (err as Error).message, event: type }, 'usage webhook event given up: storage unavailable');
+          setTimeout(() => attempt(left - 1), o.retryMs ?? RETRY_MS).unref();
+        },
+      );
+    };
+    attempt(RETRIES);
+  };
+}
