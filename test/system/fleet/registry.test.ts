@@ -1,9 +1,9 @@
 // The relay fleet end to end: one redis-server and three Ferry processes (nodes A, B and C, each
 // in its own region), heartbeat 200ms, TTL 1s. An account made on A mints ICE servers on B that
 // point at C (region preferred), and relays through C; revoking the account's credentials on A
-// closes its allocation on C and refuses a new Allocate there; C killed with SIGKILL is gone from
-// /v1/relays and from minted ICE servers within the TTL; B stopped with SIGTERM is listed as
-// draining, then gone.
+// closes its allocation and its signaling socket on C and refuses a new Allocate there; C killed
+// with SIGKILL is gone from /v1/relays and from minted ICE servers within the TTL; B stopped with
+// SIGTERM is listed as draining, then gone.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { apiJson } from '../../helpers/admin-http.js';
@@ -11,6 +11,7 @@ import { LOOPBACK_PEERS, startFerryProcess, type FerryProcess } from '../../help
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { TestTurnClient } from '../../helpers/turn-client.js';
 import { UdpPeer } from '../../helpers/udp-peer.js';
+import { Client, type TestServer } from '../../helpers/ws-client.js';
 import { sleep, until } from '../../helpers/wait.js';
 
 const ADMIN = 'fleet-admin-token-0123456789abcdef';
@@ -145,11 +146,17 @@ describe('a relay fleet of three nodes on one Redis', () => {
     await eventually(async () => (await relaysOn(b)).find((r) => r.node_id === 'node-c')?.load.allocations === 1, 2000, 'C\'s load (one allocation) in the registry');
     assert.equal(await sessionsOnC(), 1);
 
-    // Revoked on A: C closes the live allocation and refuses the old credential.
+    // A signaling socket of the account on C, opened with its API key.
+    const socket = await Client.connect({ base: c.base.replace(/^http/, 'ws') } as TestServer, 'on-c', { key: apiKey });
+    cleanups.push(() => socket.ws.terminate());
+
+    // Revoked on A: C closes the live allocation and the socket, and refuses the old credential.
     await sleep(5);
     const revoked = await apiJson(a.base, 'POST', `/v1/accounts/${id}/revoke`, ADMIN);
     assert.equal(revoked.status, 200);
     await eventually(async () => (await sessionsOnC()) === 0, 3000, 'C closed the account\'s allocation');
+    const closed = await Promise.race([socket.closed, sleep(3000).then(() => null)]);
+    assert.equal(closed?.code, 1008, 'C closed the account\'s signaling socket ("account closed")');
     const again = await TestTurnClient.connect({ port: c.udpPort, username: minted[0]!.username, password: minted[0]!.credential });
     cleanups.push(() => again.close());
     assert.equal((await again.allocate()).code, 401, 'C refuses a new Allocate with the revoked credential');
