@@ -67,12 +67,16 @@ return { e[1][1], fields, retry or '' }
 /**
  * A mark, under the lease. KEYS[1]: the id index; KEYS[2]: the stream; KEYS[3]: the retry hash;
  * KEYS[4]: the lease. ARGV: event id, the index value read before ("<hash> <stream id>"), stream
- * id, lease token, 'delivered' or 'failed', next attempt ms, error. Returns 0 when the entry is
- * gone (nothing to do), -1 when the lease is not this token's (nothing done), 1 when marked.
+ * id, lease token, 'delivered' or 'failed', next attempt ms, error, lease ms. Returns 0 when the
+ * entry is gone (nothing to do), -1 when another token holds the lease (nothing done), 1 when
+ * marked. A lease found absent (expired unrenewed, or an emptied Redis) is taken with the mark:
+ * nobody else delivers, so the mark can neither reorder nor double another node's.
  */
 export const MARK = new LuaScript(`
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-if redis.call('GET', KEYS[4]) ~= ARGV[4] then return -1 end
+local lease = redis.call('GET', KEYS[4])
+if lease and lease ~= ARGV[4] then return -1 end
+if not lease then redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[8]) end
 if ARGV[5] == 'delivered' then
   redis.call('XDEL', KEYS[2], ARGV[3])
   redis.call('HDEL', KEYS[3], ARGV[1])

@@ -15,7 +15,8 @@
  * every leaseMs/3 while held and released when the dispatcher stops or the URL is removed; a node
  * that dies keeps it until it expires (leaseMs), then another node's worker takes it at its next
  * look (pollMs). delivered() and failed() check the lease token in the same Lua script that
- * changes the entry, so a node that lost the lease changes nothing (WebhookLeaseLostError).
+ * changes the entry, so a node whose lease another node took changes nothing
+ * (WebhookLeaseLostError): it can neither reorder a receiver's entries nor mark one twice.
  *
  * Nothing is trimmed: an undelivered event stays until its receiver takes it (no MAXLEN), so a
  * receiver that is down for long costs Redis memory: about the body (≈ 1 KB for session.closed)
@@ -145,7 +146,7 @@ export class RedisWebhookOutbox implements WebhookOutbox {
     const m = /^([0-9a-f]{32}) (\d+-\d+)$/.exec(where);
     if (m === null) throw new Error(`webhook outbox: malformed index entry for ${id} in ${IDS_KEY}`);
     const k = keys(m[1]);
-    const r = await call('webhook mark', () => MARK.run(this.#redis, [IDS_KEY, k.events, k.retry, k.lease], [id, where, m[2], this.#token, op, next, error]));
+    const r = await call('webhook mark', () => MARK.run(this.#redis, [IDS_KEY, k.events, k.retry, k.lease], [id, where, m[2], this.#token, op, next, error, this.#leaseMs]));
     if (r === -1) {
       this.#held.delete(m[1]);
       throw new WebhookLeaseLostError(`webhook outbox: ${op} of ${id} refused: this node no longer holds the receiver's lease`);
