@@ -96,7 +96,7 @@ export async function startFerry(config: LoadedConfig, logger: Logger = createLo
   }
 
   // The store opens when built (the accounts load from it): closed here if building fails.
-  const storeC = await StoreComponent.open(config.storageUrl);
+  const storeC = await StoreComponent.open(config.storageUrl, logger);
   let built: Awaited<ReturnType<typeof build>>;
   try {
     built = await build(config, logger, storeC);

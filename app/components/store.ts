@@ -3,6 +3,7 @@
  * the components built after it (the accounts are loaded from it); closed last. `storage` needs a
  * restart.
  */
+import type { Logger } from '../../src/logger.js';
 import type { Storage } from '../../src/store/storage.js';
 import { openStorage } from '../storage.js';
 import type { Component } from './component.js';
@@ -12,8 +13,8 @@ export class StoreComponent implements Component {
 
   private constructor(readonly storage: Storage) {}
 
-  static async open(storageUrl: string): Promise<StoreComponent> {
-    return new StoreComponent(await openStorage(storageUrl));
+  static async open(storageUrl: string, log?: Logger): Promise<StoreComponent> {
+    return new StoreComponent(await openStorage(storageUrl, log === undefined ? {} : { log }));
   }
 
   async start(): Promise<void> {}

@@ -10,6 +10,7 @@
  * sees the new start and lifts the limits). Without it the bytes of the new window's first
  * write_interval (which may be hours) were billed to the one that ended, and limits lifted late.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type { Logger } from '../logger.js';
@@ -134,6 +135,9 @@ export class UsageAggregator {
   #cancel: (() => void) | undefined;
   #cancelEnd: (() => void) | undefined;
   #chain: Promise<unknown> = Promise.resolve();
+  /** The batches' writer and last seq (FlushBatch): one writer per aggregator. */
+  readonly #writer = `aggregator:${randomUUID()}`;
+  #seq = 0;
   #stopping: Promise<void> | undefined;
   readonly #sources: SessionSource[] = [];
   readonly #flushed: Array<() => void> = [];
@@ -288,7 +292,7 @@ export class UsageAggregator {
     if (deltas.length > 0 || sessions.length > 0) {
       try {
         // Bytes counted before the timeframe's end belong to it, in its last hour at the latest.
-        await this.#o.store.record({ hour: hourOf(Math.min(at, end - 1)), timeframeStart: tf.start, deltas, sessions });
+        await this.#o.store.record({ writer: this.#writer, seq: ++this.#seq, hour: hourOf(Math.min(at, end - 1)), timeframeStart: tf.start, deltas, sessions });
       } catch (err) {
         for (const d of deltas) addTo(this.#unwritten, d.account, d);
         this.#ended = [...sessions, ...this.#ended];

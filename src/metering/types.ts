@@ -29,8 +29,19 @@ export interface SessionRecord extends Counters {
   readonly reason: string;
 }
 
-/** What one flush writes, in one transaction. */
+/**
+ * What one flush writes, in one transaction. A batch is numbered by its writer: a store applies
+ * it at most once (UsageStore.record), so a batch retried after a failure whose outcome is
+ * unknown (a lost reply, a timeout) adds nothing the second time.
+ */
 export interface FlushBatch {
+  /**
+   * Who wrote the batch, unique per process run: `<node id>:<boot id>` in a fleet, a random id
+   * per run for one node. At most 256 characters.
+   */
+  readonly writer: string;
+  /** The batch's number for its writer: 1, 2, 3... (a safe integer), never reused. */
+  readonly seq: number;
   /** Start of the hour bucket (ms since the epoch, UTC) the deltas are added to. */
   readonly hour: number;
   /** Start of the timeframe the deltas are added to. */
@@ -75,10 +86,19 @@ export interface UsageStore {
   /** The persisted current timeframe; null before metering ever started. */
   timeframe(): Promise<Timeframe | null>;
   setTimeframe(tf: Timeframe): Promise<void>;
-  /** Adds the deltas and the session records in one transaction. */
+  /**
+   * Adds the deltas and the session records in one transaction, at most once per batch: only
+   * when `batch.seq` is greater than the last seq applied for `batch.writer`, and then stores
+   * `seq` as that writer's watermark, atomically with the deltas. A replayed or older batch adds
+   * nothing and resolves normally. Rejects (RangeError) on a batch without a valid writer or seq.
+   */
   record(batch: FlushBatch): Promise<void>;
   usage(filter: UsageFilter): Promise<UsageRow[]>;
-  /** Archives a timeframe (its totals from the ledger) and makes `next` current, in one transaction. */
+  /**
+   * Archives a timeframe (its totals from the ledger) and makes `next` current, in one transaction.
+   * Idempotent: when `closed` is archived already (another node of a fleet, a retry), returns that
+   * archive and changes nothing.
+   */
   rollover(closed: Timeframe, next: Timeframe, archivedAt: number): Promise<ArchivedTimeframe>;
   archives(): Promise<ArchivedTimeframe[]>;
   sessions(account?: string): Promise<SessionRecord[]>;
@@ -106,6 +126,18 @@ export function countersJson(c: Counters) {
     packets_to_peer: c.packetsToPeer,
     packets_to_client: c.packetsToClient,
   };
+}
+
+/** The longest FlushBatch.writer. */
+export const MAX_WRITER_LENGTH = 256;
+
+/** Throws a RangeError unless `batch` has a writer (1 to 256 characters) and a seq (a safe integer ≥ 1). */
+export function checkBatchIdentity(batch: Pick<FlushBatch, 'writer' | 'seq'>): void {
+  const { writer, seq } = batch;
+  if (!(typeof writer === 'string' && writer.length > 0 && writer.length <= MAX_WRITER_LENGTH)) {
+    throw new RangeError(`usage batch: writer must be a string of 1 to ${MAX_WRITER_LENGTH} characters`);
+  }
+  if (!(Number.isSafeInteger(seq) && seq >= 1)) throw new RangeError(`usage batch: seq must be a whole number ≥ 1; got ${String(seq)}`);
 }
 
 export const HOUR_MS = 3_600_000;

@@ -1,7 +1,9 @@
 /**
  * UsageStore over better-sqlite3, in the accounts' database file (it shares SqliteAccountStore's
  * connection). Its tables have their own versioned migrations (`usage_schema_version`), applied
- * by ./migrations.ts's migrate(): one transaction per step, never twice.
+ * by ./migrations.ts's migrate(): one transaction per step, never twice. A batch is applied at
+ * most once: `usage_writers` keeps each writer's last applied seq, updated in the batch's own
+ * transaction, so a retried batch (its first attempt's outcome unknown) adds nothing twice.
  */
 import type { Database, Statement } from 'better-sqlite3';
 import type {
@@ -14,7 +16,7 @@ import type {
   UsageRow,
   UsageStore,
 } from '../metering/types.js';
-import { addCounters, copyCounters, DAY_MS, dayOf, HOUR_MS } from '../metering/types.js';
+import { addCounters, checkBatchIdentity, copyCounters, DAY_MS, dayOf, HOUR_MS } from '../metering/types.js';
 import { migrate, type Migration, type VersionTable } from './migrations.js';
 
 const COUNTER_COLUMNS = `
@@ -70,7 +72,26 @@ export const USAGE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS usage_timeframes_start ON usage_timeframes(timeframe_start);
     `,
   },
+  {
+    version: 3,
+    description: 'usage batch watermarks per writer (a retried flush adds nothing twice)',
+    sql: `
+      CREATE TABLE usage_writers (
+        writer     TEXT PRIMARY KEY,
+        seq        INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX usage_writers_updated ON usage_writers(updated_at);
+    `,
+  },
 ];
+
+/**
+ * A writer is one run of a process, so its watermark is needed only while that run may still
+ * retry a batch (its last write interval and its bounded final flush). Rows untouched this long
+ * are dropped when a new writer first writes, so the table stays as small as the recent runs.
+ */
+export const WRITER_RETENTION_MS = 30 * 86_400_000;
 
 const USAGE_SCHEMA_VERSION: VersionTable = { table: 'usage_schema_version', label: 'the usage tables' };
 
@@ -93,6 +114,21 @@ const SUMS =
 const UPSERT_SET =
   'bytes_to_peer = bytes_to_peer + excluded.bytes_to_peer, bytes_to_client = bytes_to_client + excluded.bytes_to_client, packets_to_peer = packets_to_peer + excluded.packets_to_peer, packets_to_client = packets_to_client + excluded.packets_to_client';
 
+interface ArchiveRow {
+  start: number;
+  end: number;
+  archived_at: number;
+  totals: string;
+}
+
+// Archives written before rows carried their end get the archive's.
+const archiveOf = (r: ArchiveRow): ArchivedTimeframe => ({
+  start: r.start,
+  end: r.end,
+  archivedAt: r.archived_at,
+  accounts: (JSON.parse(r.totals) as UsageRow[]).map((row) => ({ ...row, end: row.end ?? r.end })),
+});
+
 export class SqliteUsageStore implements UsageStore {
   readonly #db: Database;
   readonly #getTimeframe: Statement;
@@ -100,6 +136,9 @@ export class SqliteUsageStore implements UsageStore {
   readonly #addHourly: Statement;
   readonly #addTimeframe: Statement;
   readonly #addSession: Statement;
+  readonly #writerSeq: Statement;
+  readonly #putWriter: Statement;
+  readonly #pruneWriters: Statement;
   readonly #timeframeTotals: Statement;
   readonly #putArchive: Statement;
   readonly #archives: Statement;
@@ -132,6 +171,11 @@ export class SqliteUsageStore implements UsageStore {
        VALUES (@allocationId, @account, @transport, @clientAddress, @clientPort, @startedAt, @endedAt, @reason,
          @bytesToPeer, @bytesToClient, @packetsToPeer, @packetsToClient)`,
     );
+    this.#writerSeq = db.prepare('SELECT seq FROM usage_writers WHERE writer = ?');
+    this.#putWriter = db.prepare(
+      'INSERT INTO usage_writers (writer, seq, updated_at) VALUES (?, ?, ?) ON CONFLICT (writer) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at',
+    );
+    this.#pruneWriters = db.prepare('DELETE FROM usage_writers WHERE updated_at < ?');
     this.#timeframeTotals = db.prepare(
       `SELECT account, timeframe_start AS start, ${SUMS} FROM usage_timeframes WHERE timeframe_start = ? GROUP BY account ORDER BY account`,
     );
@@ -155,7 +199,13 @@ export class SqliteUsageStore implements UsageStore {
   }
 
   async record(batch: FlushBatch): Promise<void> {
+    checkBatchIdentity(batch);
     this.#db.transaction(() => {
+      const applied = this.#writerSeq.get(batch.writer) as { seq: number } | undefined;
+      if (applied !== undefined && batch.seq <= applied.seq) return; // replayed or older: applied already
+      const now = Date.now();
+      if (applied === undefined) this.#pruneWriters.run(now - WRITER_RETENTION_MS);
+      this.#putWriter.run(batch.writer, batch.seq, now);
       for (const d of batch.deltas) {
         const c = { account: d.account, ...copyCounters(d) };
         this.#addHourly.run({ ...c, at: batch.hour });
@@ -214,6 +264,9 @@ export class SqliteUsageStore implements UsageStore {
   async rollover(closed: Timeframe, next: Timeframe, archivedAt: number): Promise<ArchivedTimeframe> {
     const db = this.#db;
     return db.transaction(() => {
+      // Archived already (a retry, or another caller first): that archive stands and nothing changes.
+      const existing = db.prepare('SELECT start, end, archived_at, totals FROM usage_archives WHERE start = ?').get(closed.start) as ArchiveRow | undefined;
+      if (existing !== undefined) return archiveOf(existing);
       const rows = this.#timeframeTotals.all(closed.start) as (CounterRow & { account: string; start: number })[];
       const archived: ArchivedTimeframe = {
         start: closed.start,
@@ -233,19 +286,7 @@ export class SqliteUsageStore implements UsageStore {
   }
 
   async archives(): Promise<ArchivedTimeframe[]> {
-    const rows = this.#archives.all() as {
-      start: number;
-      end: number;
-      archived_at: number;
-      totals: string;
-    }[];
-    // Archives written before rows carried their end get the archive's.
-    return rows.map((r) => ({
-      start: r.start,
-      end: r.end,
-      archivedAt: r.archived_at,
-      accounts: (JSON.parse(r.totals) as UsageRow[]).map((row) => ({ ...row, end: row.end ?? r.end })),
-    }));
+    return (this.#archives.all() as ArchiveRow[]).map(archiveOf);
   }
 
   async sessions(account?: string): Promise<SessionRecord[]> {

@@ -47,9 +47,9 @@ describe('GET /v1/usage and /v1/usage/export.csv', () => {
     acme = await create('acme');
     beta = await create('beta');
     await store.setTimeframe({ start: TF, lengthMs: 30 * 86_400_000 });
-    await store.record({ hour: H(1, 10), timeframeStart: TF, deltas: [{ account: acme.id, ...c(100, 10) }, { account: beta.id, ...c(5, 5) }], sessions: [] });
-    await store.record({ hour: H(1, 11), timeframeStart: TF, deltas: [{ account: acme.id, ...c(200, 20) }], sessions: [] });
-    await store.record({ hour: H(2, 5), timeframeStart: TF, deltas: [{ account: acme.id, ...c(1000, 0) }], sessions: [] });
+    await store.record({ writer: 'test', seq: 1, hour: H(1, 10), timeframeStart: TF, deltas: [{ account: acme.id, ...c(100, 10) }, { account: beta.id, ...c(5, 5) }], sessions: [] });
+    await store.record({ writer: 'test', seq: 2, hour: H(1, 11), timeframeStart: TF, deltas: [{ account: acme.id, ...c(200, 20) }], sessions: [] });
+    await store.record({ writer: 'test', seq: 3, hour: H(2, 5), timeframeStart: TF, deltas: [{ account: acme.id, ...c(1000, 0) }], sessions: [] });
   });
   after(async () => {
     await t.close();

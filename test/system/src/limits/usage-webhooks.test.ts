@@ -240,7 +240,7 @@ describe('usage webhooks from a ferry process', () => {
       const usage = new SqliteUsageStore(store.db);
       await usage.setTimeframe({ start, lengthMs: 60_000 });
       const deltas = [{ account: id, bytesToPeer: 6000, bytesToClient: 3000, packetsToPeer: 6, packetsToClient: 3 }];
-      await usage.record({ hour: hourOf(start), timeframeStart: start, deltas, sessions: [] });
+      await usage.record({ writer: 'test', seq: 1, hour: hourOf(start), timeframeStart: start, deltas, sessions: [] });
     } finally {
       await store.close();
     }

@@ -45,8 +45,8 @@ describe('ferry usage', () => {
     const usage = new SqliteUsageStore(store.db);
     const old = TF - 30 * 86_400_000;
     await usage.setTimeframe({ start: TF, lengthMs: 30 * 86_400_000 });
-    await usage.record({ hour: old, timeframeStart: old, deltas: [{ account: id, ...c(999, 999, 9) }], sessions: [] });
-    await usage.record({ hour: TF, timeframeStart: TF, deltas: [{ account: id, ...c(1234, 56, 3) }, { account: 'a-much-longer-static-user', ...c(7, 8, 1) }], sessions: [] });
+    await usage.record({ writer: 'test', seq: 1, hour: old, timeframeStart: old, deltas: [{ account: id, ...c(999, 999, 9) }], sessions: [] });
+    await usage.record({ writer: 'test', seq: 2, hour: TF, timeframeStart: TF, deltas: [{ account: id, ...c(1234, 56, 3) }, { account: 'a-much-longer-static-user', ...c(7, 8, 1) }], sessions: [] });
     await store.close();
 
     const r = await ferry(['usage', '--config', config]);

@@ -1,5 +1,6 @@
-// Live account names are unique ignoring ASCII case (migration 5's unique index): creating or
-// renaming to a taken name is an AccountError 'conflict', deleted accounts free their names, and a
+// Live account names are unique ignoring ASCII case (migration 5's unique index). The rule itself
+// (creating or renaming to a taken name is an AccountError 'conflict', deleted accounts free their
+// names) is part of the store contract (test/helpers/account-store-contract.ts); here: a SQLite
 // database from before the index, holding duplicate names, still opens (younger namesakes renamed).
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,27 +20,6 @@ const account = (id: string, name: string, createdAt: number): Account => ({ id,
 const conflict = (e: unknown) => e instanceof AccountError && e.code === 'conflict' && /exists already/.test(e.message);
 
 describe('unique account names', () => {
-  it('create and rename refuse a live name, ignoring ASCII case only; deleting frees the name', async () => {
-    const s = openSqliteStore('sqlite::memory:');
-    try {
-      await s.createAccount(account('acc_a', 'Acme', 1));
-      await assert.rejects(s.createAccount(account('acc_b', 'Acme', 2)), conflict);
-      await assert.rejects(s.createAccount(account('acc_b', 'aCME', 2)), conflict);
-      // SQLite's NOCASE folds A-Z only: "É" and "é" are different names.
-      await s.createAccount(account('acc_c', 'Émile', 3));
-      await s.createAccount(account('acc_d', 'émile', 4));
-      await s.createAccount(account('acc_e', 'other', 5));
-      await assert.rejects(s.updateAccount('acc_e', { name: 'ACME' }), conflict);
-      assert.equal((await s.getAccount('acc_e'))?.name, 'other', 'a refused rename changes nothing');
-      assert.equal((await s.updateAccount('acc_a', { name: 'ACME' }))?.name, 'ACME', 'changing the case of its own name');
-      assert.ok(await s.deleteAccount('acc_a', 10));
-      await s.createAccount(account('acc_f', 'acme', 11));
-      assert.equal((await s.updateAccount('acc_e', { disabled: true }))?.disabled, true, 'other updates are not name checks');
-    } finally {
-      await s.close();
-    }
-  });
-
   it('a database from before the index with duplicate names opens; the oldest keeps the name', async () => {
     const file = join(dir, 'old.db');
     const old = new BetterSqlite3(file);
