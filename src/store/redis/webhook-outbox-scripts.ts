@@ -3,25 +3,7 @@
  * Redis, so a check and the write it guards cannot be split by another node's command. Keys are
  * passed in KEYS; a script touches no other key.
  */
-import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
-
-/** A script run by its SHA1 (EVALSHA), sent once more in full when Redis does not know it (NOSCRIPT: a restarted server). */
-export class LuaScript {
-  readonly #sha: string;
-  constructor(readonly source: string) {
-    this.#sha = createHash('sha1').update(source).digest('hex');
-  }
-
-  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    try {
-      return await redis.evalsha(this.#sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return redis.eval(this.source, keys.length, ...keys, ...args);
-    }
-  }
-}
+import { RedisScript } from './script.js';
 
 /**
  * Enqueue, all or none. KEYS[1]: the id index (hash: event id -> "<receiver hash> <stream id>");
@@ -29,7 +11,7 @@ export class LuaScript {
  * body, created (ms). Every id is checked (against the index and the batch) before anything is
  * written, so a refused batch leaves nothing. Returns the number of entries written.
  */
-export const ENQUEUE = new LuaScript(`
+export const ENQUEUE = new RedisScript(`
 local n = #KEYS - 1
 local seen = {}
 for i = 1, n do
@@ -52,7 +34,7 @@ return n
  * "<attempts> <next attempt ms> <last error>"). Returns false when empty, else
  * {stream id, {field, value, ...}, retry value or ''}.
  */
-export const HEAD = new LuaScript(`
+export const HEAD = new RedisScript(`
 local e = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
 if #e == 0 then return false end
 local fields = e[1][2]
@@ -72,7 +54,7 @@ return { e[1][1], fields, retry or '' }
  * marked. A lease found absent (expired unrenewed, or an emptied Redis) is taken with the mark:
  * nobody else delivers, so the mark can neither reorder nor double another node's.
  */
-export const MARK = new LuaScript(`
+export const MARK = new RedisScript(`
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 local lease = redis.call('GET', KEYS[4])
 if lease and lease ~= ARGV[4] then return -1 end
@@ -91,7 +73,7 @@ return 1
 `);
 
 /** Takes or keeps the lease. KEYS[1]: the lease; ARGV: token, lease ms. Returns 1 when held by the token now, else 0. */
-export const CLAIM = new LuaScript(`
+export const CLAIM = new RedisScript(`
 local cur = redis.call('GET', KEYS[1])
 if cur == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -103,7 +85,7 @@ return 1
 `);
 
 /** Drops the lease when the token holds it. KEYS[1]: the lease; ARGV[1]: token. */
-export const RELEASE = new LuaScript(`
+export const RELEASE = new RedisScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
   return 1

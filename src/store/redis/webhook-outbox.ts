@@ -29,6 +29,7 @@ import type { Redis } from 'ioredis';
 import { WebhookLeaseLostError, type OutboxEntry, type OutboxEvent, type WebhookOutbox } from '../../webhooks/outbox.js';
 import { KEY_PREFIX, StorageUnavailableError, redisCall } from './client.js';
 import { CLAIM, ENQUEUE, HEAD, MARK, RELEASE } from './webhook-outbox-scripts.js';
+import { execAll } from './script.js';
 
 /** Entries (events × receivers) one enqueue may write. */
 export const MAX_ENQUEUE_ENTRIES = 256;
@@ -160,12 +161,7 @@ export class RedisWebhookOutbox implements WebhookOutbox {
     return call('webhook backlog', async () => {
       const p = this.#redis.pipeline();
       for (const url of urls) p.xlen(keys(receiverHash(url)).events);
-      let n = 0;
-      for (const [err, len] of (await p.exec()) ?? []) {
-        if (err) throw err;
-        n += Number(len);
-      }
-      return n;
+      return (await execAll<number>(p)).reduce((n, len) => n + Number(len), 0);
     });
   }
 
