@@ -148,4 +148,70 @@ describe('webhook delivery by a fleet on Redis', () => {
     assert.deepEqual(r.received.map((x) => x.json.id), [...first, ...ids]);
     assert.deepEqual(r.received.map((x) => x.json.data.i), [0, 1, 2, 3, 4, 5]);
   });
+
+  it('stop() while Redis is down: waits the stop grace for it, then gives the waiting events up, saying so', async () => {
+    const hooks = [{ url: 'http://127.0.0.1:9/never', secret: SECRET, events: ['*'] }] as WebhookConfig[];
+    const n1 = await node('node-1', hooks);
+    await redis.down();
+    try {
+      const waiting = n1.d.enqueue('usage.report', { i: 1 });
+      const t0 = Date.now();
+      await n1.d.stop();
+      const took = Date.now() - t0;
+      assert.ok(took >= 250 && took < 2000, `${took} ms (grace 300 ms)`);
+      await assert.rejects(waiting, /unreachable until the dispatcher stopped/);
+    } finally {
+      await redis.start();
+    }
+  });
+});
+
+describe('webhook delivery when Redis goes away between the receiver\'s 2xx and the mark', () => {
+  let persisted: TestRedis;
+  before(async () => {
+    persisted = await startRedis({ persist: true });
+  });
+  after(async () => {
+    await persisted?.stop();
+  });
+
+  it('the worker marks the entry once Redis is back, before sending anything: no second delivery', async () => {
+    const { createServer } = await import('node:http');
+    const got: string[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        got.push((JSON.parse(Buffer.concat(chunks).toString()) as { id: string }).id);
+        // The first request: Redis goes down before the answer, so the delivered() mark fails.
+        const answer = () => res.writeHead(200, { connection: 'close' }).end('ok');
+        if (got.length === 1) void persisted.down().then(answer);
+        else answer();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const port = (server.address() as { port: number }).port;
+    const conn = createRedis(persisted.url, { role: 'node-1', commandTimeoutMs: 1000 });
+    conn.on('error', () => undefined);
+    await conn.connect();
+    const outbox = new RedisWebhookOutbox(conn, { nodeId: 'node-1', leaseMs: LEASE_MS, pollMs: POLL_MS });
+    const d = new WebhookDispatcher({ hooks: [{ url: `http://127.0.0.1:${port}/`, secret: SECRET, events: ['*'] }], outbox, initialBackoffMs: 50, maxBackoffMs: 200, stopGraceMs: 300 });
+    cleanups.push(async () => {
+      await d.stop();
+      outbox.close();
+      conn.disconnect();
+    });
+    const ids = [...(await d.enqueue('usage.report', { i: 1 })), ...(await d.enqueue('usage.report', { i: 2 }))];
+    d.start();
+    await until(() => got.length === 1, 3000, 'the first event sent');
+    await sleep(300); // Redis down: the mark fails, the worker retries it
+    assert.deepEqual(got, [ids[0]]);
+    await persisted.start(); // with its data: the entry is still there
+    await until(() => got.length >= 2, 5000, 'the second event sent');
+    await until(() => d.lastBacklog === 0, 6000, 'backlog 0');
+    await sleep(200);
+    assert.deepEqual(got, ids, 'the first event once, then the second');
+    assert.equal(await d.backlog(), 0);
+  });
 });
