@@ -11,6 +11,7 @@ import { SqliteWebhookOutbox } from '../src/store/sqlite-webhook-outbox.js';
 import { RedisAccountStore } from '../src/store/redis/account-store.js';
 import { RedisUsageStore } from '../src/store/redis/usage-store.js';
 import { createRedis, redactRedisUrl } from '../src/store/redis/client.js';
+import { checkLayoutVersion } from '../src/store/redis/layout-version.js';
 import { RedisWebhookOutbox } from '../src/store/redis/webhook-outbox.js';
 import { hostname } from 'node:os';
 
@@ -64,6 +65,12 @@ async function openRedisStorage(url: string, opts: OpenStorageOptions): Promise<
   } catch (err) {
     redis.disconnect();
     throw new Error(`storage: cannot reach Redis at ${where}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    await checkLayoutVersion(redis);
+  } catch (err) {
+    redis.disconnect();
+    throw err;
   }
   let closed = false;
   const outbox = new RedisWebhookOutbox(redis, {

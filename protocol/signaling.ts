@@ -24,7 +24,8 @@
  * `queueTtlMs` and delivered in order when that peer connects; if it expires first, the sender gets
  * `peer_unavailable` with the `to` and `id` of the message. `bye` is never queued (a peer that is
  * gone needs no goodbye). A second connection with the same peer_id replaces the first, which is
- * closed with code 4000 "replaced".
+ * closed with code 4000 "replaced". In a fleet (storage on Redis) all of this holds across nodes;
+ * a message to a peer on another node while Redis is unreachable gets `unavailable`.
  *
  * Errors never close the connection, except: a frame over `maxFrameBytes` (close 1009), sustained
  * flooding (close 1008), a missed heartbeat pong (terminated), replacement (4000), shutdown (1001),
@@ -111,6 +112,7 @@ export const ERROR_CODES = [
   'rate_limited',
   'peer_unavailable',
   'binary_not_supported',
+  'unavailable',
 ] as const;
 export type SignalErrorCode = (typeof ERROR_CODES)[number];
 

@@ -9,6 +9,7 @@ import type { SignalTokens } from '../src/credentials/signal-token.js';
 import type { UsageQuery } from '../src/metering/query.js';
 import type { HttpTimeouts } from './timeouts.js';
 import type { SignalLimits } from './ws/limits.js';
+import type { SignalRouter } from '../src/signaling/router.js';
 
 export type { UsageQuery } from '../src/metering/query.js';
 
@@ -54,6 +55,11 @@ export interface SignalingDeps {
   readonly httpTimeouts?: Partial<HttpTimeouts>;
   /** Limits of the signaling WebSocket over DEFAULT_SIGNAL_LIMITS (signaling/ws/limits.ts). */
   readonly signalLimits?: Partial<SignalLimits>;
+  /**
+   * A fleet: messages to signaling peers on other nodes (src/store/redis/signal-router.ts). Absent:
+   * one node.
+   */
+  readonly signalRouter?: SignalRouter;
   /** GET /metrics (Prometheus text). Absent: no /metrics route. */
   readonly metrics?: MetricsEndpoint;
 }

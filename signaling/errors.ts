@@ -7,6 +7,7 @@ import { isResponseSerializationError } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AccountError } from '../src/accounts/errors.js';
 import { CredentialError } from '../src/credentials/errors.js';
+import { StorageUnavailableError } from '../src/storage-unavailable.js';
 
 export const ErrorBodySchema = z
   .object({
@@ -90,6 +91,9 @@ export function describeError(err: FastifyError, bodyLimit: number): Described {
     return err.code === 'no_secret'
       ? { status: 503, code: 'credentials_unavailable', message: err.message }
       : { status: 400, code: 'invalid_request', message: err.message };
+  }
+  if (err instanceof StorageUnavailableError) {
+    return { status: 503, code: 'storage_unavailable', message: 'storage unavailable: the shared store is not reachable; try again shortly', headers: { 'retry-after': '1' } };
   }
   if (isResponseSerializationError(err)) return { status: 500, code: 'internal', message: 'internal error' };
   const status = typeof err.statusCode === 'number' ? err.statusCode : 500;

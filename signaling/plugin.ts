@@ -97,6 +97,7 @@ export async function signalingPlugin(app: FastifyInstance, deps: SignalingDeps)
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.signalLimits ? { limits: deps.signalLimits } : {}),
     ...(deps.log ? { log: deps.log.child({ component: 'signaling-ws' }) } : {}),
+    ...(deps.signalRouter ? { router: deps.signalRouter } : {}),
   });
   const hub = app.signaling;
   // A disabled, deleted or revoked account loses its signaling sockets with its allocations; a

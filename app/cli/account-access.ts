@@ -9,7 +9,8 @@ import type { Account } from '../../src/accounts/types.js';
 import { AccountService } from '../../src/accounts/service.js';
 import { findAccountRef } from '../../src/accounts/names.js';
 import type { LoadedConfig } from '../../src/config/load.js';
-import { adminRequest, EXIT_FAILURE, PID_FILE_HELP, withStore, type CliIo } from './common.js';
+import { withStorage } from '../storage.js';
+import { adminRequest, EXIT_FAILURE, PID_FILE_HELP, type CliIo } from './common.js';
 import { adminApi, runningState } from './control.js';
 import { runningPid } from './pid-file.js';
 
@@ -60,7 +61,7 @@ export function routeOf(loaded: LoadedConfig, pidFile: string): Route {
 
 /** Runs `f` on the accounts of the configured store (opened for it, closed after). */
 export function withAccounts<T>(loaded: LoadedConfig, f: (accounts: AccountService) => Promise<T>): Promise<T> {
-  return withStore(loaded.storageUrl, async (store) => f(await AccountService.open(store, Date.now)));
+  return withStorage(loaded.storageUrl, async (storage) => f(await AccountService.open(storage.accounts, Date.now)));
 }
 
 export interface ApiAnswer {

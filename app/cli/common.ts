@@ -3,7 +3,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, configuredPidFile, loadConfig, type LoadedConfig } from '../../src/config/load.js';
-import { openSqliteStore, type SqliteAccountStore } from '../../src/store/sqlite-account-store.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -130,16 +129,6 @@ export function localHost(host: string): string {
   if (host === '0.0.0.0') return '127.0.0.1';
   if (host === '::') return '::1';
   return host;
-}
-
-/** Opens the configured store (`storage`), runs `f` on it, and closes it again, also when `f` fails. */
-export async function withStore<T>(storageUrl: string, f: (store: SqliteAccountStore) => Promise<T>): Promise<T> {
-  const store = openSqliteStore(storageUrl);
-  try {
-    return await f(store);
-  } finally {
-    await store.close();
-  }
 }
 
 /** A request to a running Ferry's signaling API: the admin token as Bearer token and a JSON body, when given. */

@@ -6,7 +6,8 @@
  */
 import { packageVersion } from '../../src/package-version.js';
 import { accountsCommand } from './accounts.js';
-import { defaultIo, EXIT_OK, usageError, type CliIo } from './common.js';
+import { StorageUnavailableError } from '../../src/store/redis/client.js';
+import { defaultIo, EXIT_FAILURE, EXIT_OK, usageError, type CliIo } from './common.js';
 import { configCommand } from './config-check.js';
 import { reloadCommand, statusCommand, stopCommand } from './control.js';
 import { credentialsCommand } from './credentials.js';
@@ -74,5 +75,14 @@ export async function run(argv: readonly string[], io: CliIo = defaultIo): Promi
   }
   const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (handler === undefined) return unknownWord(io, 'command', command, Object.keys(COMMANDS), USAGE);
-  return handler(rest, io);
+  try {
+    return await handler(rest, io);
+  } catch (err) {
+    // The store cannot be opened or reached (Redis down, say): one line, no stack trace.
+    if (!isStorageError(err)) throw err;
+    io.stderr(`ferry: ${(err as Error).message}\n`);
+    return EXIT_FAILURE;
+  }
 }
+
+const isStorageError = (err: unknown): boolean => err instanceof StorageUnavailableError || (err instanceof Error && err.message.startsWith('storage: '));

@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { ConfigError, configuredPidFile, parseConfig, type LoadedConfig } from '../../src/config/load.js';
+import { isRedisUrl } from '../../src/config/cluster.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { ListenError } from '../components/listen-error.js';
 import { startFerry, type FerryHandle } from '../ferry.js';
@@ -21,6 +22,11 @@ import { fileSha256, STATE_VERSION, stateFileOf, type StateListener } from './ru
 
 /** How long a clean stop may take after the first signal before Ferry gives up and exits 1. */
 export const STOP_TIMEOUT_MS = 3000;
+/**
+ * The same in a fleet (storage on Redis): the node drains first, and while Redis is unreachable the
+ * final usage write retries for up to 10 s (the aggregator's stopRetryMs) before it gives up.
+ */
+export const FLEET_STOP_TIMEOUT_MS = 12_000;
 /** How long a second signal (or a stop past STOP_TIMEOUT_MS) waits for the usage to be written. */
 export const LAST_FLUSH_MS = 1000;
 export { START_TIMEOUT_MS } from './daemon.js';
@@ -243,12 +249,13 @@ async function serve(
   logger.info({ signal }, 'stopping');
   await reloader.idle();
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS)));
+  const stopTimeoutMs = isRedisUrl(loaded.storageUrl) ? FLEET_STOP_TIMEOUT_MS : STOP_TIMEOUT_MS;
+  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), stopTimeoutMs)));
   const late = await Promise.race([handle.stop().then(() => false), timedOut]);
   clearTimeout(timer);
   process.off('SIGUSR2', onUsr2);
   if (late) {
-    logger.error({ timeout_ms: STOP_TIMEOUT_MS }, 'stop did not complete in time: writing the usage, then exiting anyway');
+    logger.error({ timeout_ms: stopTimeoutMs }, 'stop did not complete in time: writing the usage, then exiting anyway');
     await lastFlush(handle, logger);
     return EXIT_FAILURE;
   }

@@ -12,8 +12,8 @@ import { limitState } from '../../src/limits/limiter.js';
 import { meteringSettings } from '../../src/metering/settings.js';
 import type { Timeframe } from '../../src/metering/types.js';
 import { windowAt } from '../../src/metering/timeframe.js';
-import { SqliteUsageStore } from '../../src/store/sqlite-usage-store.js';
-import { withStore } from './common.js';
+import { isRedisUrl } from '../../src/config/cluster.js';
+import { withStorage } from '../storage.js';
 
 /** How many accounts the summary lists by name. */
 export const TOP_ACCOUNTS = 5;
@@ -122,11 +122,13 @@ export function summarizeUsage(
   };
 }
 
-/** The timeframe the running Ferry persisted in its SQLite file; null when there is no such file (yet). */
+/** The timeframe the running Ferry persisted in its store (SQLite file or Redis); null when there is no such file (yet). */
 export async function storedTimeframe(storageUrl: string): Promise<Timeframe | null> {
-  const path = storageUrl.replace(/^sqlite:/i, '');
-  if (path === ':memory:' || !existsSync(path)) return null;
-  return withStore(storageUrl, (store) => new SqliteUsageStore(store.db).timeframe());
+  if (!isRedisUrl(storageUrl)) {
+    const path = storageUrl.replace(/^sqlite:/i, '');
+    if (path === ':memory:' || !existsSync(path)) return null;
+  }
+  return withStorage(storageUrl, (storage) => storage.usage.timeframe());
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

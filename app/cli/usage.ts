@@ -6,9 +6,9 @@
  */
 import { findAccountRef } from '../../src/accounts/names.js';
 import { countersJson } from '../../src/metering/types.js';
-import { SqliteUsageStore } from '../../src/store/sqlite-usage-store.js';
 import { table } from './account-access.js';
-import { configPath, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, str, withStore, type CliIo } from './common.js';
+import { withStorage } from '../storage.js';
+import { configPath, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, str, type CliIo } from './common.js';
 
 export const USAGE_USAGE = `Usage: ferry usage [--account A] [--json] [--config FILE]
 
@@ -36,10 +36,10 @@ export async function usageCommand(args: readonly string[], io: CliIo): Promise<
   if (!p.ok) return p.code;
   const loaded = await loadOrReport(io, configPath(str(p.values.config)));
   if (loaded === null) return EXIT_FAILURE;
-  return withStore(loaded.storageUrl, async (store) => {
-    const usage = new SqliteUsageStore(store.db);
+  return withStorage(loaded.storageUrl, async (storage) => {
+    const usage = storage.usage;
     const tf = await usage.timeframe();
-    const accounts = await store.listAccounts();
+    const accounts = await storage.accounts.listAccounts();
     const names = new Map(accounts.map((a) => [a.id, a.name]));
     const filter = str(p.values.account);
     const found = filter === undefined ? undefined : findAccountRef(accounts, filter);

@@ -2,7 +2,9 @@
  * Metering: the usage aggregator writes what the relay's allocations carried to the usage ledger
  * every write_interval, and once more, finally, on stop (after the relay has stopped, so its last
  * allocationClosed events are in it). The relay adds its live allocations when it is built
- * (UsageAggregator.addSessions); the limiter re-checks after each flush (onFlushed).
+ * (UsageAggregator.addSessions); the limiter re-checks after each flush (onFlushed). In a fleet
+ * the batches are written as `<node id>:<boot id>` (unique per run of a node), so the shared
+ * store applies each at most once; one node uses a random id per run.
  */
 import type { LoadedConfig } from '../../src/config/load.js';
 import type { Logger } from '../../src/logger.js';
@@ -10,6 +12,7 @@ import { UsageAggregator } from '../../src/metering/aggregator.js';
 import { meteringSettings } from '../../src/metering/settings.js';
 import type { UsageStore } from '../../src/metering/types.js';
 import type { Storage } from '../../src/store/storage.js';
+import { clusterIdentity } from '../cluster/identity.js';
 import type { Component } from './component.js';
 
 /** network_usage.timeframe needs a restart (a new length mid-window would be ambiguous). */
@@ -30,6 +33,7 @@ export class MeteringComponent implements Component {
 
   constructor(deps: MeteringDeps) {
     const m = meteringSettings(deps.config);
+    const cluster = clusterIdentity(deps.config);
     this.usage = deps.storage.usage;
     this.aggregator = new UsageAggregator({
       store: this.usage,
@@ -37,6 +41,7 @@ export class MeteringComponent implements Component {
       writeIntervalMs: m.writeIntervalMs,
       ...(m.archiveDir !== undefined ? { archiveDir: m.archiveDir } : {}),
       log: deps.log.child({ component: 'metering' }),
+      ...(cluster !== null ? { writer: `${cluster.nodeId}:${cluster.bootId}` } : {}),
     });
   }
 

@@ -18,6 +18,8 @@ import { liveUsage } from '../../src/metering/query.js';
 import type { UsageStore } from '../../src/metering/types.js';
 import type { FerryMetrics } from '../../src/metrics/index.js';
 import { buildSignalingApp } from '../../signaling/app.js';
+import { RedisSignalRouter } from '../../src/store/redis/signal-router.js';
+import { clusterIdentity, type ClusterIdentity } from '../cluster/identity.js';
 import type { Component } from './component.js';
 import { listenError } from './listen-error.js';
 import type { TurnComponent } from './turn.js';
@@ -41,6 +43,8 @@ export interface SignalingComponentDeps {
   readonly limiter: UsageLimiter;
   readonly metrics: FerryMetrics;
   readonly log: Logger;
+  /** The node in its fleet (storage on Redis): signaling peers on other nodes are reached. Absent: clusterIdentity(config). */
+  readonly cluster?: ClusterIdentity | null;
 }
 
 export class SignalingComponent implements Component {
@@ -51,6 +55,7 @@ export class SignalingComponent implements Component {
   #corsOrigins: readonly string[];
   #app: FastifyInstance | undefined;
   #unobserve: (() => void) | undefined;
+  #router: RedisSignalRouter | undefined;
   #address: { readonly address: string; readonly port: number };
 
   constructor(deps: SignalingComponentDeps) {
@@ -79,6 +84,13 @@ export class SignalingComponent implements Component {
       now: Date.now,
     });
     const tokens = new SignalTokens({ secret: mintingSecret, directory: accounts.directory, now: Date.now });
+    const cluster = this.#deps.cluster === undefined ? clusterIdentity(config) : this.#deps.cluster;
+    if (cluster !== null) {
+      // One command and one subscriber connection to the fleet's Redis for the signaling socket.
+      const { redisUrl, nodeId, bootId, heartbeatMs, ttlMs } = cluster;
+      this.#router = new RedisSignalRouter({ redisUrl, nodeId, bootId, heartbeatMs, ttlMs, log: log.child({ component: 'signaling-fleet' }) });
+      await this.#router.start();
+    }
     const self = this;
     const app = buildSignalingApp({
       accounts,
@@ -97,6 +109,7 @@ export class SignalingComponent implements Component {
       closeSessions: (predicate) => relay.closeAllocations(predicate, 'admin'),
       usage: liveUsage(this.#deps.usage, this.#deps.aggregator),
       usageLimited: (accountId) => this.#deps.limiter.limited(accountId),
+      ...(this.#router ? { signalRouter: this.#router } : {}),
       metrics: {
         // `metrics` (its token) needs a restart: the token of the start.
         ...(config.config.metrics.token !== undefined ? { token: config.config.metrics.token } : {}),
@@ -127,12 +140,18 @@ export class SignalingComponent implements Component {
   async stop(): Promise<void> {
     this.#unobserve?.();
     const app = this.#app;
-    if (app === undefined) return;
+    const router = this.#router;
+    this.#router = undefined;
+    if (app === undefined) {
+      await router?.close();
+      return;
+    }
     const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
     try {
       await app.close();
     } finally {
       clearTimeout(cut);
+      await router?.close();
     }
   }
 

@@ -7,6 +7,7 @@ import type { SignalLimits } from './limits.js';
 import { ExpiryFifo, PendingTable, type Pending } from './pending.js';
 import { CLOSE, type RoutedFrame, type SignalErrorCode } from '../../protocol/signaling.js';
 import { deliveredText, errorText, welcomeText } from './frames.js';
+import type { LocalPeers, RoutedPeer, SignalRouter } from '../../src/signaling/router.js';
 
 /** What the hub needs of a connection. */
 export interface PeerLink {
@@ -37,7 +38,13 @@ export class PeerSession {
   /** When the credential it was opened with expires (ms since the epoch); Infinity for none. */
   readonly expiresAt: number;
 
+  get accountId(): string {
+    return this.account.id;
+  }
+
   constructor(
+    /** This connection among the hub's, never reused: a reply meant for it finds it, not a later one. */
+    readonly connId: number,
     readonly account: Account,
     readonly peerId: string,
     readonly link: PeerLink,
@@ -62,14 +69,19 @@ export interface HubStats {
   queued: number;
 }
 
-export class Hub {
+export class Hub implements LocalPeers {
   private readonly accounts = new Map<string, Account>();
   private readonly fifo = new ExpiryFifo();
+  private nextConnId = 1;
 
+  /** `router`: where messages to peers not connected here go (a fleet); absent, they are queued here. */
   constructor(
     private readonly limits: SignalLimits,
     private readonly now: () => number,
-  ) {}
+    private readonly router?: SignalRouter,
+  ) {
+    router?.bind(this, limits);
+  }
 
   /** Counted when asked (a metrics scrape): a queued message keeps its account in the map. */
   stats(): HubStats {
@@ -81,6 +93,7 @@ export class Hub {
       peers += account.peers.size;
       queued += account.pending.count;
     }
+    if (this.router) queued += this.router.stats().queued;
     return { accounts, peers, queued };
   }
 
@@ -102,16 +115,36 @@ export class Hub {
       account = { id: accountId, peers: new Map(), pending: new PendingTable(accountId) };
       this.accounts.set(accountId, account);
     }
-    const session = new PeerSession(account, peerId, link, this.limits.maxBufferedBytes, grant);
+    const session = new PeerSession(this.nextConnId++, account, peerId, link, this.limits.maxBufferedBytes, grant);
     const old = account.peers.get(peerId);
     account.peers.set(peerId, session);
     if (old) {
       old.open = false;
       old.link.close(CLOSE.replaced, 'replaced');
+      this.router?.detached(old);
     }
     link.send(welcomeText(peerId));
     if (account.pending.size(peerId) > 0) this.flush(account, session);
+    // In a fleet: claims the peer id (a connection of it on another node is replaced) and brings
+    // the messages queued for it anywhere in the fleet.
+    this.router?.attached(session);
     return session;
+  }
+
+  /** LocalPeers: the open session of a peer connected here. */
+  find(accountId: string, peerId: string): PeerSession | undefined {
+    return this.accounts.get(accountId)?.peers.get(peerId);
+  }
+
+  /** LocalPeers: the peer id registered again on another node; this connection is closed as a local replacement would be. */
+  replace(peer: RoutedPeer): void {
+    const session = this.find(peer.accountId, peer.peerId);
+    if (session !== peer || !session.open) return;
+    session.open = false;
+    const account = session.account;
+    account.peers.delete(session.peerId);
+    session.link.close(CLOSE.replaced, 'replaced');
+    this.dropIfEmpty(account);
   }
 
   /** Unregisters a peer whose connection closed. Does nothing for a replaced (or already detached) session. */
@@ -121,6 +154,7 @@ export class Hub {
     const account = session.account;
     if (account.peers.get(session.peerId) !== session) return;
     account.peers.delete(session.peerId);
+    this.router?.detached(session);
     this.dropIfEmpty(account);
   }
 
@@ -138,6 +172,10 @@ export class Hub {
         return;
       }
       target.link.send(deliveredText(frame, from.peerId, source));
+      return;
+    }
+    if (this.router) {
+      this.router.forward(from, frame, deliveredText(frame, from.peerId, source));
       return;
     }
     if (frame.type === 'bye') return; // a goodbye to a peer that is gone is not kept
@@ -168,13 +206,18 @@ export class Hub {
   /** Closes every connection of one account (e.g. its credentials were revoked) and drops its queue. */
   closeAccount(accountId: string, code: number, reason: string): number {
     const account = this.accounts.get(accountId);
-    if (!account) return 0;
+    if (!account) {
+      this.router?.accountClosed(accountId);
+      return 0;
+    }
     const n = account.peers.size;
     for (const session of account.peers.values()) {
       session.open = false;
       session.link.close(code, reason);
+      this.router?.detached(session);
     }
     account.peers.clear();
+    this.router?.accountClosed(accountId);
     for (const target of [...account.pending.byTarget.keys()]) {
       for (const p of account.pending.take(target)) p.text = '';
     }
@@ -195,6 +238,7 @@ export class Hub {
       session.open = false;
       account.peers.delete(session.peerId); // deleting the current entry keeps the iteration valid
       session.link.close(code, reason);
+      this.router?.detached(session);
       n += 1;
     }
     this.dropIfEmpty(account);
@@ -207,6 +251,7 @@ export class Hub {
       for (const session of account.peers.values()) {
         session.open = false;
         session.link.close(code, reason);
+        this.router?.detached(session);
       }
     }
     this.accounts.clear();

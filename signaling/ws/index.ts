@@ -16,11 +16,13 @@ import { Hub, type HubStats, type SignalGrant } from './hub.js';
 import { resolveLimits, type SignalLimits } from './limits.js';
 import { CLOSE } from '../../protocol/signaling.js';
 import { RecentRevocations } from './revocations.js';
+import type { SignalRouter } from '../../src/signaling/router.js';
 import { checkOrigin, isRefusal, readUpgradeRequest, refusal, type SignalCredentials, type UpgradeRefusal } from './upgrade.js';
 
 export type { SignalLimits } from './limits.js';
 export type { SignalCredentials } from './upgrade.js';
 export type { HubStats, SignalGrant } from './hub.js';
+export type { SignalRouter } from '../../src/signaling/router.js';
 
 type LogFn = (obj: Record<string, unknown>, msg?: string) => void;
 
@@ -41,6 +43,11 @@ export interface SignalSocketDeps {
   limits?: Partial<SignalLimits>;
   /** Clock in ms since the epoch (queue expiry, rate limits, token expiry). Default Date.now. */
   now?: () => number;
+  /**
+   * A fleet: where messages to peers not connected to this node go (src/store/redis/signal-router.ts). Absent:
+   * one node, they are queued here. Closed by whoever made it, after the app.
+   */
+  router?: SignalRouter;
 }
 
 export interface SignalingHub {
@@ -77,7 +84,7 @@ async function signalingSocketPlugin(app: FastifyInstance, deps: SignalSocketDep
   const limits = resolveLimits(deps.limits);
   const now = deps.now ?? Date.now;
   const log = deps.log ?? { info: noop, warn: noop, debug: noop };
-  const hub = new Hub(limits, now);
+  const hub = new Hub(limits, now, deps.router);
   // A socket opened with a signaling token closes at the first heartbeat after the token expired.
   const heartbeat = new Heartbeat(limits.heartbeatMs, now, (c) => {
     hub.detach(c.session);

@@ -4,18 +4,33 @@
  * timeframe) in one transaction; an ended allocation's last delta and its session record go into
  * the next flush. The per-packet path is never touched: counters are read from TurnServer.live()
  * (live views, read at once) and allocationClosed events. Each byte is counted once: a snapshot moves the
- * allocation's "last seen" counters forward at once, and a failed write puts its deltas back.
+ * allocation's "last seen" counters forward at once into the unwritten deltas, and a flush seals
+ * them into a numbered batch (./batches.ts) that the store applies at most once. A failed write is
+ * retried as the same batch before anything newer is written (the failure may have been a lost
+ * reply to a write that landed), while new deltas keep accumulating; stop() retries it for a
+ * bounded time (stopRetryMs, 10 s by default) and then logs what could not be written.
  * Timeframes are of a fixed length or calendar months (./timeframe.ts); a flush runs at each
  * window's end (besides the periodic ones), archives the window and starts the next (the limiter
  * sees the new start and lifts the limits). Without it the bytes of the new window's first
  * write_interval (which may be hours) were billed to the one that ended, and limits lifted late.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
-import type { Logger } from '../logger.js';
+import { join } from 'node:path';
+import {
+  defaultAt,
+  defaultEvery,
+  DEFAULT_STOP_RETRY_MS,
+  validateAggregatorSettings,
+  type AggregatorOptions,
+  type AggregatorSettings,
+  type MeteredAllocation,
+  type PendingUsage,
+  type SessionSource,
+} from './aggregator-options.js';
+import { batchTotals, DEFAULT_RECORD_TIMEOUT_MS, MAX_HELD_SESSIONS, MAX_SESSIONS_PER_BATCH, OutgoingBatch, randomWriter } from './batches.js';
 import {
   addCounters,
+  checkBatchIdentity,
   copyCounters,
   countersJson,
   hourOf,
@@ -25,87 +40,19 @@ import {
   type Counters,
   type SessionRecord,
   type Timeframe,
-  type UsageStore,
 } from './types.js';
 import { remove } from '../subscriptions.js';
-import { resumeWindow, windowAt, timeframeEnd, windowAfter, type TimeframeLength } from './timeframe.js';
+import { resumeWindow, windowAt, timeframeEnd, windowAfter } from './timeframe.js';
 
-/** What the aggregator reads of an allocation (a subset of turn/'s AllocationInfo). */
-export interface MeteredAllocation extends Readonly<Counters> {
-  readonly id: number;
-  readonly account: string;
-  readonly transport: string;
-  readonly clientAddress: string;
-  readonly clientPort: number;
-  readonly startedAt: number;
-}
-
-export interface AggregatorOptions {
-  readonly store: UsageStore;
-  /** network_usage.timeframe: a length in ms, or 'month' (calendar months, UTC). */
-  readonly timeframe: TimeframeLength;
-  readonly writeIntervalMs: number;
-  readonly archiveDir?: string;
-  readonly now?: () => number;
-  /** Runs `fn` every `ms`; returns a canceller. Default: an unref'd setInterval. */
-  readonly every?: (ms: number, fn: () => void) => () => void;
-  /**
-   * Runs `fn` once at `time` (ms since the epoch, on the `now` clock); returns a canceller. Used
-   * to flush at each timeframe's end. Default: unref'd timers on the real clock, and none when
-   * `now` is given without it (a clock of the caller's own: the caller drives the flushes).
-   */
-  readonly at?: (time: number, fn: () => void) => () => void;
-  readonly log?: Logger;
-}
-
-/** The live allocations of a relay (TurnServer.live: live views, read at once and not kept). */
-export type SessionSource = () => Iterable<MeteredAllocation>;
-
-/** What a config reload may change (network_usage.write_interval, archive_dir). */
-export interface AggregatorSettings {
-  readonly writeIntervalMs: number;
-  /** Absolute directory for the archive files; absent: archives stay in the store only. */
-  readonly archiveDir?: string;
-}
-
-/** Throws a RangeError naming the invalid setting; changes nothing. */
-export function validateAggregatorSettings(s: AggregatorSettings): void {
-  if (!(Number.isSafeInteger(s.writeIntervalMs) && s.writeIntervalMs > 0)) {
-    throw new RangeError(`usage aggregator: writeIntervalMs must be a whole number of ms > 0; got ${s.writeIntervalMs}`);
-  }
-  if (s.archiveDir !== undefined && !(typeof s.archiveDir === 'string' && isAbsolute(s.archiveDir))) {
-    throw new RangeError(`usage aggregator: archiveDir must be an absolute path; got ${JSON.stringify(s.archiveDir)}`);
-  }
-}
-
-/** The not yet written part of the usage. */
-export interface PendingUsage {
-  readonly hour: number;
-  readonly timeframeStart: number;
-  /** End of the current timeframe (exclusive). */
-  readonly timeframeEnd: number;
-  readonly deltas: readonly AccountDelta[];
-}
-
-const defaultEvery = (ms: number, fn: () => void) => {
-  const t = setInterval(fn, ms);
-  t.unref();
-  return () => clearInterval(t);
-};
-
-/** setTimeout's longest delay; a later time is reached in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-const defaultAt = (time: number, fn: () => void) => {
-  let t: NodeJS.Timeout;
-  const arm = () => {
-    // A timer may fire a little before the wall clock reaches `time`: then it waits again.
-    t = setTimeout(() => (Date.now() >= time ? fn() : arm()), Math.min(Math.max(time - Date.now(), 0), MAX_TIMER_MS));
-    t.unref();
-  };
-  arm();
-  return () => clearTimeout(t);
-};
+export {
+  DEFAULT_STOP_RETRY_MS,
+  validateAggregatorSettings,
+  type AggregatorOptions,
+  type AggregatorSettings,
+  type MeteredAllocation,
+  type PendingUsage,
+  type SessionSource,
+} from './aggregator-options.js';
 
 const minus = (a: Counters, b: Counters): Counters => ({
   bytesToPeer: a.bytesToPeer - b.bytesToPeer,
@@ -129,15 +76,18 @@ export class UsageAggregator {
   /** Deltas taken but not written yet, per account. */
   #unwritten = new Map<string, Counters>();
   #ended: SessionRecord[] = [];
+  /** The batch sealed but not acknowledged by the store. */
+  readonly #out: OutgoingBatch;
+  /** Set while stop() retries: no write attempt may run past it (real clock). */
+  #deadline: number | undefined;
+  /** Failed flushes in a row (for the logs). */
+  #failures = 0;
   #timeframe: Timeframe | undefined;
   #writeIntervalMs: number;
   #archiveDir: string | undefined;
   #cancel: (() => void) | undefined;
   #cancelEnd: (() => void) | undefined;
   #chain: Promise<unknown> = Promise.resolve();
-  /** The batches' writer and last seq (FlushBatch): one writer per aggregator. */
-  readonly #writer = `aggregator:${randomUUID()}`;
-  #seq = 0;
   #stopping: Promise<void> | undefined;
   readonly #sources: SessionSource[] = [];
   readonly #flushed: Array<() => void> = [];
@@ -149,6 +99,12 @@ export class UsageAggregator {
 
   constructor(options: AggregatorOptions) {
     validateAggregatorSettings(options);
+    for (const [key, v] of [['recordTimeoutMs', options.recordTimeoutMs], ['stopRetryMs', options.stopRetryMs]] as const) {
+      if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) throw new RangeError(`usage aggregator: ${key} must be a whole number of ms ≥ 0; got ${v}`);
+    }
+    const writer = options.writer ?? randomWriter();
+    checkBatchIdentity({ writer, seq: 1 });
+    this.#out = new OutgoingBatch(writer);
     this.#o = options;
     this.#now = options.now ?? Date.now;
     this.#writeIntervalMs = options.writeIntervalMs;
@@ -199,7 +155,7 @@ export class UsageAggregator {
   #schedule(): void {
     const every = this.#o.every ?? defaultEvery;
     this.#cancel = every(this.#writeIntervalMs, () => {
-      this.flush().catch((err: unknown) => this.#o.log?.error({ err }, 'usage flush failed; retrying at the next interval'));
+      this.flush().catch((err: unknown) => this.#logFailed(err, 'usage flush failed; retrying the same batch at the next interval'));
     });
   }
 
@@ -211,7 +167,7 @@ export class UsageAggregator {
     if (at === undefined || this.#stopping !== undefined) return;
     this.#cancelEnd = at(timeframeEnd(this.timeframe()), () => {
       this.#cancelEnd = undefined;
-      this.flush().catch((err: unknown) => this.#o.log?.error({ err }, 'usage flush at the timeframe end failed; retrying at the next interval'));
+      this.flush().catch((err: unknown) => this.#logFailed(err, 'usage flush at the timeframe end failed; retrying at the next interval'));
     });
   }
 
@@ -239,6 +195,10 @@ export class UsageAggregator {
     this.#last.delete(info.id);
     const delta = minus(info, last);
     if (!isZero(delta)) addTo(this.#unwritten, info.account, delta);
+    if (this.#ended.length >= MAX_HELD_SESSIONS) {
+      const dropped = this.#ended.splice(0, MAX_HELD_SESSIONS / 10).length;
+      this.#o.log?.warn({ dropped, held: this.#ended.length }, 'usage store unreachable for long: oldest session records dropped (their bytes stay counted)');
+    }
     this.#ended.push({
       allocationId: info.id,
       account: info.account,
@@ -257,6 +217,7 @@ export class UsageAggregator {
     const at = this.#now();
     const sums = new Map<string, Counters>();
     for (const [account, c] of this.#unwritten) addTo(sums, account, c);
+    this.#out.addDeltasTo(sums);
     for (const s of this.#sessions()) {
       const d = minus(s, this.#last.get(s.id) ?? zeroCounters());
       if (!isZero(d)) addTo(sums, s.account, d);
@@ -277,29 +238,48 @@ export class UsageAggregator {
   async #flush(): Promise<void> {
     const tf = this.timeframe();
     const at = this.#now();
-    const live = new Set<number>();
     for (const s of this.#sessions()) {
-      live.add(s.id);
       const d = minus(s, this.#last.get(s.id) ?? zeroCounters());
       this.#last.set(s.id, copyCounters(s));
       if (!isZero(d)) addTo(this.#unwritten, s.account, d);
     }
-    const deltas = [...this.#unwritten].map(([account, c]) => ({ account, ...c }));
-    const sessions = this.#ended;
-    this.#unwritten = new Map();
-    this.#ended = [];
-    const end = timeframeEnd(tf);
-    if (deltas.length > 0 || sessions.length > 0) {
-      try {
-        // Bytes counted before the timeframe's end belong to it, in its last hour at the latest.
-        await this.#o.store.record({ writer: this.#writer, seq: ++this.#seq, hour: hourOf(Math.min(at, end - 1)), timeframeStart: tf.start, deltas, sessions });
-      } catch (err) {
-        for (const d of deltas) addTo(this.#unwritten, d.account, d);
-        this.#ended = [...sessions, ...this.#ended];
-        throw err;
-      }
+    // An unacknowledged batch goes first, unchanged; the new deltas wait in #unwritten meanwhile.
+    await this.#deliver();
+    // Bytes counted before the timeframe's end belong to it, in its last hour at the latest.
+    // (The rollover below waits for the batches, so a batch always lands in its own timeframe.)
+    const hour = hourOf(Math.min(at, timeframeEnd(tf) - 1));
+    // The deltas go in the first batch; a backlog of session records may need more than one.
+    let deltas: AccountDelta[] | undefined = [...this.#unwritten].map(([account, c]) => ({ account, ...c }));
+    while ((deltas !== undefined && deltas.length > 0) || this.#ended.length > 0) {
+      const sessions = this.#ended.slice(0, MAX_SESSIONS_PER_BATCH);
+      this.#out.seal({ hour, timeframeStart: tf.start, deltas: deltas ?? [], sessions });
+      if (deltas !== undefined) this.#unwritten = new Map();
+      this.#ended = this.#ended.slice(sessions.length);
+      deltas = undefined;
+      await this.#deliver();
     }
     await this.#rolloverIfDue(at);
+  }
+
+  /** Writes the pending batch, if any; on failure it stays pending and the error is thrown. */
+  async #deliver(): Promise<void> {
+    const pending = this.#out.pending;
+    if (pending === undefined) return;
+    const timeout = this.#o.recordTimeoutMs ?? DEFAULT_RECORD_TIMEOUT_MS;
+    await this.#out.deliver(this.#o.store, this.#deadline === undefined ? timeout : Math.min(timeout, this.#deadline - Date.now()));
+    if (this.#failures > 0) {
+      this.#o.log?.info({ writer: pending.writer, seq: pending.seq, failed_attempts: this.#failures }, 'usage write succeeded again; nothing counted was lost');
+      this.#failures = 0;
+    }
+  }
+
+  /** The first failure in a row is an error, the next ones warnings (one a write interval). */
+  #logFailed(err: unknown, msg: string): void {
+    this.#failures += 1;
+    const pending = this.#out.pending;
+    const fields = { err, consecutive_failures: this.#failures, writer: this.#out.writer, ...(pending ? { seq: pending.seq } : {}) };
+    if (this.#failures === 1) this.#o.log?.error(fields, msg);
+    else this.#o.log?.warn(fields, msg);
   }
 
   async #rolloverIfDue(at: number): Promise<ArchivedTimeframe | undefined> {
@@ -326,13 +306,55 @@ export class UsageAggregator {
     return archived;
   }
 
-  /** Stops the interval and writes what is left; idempotent. */
+  /**
+   * Stops the interval and writes what is left; idempotent. While the store is unreachable the
+   * final write is retried for up to stopRetryMs (10 s by default); then the usage not written
+   * is logged (totals only) as an error and stop() rejects.
+   */
   stop(): Promise<void> {
     this.#cancel?.();
     this.#cancelEnd?.();
     this.#cancelEnd = undefined;
-    this.#stopping ??= this.#timeframe === undefined ? Promise.resolve() : this.flush();
+    this.#stopping ??= this.#timeframe === undefined ? Promise.resolve() : this.#finalFlush();
     return this.#stopping;
+  }
+
+  /** What is not in the ledger yet, as totals (no account names): the unacknowledged batch (it may have landed) and the rest. */
+  #notWritten() {
+    const p = this.#out.pending;
+    const t = (x: ReturnType<typeof batchTotals>) => ({ bytes_to_peer: x.bytesToPeer, bytes_to_client: x.bytesToClient, packets_to_peer: x.packetsToPeer, packets_to_client: x.packetsToClient, accounts: x.accounts, sessions: x.sessions });
+    return {
+      writer: this.#out.writer,
+      unacknowledged: p === undefined ? null : { seq: p.seq, ...t(batchTotals(p.deltas, p.sessions.length)) },
+      unwritten: t(batchTotals([...this.#unwritten].map(([account, c]) => ({ account, ...c })), this.#ended.length)),
+    };
+  }
+
+  async #finalFlush(): Promise<void> {
+    const bound = this.#o.stopRetryMs ?? DEFAULT_STOP_RETRY_MS;
+    this.#deadline = Date.now() + bound;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        return await this.flush();
+      } catch (err) {
+        const left = this.#deadline - Date.now();
+        if (left <= 0) {
+          const missing = this.#notWritten();
+          if (missing.unacknowledged === null && missing.unwritten.accounts === 0 && missing.unwritten.sessions === 0) {
+            this.#o.log?.error({ err }, 'the final usage flush failed (the timeframe rollover); every count is in the ledger');
+          } else {
+            this.#o.log?.error(
+              { err, retried_ms: bound, ...missing },
+              `USAGE LOST: the final usage write kept failing for ${bound} ms (storage unreachable); the counts logged here are missing from the ledger`,
+            );
+          }
+          throw err;
+        }
+        // With the counts, so that a process cut short (a second signal) still logged them.
+        this.#o.log?.warn({ err, retry_left_ms: left, ...this.#notWritten() }, 'final usage write failed (storage unreachable); retrying');
+        await new Promise((r) => setTimeout(r, Math.min(delay, left)));
+      }
+    }
   }
 }
 

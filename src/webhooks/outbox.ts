@@ -11,6 +11,7 @@
  * dispatcher relies on for the session.closed events of a shutdown.
  */
 import { randomUUID } from 'node:crypto';
+import { StorageUnavailableError } from '../storage-unavailable.js';
 
 export const WEBHOOK_EVENT_TYPES = ['usage.soft_limit', 'usage.hard_limit', 'usage.reset', 'session.closed', 'usage.report'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -52,11 +53,8 @@ export class WebhookLeaseLostError extends Error {
   override readonly name = 'WebhookLeaseLostError';
 }
 
-/**
- * Whether `err` says the store cannot be reached for now (the Redis stores' StorageUnavailableError;
- * told by name, the domain does not import its stores): worth trying again shortly.
- */
-export const isStorageUnavailable = (err: unknown): boolean => err instanceof Error && err.name === 'StorageUnavailableError';
+/** Whether `err` says the store cannot be reached for now (StorageUnavailableError): worth trying again shortly. */
+export const isStorageUnavailable = (err: unknown): boolean => err instanceof StorageUnavailableError;
 
 /**
  * Delivery is at least once: an entry leaves the outbox only by delivered(), after the receiver
@@ -73,7 +71,7 @@ export const isStorageUnavailable = (err: unknown): boolean => err instanceof Er
 export interface WebhookOutbox {
   /**
    * Stores the events, each due at its createdAt, all or none; rejects when an id is already
-   * stored. Rejects with an error named StorageUnavailableError when the store cannot be reached
+   * stored. Rejects with StorageUnavailableError when the store cannot be reached
    * (nothing stored; the caller may try again).
    */
   enqueue(events: readonly OutboxEvent[]): Promise<void>;

@@ -100,7 +100,7 @@ export async function startFerryProcess(overrides: Partial<FerryConfig> = {}, op
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
-    stopped ??= terminate(child, 3000).then(() => {
+    stopped ??= terminate(child, 5000, { leaderOnly: true }).then(() => {
       range.release();
       cert?.remove();
       rmSync(dir, { recursive: true, force: true });

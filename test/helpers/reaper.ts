@@ -45,8 +45,14 @@ export function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
-/** SIGTERM to the group, SIGKILL after `graceMs`; resolves once the child has exited. */
-export function terminate(child: ChildProcess, graceMs = 3000): Promise<void> {
+/**
+ * SIGTERM to the group, SIGKILL after `graceMs`; resolves once the child has exited. With
+ * `leaderOnly`, the SIGTERM goes to the spawned process alone: a guard (spawnGuarded) forwards it to
+ * its command, which then gets exactly one, as from a service manager (a signal to the whole group
+ * reaches the command twice, directly and through the guard, and Ferry takes a second SIGTERM for
+ * "exit now").
+ */
+export function terminate(child: ChildProcess, graceMs = 3000, opts: { leaderOnly?: boolean } = {}): Promise<void> {
   if (exited(child)) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
@@ -56,7 +62,9 @@ export function terminate(child: ChildProcess, graceMs = 3000): Promise<void> {
       if (child.pid !== undefined) { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* none */ } }
       resolve();
     });
-    killGroup(child, 'SIGTERM');
+    if (opts.leaderOnly === true) {
+      try { child.kill('SIGTERM'); } catch { /* already gone */ }
+    } else killGroup(child, 'SIGTERM');
   });
 }
 

@@ -21,6 +21,8 @@ export async function startServer(
     setup?: (app: FastifyInstance) => Promise<void>;
     /** Instead of KEYS (each key → its account, nothing else recorded). */
     authenticate?: SignalSocketDeps['authenticate'];
+    /** A fleet's router (messages to peers on other nodes). */
+    router?: SignalSocketDeps['router'];
   } = {},
 ): Promise<TestServer> {
   const app = Fastify({ logger: false });
@@ -34,6 +36,7 @@ export async function startServer(
       }),
     limits: opts.limits,
     now: opts.now,
+    ...(opts.router ? { router: opts.router } : {}),
   });
   const hub = app.signaling;
   await app.listen({ port: 0, host: '127.0.0.1' });

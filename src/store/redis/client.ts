@@ -6,16 +6,11 @@
  * start with "ferry:" (KEY_PREFIX), so a Redis database may be shared with other applications.
  */
 import { Redis } from 'ioredis';
+import { StorageUnavailableError } from '../../storage-unavailable.js';
+
+export { StorageUnavailableError } from '../../storage-unavailable.js';
 
 export const KEY_PREFIX = 'ferry:';
-
-/** A Redis command failed because Redis is not reachable (or answered too late). */
-export class StorageUnavailableError extends Error {
-  override readonly name = 'StorageUnavailableError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
 
 export interface RedisConnectOptions {
   /** Shown in CLIENT LIST (`ferry:<role>`), to tell a node's connections apart. */

@@ -8,6 +8,7 @@ import { openStorage } from '../../../../../app/storage.js';
 import type { Storage } from '../../../../../src/store/storage.js';
 import { StorageUnavailableError } from '../../../../../src/store/redis/client.js';
 import { accountStoreContract } from '../../../../helpers/account-store-contract.js';
+import { captureLog } from '../../../../helpers/log-capture.js';
 import { startRedis, type TestRedis } from '../../../../helpers/redis.js';
 
 let redis: TestRedis;
@@ -40,7 +41,7 @@ describe('RedisAccountStore on Redis', () => {
     const s = (await fresh()).accounts;
     await s.createAccount({ id: 'acc_k', name: 'keys', disabled: false, createdAt: 1, credentialsNotBefore: 0 });
     await s.addApiKey({ id: 'key_k', accountId: 'acc_k', prefix: 'fk_Ab', createdAt: 2, revokedAt: null }, 'ab'.repeat(32));
-    const keys = await plain.keys('*');
+    const keys = (await plain.keys('*')).filter((k) => k !== 'ferry:layout');
     assert.ok(keys.length > 0);
     for (const k of keys) assert.ok(k.startsWith('ferry:'), k);
     assert.ok(keys.includes(`ferry:apikey:${'ab'.repeat(32)}`));
@@ -49,7 +50,9 @@ describe('RedisAccountStore on Redis', () => {
   it('while Redis is down a call rejects with StorageUnavailableError; it works again after the restart', async (t) => {
     const persisted = await startRedis({ persist: true });
     t.after(() => persisted.stop());
-    const storage = await openStorage(persisted.url);
+    // A password in the URL (this server takes none, and ioredis goes on without it): never logged.
+    const log = captureLog('debug');
+    const storage = await openStorage(persisted.url.replace('redis://', 'redis://:hunter2@'), { log: log.logger });
     t.after(() => storage.close());
     const s = storage.accounts;
     await s.createAccount({ id: 'acc_p', name: 'kept', disabled: false, createdAt: 1, credentialsNotBefore: 0 });
@@ -75,8 +78,27 @@ describe('RedisAccountStore on Redis', () => {
       }
     }
     assert.equal(got?.name, 'kept', 'the persisted account is back');
+    const said = log.lines.map((l) => [l.level, l.msg]);
+    assert.deepEqual(said, [
+      [30, 'storage: Redis connected'],
+      [40, 'storage: lost the Redis connection; calls that need it fail until it is back'],
+      [30, 'storage: Redis connected'],
+    ], 'the loss and the return once each, however many reconnect attempts failed between');
+    assert.ok(!JSON.stringify(log.lines).includes('hunter2'));
+    assert.match(String(log.lines[1].storage), /^redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0$/);
     await s.createAccount({ id: 'acc_q', name: 'q', disabled: false, createdAt: 2, credentialsNotBefore: 0 });
     assert.deepEqual((await s.listAccounts()).map((a) => a.id), ['acc_p', 'acc_q']);
+  });
+
+  it('openStorage sets the layout version on an empty Redis and refuses a newer one', async () => {
+    await plain.flushdb();
+    await (await fresh()).accounts.listAccounts();
+    assert.equal(await plain.get('ferry:layout'), '1');
+    await plain.set('ferry:layout', '2');
+    await assert.rejects(openStorage(redis.url), /^Error: storage: the Redis data is of layout version 2, newer than this Ferry supports \(1\)/);
+    await plain.set('ferry:layout', 'junk');
+    await assert.rejects(openStorage(redis.url), /not a layout version/);
+    await plain.flushdb();
   });
 
   it('openStorage rejects at once when Redis is not reachable, naming the URL without its password', async () => {
