@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mintRestCredential } from '../../src/credentials/rest.js';
 import { freePort, reservePortRange } from './ports.js';
-import { exited, spawnGuarded, terminate } from './reaper.js';
+import { exited, killNow, spawnGuarded, terminate } from './reaper.js';
 import { waitForStun } from './stun-ping.js';
 import { makeSelfSignedCert } from './tls-cert.js';
 import { requestedDataPlane } from './data-plane.js';
@@ -43,7 +43,10 @@ export interface FerryProcess {
   readonly config: FerryConfig;
   /** True while the server process is alive. */
   running(): boolean;
-  /** Sends `signal` to the server (SIGHUP: reload its config). */
+  /**
+   * Sends `signal` to the server (SIGHUP: reload its config), once, through the guard. SIGKILL goes
+   * to the whole process group at once (the guard cannot forward it): the server dies as by kill -9.
+   */
   signal(signal: NodeJS.Signals): void;
   stop(): Promise<void>;
   logs(): string;
@@ -113,7 +116,10 @@ export async function startFerryProcess(overrides: Partial<FerryConfig> = {}, op
     tlsPort,
     config,
     running: () => !exited(child),
-    signal: (signal) => void child.kill(signal),
+    signal: (signal) => {
+      if (signal === 'SIGKILL') killNow(child);
+      else child.kill(signal);
+    },
     stop,
     logs: () => out,
   };
