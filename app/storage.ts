@@ -12,11 +12,16 @@ import { RedisAccountStore } from '../src/store/redis/account-store.js';
 import { RedisUsageStore } from '../src/store/redis/usage-store.js';
 import { createRedis, redactRedisUrl } from '../src/store/redis/client.js';
 import { checkLayoutVersion } from '../src/store/redis/layout-version.js';
-import type { OutboxEntry, OutboxEvent, WebhookOutbox } from '../src/webhooks/outbox.js';
+import { RedisWebhookOutbox } from '../src/store/redis/webhook-outbox.js';
+import { hostname } from 'node:os';
 
 export interface OpenStorageOptions {
   /** Where a Redis connection's loss and return are logged (once each, the URL without password). */
   readonly log?: Logger;
+  /** Redis: the node id shown in the webhook delivery leases (default "<host name>:<pid>"). */
+  readonly nodeId?: string;
+  /** Redis: how long a webhook delivery lease lasts unrenewed (a dead node's receivers are taken over after it); default 10 s. */
+  readonly webhookLeaseMs?: number;
 }
 
 export async function openStorage(url: string, opts: OpenStorageOptions = {}): Promise<Storage> {
@@ -68,15 +73,20 @@ async function openRedisStorage(url: string, opts: OpenStorageOptions): Promise<
     throw err;
   }
   let closed = false;
+  const outbox = new RedisWebhookOutbox(redis, {
+    nodeId: opts.nodeId ?? `${hostname()}:${process.pid}`,
+    ...(opts.webhookLeaseMs !== undefined ? { leaseMs: opts.webhookLeaseMs } : {}),
+  });
   return {
     kind: 'redis',
     accounts: new RedisAccountStore(redis),
     usage: new RedisUsageStore(redis),
-    outbox: new TemporaryMemoryOutbox(),
+    outbox,
     close: async () => {
       if (closed) return;
       closed = true;
       up = false;
+      outbox.close();
       try {
         await redis.quit();
       } catch {
@@ -84,43 +94,4 @@ async function openRedisStorage(url: string, opts: OpenStorageOptions): Promise<
       }
     },
   };
-}
-
-/**
- * TEMPORARY, until the Redis webhook outbox (src/store/redis/webhook-outbox.ts) is merged: an
- * outbox in this process's memory, so webhook events do not survive a restart on Redis storage.
- * The integrator replaces it.
- */
-export class TemporaryMemoryOutbox implements WebhookOutbox {
-  readonly #entries = new Map<string, OutboxEntry>();
-
-  enqueue(events: readonly OutboxEvent[]): void {
-    const ids = new Set<string>();
-    for (const e of events) {
-      if (this.#entries.has(e.id) || ids.has(e.id)) throw new Error(`webhook outbox: event ${e.id} is stored already`);
-      ids.add(e.id);
-    }
-    for (const e of events) this.#entries.set(e.id, { ...e, attempts: 0, nextAttemptAt: e.createdAt });
-  }
-
-  head(webhook: string): OutboxEntry | undefined {
-    for (const e of this.#entries.values()) if (e.webhook === webhook) return e;
-    return undefined;
-  }
-
-  delivered(id: string): void {
-    this.#entries.delete(id);
-  }
-
-  failed(id: string, nextAttemptAt: number): void {
-    const e = this.#entries.get(id);
-    if (e !== undefined) this.#entries.set(id, { ...e, attempts: e.attempts + 1, nextAttemptAt });
-  }
-
-  backlog(webhooks: readonly string[]): number {
-    const wanted = new Set(webhooks);
-    let n = 0;
-    for (const e of this.#entries.values()) if (wanted.has(e.webhook)) n++;
-    return n;
-  }
 }

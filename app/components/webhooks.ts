@@ -30,7 +30,8 @@ export class WebhooksComponent implements Component {
     this.#log = deps.log;
     const dispatcher = new WebhookDispatcher({ hooks: deps.config.config.webhooks, outbox: deps.storage.outbox, log: deps.log.child({ component: 'webhooks' }) });
     this.dispatcher = dispatcher;
-    this.#unobserve = deps.metrics.observe({ webhookBacklog: () => dispatcher.backlog() });
+    // The gauge is read synchronously at scrape time: the figure the dispatcher keeps up to date.
+    this.#unobserve = deps.metrics.observe({ webhookBacklog: () => dispatcher.lastBacklog });
   }
 
   async start(): Promise<void> {
@@ -52,8 +53,12 @@ export class WebhooksComponent implements Component {
   apply(next: LoadedConfig, changed: ReadonlySet<string>): void {
     const hooks = this.dispatcher.update(next.config.webhooks);
     if (changed.has('webhooks')) {
-      const kept = hooks.kept > 0 ? ` (${hooks.kept} undelivered events of removed URLs kept stored)` : '';
-      this.#log.info({ ...hooks }, `webhooks reloaded: ${hooks.added} added, ${hooks.removed} removed${kept}, ${hooks.changed} changed`);
+      const { added, removed, changed: n } = hooks;
+      // The kept count is read from the outbox (across the network with Redis): logged once known.
+      void hooks.kept.then((count) => {
+        const kept = count === undefined ? ' (undelivered events of removed URLs kept stored)' : count > 0 ? ` (${count} undelivered events of removed URLs kept stored)` : '';
+        this.#log.info({ added, removed, changed: n, kept: count ?? null }, `webhooks reloaded: ${added} added, ${removed} removed${kept}, ${n} changed`);
+      });
     }
   }
 }

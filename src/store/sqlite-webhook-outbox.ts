@@ -2,7 +2,9 @@
  * WebhookOutbox over better-sqlite3, in the accounts' database file (it shares
  * SqliteAccountStore's connection): table webhook_outbox, created by migration 2 of
  * ./migrations.ts. seq (AUTOINCREMENT) gives the order per webhook; a row is deleted once
- * delivered.
+ * delivered. One node owns the file, so the delivery claim is always granted. The methods are
+ * async for the interface but do their work synchronously when called: enqueue() has stored the
+ * rows before it returns its promise.
  */
 import type { Database, Statement } from 'better-sqlite3';
 import type { OutboxEntry, OutboxEvent, WebhookOutbox } from '../webhooks/outbox.js';
@@ -33,28 +35,36 @@ export class SqliteWebhookOutbox implements WebhookOutbox {
     this.#backlog = db.prepare('SELECT webhook, count(*) AS n FROM webhook_outbox GROUP BY webhook');
   }
 
-  enqueue(events: readonly OutboxEvent[]): void {
+  readonly pollMs = undefined;
+
+  async enqueue(events: readonly OutboxEvent[]): Promise<void> {
     this.#db.transaction(() => {
       for (const e of events) this.#insert.run(e.id, e.webhook, e.type, e.body, e.createdAt, e.createdAt);
     })();
   }
 
-  head(webhook: string): OutboxEntry | undefined {
+  async head(webhook: string): Promise<OutboxEntry | undefined> {
     return this.#head.get(webhook) as OutboxEntry | undefined;
   }
 
-  delivered(id: string): void {
+  async delivered(id: string): Promise<void> {
     this.#delete.run(id);
   }
 
-  failed(id: string, nextAttemptAt: number, error: string): void {
+  async failed(id: string, nextAttemptAt: number, error: string): Promise<void> {
     this.#retry.run(nextAttemptAt, error.slice(0, MAX_ERROR_LENGTH), id);
   }
 
-  backlog(webhooks: readonly string[]): number {
+  async backlog(webhooks: readonly string[]): Promise<number> {
     const wanted = new Set(webhooks);
     let n = 0;
     for (const r of this.#backlog.all() as { webhook: string; n: number }[]) if (wanted.has(r.webhook)) n += r.n;
     return n;
   }
+
+  async claim(): Promise<boolean> {
+    return true;
+  }
+
+  async release(): Promise<void> {}
 }

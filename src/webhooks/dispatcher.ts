@@ -1,8 +1,10 @@
 /**
  * Webhooks: `enqueue(type, data)` writes the event to the durable outbox for every matching
- * webhook; one worker per webhook delivers its rows strictly in order (the next waits until the
- * previous one got a 2xx), retrying with jittered exponential backoff. Rows stay in the outbox
- * until delivered, so a restart or a receiver that is down loses nothing.
+ * webhook; one worker per webhook (./worker.ts) delivers its rows strictly in order (the next
+ * waits until the previous one got a 2xx), retrying with jittered exponential backoff. Rows stay
+ * in the outbox until delivered, so a restart or a receiver that is down loses nothing. With a
+ * shared outbox (Redis) every node runs the workers, and the one holding a webhook's claim
+ * delivers it; events wait in memory (bounded, ./pending.ts) while the outbox is unreachable.
  *
  * `update(hooks)` (config reload) replaces the webhook list while running. A worker reads its
  * webhook's config at each attempt, so a changed secret signs every later attempt (stored rows
@@ -13,18 +15,21 @@
  * config across a restart.
  */
 import type { AllocationInfo, CloseReason, TurnEvents } from '../../turn/index.js';
-import { matches, outboxEvents, type OutboxEntry, type WebhookConfig, type WebhookEventType, type WebhookOutbox } from './outbox.js';
-import { SIGNATURE_HEADER, signatureHeader } from './signature.js';
+import { matches, outboxEvents, type WebhookConfig, type WebhookEventType, type WebhookOutbox } from './outbox.js';
+import { PendingWrites, type PendingLimits } from './pending.js';
+import { Worker, type WebhookLog, type WorkerHost } from './worker.js';
 
-export interface WebhookLog {
-  warn(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
+export { backoffMs, type WebhookLog } from './worker.js';
+
+/** How often the backlog figure (the metric) is read again besides after each change (ms). */
+const BACKLOG_REFRESH_MS = 5000;
 
 export interface WebhookOptions {
   readonly hooks: readonly WebhookConfig[];
-  /** Where events wait until delivered (SqliteWebhookOutbox: in the accounts database). */
+  /** Where events wait until delivered (SqliteWebhookOutbox: in the accounts database; RedisWebhookOutbox: shared by a fleet). */
   readonly outbox: WebhookOutbox;
+  /** Bounds on the events kept in memory while the outbox is unreachable. */
+  readonly pending?: PendingLimits;
   readonly log?: WebhookLog;
   /** ms since the epoch; Date.now when absent. */
   readonly now?: () => number;
@@ -33,17 +38,14 @@ export interface WebhookOptions {
   readonly maxBackoffMs?: number;
   /** Per-request timeout (default 10 s). */
   readonly requestTimeoutMs?: number;
-  /** How long stop() keeps delivering due rows before it aborts (default 2 s). */
+  /**
+   * How long stop() keeps delivering due rows before it aborts (default 2 s); also how long it
+   * waits for events kept in memory to reach the outbox.
+   */
   readonly stopGraceMs?: number;
 }
 
 export type { WebhookConfig, WebhookEventType } from './outbox.js';
-
-/** Retry delay after `attempts` failed attempts (1-based): initial·2^(n-1), capped, ±20 % jitter. */
-export function backoffMs(attempts: number, initialMs: number, maxMs: number, random = Math.random): number {
-  const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempts - 1, 30));
-  return Math.min(maxMs, Math.round(base * (0.8 + 0.4 * random())));
-}
 
 /** The session.closed payload: no credentials, no username (the account id identifies the customer). */
 export function sessionClosedData(info: AllocationInfo, reason: CloseReason, endedAt: number) {
@@ -83,121 +85,16 @@ export function validateWebhooks(hooks: readonly WebhookConfig[]): void {
   }
 }
 
-/** What update() changed, by URL count; `kept` = undelivered rows of removed URLs left stored. */
+/** What update() changed, by URL count. */
 export interface WebhookChanges {
   readonly added: number;
   readonly removed: number;
   readonly changed: number;
-  readonly kept: number;
+  /** Undelivered rows of the removed URLs, left stored (0 when none removed; undefined when the outbox could not say). */
+  readonly kept: Promise<number | undefined>;
 }
 
-class Worker {
-  #wake: (() => void) | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  readonly done: Promise<void>;
-
-  constructor(
-    readonly url: string,
-    private readonly svc: WebhookDispatcher,
-  ) {
-    this.done = this.#run();
-  }
-
-  wake(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const w = this.#wake;
-    this.#wake = undefined;
-    w?.();
-  }
-
-  /** Sleeps until woken or `ms` elapsed (forever when undefined). */
-  #sleep(ms: number | undefined): Promise<void> {
-    return new Promise((resolve) => {
-      this.#wake = resolve;
-      if (ms !== undefined) {
-        this.#timer = setTimeout(() => this.wake(), ms);
-        this.#timer.unref();
-      }
-    });
-  }
-
-  async #run(): Promise<void> {
-    for (;;) {
-      try {
-        if (await this.#step()) return;
-      } catch (err) {
-        // A storage error (e.g. SQLITE_BUSY): log it and try again a little later.
-        this.svc.log?.warn({ err }, 'webhook outbox error');
-        if (this.svc.stopping) return;
-        await this.#sleep(this.svc.initialBackoffMs);
-      }
-    }
-  }
-
-  /** One turn of the delivery loop; true when the worker should end. */
-  async #step(): Promise<boolean> {
-    const svc = this.svc;
-    // Removed by a reload: end here (synchronously with the check, so a re-added URL gets a new worker).
-    const hook = svc.hook(this.url);
-    if (hook === undefined) {
-      svc.retire(this);
-      return true;
-    }
-    const row = svc.outbox.head(this.url);
-    const now = svc.now();
-    if (svc.stopping) {
-      if (row === undefined || row.nextAttemptAt > now || now >= svc.stopDeadline) return true;
-    }
-    if (row === undefined) {
-      await this.#sleep(undefined);
-      return false;
-    }
-    if (row.nextAttemptAt > now) {
-      await this.#sleep(row.nextAttemptAt - now);
-      return false;
-    }
-    await this.#attempt(hook, row);
-    return false;
-  }
-
-  /** One delivery, signed with the webhook's secret as configured now. */
-  async #attempt(hook: WebhookConfig, row: OutboxEntry): Promise<void> {
-    const svc = this.svc;
-    const t = Math.floor(svc.now() / 1000);
-    let error: string;
-    try {
-      const signal = AbortSignal.any([AbortSignal.timeout(svc.requestTimeoutMs), svc.abort.signal]);
-      const res = await fetch(hook.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          [SIGNATURE_HEADER]: signatureHeader(hook.secret, row.body, t),
-          'Idempotency-Key': row.id,
-          'user-agent': 'ferry-webhooks',
-        },
-        body: row.body,
-        signal,
-        redirect: 'manual',
-      });
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.status >= 200 && res.status < 300) {
-        svc.outbox.delivered(row.id);
-        svc.log?.debug({ event: row.id, type: row.type, attempts: row.attempts + 1 }, 'webhook delivered');
-        return;
-      }
-      error = `HTTP ${res.status}`;
-    } catch (err) {
-      error = err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err);
-    }
-    const attempts = row.attempts + 1;
-    const delay = backoffMs(attempts, svc.initialBackoffMs, svc.maxBackoffMs);
-    svc.outbox.failed(row.id, svc.now() + delay, error);
-    svc.log?.warn({ event: row.id, type: row.type, attempts, retry_in_ms: delay, error }, 'webhook delivery failed');
-  }
-}
-
-export class WebhookDispatcher {
+export class WebhookDispatcher implements WorkerHost {
   readonly outbox: WebhookOutbox;
   readonly log: WebhookLog | undefined;
   readonly now: () => number;
@@ -205,13 +102,21 @@ export class WebhookDispatcher {
   readonly maxBackoffMs: number;
   readonly requestTimeoutMs: number;
   readonly abort = new AbortController();
+  /** stop() was called: no more config changes. */
   stopping = false;
+  /** The workers wind down (after the events kept in memory were written, or given up). */
+  ending = false;
   stopDeadline = 0;
   #hooks: readonly WebhookConfig[];
   readonly #stopGraceMs: number;
+  readonly #pending: PendingWrites;
   #workers = new Map<string, Worker>();
   #started = false;
   #stopped: Promise<void> | undefined;
+  #lastBacklog = 0;
+  #refreshing = false;
+  #refreshAgain = false;
+  #refreshTimer: NodeJS.Timeout | undefined;
 
   /** Throws (TypeError) when update() would refuse `hooks`; changes nothing (a reload checks first). */
   static validate(hooks: readonly WebhookConfig[]): void {
@@ -228,6 +133,7 @@ export class WebhookDispatcher {
     this.maxBackoffMs = o.maxBackoffMs ?? 5 * 60_000;
     this.requestTimeoutMs = o.requestTimeoutMs ?? 10_000;
     this.#stopGraceMs = o.stopGraceMs ?? 2000;
+    this.#pending = new PendingWrites(o.outbox, o.pending, o.log);
   }
 
   /** Starts one delivery worker per webhook (rows left from an earlier run go first). */
@@ -236,6 +142,12 @@ export class WebhookDispatcher {
     this.#started = true;
     for (const hook of this.#hooks) {
       if (!this.#workers.has(hook.url)) this.#workers.set(hook.url, new Worker(hook.url, this));
+    }
+    if (this.#refreshTimer === undefined) {
+      // Other nodes change a shared outbox unseen: read the figure again now and then.
+      this.#refreshTimer = setInterval(() => this.changed(), BACKLOG_REFRESH_MS);
+      this.#refreshTimer.unref();
+      this.changed();
     }
   }
 
@@ -265,31 +177,79 @@ export class WebhookDispatcher {
       added: hooks.filter((h) => !before.has(h.url)).length,
       removed: removed.length,
       changed: hooks.filter((h) => before.has(h.url) && !same(before.get(h.url)!, h)).length,
-      kept: removed.length === 0 ? 0 : this.outbox.backlog(removed),
+      kept: removed.length === 0 ? Promise.resolve(0) : this.outbox.backlog(removed).catch(() => undefined),
     };
     this.#hooks = [...hooks];
     // Removed URLs' workers wake up and end; the others re-read their config at the next attempt.
     for (const w of this.#workers.values()) w.wake();
     if (this.#started) this.start();
+    this.changed();
     return changes;
   }
 
   /**
-   * Stores the event for every webhook subscribed to `type` and wakes their workers; returns the
-   * event ids (one per webhook). For usage.* events of the metering and limits work as well.
+   * Stores the event for every webhook subscribed to `type` and wakes their workers. Resolves
+   * with the event ids (one per webhook) once stored; with SQLite they are stored before this
+   * returns. While the outbox is unreachable the events wait in memory (bounded) and the promise
+   * waits with them. Rejects when the events could not be stored (logged here already: callers
+   * may ignore the promise). For usage.* events of the metering and limits work as well.
    */
-  enqueue(type: WebhookEventType, data: unknown): string[] {
+  enqueue(type: WebhookEventType, data: unknown): Promise<string[]> {
     const hooks = this.#hooks.filter((h) => matches(h, type));
-    if (hooks.length === 0) return [];
+    if (hooks.length === 0) return Promise.resolve([]);
     const events = outboxEvents(hooks, type, data, this.now());
-    this.outbox.enqueue(events);
-    for (const h of hooks) this.#workers.get(h.url)?.wake();
-    return events.map((e) => e.id);
+    const stored = this.#pending.write(events).then(
+      () => {
+        for (const h of hooks) this.#workers.get(h.url)?.wake();
+        this.changed();
+        return events.map((e) => e.id);
+      },
+      (err: unknown) => {
+        this.log?.warn({ err, type, webhooks: hooks.length }, 'cannot store the webhook event');
+        throw err;
+      },
+    );
+    stored.catch(() => undefined);
+    return stored;
   }
 
-  /** Undelivered events of the configured webhooks (the webhook backlog metric). */
-  backlog(): number {
-    return this.outbox.backlog(this.#hooks.map((h) => h.url));
+  /** Undelivered events of the configured webhooks: in the outbox, and waiting in memory to get there. */
+  async backlog(): Promise<number> {
+    const urls = this.#hooks.map((h) => h.url);
+    const stored = await this.outbox.backlog(urls);
+    return stored + this.#pending.waitingFor(new Set(urls));
+  }
+
+  /**
+   * The backlog as last read (the ferry_webhook_backlog gauge, read synchronously at scrape
+   * time): read again after every change this node makes and every few seconds. With a shared
+   * outbox it is the fleet's figure, the same on every node.
+   */
+  get lastBacklog(): number {
+    return this.#lastBacklog;
+  }
+
+  /** Reads the backlog again (at most one read at a time; a change during a read reads once more). */
+  changed(): void {
+    if (this.#refreshing) {
+      this.#refreshAgain = true;
+      return;
+    }
+    this.#refreshing = true;
+    void this.backlog()
+      .then(
+        (n) => {
+          this.#lastBacklog = n;
+        },
+        () => undefined, // the store is away: keep the last figure
+      )
+      .finally(() => {
+        this.#refreshing = false;
+        if (this.#refreshAgain) {
+          this.#refreshAgain = false;
+          this.changed();
+        }
+      });
   }
 
   /** TurnEvents that enqueue session.closed for every closed allocation. */
@@ -297,7 +257,7 @@ export class WebhookDispatcher {
     return {
       allocationClosed: (info, reason, endedAt) => {
         try {
-          this.enqueue('session.closed', sessionClosedData(info, reason, endedAt));
+          void this.enqueue('session.closed', sessionClosedData(info, reason, endedAt));
         } catch (err) {
           this.log?.warn({ err }, 'cannot store the session.closed webhook event');
         }
@@ -306,16 +266,28 @@ export class WebhookDispatcher {
   }
 
   /**
-   * Delivers what is due for up to the stop grace, then aborts requests in flight and ends the
-   * workers. Undelivered rows stay for the next start. Idempotent.
+   * Writes the events still waiting in memory (up to the stop grace), delivers what is due for
+   * the rest of the grace, then aborts requests in flight, ends the workers and gives their
+   * claims up. Undelivered rows stay for the next start (or another node). Idempotent.
    */
   stop(): Promise<void> {
     if (this.#stopped) return this.#stopped;
     this.stopping = true;
+    this.#stopped = this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
     this.stopDeadline = this.now() + this.#stopGraceMs;
     const timer = setTimeout(() => this.abort.abort(new Error('webhooks stopping')), this.#stopGraceMs);
+    if (!(await this.#pending.flush(this.stopDeadline, this.now))) {
+      const lost = this.#pending.close();
+      this.log?.warn({ lost }, 'webhook events lost: the outbox stayed unreachable through the stop');
+    }
+    this.ending = true;
     for (const w of this.#workers.values()) w.wake();
-    this.#stopped = Promise.all([...this.#workers.values()].map((w) => w.done)).then(() => clearTimeout(timer));
-    return this.#stopped;
+    await Promise.all([...this.#workers.values()].map((w) => w.done));
+    clearTimeout(timer);
+    clearInterval(this.#refreshTimer);
   }
 }

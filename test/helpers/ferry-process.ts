@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mintRestCredential } from '../../src/credentials/rest.js';
 import { freePort, reservePortRange } from './ports.js';
-import { exited, spawnGuarded, terminate } from './reaper.js';
+import { exited, killNow, spawnGuarded, terminate } from './reaper.js';
 import { waitForStun } from './stun-ping.js';
 import { makeSelfSignedCert } from './tls-cert.js';
 import { requestedDataPlane } from './data-plane.js';
@@ -43,13 +43,11 @@ export interface FerryProcess {
   readonly config: FerryConfig;
   /** True while the server process is alive. */
   running(): boolean;
-  /** Sends `signal` to the server (SIGHUP: reload its config). */
-  signal(signal: NodeJS.Signals): void;
   /**
-   * kill -9 of the server itself (a crash: no handler runs). Sent to the process group, since a
-   * SIGKILL to the guard alone would leave the server running as an orphan.
+   * Sends `signal` to the server (SIGHUP: reload its config), once, through the guard. SIGKILL goes
+   * to the whole process group at once (the guard cannot forward it): the server dies as by kill -9.
    */
-  kill(): void;
+  signal(signal: NodeJS.Signals): void;
   stop(): Promise<void>;
   logs(): string;
 }
@@ -118,14 +116,9 @@ export async function startFerryProcess(overrides: Partial<FerryConfig> = {}, op
     tlsPort,
     config,
     running: () => !exited(child),
-    signal: (signal) => void child.kill(signal),
-    kill: () => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+    signal: (signal) => {
+      if (signal === 'SIGKILL') killNow(child);
+      else child.kill(signal);
     },
     stop,
     logs: () => out,

@@ -1,13 +1,13 @@
 // openStorage on redis://: the bundle (kind, stores over one connection, close() idempotent and
-// quitting the connection). Its outbox is, until the Redis webhook outbox is merged, a temporary
-// in-memory one: it still keeps the WebhookOutbox contract.
+// quitting the connection). Its outbox is a RedisWebhookOutbox on the same connection (its
+// contract runs in test/engine/src/store/redis/webhook-outbox.test.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { openStorage, TemporaryMemoryOutbox } from '../../../app/storage.js';
+import { openStorage } from '../../../app/storage.js';
 import type { Storage } from '../../../src/store/storage.js';
 import { StorageUnavailableError } from '../../../src/store/redis/client.js';
-import { outboxContract } from '../../helpers/webhook-outbox-contract.js';
+import { RedisWebhookOutbox } from '../../../src/store/redis/webhook-outbox.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 
 let redis: TestRedis;
@@ -36,13 +36,17 @@ describe('openStorage on Redis', () => {
     await assert.rejects(s.accounts.listAccounts(), StorageUnavailableError, 'a closed bundle fails like a Redis that is down');
   });
 
-  describe('the temporary in-memory outbox keeps the WebhookOutbox contract', () => {
-    outboxContract(() => new TemporaryMemoryOutbox());
-  });
-
-  it('the bundle’s outbox is that temporary one', async () => {
-    const s = await openStorage(redis.url);
+  it('the bundle’s outbox is the Redis one, on the bundle’s connection, its lease naming the node', async () => {
+    const s = await openStorage(redis.url, { nodeId: 'node-x' });
     opened.push(s);
-    assert.ok(s.outbox instanceof TemporaryMemoryOutbox);
+    assert.ok(s.outbox instanceof RedisWebhookOutbox);
+    const url = 'http://127.0.0.1:9/hook';
+    await s.outbox.enqueue([{ id: 'evt_bundle_1', webhook: url, type: 'usage.report', body: '{}', createdAt: 1 }]);
+    assert.equal(await plain.hget('ferry:webhook:ids', 'evt_bundle_1') !== null, true);
+    assert.equal(await s.outbox.claim(url), true);
+    const [lease] = await plain.keys('ferry:webhook:*:lease');
+    assert.match((await plain.get(lease)) ?? '', /^node-x\//);
+    await s.outbox.release(url);
+    assert.equal(await clients(), 1, 'no connection of its own');
   });
 });

@@ -168,7 +168,7 @@ describe('a relay fleet of three nodes on one Redis', () => {
     assert.equal((await third.allocate()).code, 0);
 
     // C is killed: gone from /v1/relays and from the ICE servers B mints within the TTL.
-    c.kill();
+    c.signal('SIGKILL');
     const killedAt = Date.now();
     await until(() => !c.running(), 2000, 'C exited');
     await eventually(async () => !(await relaysOn(a)).some((r) => r.node_id === 'node-c'), TTL_MS + SLACK_MS, 'C gone from A\'s /v1/relays');

@@ -43,7 +43,7 @@ describe('metrics and session.closed for a real allocation', () => {
     });
     dispatcher.start();
     metrics.observe({ sessions: () => fx.server.sessions() });
-    metrics.observe({ webhookBacklog: () => dispatcher.backlog() });
+    metrics.observe({ webhookBacklog: () => dispatcher.lastBacklog });
     fx.listen(combineTurnEvents(metrics.turnEvents(), dispatcher.turnEvents()));
   });
   after(async () => {

@@ -69,7 +69,7 @@ describe('dispatcher', () => {
     const port = await r.listen();
     cleanups.push(() => r.close());
     const { d, store } = setup([{ url: `http://127.0.0.1:${port}/hook`, secret: SECRET, events: ['*'] }]);
-    const ids = [1, 2, 3].flatMap((n) => d.enqueue('usage.report', { n }));
+    const ids = (await Promise.all([1, 2, 3].map((n) => d.enqueue('usage.report', { n })))).flat();
     assert.equal(ids.length, 3);
     assert.ok(await r.waitFor(6));
     const got = r.received.map((x) => x.json.data.n);
@@ -82,7 +82,7 @@ describe('dispatcher', () => {
       assert.ok(!Number.isNaN(Date.parse(x.json.created_at)));
     }
     assert.deepEqual([...new Set(r.received.map((x) => x.json.id))], ids, 'one id per event, retries keep it');
-    await until(() => d.backlog() === 0, 3000, 'delivered rows are deleted', 10);
+    await until(() => d.lastBacklog === 0, 3000, 'delivered rows are deleted', 10);
     assert.equal((store.db.prepare('SELECT count(*) AS n FROM webhook_outbox').get() as { n: number }).n, 0);
   });
 
@@ -96,7 +96,7 @@ describe('dispatcher', () => {
       maxBackoffMs: 300_000,
     });
     const before = Date.now();
-    d.enqueue('usage.reset', {});
+    await d.enqueue('usage.reset', {});
     assert.ok(await r.waitFor(1));
     await until(() => (store.db.prepare('SELECT attempts FROM webhook_outbox').get() as { attempts: number }).attempts === 1, 3000, 'webhook_outbox attempts === 1', 10);
     const row = store.db.prepare('SELECT attempts, next_attempt_at, last_error FROM webhook_outbox').get() as {
@@ -114,10 +114,10 @@ describe('dispatcher', () => {
     const port = await freePort();
     const { d } = setup([{ url: `http://127.0.0.1:${port}/`, secret: SECRET, events: ['session.closed', 'usage.report'] }]);
     const ids: string[] = [];
-    for (let n = 1; n <= 8; n++) ids.push(...d.enqueue(n % 2 ? 'session.closed' : 'usage.report', { n }));
-    assert.deepEqual(d.enqueue('usage.hard_limit', { n: 99 }), [], 'not subscribed');
+    for (let n = 1; n <= 8; n++) ids.push(...await d.enqueue(n % 2 ? 'session.closed' : 'usage.report', { n }));
+    assert.deepEqual((await d.enqueue('usage.hard_limit', { n: 99 })), [], 'not subscribed');
     await new Promise((res) => setTimeout(res, 400)); // several refused attempts
-    assert.equal(d.backlog(), 8);
+    assert.equal(await d.backlog(), 8);
     const r = new Receiver();
     await r.listen(port);
     cleanups.push(() => r.close());
@@ -126,7 +126,7 @@ describe('dispatcher', () => {
     assert.deepEqual(r.received.map((x) => x.json.data.n), [1, 2, 3, 4, 5, 6, 7, 8]);
     assert.deepEqual(r.received.map((x) => x.json.id), ids);
     assert.equal(new Set(ids).size, 8);
-    assert.equal(d.backlog(), 0);
+    assert.equal(await d.backlog(), 0);
   });
 
   test('one row per matching webhook, each with its own id; a dead webhook does not hold back another', async () => {
@@ -138,13 +138,13 @@ describe('dispatcher', () => {
       { url: `http://127.0.0.1:${port}/a`, secret: SECRET, events: ['*'] },
       { url: `http://127.0.0.1:${dead}/b`, secret: SECRET, events: ['usage.soft_limit'] },
     ]);
-    const ids = d.enqueue('usage.soft_limit', { n: 1 });
+    const ids = await d.enqueue('usage.soft_limit', { n: 1 });
     assert.equal(ids.length, 2);
     assert.notEqual(ids[0], ids[1]);
     assert.ok(await r.waitFor(1));
     assert.equal(r.received[0].json.id, ids[0]);
     // the receiver records the request before it answers, so the delivered row goes a moment later
-    await until(() => d.backlog() === 1, 3000, 'the dead one keeps its row, the delivered one is gone', 10);
+    await until(() => d.lastBacklog === 1, 3000, 'the dead one keeps its row, the delivered one is gone', 10);
   });
 
   test('undelivered rows survive a restart and are delivered, in order, by the next dispatcher', async () => {
@@ -154,7 +154,7 @@ describe('dispatcher', () => {
     const first = openSqliteStore(`sqlite:${file}`);
     const d1 = new WebhookDispatcher({ hooks, outbox: new SqliteWebhookOutbox(first.db), initialBackoffMs: 40, maxBackoffMs: 80, stopGraceMs: 100 });
     d1.start();
-    const ids = [1, 2, 3].flatMap((n) => d1.enqueue('usage.report', { n }));
+    const ids = (await Promise.all([1, 2, 3].map((n) => d1.enqueue('usage.report', { n })))).flat();
     await new Promise((res) => setTimeout(res, 100));
     await d1.stop();
     await d1.stop(); // idempotent
@@ -167,18 +167,18 @@ describe('dispatcher', () => {
     assert.ok(await r.waitFor(3));
     assert.deepEqual(r.received.map((x) => x.json.id), ids);
     assert.deepEqual(r.received.map((x) => x.json.data.n), [1, 2, 3]);
-    await until(() => d2.backlog() === 0, 3000, 'd2.backlog() === 0', 10);
+    await until(() => d2.lastBacklog === 0, 3000, 'd2.backlog() === 0', 10);
   });
 
   test('rows of a webhook no longer configured stay stored but are not in the backlog', async () => {
     const file = join(dir, 'removed.db');
     const dead = await freePort();
     const { d: d1, store: s1 } = setup([{ url: `http://127.0.0.1:${dead}/old`, secret: SECRET, events: ['*'] }], file);
-    d1.enqueue('usage.report', {});
-    assert.equal(d1.backlog(), 1);
+    await d1.enqueue('usage.report', {});
+    assert.equal(await d1.backlog(), 1);
     await d1.stop();
     const { d: d2 } = setup([{ url: `http://127.0.0.1:${dead}/new`, secret: SECRET, events: ['*'] }], file);
-    assert.equal(d2.backlog(), 0);
+    assert.equal(await d2.backlog(), 0);
     assert.equal((s1.db.prepare('SELECT count(*) AS n FROM webhook_outbox').get() as { n: number }).n, 1);
   });
 
@@ -197,21 +197,22 @@ describe('dispatcher', () => {
       { url: urlD, secret: SECRET, events: ['*'] },
     ]);
     const rows = () => store.db.prepare('SELECT webhook, attempts FROM webhook_outbox').all() as { webhook: string; attempts: number }[];
-    const [, storedForD] = d.enqueue('session.closed', { n: 1 });
+    const [, storedForD] = await d.enqueue('session.closed', { n: 1 });
     assert.ok(await a.waitFor(1));
     assert.ok(verifySignature(SECRET, a.received[0].headers['ferry-signature'] as string, a.received[0].body, 60));
     await until(() => rows().some((r) => r.webhook === urlD && r.attempts >= 1), 3000, 'D refuses connections: its row waits', 10);
 
     // A: new secret and events; B: added; D: removed (its row stays, out of the backlog).
-    const changes = d.update([
+    const { kept, ...changes } = d.update([
       { url: urlA, secret: SECRET2, events: ['*'] },
       { url: urlB, secret: SECRET, events: ['usage.report'] },
     ]);
-    assert.deepEqual(changes, { added: 1, removed: 1, changed: 1, kept: 1 });
-    await until(() => d.backlog() === 0, 3000, 'the removed URL is not in the backlog', 10);
+    assert.deepEqual(changes, { added: 1, removed: 1, changed: 1 });
+    assert.equal(await kept, 1);
+    await until(() => d.lastBacklog === 0, 3000, 'the removed URL is not in the backlog', 10);
     assert.deepEqual(rows().map((r) => r.webhook), [urlD], 'but its row is kept');
 
-    const ids = d.enqueue('usage.report', { n: 2 });
+    const ids = await d.enqueue('usage.report', { n: 2 });
     assert.equal(ids.length, 2, 'A (now *) and B; not D');
     assert.ok(await a.waitFor(2));
     assert.ok(await b.waitFor(1));
@@ -220,7 +221,7 @@ describe('dispatcher', () => {
     assert.ok(verifySignature(SECRET2, atA.headers['ferry-signature'] as string, atA.body, 60), 'the new secret signs');
     assert.equal(verifySignature(SECRET, atA.headers['ferry-signature'] as string, atA.body, 60), false, 'not the old one');
     assert.ok(verifySignature(SECRET, atB.headers['ferry-signature'] as string, atB.body, 60));
-    assert.deepEqual(d.enqueue('session.closed', { n: 3 }).length, 1, 'B does not take session.closed');
+    assert.deepEqual((await d.enqueue('session.closed', { n: 3 })).length, 1, 'B does not take session.closed');
     assert.ok(await a.waitFor(3));
 
     // The removed URL reachable now: nothing is sent to it.
@@ -229,24 +230,25 @@ describe('dispatcher', () => {
     assert.equal(later.received.length, 0);
 
     // Re-added with a new secret: the kept row goes out, signed with the secret configured now.
-    assert.deepEqual(d.update([
+    const readded = d.update([
       { url: urlA, secret: SECRET2, events: ['*'] },
       { url: urlB, secret: SECRET, events: ['usage.report'] },
       { url: urlD, secret: SECRET2, events: ['usage.reset'] },
-    ]), { added: 1, removed: 0, changed: 0, kept: 0 });
+    ]);
+    assert.deepEqual({ ...readded, kept: await readded.kept }, { added: 1, removed: 0, changed: 0, kept: 0 });
     assert.ok(await later.waitFor(1));
     assert.equal(later.received[0].json.id, storedForD);
     assert.deepEqual(later.received[0].json.data, { n: 1 });
     assert.ok(verifySignature(SECRET2, later.received[0].headers['ferry-signature'] as string, later.received[0].body, 60));
-    await until(() => rows().length === 0 && d.backlog() === 0, 3000, 'rows().length === 0 && d.backlog() === 0', 10);
+    await until(() => rows().length === 0 && d.lastBacklog === 0, 3000, 'rows().length === 0 && d.lastBacklog === 0', 10);
 
     // An invalid list is refused and changes nothing.
     assert.throws(() => d.update([{ url: urlA, secret: SECRET, events: ['*'] }, { url: urlA, secret: SECRET2, events: ['*'] }]), /appears twice/);
     assert.throws(() => d.update([{ url: 'not a url', secret: SECRET, events: ['*'] }]), TypeError);
     assert.throws(() => d.update([{ url: urlA, secret: '', events: ['*'] }]), TypeError);
     assert.throws(() => d.update([{ url: urlA, secret: SECRET, events: [] }]), TypeError);
-    assert.equal(d.enqueue('usage.report', { n: 4 }).length, 2, 'A and B still configured');
-    assert.equal(d.enqueue('usage.reset', { n: 5 }).length, 2, 'A and D still configured');
+    assert.equal((await d.enqueue('usage.report', { n: 4 })).length, 2, 'A and B still configured');
+    assert.equal((await d.enqueue('usage.reset', { n: 5 })).length, 2, 'A and D still configured');
     await d.stop();
     assert.throws(() => d.update([]), /stopped/);
   });
@@ -263,12 +265,12 @@ describe('dispatcher', () => {
     const store = openSqliteStore('sqlite::memory:');
     const d = new WebhookDispatcher({ hooks: [{ url: `http://127.0.0.1:${port}/`, secret: SECRET, events: ['*'] }], outbox: new SqliteWebhookOutbox(store.db), stopGraceMs: 100 });
     d.start();
-    d.enqueue('usage.report', {});
+    await d.enqueue('usage.report', {});
     await new Promise((res) => setTimeout(res, 50));
     const t0 = Date.now();
     await d.stop();
     assert.ok(Date.now() - t0 < 1000, `${Date.now() - t0} ms`);
-    assert.equal(d.backlog(), 1, 'the row stays for the next start');
+    assert.equal(await d.backlog(), 1, 'the row stays for the next start');
     await store.close();
   });
 });

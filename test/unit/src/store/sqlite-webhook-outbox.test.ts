@@ -41,35 +41,35 @@ describe('SqliteWebhookOutbox on the webhook_outbox table', () => {
     await first.close();
 
     const o = new SqliteWebhookOutbox(store(`sqlite:${file}`).db);
-    assert.deepEqual(o.head(HOOK), { id: 'evt_z', webhook: HOOK, type: 'usage.report', body: '{"id":"evt_z"}', createdAt: 2000, attempts: 0, nextAttemptAt: 2000 });
-    o.delivered('evt_z');
-    assert.equal(o.head(HOOK)?.id, 'evt_a');
+    assert.deepEqual(await o.head(HOOK), { id: 'evt_z', webhook: HOOK, type: 'usage.report', body: '{"id":"evt_z"}', createdAt: 2000, attempts: 0, nextAttemptAt: 2000 });
+    await o.delivered('evt_z');
+    assert.equal((await o.head(HOOK))?.id, 'evt_a');
   });
 
   it('entries survive closing the database; a reopened outbox continues the order', async () => {
     const file = join(dir, 'reopen.db');
     const first = openSqliteStore(`sqlite:${file}`);
-    new SqliteWebhookOutbox(first.db).enqueue([event('evt_1', 10), event('evt_2', 20)]);
+    await new SqliteWebhookOutbox(first.db).enqueue([event('evt_1', 10), event('evt_2', 20)]);
     await first.close();
     const o = new SqliteWebhookOutbox(store(`sqlite:${file}`).db);
-    o.enqueue([event('evt_3', 5)]);
+    await o.enqueue([event('evt_3', 5)]);
     const order: string[] = [];
-    for (let e = o.head(HOOK); e !== undefined; e = o.head(HOOK)) {
+    for (let e = await o.head(HOOK); e !== undefined; e = await o.head(HOOK)) {
       order.push(e.id);
-      o.delivered(e.id);
+      await o.delivered(e.id);
     }
     assert.deepEqual(order, ['evt_1', 'evt_2', 'evt_3']);
   });
 
-  it('failed keeps the last error for a person reading the table, cut to 500 characters', () => {
+  it('failed keeps the last error for a person reading the table, cut to 500 characters', async () => {
     const s = store('sqlite::memory:');
     const o = new SqliteWebhookOutbox(s.db);
-    o.enqueue([event('evt_e', 1)]);
+    await o.enqueue([event('evt_e', 1)]);
     const lastError = () => (s.db.prepare('SELECT last_error FROM webhook_outbox WHERE id = ?').get('evt_e') as { last_error: string | null }).last_error;
     assert.equal(lastError(), null);
-    o.failed('evt_e', 100, 'HTTP 503');
+    await o.failed('evt_e', 100, 'HTTP 503');
     assert.equal(lastError(), 'HTTP 503');
-    o.failed('evt_e', 200, 'x'.repeat(2000));
+    await o.failed('evt_e', 200, 'x'.repeat(2000));
     assert.equal(lastError(), 'x'.repeat(500));
   });
 });
