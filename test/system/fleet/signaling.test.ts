@@ -139,6 +139,16 @@ describe('fleet: signaling across two Ferry nodes on one Redis', () => {
       clients.push(c);
       return c;
     };
+    // Each node's view of the registry (refreshed every cluster.heartbeat) holds both relays first.
+    for (const n of [a!, b!]) {
+      const end = Date.now() + 10_000;
+      for (;;) {
+        const r = await apiJson<{ iceServers?: { urls: string[] }[] }>(n.url, 'POST', '/v1/ice-servers', apiKey);
+        if (r.json.iceServers?.length === 2) break;
+        if (Date.now() > end) throw new Error(`${n.url}: the fleet's two relays not handed out within 10 s: ${JSON.stringify(r.json)}`);
+        await sleep(100);
+      }
+    }
     const onA = await open(a!, 'werift-a');
     const onB = await open(b!, 'werift-b');
     // Any node hands out the fleet's relays: with two live, both (chosen by load, lightest first).
