@@ -13,6 +13,7 @@
 import { networkInterfaces } from 'node:os';
 import { MemoryRegistryStore } from '../../src/cluster/memory-store.js';
 import { RelayRegistry } from '../../src/cluster/registry.js';
+import { acceptsCheck, secretCheck } from '../../src/cluster/secret-check.js';
 import { pickRelays } from '../../src/cluster/select.js';
 import type { RegistryStore, RelayEntry, RelayPorts, RelayTransport } from '../../src/cluster/types.js';
 import type { LoadedConfig } from '../../src/config/load.js';
@@ -83,6 +84,18 @@ export class ClusterComponent {
       heartbeatMs: identity?.heartbeatMs ?? LOCAL_HEARTBEAT_MS,
       ttlMs: identity?.ttlMs ?? LOCAL_TTL_MS,
       log: clog,
+      // Only a fleet has other nodes to compare with.
+      ...(identity !== null
+        ? {
+            secrets: {
+              check: () => {
+                const secret = relay.mintingSecret();
+                return secret === undefined ? undefined : secretCheck(secret);
+              },
+              accepts: (check: string) => acceptsCheck(relay.acceptedSecrets(), check),
+            },
+          }
+        : {}),
       describe: () => {
         const { transports, ports } = listeningPorts(relay);
         return { publicHost, transports, ports, ...(identity?.region !== undefined ? { region: identity.region } : {}), load: load(), startedAt, version };

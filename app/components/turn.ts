@@ -194,6 +194,11 @@ export class TurnComponent implements Component {
     return this.#secrets[0];
   }
 
+  /** Every REST secret it accepts (auth_secrets, as reloaded). */
+  acceptedSecrets(): readonly string[] {
+    return this.#secrets;
+  }
+
   /** Live allocations as snapshots (admin listings). */
   sessions(): AllocationInfo[] {
     return this.server.sessions();

@@ -20,6 +20,7 @@ const StoredEntry = z.object({
   state: z.enum(['active', 'draining']),
   started_at: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
   version: z.string().max(64),
+  secret_check: z.string().max(64).optional(),
 });
 
 export function encodeEntry(e: RelayEntry): string {
@@ -33,6 +34,7 @@ export function encodeEntry(e: RelayEntry): string {
     state: e.state,
     started_at: e.startedAt,
     version: e.version,
+    ...(e.secretCheck !== undefined ? { secret_check: e.secretCheck } : {}),
   });
 }
 
@@ -59,5 +61,6 @@ export function decodeEntry(text: string): RelayEntry | null {
     state: s.state,
     startedAt: s.started_at,
     version: s.version,
+    ...(s.secret_check !== undefined ? { secretCheck: s.secret_check } : {}),
   };
 }

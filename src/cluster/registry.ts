@@ -25,7 +25,16 @@ export interface RelayRegistryOptions {
   readonly maxRelays?: number;
   readonly now?: () => number;
   readonly log: Logger;
+  /**
+   * The fleet's shared auth_secrets: `check()` is published in this node's entry, `accepts()`
+   * tells whether this node accepts what another node mints. A node it does not accept is
+   * warned about and reported by problems(). Absent: no check.
+   */
+  readonly secrets?: { check(): string | undefined; accepts(check: string): boolean };
 }
+
+/** Nodes named in the problem about foreign secrets. */
+const MAX_NAMED = 5;
 
 interface Viewed {
   readonly entry: RelayEntry;
@@ -46,6 +55,9 @@ export class RelayRegistry {
   #timer: NodeJS.Timeout | undefined;
   #inFlight: Promise<void> | undefined;
   #left = false;
+  /** Nodes whose credentials this node refuses (auth_secrets differ), as of the last read. */
+  #foreign: string[] = [];
+  readonly #warned = new Set<string>();
 
   constructor(options: RelayRegistryOptions) {
     this.#o = options;
@@ -110,12 +122,14 @@ export class RelayRegistry {
   async #beat(): Promise<void> {
     const { store, ttlMs, log } = this.#o;
     try {
-      const entry: RelayEntry = { ...this.#o.describe(), nodeId: this.#o.nodeId, state: this.#state };
+      const check = this.#o.secrets?.check();
+      const entry: RelayEntry = { ...this.#o.describe(), nodeId: this.#o.nodeId, state: this.#state, ...(check !== undefined ? { secretCheck: check } : {}) };
       await store.put(entry, ttlMs);
       const listed = await store.list(this.#o.maxRelays ?? MAX_RELAYS);
       const now = this.#now();
       this.#view = listed.map((l) => ({ entry: l.entry, expiresAt: now + l.remainingMs }));
       this.#readAt = now;
+      this.#checkSecrets(listed.map((l) => l.entry));
       if (this.#failingSince !== undefined) log.info({ nodes: listed.length }, 'registry: reachable again');
       this.#failingSince = undefined;
     } catch (err) {
@@ -123,6 +137,17 @@ export class RelayRegistry {
         this.#failingSince = this.#now();
         log.warn({ err: errText(err) }, 'registry: heartbeat failed; serving the last view of the fleet for a bounded time');
       }
+    }
+  }
+
+  #checkSecrets(entries: readonly RelayEntry[]): void {
+    const secrets = this.#o.secrets;
+    if (secrets === undefined) return;
+    this.#foreign = entries.filter((e) => e.nodeId !== this.#o.nodeId && e.secretCheck !== undefined && !secrets.accepts(e.secretCheck)).map((e) => e.nodeId);
+    for (const id of this.#foreign) {
+      if (this.#warned.has(id) || this.#warned.size >= MAX_RELAYS) continue;
+      this.#warned.add(id);
+      this.#o.log.warn({ node_id: id }, `registry: node ${id} mints TURN credentials with a secret this node does not accept: the nodes of a fleet must share auth_secrets`);
     }
   }
 
@@ -147,10 +172,16 @@ export class RelayRegistry {
 
   /** Problems to report on /healthz: empty while the registry answers. */
   problems(): string[] {
-    if (this.#failingSince === undefined) return [];
+    const out: string[] = [];
+    if (this.#foreign.length > 0) {
+      const named = this.#foreign.slice(0, MAX_NAMED).join(', ') + (this.#foreign.length > MAX_NAMED ? ` and ${this.#foreign.length - MAX_NAMED} more` : '');
+      out.push(`auth_secrets: this node refuses the TURN credentials of ${named} (the nodes of a fleet must share auth_secrets)`);
+    }
+    if (this.#failingSince === undefined) return out;
     const since = new Date(this.#failingSince).toISOString();
     const age = this.#readAt < 0 ? 'no view read yet' : `serving the view read ${Math.round((this.#now() - this.#readAt) / 1000)} s ago`;
-    return [`relay registry: storage unreachable since ${since} (${age})`];
+    out.push(`relay registry: storage unreachable since ${since} (${age})`);
+    return out;
   }
 }
 

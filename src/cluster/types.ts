@@ -33,6 +33,8 @@ export interface RelayEntry {
   /** ms since the epoch (the node's clock). */
   readonly startedAt: number;
   readonly version: string;
+  /** The node's minting secret's check (./secret-check.ts); absent without auth_secrets. */
+  readonly secretCheck?: string;
 }
 
 /** An entry as read back, with how long it still lives (ms) when it was read. */

@@ -1,7 +1,8 @@
 // The relay registry as Ferry wires it (app/components/cluster.ts, app/ferry.ts): one node on
 // SQLite lists itself and hands out its own URLs as before; two in-process nodes on a real
-// redis-server see each other, a stopping node is listed as draining before it is gone, and a
-// Redis outage makes /v1/relays answer 503 and /healthz say degraded until Redis is back.
+// redis-server see each other, a stopping node is listed as draining before it is gone, a
+// Redis outage makes /v1/relays answer 503 and /healthz say degraded until Redis is back, and a
+// node with other auth_secrets is reported by /healthz.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { apiJson } from '../../helpers/admin-http.js';
@@ -67,9 +68,9 @@ describe('the relay registry in a running Ferry', () => {
       for (const n of nodes) await n.stop().catch(() => {});
       await redis.stop();
     });
-    const node = async (id: string) => {
+    const node = async (id: string, secret = SECRET) => {
       const f = await startInProcessFerry({
-        auth_secrets: [SECRET],
+        auth_secrets: [secret],
         storage: redis.url,
         cluster: { node_id: id, heartbeat: '100ms', ttl: '1s' },
         signaling: { address: '127.0.0.1:0', admin_token: ADMIN },
@@ -110,6 +111,19 @@ describe('the relay registry in a running Ferry', () => {
       await redis.start();
       await eventually(async () => (await apiJson(base(one), 'GET', '/healthz')).json.status === 'ok', 5000, 'ok again');
       await eventually(async () => (await relays(one)).json.relays?.some((r) => r.node_id === 'in-one' && r.self) === true, 3000, 'listed again');
+    });
+
+    it('a node whose auth_secrets differ is reported by /healthz on both sides, until it leaves', async () => {
+      const one = nodes[0]!;
+      const health = async (f: InProcessFerry) => (await apiJson<{ status: string; problems?: string[] }>(base(f), 'GET', '/healthz')).json;
+      assert.equal((await health(one)).status, 'ok');
+      const odd = await node('in-odd', 'another-rest-secret-9876543210');
+      await eventually(async () => (await health(one)).problems?.some((p) => /auth_secrets: this node refuses the TURN credentials of in-odd/.test(p)) === true, 3000, 'one reports in-odd');
+      await eventually(async () => (await health(odd)).problems?.some((p) => /auth_secrets: .*in-one/.test(p)) === true, 3000, 'in-odd reports in-one');
+      const problems = JSON.stringify(await health(one));
+      assert.ok(!problems.includes(SECRET) && !problems.includes('another-rest-secret'), 'no secret in the answer');
+      await odd.stop();
+      await eventually(async () => (await health(one)).status === 'ok', 3000, 'ok once in-odd left');
     });
   });
 });
