@@ -9,7 +9,7 @@ import type { LoadedConfig } from '../src/config/load.js';
 import { diffConfig, type ConfigDiff } from '../src/config/reload.js';
 import { createLogger, type Logger } from '../src/logger.js';
 import type { TlsCredentials } from '../turn/index.js';
-import { clusterIdentity } from './cluster/identity.js';
+import { clusterIdentity, type ClusterIdentity } from './cluster/identity.js';
 import { AccountsComponent } from './components/accounts.js';
 import { ClusterComponent } from './components/cluster.js';
 import type { Component } from './components/component.js';
@@ -63,10 +63,8 @@ export interface FerryHandle {
 }
 
 /** Everything Ferry runs, built in dependency order; nothing listens or ticks yet. */
-async function build(config: LoadedConfig, logger: Logger, storeC: StoreComponent) {
+async function build(config: LoadedConfig, logger: Logger, storeC: StoreComponent, identity: ClusterIdentity | null) {
   const { storage } = storeC;
-  // null with SQLite storage: one node, no fleet.
-  const identity = clusterIdentity(config);
   const accountsC = await AccountsComponent.open(storage.accounts, identity, logger);
   const { accounts } = accountsC;
   const logging = new LoggingComponent(logger);
@@ -74,7 +72,7 @@ async function build(config: LoadedConfig, logger: Logger, storeC: StoreComponen
   const { metrics } = metricsC;
   const webhooksC = new WebhooksComponent({ config, storage, metrics, log: logger });
   const webhooks = webhooksC.dispatcher;
-  const metering = new MeteringComponent({ config, storage, log: logger });
+  const metering = new MeteringComponent({ config, storage, identity, log: logger });
   const { aggregator, usage } = metering;
   // Shared enforcement: rate limits (in Redis in a fleet), counts across nodes, once-per-fleet usage events.
   const fleetC = new FleetLimitsComponent({ config, identity, metrics, log: logger });
@@ -117,10 +115,12 @@ export async function startFerry(config: LoadedConfig, logger: Logger = createLo
   }
 
   // The store opens when built (the accounts load from it): closed here if building fails.
-  const storeC = await StoreComponent.open(config.storageUrl, logger);
+  // null with SQLite storage: one node, no fleet. One identity (one boot id) for every part.
+  const identity = clusterIdentity(config);
+  const storeC = await StoreComponent.open(config.storageUrl, logger, identity);
   let built: Awaited<ReturnType<typeof build>>;
   try {
-    built = await build(config, logger, storeC);
+    built = await build(config, logger, storeC, identity);
     checkKeyOwners(built.order);
   } catch (err) {
     await storeC.stop().catch((closeErr: unknown) => logger.warn({ err: closeErr }, 'cleanup after a failed start'));

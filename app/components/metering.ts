@@ -12,7 +12,7 @@ import { UsageAggregator } from '../../src/metering/aggregator.js';
 import { meteringSettings } from '../../src/metering/settings.js';
 import type { UsageStore } from '../../src/metering/types.js';
 import type { Storage } from '../../src/store/storage.js';
-import { clusterIdentity } from '../cluster/identity.js';
+import type { ClusterIdentity } from '../cluster/identity.js';
 import type { Component } from './component.js';
 
 /** network_usage.timeframe needs a restart (a new length mid-window would be ambiguous). */
@@ -22,6 +22,8 @@ export interface MeteringDeps {
   readonly config: LoadedConfig;
   readonly storage: Storage;
   readonly log: Logger;
+  /** A fleet node's identity: its usage batches are written as `<node id>:<boot id>`; null on one node. */
+  readonly identity: ClusterIdentity | null;
 }
 
 export class MeteringComponent implements Component {
@@ -33,7 +35,7 @@ export class MeteringComponent implements Component {
 
   constructor(deps: MeteringDeps) {
     const m = meteringSettings(deps.config);
-    const cluster = clusterIdentity(deps.config);
+    const cluster = deps.identity;
     this.usage = deps.storage.usage;
     this.aggregator = new UsageAggregator({
       store: this.usage,

@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../../src/logger.js';
 import type { Storage } from '../../src/store/storage.js';
+import type { ClusterIdentity } from '../cluster/identity.js';
 import { openStorage } from '../storage.js';
 import type { Component } from './component.js';
 
@@ -13,8 +14,10 @@ export class StoreComponent implements Component {
 
   private constructor(readonly storage: Storage) {}
 
-  static async open(storageUrl: string, log?: Logger): Promise<StoreComponent> {
-    return new StoreComponent(await openStorage(storageUrl, log === undefined ? {} : { log }));
+  /** `identity` (a fleet node): its node id names the webhook delivery leases, which last cluster.ttl. */
+  static async open(storageUrl: string, log?: Logger, identity: ClusterIdentity | null = null): Promise<StoreComponent> {
+    const fleet = identity === null ? {} : { nodeId: identity.nodeId, webhookLeaseMs: identity.ttlMs };
+    return new StoreComponent(await openStorage(storageUrl, { ...(log === undefined ? {} : { log }), ...fleet }));
   }
 
   async start(): Promise<void> {}
