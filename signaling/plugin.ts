@@ -103,9 +103,11 @@ export async function signalingPlugin(app: FastifyInstance, deps: SignalingDeps)
   });
   const hub = app.signaling;
   // A disabled, deleted or revoked account loses its signaling sockets with its allocations; a
-  // revoked API key loses the sockets opened with it.
-  const unsubscribe = deps.accounts.onAccessRevoked((accountId, apiKeyId) =>
-    apiKeyId === undefined ? hub.closeAccount(accountId) : hub.closeApiKey(accountId, apiKeyId),
+  // revoked API key loses the sockets opened with it (the keys in use are checked at each resync
+  // of a fleet, for a revocation this node missed).
+  const unsubscribe = deps.accounts.onAccessRevoked(
+    (accountId, apiKeyId) => (apiKeyId === undefined ? hub.closeAccount(accountId) : hub.closeApiKey(accountId, apiKeyId)),
+    () => hub.apiKeysInUse(),
   );
   app.addHook('onClose', async () => unsubscribe());
   deps.metrics?.observeSignaling?.(() => hub.stats());

@@ -7,6 +7,7 @@
  */
 import type { Account } from '../../src/accounts/types.js';
 import { AccountService } from '../../src/accounts/service.js';
+import { RESYNC_EVERY_MS } from '../../src/accounts/change-queue.js';
 import { findAccountRef } from '../../src/accounts/names.js';
 import { isRedisUrl } from '../../src/config/cluster.js';
 import type { LoadedConfig } from '../../src/config/load.js';
@@ -62,16 +63,38 @@ export function routeOf(loaded: LoadedConfig, pidFile: string): Route {
 }
 
 /**
+ * The change is in the store but its announcement to the running nodes failed: they apply it at
+ * their next periodic resync. `result` is what the change answered (an API key shown once, say).
+ * Its message starts with "storage: ", so the CLI's entry prints it as one line with exit 1.
+ */
+export class ChangeNotAnnouncedError extends Error {
+  constructor(
+    readonly result: unknown,
+    reason: string,
+  ) {
+    super(
+      `storage: the change is stored, but the running nodes of the fleet were not told (publish failed: ${reason}); ` +
+        `they apply it at their next periodic resync, within ${RESYNC_EVERY_MS / 1000} s`,
+    );
+    this.name = 'ChangeNotAnnouncedError';
+  }
+}
+
+/**
  * Runs `f` on the accounts of the configured store (opened for it, closed after). With Redis
  * storage its changes are announced to the running nodes of the fleet (the account change bus),
- * which apply them at once as if made through their admin API.
+ * which apply them at once as if made through their admin API; when that fails, it throws a
+ * ChangeNotAnnouncedError (the change itself is stored).
  */
 export function withAccounts<T>(loaded: LoadedConfig, f: (accounts: AccountService) => Promise<T>): Promise<T> {
   return withStorage(loaded.storageUrl, async (storage) => {
     const bus = isRedisUrl(loaded.storageUrl) ? new RedisAccountBus({ url: loaded.storageUrl, subscribe: false }) : undefined;
     try {
       await bus?.start();
-      return await f(await AccountService.open(storage.accounts, Date.now, bus !== undefined ? { bus } : {}));
+      const result = await f(await AccountService.open(storage.accounts, Date.now, bus !== undefined ? { bus } : {}));
+      const failed = (await bus?.flush()) ?? null;
+      if (failed !== null) throw new ChangeNotAnnouncedError(result, failed);
+      return result;
     } finally {
       await bus?.close();
     }

@@ -7,12 +7,12 @@
  * Ferry without admin token then sees the change only after a restart (the command says so).
  * ACCOUNT is an account id or its name (names are unique, ignoring ASCII case).
  */
-import { AccountError, validateAccountName, validateLimit } from '../../src/accounts/service.js';
+import { AccountError, validateAccountName, validateLimit, type AccountService } from '../../src/accounts/service.js';
 import type { LoadedConfig } from '../../src/config/load.js';
 import { formatSize } from '../../src/config/units.js';
 import {
   ACCESS_RULE, apiFailure, callApi, CONFIG_OPTION, listAccounts, PID_FILE_OPTION, resolveAccount, routeOf, storeNote, table,
-  withAccounts, type AccountJson, type Route,
+  ChangeNotAnnouncedError, withAccounts, type AccountJson, type Route,
 } from './account-access.js';
 import { keysCommand } from './account-keys.js';
 import { configPath, EXIT_FAILURE, EXIT_OK, loadOrReport, parseCommand, pidFileFor, str, usageError, type CliIo } from './common.js';
@@ -159,8 +159,18 @@ async function create({ io, loaded, route }: Ctx, name: string): Promise<number>
     io.stdout(`${JSON.stringify({ id: out.id, name: out.name, api_key: out.api_key })}\n`);
     return EXIT_OK;
   }
-  const { account, apiKey } = await withAccounts(loaded, (s) => s.createAccount(name));
-  io.stdout(`${JSON.stringify({ id: account.id, name: account.name, api_key: apiKey })}\n`);
+  let made: Awaited<ReturnType<AccountService['createAccount']>>;
+  let unannounced: ChangeNotAnnouncedError | undefined;
+  try {
+    made = await withAccounts(loaded, (s) => s.createAccount(name));
+  } catch (err) {
+    // Stored but not announced: the API key is shown all the same (it is shown only once).
+    if (!(err instanceof ChangeNotAnnouncedError)) throw err;
+    made = err.result as typeof made;
+    unannounced = err;
+  }
+  io.stdout(`${JSON.stringify({ id: made.account.id, name: made.account.name, api_key: made.apiKey })}\n`);
+  if (unannounced !== undefined) throw unannounced;
   storeNote(io, route, "it accepts this account's API key only after a restart");
   return EXIT_OK;
 }

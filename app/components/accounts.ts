@@ -27,7 +27,12 @@ export class AccountsComponent implements Component {
     const bus = identity === null || log === undefined ? undefined : new RedisAccountBus({ url: identity.redisUrl, log: log.child({ component: 'account-bus' }) });
     const accounts = await AccountService.open(store, Date.now, {
       ...(bus !== undefined ? { bus } : {}),
-      ...(log !== undefined ? { onRemoteError: (err, what) => log.warn({ err: err instanceof Error ? err.message : String(err) }, `account changes from other nodes: ${what} failed; a resync follows the reconnect`) } : {}),
+      ...(log !== undefined
+        ? {
+            onRemoteError: (err: unknown, what: string, retryMs: number) =>
+              log.warn({ err: err instanceof Error ? err.message : String(err), retry_ms: retryMs }, `account changes from other nodes: ${what} failed; retried with a full resync in ${retryMs} ms`),
+          }
+        : {}),
     });
     return new AccountsComponent(accounts, bus);
   }

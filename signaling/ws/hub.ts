@@ -245,6 +245,20 @@ export class Hub implements LocalPeers {
     return n;
   }
 
+  /** The accounts with connections opened with API keys, and those keys' ids (a resync checks them). */
+  apiKeysInUse(): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    for (const account of this.accounts.values()) {
+      for (const session of account.peers.values()) {
+        if (session.apiKeyId === undefined) continue;
+        const keys = out.get(account.id) ?? new Set<string>();
+        keys.add(session.apiKeyId);
+        out.set(account.id, keys);
+      }
+    }
+    return out;
+  }
+
   /** Closes every connection (e.g. 1001 on shutdown) and drops every queued message. */
   closeAll(code: number, reason: string): void {
     for (const account of this.accounts.values()) {

@@ -66,6 +66,8 @@ export interface SignalingHub {
    * call it when the key is revoked); the account's other sockets stay. Returns how many.
    */
   closeApiKey(accountId: string, apiKeyId: string): number;
+  /** The accounts with sockets opened with API keys here, and those keys' ids. */
+  apiKeysInUse(): Map<string, Set<string>>;
 }
 
 declare module 'fastify' {
@@ -226,6 +228,7 @@ async function signalingSocketPlugin(app: FastifyInstance, deps: SignalSocketDep
       revocations.record(accountId, apiKeyId);
       return hub.closeApiKey(accountId, apiKeyId, CLOSE.credentialEnded, 'credential revoked');
     },
+    apiKeysInUse: () => hub.apiKeysInUse(),
   };
   app.decorate('signaling', signaling);
 }

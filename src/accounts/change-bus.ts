@@ -5,7 +5,7 @@
  * from the store and applies it as a local change would (closing allocations, applying a cap).
  * A message names what changed, never the new values: the store is the truth, so a lost,
  * repeated or late message never leaves a node with a wrong value for longer than the next one,
- * and a reconnect is followed by a full resync.
+ * and a reconnect is followed by a full resync (as is every minute: the net for a lost message).
  */
 
 export interface AccountChange {

@@ -11,15 +11,15 @@
 import type { AccountChange, AccountChangeBus } from './change-bus.js';
 import { AccountChangeQueue, type PendingChange } from './change-queue.js';
 import { AccountDirectory } from './directory.js';
+import { KeyCatchUp, type ApiKeysInUse } from './key-catch-up.js';
 import { AccountError } from './errors.js';
 import { apiKeyPrefix, hashApiKey, isApiKeyShape, newAccountId, newApiKey, newApiKeyId } from './keys.js';
-import { parseSize, UnitError } from '../config/units.js';
+import { validateAccountName, validateLimit, validateMaxBps } from './validate.js';
 import type { Account, AccountState, AccountStatus, AccountStore, ApiKeyInfo, RelayControl } from './types.js';
 import { remove } from '../subscriptions.js';
 
 export { AccountError } from './errors.js';
-
-export const MAX_NAME_LENGTH = 100;
+export { MAX_NAME_LENGTH, validateAccountName, validateLimit, validateMaxBps } from './validate.js';
 
 export interface AccountUpdate {
   readonly name?: string;
@@ -28,52 +28,6 @@ export interface AccountUpdate {
   readonly limit?: number | string | null;
   /** Bandwidth cap in bytes per second (each way), or a size such as "1MB" per second; null removes it. */
   readonly max_bps?: number | string | null;
-}
-
-/** A positive whole number of bytes or a size string (`key` names it in errors); null: none. */
-function validateBytes(key: string, value: unknown, example: string): number | null {
-  if (value === null) return null;
-  let bytes: number;
-  if (typeof value === 'number') bytes = value;
-  else if (typeof value === 'string') {
-    try {
-      bytes = parseSize(value);
-    } catch (err) {
-      if (err instanceof UnitError) throw new AccountError('invalid', `${key}: ${err.message}`);
-      throw err;
-    }
-  } else throw new AccountError('invalid', `${key} must be a number of bytes, a size such as "${example}", or null`);
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new AccountError('invalid', `${key} must be a positive whole number of bytes`);
-  return bytes;
-}
-
-/** A usage limit as given in the API: a positive whole number of bytes or a size string; null: none. */
-export function validateLimit(limit: unknown): number | null {
-  return validateBytes('limit', limit, '10GB');
-}
-
-/** A bandwidth cap as given in the API: bytes per second, a number or a size string; null: none. */
-export function validateMaxBps(maxBps: unknown): number | null {
-  return validateBytes('max_bps', maxBps, '1MB');
-}
-
-/**
- * Trims and validates an account name: 1..100 characters, no control characters (C0, DEL, C1) and
- * no invisible formatting characters (zero-width, bidirectional overrides and isolates, BOM): names
- * are shown in tables and accepted where an account is named, so they must read as what they are.
- */
-export function validateAccountName(name: unknown): string {
-  if (typeof name !== 'string') throw new AccountError('invalid', 'name must be a string');
-  const trimmed = name.trim();
-  const length = [...trimmed].length;
-  if (length === 0 || length > MAX_NAME_LENGTH) {
-    throw new AccountError('invalid', `name must be 1..${MAX_NAME_LENGTH} characters (after trimming)`);
-  }
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(trimmed)) throw new AccountError('invalid', 'name must not contain control characters');
-  if (/[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/.test(trimmed)) {
-    throw new AccountError('invalid', 'name must not contain invisible formatting characters (zero-width, bidirectional controls)');
-  }
-  return trimmed;
 }
 
 function stateOf(account: Account): AccountState {
@@ -90,9 +44,14 @@ export type AccessRevokedListener = (accountId: string, apiKeyId?: string) => vo
 export interface AccountServiceOptions {
   /** Announces this node's changes and brings the other nodes' (a fleet); absent: one node. */
   readonly bus?: AccountChangeBus;
-  /** Told when applying another node's change failed (the store was unreachable): for a log line. */
-  readonly onRemoteError?: (err: unknown, what: string) => void;
+  /** Told when applying another node's change failed (the store was unreachable), retried in `retryMs`: for a log line. */
+  readonly onRemoteError?: (err: unknown, what: string, retryMs: number) => void;
+  /** The periodic resync's interval in ms (a fleet; default 60 s, 0: none). */
+  readonly resyncEveryMs?: number;
 }
+
+/** Local writes recorded while another node's change is read, at most (more: the resync runs again). */
+const MAX_WRITTEN = 10_000;
 
 export class AccountService {
   readonly #store: AccountStore;
@@ -107,19 +66,31 @@ export class AccountService {
   readonly #bus: AccountChangeBus | undefined;
   readonly #remote: AccountChangeQueue | undefined;
   readonly #unsubscribeBus: (() => void) | undefined;
+  readonly #keySources: ApiKeysInUse[] = [];
+  readonly #keyCatchUp = new KeyCatchUp();
+  /**
+   * The accounts written here while another node's change (or a resync) is read from the store;
+   * undefined when none is read. What is read is older than these writes: it must not overwrite
+   * them. `#overflow`: too many to keep, the read is discarded and the resync runs again.
+   */
+  #written: Set<string> | undefined;
+  #overflow = false;
 
   constructor(store: AccountStore, directory: AccountDirectory, now: () => number, options: AccountServiceOptions = {}) {
     this.#store = store;
     this.#directory = directory;
     this.#now = now;
-    const { bus, onRemoteError } = options;
+    const { bus, onRemoteError, resyncEveryMs } = options;
     this.#bus = bus;
     if (bus !== undefined) {
-      const queue = new AccountChangeQueue({
-        apply: (change) => this.#applyRemote(change),
-        resync: () => this.#resync(),
-        failed: (err, what) => onRemoteError?.(err, what),
-      });
+      const queue = new AccountChangeQueue(
+        {
+          apply: (change) => this.#reading(() => this.#applyRemote(change)),
+          resync: () => this.#reading(() => this.#resync()),
+          failed: (err, what, retryMs) => onRemoteError?.(err, what, retryMs),
+        },
+        resyncEveryMs !== undefined ? { resyncEveryMs } : {},
+      );
       this.#remote = queue;
       this.#unsubscribeBus = bus.subscribe({ change: (c) => queue.add(c), resync: () => queue.resync() });
     }
@@ -173,6 +144,7 @@ export class AccountService {
       credentialsNotBefore: 0,
     };
     await this.#store.createAccount(account);
+    this.#wrote(account.id);
     this.#directory.set(stateOf(account));
     this.#publish({ accountId: account.id });
     const { apiKey } = await this.#addKey(account.id);
@@ -199,6 +171,7 @@ export class AccountService {
     if (update.max_bps !== undefined) patch.maxBps = validateMaxBps(update.max_bps);
     const account = await this.#store.updateAccount(id, patch);
     if (account === undefined) return undefined;
+    this.#wrote(id);
     this.#applyAccount(account);
     if (account.disabled) this.#closeAllocations(id);
     this.#publish({ accountId: id, closed: account.disabled });
@@ -231,6 +204,7 @@ export class AccountService {
   async deleteAccount(id: string): Promise<boolean> {
     const deleted = await this.#store.deleteAccount(id, this.#now());
     if (!deleted) return false;
+    this.#wrote(id);
     this.#applyDeleted(id);
     this.#closeAllocations(id);
     this.#publish({ accountId: id, closed: true });
@@ -271,6 +245,7 @@ export class AccountService {
     const notBefore = Math.max(this.#now(), current.credentialsNotBefore);
     const account = await this.#store.updateAccount(id, { credentialsNotBefore: notBefore });
     if (account === undefined) return undefined;
+    this.#wrote(id);
     this.#directory.set(stateOf(account));
     const closed = this.#closeAllocations(id);
     this.#publish({ accountId: id, closed: true });
@@ -307,14 +282,20 @@ export class AccountService {
    * (with the key id; relay allocations use TURN credentials, not keys, and stay): signaling closes
    * the account's sockets, or the key's. Returns the unsubscribe.
    */
-  onAccessRevoked(listener: AccessRevokedListener): () => void {
+  onAccessRevoked(listener: AccessRevokedListener, keysInUse?: ApiKeysInUse): () => void {
     this.#revokedListeners.push(listener);
-    return () => remove(this.#revokedListeners, listener);
+    // What the listener holds open with API keys: a resync checks those keys (a missed revocation).
+    if (keysInUse !== undefined) this.#keySources.push(keysInUse);
+    return () => {
+      remove(this.#revokedListeners, listener);
+      if (keysInUse !== undefined) remove(this.#keySources, keysInUse);
+    };
   }
 
   /** Stops following the other nodes' changes (the bus itself is closed by its owner). */
   close(): void {
     this.#unsubscribeBus?.();
+    this.#remote?.close();
   }
 
   /** Resolves once the other nodes' changes received so far are applied (tests, stop). */
@@ -324,6 +305,26 @@ export class AccountService {
 
   #publish(change: AccountChange): void {
     this.#bus?.publish(change);
+  }
+
+  /** A local write of this account was applied to memory (see #written). */
+  #wrote(id: string): void {
+    if (this.#written === undefined) return;
+    if (this.#written.size < MAX_WRITTEN) this.#written.add(id);
+    else this.#overflow = true;
+  }
+
+  /** Runs a read of other nodes' changes, recording the local writes made meanwhile. */
+  async #reading(f: () => Promise<void>): Promise<void> {
+    this.#written = new Set();
+    this.#overflow = false;
+    try {
+      await f();
+    } finally {
+      this.#written = undefined;
+      // Too many local writes to tell which accounts they were: what was read is not applied; a resync follows.
+      if (this.#overflow) this.#remote?.resync();
+    }
   }
 
   /**
@@ -336,8 +337,11 @@ export class AccountService {
     const id = change.accountId;
     const previous = this.#directory.state(id);
     const account = await this.#store.getAccount(id);
-    let lost: boolean;
-    if (account === undefined) {
+    let lost = false;
+    if (this.#written?.has(id) === true || this.#overflow) {
+      // Written here during the read: memory holds the newer state (its own change closed what it ended).
+      // (Overflow: a resync follows.)
+    } else if (account === undefined) {
       if (previous === undefined) return;
       lost = previous.status !== 'deleted';
       if (lost) this.#applyDeleted(id);
@@ -352,8 +356,11 @@ export class AccountService {
   /** Changes may have been missed: reload every account, acting on the ones whose access ended. */
   async #resync(): Promise<void> {
     const [states, accounts] = await Promise.all([this.#store.states(), this.#store.listAccounts()]);
+    if (this.#overflow) return;
     const live = new Map(accounts.map((a) => [a.id, a]));
     for (const state of states) {
+      // Written here during the reads: memory holds the newer state.
+      if (this.#written?.has(state.id) === true) continue;
       const previous = this.#directory.state(state.id);
       const account = live.get(state.id);
       if (account !== undefined) this.#applyAccount(account);
@@ -368,6 +375,8 @@ export class AccountService {
         ((previous.status === 'active' && state.status !== 'active') || state.credentialsNotBefore > previous.credentialsNotBefore);
       if (lost) this.#closeAllocations(state.id);
     }
+    const active = (id: string) => this.#directory.state(id)?.status === 'active';
+    for (const [id, keyId] of await this.#keyCatchUp.revokedInUse(this.#store, this.#keySources, active)) this.#notifyRevoked(id, keyId);
   }
 
   #closeAllocations(id: string): number {

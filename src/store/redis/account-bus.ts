@@ -3,8 +3,11 @@
  * names the account (and whether access ended, or which API key was revoked); receivers reload
  * it from the store. Pub/sub may lose messages while a node is disconnected, so after every
  * (re)connect the subscriber first subscribes, then asks for a full resync: nothing written
- * before the subscription took effect is missed. A publish that fails (Redis away) is kept,
- * bounded, and sent again RESEND_DELAY_MS after the connection is back.
+ * before the subscription took effect is missed. A publish that fails (Redis away, or a command
+ * timing out or refused on a connection that stays up) is kept, bounded, and sent again:
+ * RESEND_DELAY_MS after the connection is back, and on a timer (RESEND_DELAY_MS doubling up to
+ * RESEND_MAX_MS) until it goes through. What is still lost, the receivers' periodic resync covers.
+ * A publish-only bus (the CLI) awaits its publishes with flush() to say when they failed.
  *
  * Incoming messages are external input: over MAX_MESSAGE_BYTES, not JSON, or with fields out of
  * shape, they are ignored. A node ignores its own messages (it applied the change already).
@@ -26,6 +29,7 @@ const MAX_UNSENT = 1000;
  * node that is not subscribed). What they still miss of account state, their resync covers.
  */
 export const RESEND_DELAY_MS = 1000;
+export const RESEND_MAX_MS = 10_000;
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** The change in `text`, and who sent it; null when it is not a well-formed message. */
@@ -60,6 +64,11 @@ export class RedisAccountBus implements AccountChangeBus {
   readonly #origin = randomBytes(8).toString('hex');
   readonly #listeners: AccountChangeListener[] = [];
   readonly #unsent: string[] = [];
+  readonly #inflight = new Set<Promise<void>>();
+  #lastError = '';
+  #resendTimer: NodeJS.Timeout | undefined;
+  /** The delay of the next timed resend; 0 until a publish fails. */
+  #resendDelay = 0;
   #closed = false;
 
   constructor(options: RedisAccountBusOptions) {
@@ -68,7 +77,11 @@ export class RedisAccountBus implements AccountChangeBus {
     // ioredis needs an 'error' listener; the reconnects are its own.
     this.#pub.on('error', () => {});
     this.#pub.on('ready', () => {
-      if (this.#unsent.length > 0) setTimeout(() => this.#resend(), RESEND_DELAY_MS).unref();
+      // Back: the timed resend starts over at RESEND_DELAY_MS.
+      clearTimeout(this.#resendTimer);
+      this.#resendTimer = undefined;
+      this.#resendDelay = 0;
+      this.#scheduleResend();
     });
     if (options.subscribe === false) return;
     const sub = createRedis(options.url, { role: 'accounts-sub' });
@@ -111,19 +124,58 @@ export class RedisAccountBus implements AccountChangeBus {
     return () => remove(this.#listeners, listener);
   }
 
+  /**
+   * Waits for the publishes made so far (those that failed are tried once more now); null when all
+   * went out, else why not (the last error). For a publish-only bus that exits after its change.
+   */
+  async flush(): Promise<string | null> {
+    await Promise.allSettled([...this.#inflight]);
+    if (this.#unsent.length > 0 && !this.#closed) {
+      clearTimeout(this.#resendTimer);
+      this.#resendTimer = undefined;
+      this.#resend();
+      await Promise.allSettled([...this.#inflight]);
+    }
+    return this.#unsent.length === 0 ? null : this.#lastError;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#resendTimer);
     // QUIT goes after the PUBLISHes already sent on the connection: they are delivered first.
     await Promise.all(this.#clients().map((r) => r.quit().catch(() => r.disconnect())));
   }
 
   #send(message: string): void {
     if (this.#closed) return;
-    this.#pub.publish(ACCOUNTS_CHANNEL, message).catch(() => {
-      this.#unsent.push(message);
-      if (this.#unsent.length > MAX_UNSENT) this.#unsent.shift();
-    });
+    const sent = this.#pub.publish(ACCOUNTS_CHANNEL, message).then(
+      () => {
+        this.#resendDelay = 0;
+      },
+      (err: unknown) => {
+        this.#lastError = err instanceof Error ? err.message : String(err);
+        this.#unsent.push(message);
+        if (this.#unsent.length > MAX_UNSENT) this.#unsent.shift();
+        this.#scheduleResend();
+      },
+    );
+    this.#inflight.add(sent);
+    void sent.finally(() => this.#inflight.delete(sent));
+  }
+
+  /** A resend on a timer (not only on 'ready': a publish may fail on a connection that stays up). */
+  #scheduleResend(): void {
+    if (this.#closed || this.#resendTimer !== undefined || this.#unsent.length === 0) return;
+    // One line per streak of failures, not one per try.
+    if (this.#resendDelay === 0) this.#log?.warn({ err: this.#lastError, unsent: this.#unsent.length }, 'account changes: publish failed; sent again on a timer');
+    const delay = this.#resendDelay === 0 ? RESEND_DELAY_MS : Math.min(this.#resendDelay * 2, RESEND_MAX_MS);
+    this.#resendDelay = delay;
+    this.#resendTimer = setTimeout(() => {
+      this.#resendTimer = undefined;
+      this.#resend();
+    }, delay);
+    this.#resendTimer.unref();
   }
 
   #resend(): void {

@@ -167,6 +167,8 @@ test('closeApiKey closes only the peers opened with that key; the account\'s oth
   hub.attach('A', 'tok', tok, { expiresAt: 5000 });
   hub.attach('B', 'k1a', other, { apiKeyId: 'key_1' }); // another account: ids are per account anyway
   hub.route(s2, offer('absent'));
+  // What a fleet's resync checks for missed key revocations: the keys in use, by account.
+  assert.deepEqual(hub.apiKeysInUse(), new Map([['A', new Set(['key_1', 'key_2'])], ['B', new Set(['key_1'])]]));
   assert.equal(hub.closeApiKey('A', 'key_1', 4401, 'credential revoked'), 2);
   assert.deepEqual(k1a.closed, [4401, 'credential revoked']);
   assert.deepEqual(k1b.closed, [4401, 'credential revoked']);
@@ -180,6 +182,7 @@ test('closeApiKey closes only the peers opened with that key; the account\'s oth
   assert.equal(hub.closeApiKey('nobody', 'key_1', 4401, 'x'), 0);
   assert.equal(hub.closeApiKey('A', 'key_2', 4401, 'credential revoked'), 1);
   assert.deepEqual(hub.stats(), { accounts: 2, peers: 2, queued: 1 });
+  assert.deepEqual(hub.apiKeysInUse(), new Map([['B', new Set(['key_1'])]]), 'the token peer holds no key');
 });
 
 test('token bucket: burst, refill, abuse after a streak of refusals', () => {
