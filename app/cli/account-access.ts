@@ -20,7 +20,7 @@ import { runningPid } from './pid-file.js';
 export const ACCESS_RULE = `Through a running Ferry's admin API when the pid file names one and
 signaling.admin_token is set (the change applies at once); otherwise on the
 configured store directly (a running Ferry without admin token sees it only
-after a restart).`;
+after a restart; with storage on Redis, the fleet's running nodes apply it at once).`;
 
 export const PID_FILE_OPTION = PID_FILE_HELP;
 
@@ -31,7 +31,8 @@ export const CONFIG_OPTION = `  -c, --config FILE    the config file naming the 
 
 export type Route =
   | { readonly kind: 'api'; readonly pid: number; readonly base: string; readonly token: string }
-  | { readonly kind: 'store'; readonly pid: number | undefined };
+  /** `fleet`: the store is a fleet's Redis, whose running nodes hear of every change (no restart needed). */
+  | { readonly kind: 'store'; readonly pid: number | undefined; readonly fleet: boolean };
 
 export type ApiRoute = Extract<Route, { kind: 'api' }>;
 
@@ -59,7 +60,7 @@ export function routeOf(loaded: LoadedConfig, pidFile: string): Route {
   // The address the process actually listens on (its runtime state), else the config's.
   const http = pid === undefined ? undefined : runningState(pidFile)?.listeners.find((l) => l.transport === 'http');
   const api = pid !== undefined ? adminApi(loaded, http) : undefined;
-  return pid !== undefined && api !== undefined ? { kind: 'api', pid, ...api } : { kind: 'store', pid };
+  return pid !== undefined && api !== undefined ? { kind: 'api', pid, ...api } : { kind: 'store', pid, fleet: isRedisUrl(loaded.storageUrl) };
 }
 
 /**
@@ -165,7 +166,7 @@ export async function resolveAccount(io: CliIo, loaded: LoadedConfig, r: Route, 
 
 /** After a change made on the store while Ferry runs without an admin API: say when it applies. */
 export function storeNote(io: CliIo, r: Route, effect: string): void {
-  if (r.kind === 'store' && r.pid !== undefined) {
+  if (r.kind === 'store' && r.pid !== undefined && !r.fleet) {
     io.stderr(`ferry: note: Ferry runs (pid ${r.pid}) without signaling.admin_token: ${effect}\n`);
   }
 }
