@@ -6,12 +6,23 @@
  * report interval's slot for usage.report. A name is claimed until past its timeframe's end (a
  * report's, two intervals). A claim that fails because storage is down is retried (every
  * RETRY_MS, at most RETRIES times) before the event is given up and logged.
+ *
+ * The claim is taken before the event is stored. When this node cannot store it (emit rejects:
+ * its in-memory queue for an unreachable outbox is full, or it is stopping) the claim is released
+ * (retried the same way) so that another node, whose limiter sees the same crossing at its next
+ * check, sends it. What remains: a node that dies between its claim and storing the event (or
+ * while the event waits in its memory for the outbox) loses that event fleet-wide until the
+ * claim expires (past the timeframe's end; two intervals for a report).
  */
 import type { Logger } from '../logger.js';
 import type { LimitWebhook } from './limiter.js';
 
-/** Claims `name` for `ttlMs`: true for the first claim in the fleet. Rejects while storage is down. */
-export type Claim = (name: string, ttlMs: number) => Promise<boolean>;
+/**
+ * Claims `name` for `ttlMs`: for the first claim in the fleet, a release that gives the claim back
+ * (another node may then claim and send the event); null when the name is claimed already.
+ * Rejects while storage is down.
+ */
+export type Claim = (name: string, ttlMs: number) => Promise<(() => Promise<void>) | null>;
 
 export const RETRY_MS = 1000;
 export const RETRIES = 30;
@@ -43,7 +54,8 @@ export function eventClaim(type: LimitWebhook, data: unknown, now: number, repor
 
 export interface OncePerFleetOptions {
   readonly claim: Claim;
-  readonly emit: (type: LimitWebhook, data: unknown) => void;
+  /** Stores the event for delivery; a rejection (it was not stored) gives the claim back. */
+  readonly emit: (type: LimitWebhook, data: unknown) => void | Promise<unknown>;
   readonly reportIntervalMs: () => number;
   readonly now?: () => number;
   readonly log?: Logger;
@@ -56,15 +68,29 @@ export function oncePerFleet(o: OncePerFleetOptions): (type: LimitWebhook, data:
   return (type, data) => {
     const claim = eventClaim(type, data, now(), o.reportIntervalMs());
     if (claim === null) return o.emit(type, data);
+    const retry = (left: number, err: unknown, what: string, again: (left: number) => void): void => {
+      if (left <= 0) return void o.log?.error({ err: (err as Error).message, event: type }, what);
+      setTimeout(() => again(left - 1), o.retryMs ?? RETRY_MS).unref();
+    };
+    const release = (give: () => Promise<void>, left: number): void => {
+      give().catch((err: unknown) => retry(left, err, 'usage webhook event claim not released: storage unavailable (it expires)', (l) => release(give, l)));
+    };
     const attempt = (left: number): void => {
       o.claim(claim.name, claim.ttlMs).then(
-        (first) => {
-          if (first) o.emit(type, data);
+        (give) => {
+          if (give === null) return;
+          let sent: void | Promise<unknown>;
+          try {
+            sent = o.emit(type, data);
+          } catch (err) {
+            sent = Promise.reject(err);
+          }
+          Promise.resolve(sent).catch((err: unknown) => {
+            o.log?.warn({ err: (err as Error).message, event: type }, 'usage webhook event not stored here: its claim is given back');
+            release(give, RETRIES);
+          });
         },
-        (err: unknown) => {
-          if (left <= 0) return o.log?.error({ err: (err as Error).message, event: type }, 'usage webhook event given up: storage unavailable');
-          setTimeout(() => attempt(left - 1), o.retryMs ?? RETRY_MS).unref();
-        },
+        (err: unknown) => retry(left, err, 'usage webhook event given up: storage unavailable', attempt),
       );
     };
     attempt(RETRIES);
