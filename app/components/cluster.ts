@@ -12,6 +12,7 @@
  */
 import { networkInterfaces } from 'node:os';
 import { MemoryRegistryStore } from '../../src/cluster/memory-store.js';
+import { checkNodeIdFree } from '../../src/cluster/node-id-check.js';
 import { RelayRegistry } from '../../src/cluster/registry.js';
 import { acceptsCheck, secretCheck } from '../../src/cluster/secret-check.js';
 import { pickRelays } from '../../src/cluster/select.js';
@@ -98,7 +99,10 @@ export class ClusterComponent {
         : {}),
       describe: () => {
         const { transports, ports } = listeningPorts(relay);
-        return { publicHost, transports, ports, ...(identity?.region !== undefined ? { region: identity.region } : {}), load: load(), startedAt, version };
+        return {
+          publicHost, transports, ports, ...(identity?.region !== undefined ? { region: identity.region } : {}), load: load(), startedAt, version,
+          ...(identity !== null ? { bootId: identity.bootId, beatAt: Date.now() } : {}),
+        };
       },
     });
     this.registry = registry;
@@ -129,6 +133,14 @@ export class ClusterComponent {
     this.join = {
       name: 'cluster.join',
       async start() {
+        // Another live process with this node id: refuse to start (DuplicateNodeIdError). Redis
+        // unreachable: not checked (the heartbeats retry; the store already needed Redis).
+        if (identity !== null) {
+          await checkNodeIdFree({ store, nodeId, bootId: identity.bootId, heartbeatMs: identity.heartbeatMs, ttlMs: identity.ttlMs, log: clog }).catch((err: unknown) => {
+            if (!isConnectionError(err)) throw err;
+            clog.warn({ err: (err as Error).message }, 'registry: Redis not reachable; this node id was not checked for another live node');
+          });
+        }
         await registry.join();
         const self = registry.live().find((e) => e.nodeId === nodeId);
         clog.info({ node_id: nodeId, public_host: publicHost, ...(identity?.region !== undefined ? { region: identity.region } : {}), relays: registry.live().length }, `relay registry: joined as ${nodeId}${self === undefined ? ' (not confirmed yet)' : ''}`);
