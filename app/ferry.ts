@@ -86,7 +86,8 @@ async function build(config: LoadedConfig, logger: Logger, storeC: StoreComponen
   const allocationRateLimited = (accountId: string) => (gate.accountRateLimited(accountId) ? (metrics.rateLimited('allocations-account'), gate.retryAfterSeconds(accountId)) : 0);
   const registry = new ClusterComponent({ config, identity, relay: turn, log: logger });
   // The same identity (one boot id) for the signaling router as for the registry and the bus.
-  const signaling = new SignalingComponent({ config, accounts, relay: turn, usage, aggregator, limiter, metrics, registry, cluster: identity, log: logger, allocationRateLimited });
+  const healthProblems = () => [...(storage.connected?.() === false ? ['storage: Redis unreachable (accounts, usage and webhook calls fail with 503)'] : []), ...fleetC.problems()];
+  const signaling = new SignalingComponent({ config, accounts, relay: turn, usage, aggregator, limiter, metrics, registry, cluster: identity, log: logger, allocationRateLimited, healthProblems });
   // Start order: what a part reads is running before it starts. The limiter checks once before
   // the relay listens, so no over-limit Allocate slips in at start; signaling answers last, once
   // the relay it hands out URLs for is bound and the usage it reports and limits is loaded.
