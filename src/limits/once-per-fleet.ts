@@ -9,8 +9,8 @@
  *
  * The claim is taken before the event is stored. When this node cannot store it (emit rejects:
  * its in-memory queue for an unreachable outbox is full, or it is stopping) the claim is released
- * (retried the same way) so that another node, whose limiter sees the same crossing at its next
- * check, sends it. What remains: a node that dies between its claim and storing the event (or
+ * (retried the same way) so that another node sends it: each node whose claim lost claims once
+ * more RECHECK_MS later (a claim still held, the normal case, costs one SET NX). What remains: a node that dies between its claim and storing the event (or
  * while the event waits in its memory for the outbox) loses that event fleet-wide until the
  * claim expires (past the timeframe's end; two intervals for a report).
  */
@@ -26,6 +26,8 @@ export type Claim = (name: string, ttlMs: number) => Promise<(() => Promise<void
 
 export const RETRY_MS = 1000;
 export const RETRIES = 30;
+/** A node whose claim lost tries once more this much later: the winner may have given it back. */
+export const RECHECK_MS = 10_000;
 /** How long past a timeframe's end its event names stay claimed. */
 const AFTER_END_MS = 3_600_000;
 
@@ -60,6 +62,8 @@ export interface OncePerFleetOptions {
   readonly now?: () => number;
   readonly log?: Logger;
   readonly retryMs?: number;
+  /** After a lost claim, when it is tried once more (default RECHECK_MS). */
+  readonly recheckMs?: number;
 }
 
 /** An emit for the limiter that sends each event only where its claim succeeds. */
@@ -67,7 +71,11 @@ export function oncePerFleet(o: OncePerFleetOptions): (type: LimitWebhook, data:
   const now = o.now ?? Date.now;
   return (type, data) => {
     const claim = eventClaim(type, data, now(), o.reportIntervalMs());
-    if (claim === null) return o.emit(type, data);
+    if (claim === null) {
+      const r = o.emit(type, data);
+      if (r instanceof Promise) r.catch(() => undefined);
+      return;
+    }
     const retry = (left: number, err: unknown, what: string, again: (left: number) => void): void => {
       if (left <= 0) return void o.log?.error({ err: (err as Error).message, event: type }, what);
       setTimeout(() => again(left - 1), o.retryMs ?? RETRY_MS).unref();
@@ -75,10 +83,14 @@ export function oncePerFleet(o: OncePerFleetOptions): (type: LimitWebhook, data:
     const release = (give: () => Promise<void>, left: number): void => {
       give().catch((err: unknown) => retry(left, err, 'usage webhook event claim not released: storage unavailable (it expires)', (l) => release(give, l)));
     };
-    const attempt = (left: number): void => {
+    const attempt = (left: number, recheck: boolean): void => {
       o.claim(claim.name, claim.ttlMs).then(
         (give) => {
-          if (give === null) return;
+          // Claimed elsewhere: claimed once more later, in case that node gives it back.
+          if (give === null) {
+            if (recheck) setTimeout(() => attempt(RETRIES, false), o.recheckMs ?? RECHECK_MS).unref();
+            return;
+          }
           let sent: void | Promise<unknown>;
           try {
             sent = o.emit(type, data);
@@ -90,9 +102,9 @@ export function oncePerFleet(o: OncePerFleetOptions): (type: LimitWebhook, data:
             release(give, RETRIES);
           });
         },
-        (err: unknown) => retry(left, err, 'usage webhook event given up: storage unavailable', attempt),
+        (err: unknown) => retry(left, err, 'usage webhook event given up: storage unavailable', (l) => attempt(l, recheck)),
       );
     };
-    attempt(RETRIES);
+    attempt(RETRIES, true);
   };
 }

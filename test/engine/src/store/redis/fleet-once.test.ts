@@ -1,5 +1,6 @@
 // Once-per-fleet usage events on a real redis-server: the claim is given back when the claiming
-// node cannot store the event, so another node sends it; a release removes only its own claim.
+// node cannot store the event, so another node (one whose claim lost, on its recheck) sends it,
+// once; a release removes only its own claim.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
@@ -32,18 +33,20 @@ describe('once per fleet over Redis', () => {
     const claim = (name: string, ttlMs: number) => claimOnce(r, name, ttlMs);
     const sent: string[] = [];
     // Node A claims first but its pending queue is full: emit rejects.
-    const a = oncePerFleet({ claim, emit: async () => { throw new Error('webhook events not stored: 10000 events already wait'); }, reportIntervalMs: () => 0, now: () => NOW, retryMs: 5 });
-    const b = oncePerFleet({ claim, emit: (t) => void sent.push(`b:${t}`), reportIntervalMs: () => 0, now: () => NOW, retryMs: 5 });
-    const c = oncePerFleet({ claim, emit: (t) => void sent.push(`c:${t}`), reportIntervalMs: () => 0, now: () => NOW, retryMs: 5 });
+    const a = oncePerFleet({ claim, emit: async () => { throw new Error('webhook events not stored: 10000 events already wait'); }, reportIntervalMs: () => 0, now: () => NOW, retryMs: 5, recheckMs: 300 });
+    const b = oncePerFleet({ claim, emit: (t) => void sent.push(`b:${t}`), reportIntervalMs: () => 0, now: () => NOW, retryMs: 5, recheckMs: 300 });
+    const c = oncePerFleet({ claim, emit: (t) => void sent.push(`c:${t}`), reportIntervalMs: () => 0, now: () => NOW, retryMs: 5, recheckMs: 300 });
     const data = { account: 'acme', usage_bytes: 600, limit_bytes: 1000, ...tf };
     const key = 'ferry:once:usage.soft_limit:2030-01-01T00:00:00.000Z:1000:acme';
+    // One connection, commands in order: A's claim wins, B's loses before A gives it back.
     a('usage.soft_limit', data);
+    b('usage.soft_limit', data); // B claims once more after recheckMs
     await sleep(100);
     assert.equal(await plain.exists(key), 0, 'A released its claim');
-    b('usage.soft_limit', data); // B's limiter sees the same crossing at its next check
-    await until(() => sent.length === 1, 2000, 'B sends the event');
+    assert.deepEqual(sent, [], 'B lost the first claim');
+    await until(() => sent.length === 1, 3000, 'B sends the event on its recheck');
     c('usage.soft_limit', data);
-    await sleep(100);
+    await sleep(600); // C's claim and its recheck both lose
     assert.deepEqual(sent, ['b:usage.soft_limit'], 'sent once: B’s claim stands');
     assert.ok((await plain.pttl(key)) > 3_600_000);
   });
