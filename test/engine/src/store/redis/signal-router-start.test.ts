@@ -10,6 +10,7 @@ import { Client, startServer, type TestServer } from '../../../../helpers/ws-cli
 import { until } from '../../../../helpers/wait.js';
 
 const OFFER = { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n' };
+const ANSWER = { type: 'answer', sdp: 'v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n' };
 
 describe('signal router started while Redis is down', () => {
   let redis: TestRedis | undefined;
@@ -46,7 +47,7 @@ describe('signal router started while Redis is down', () => {
     clients.push(pb);
     pb.send({ type: 'offer', to: 'pa', payload: OFFER });
     assert.deepEqual(await pa.next(5000), { type: 'offer', from: 'pb', payload: OFFER });
-    pa.send({ type: 'answer', to: 'pb', payload: OFFER });
-    assert.equal((await pb.next(5000)).from, 'pa');
+    pa.send({ type: 'answer', to: 'pb', payload: ANSWER });
+    assert.deepEqual(await pb.next(5000), { type: 'answer', from: 'pa', payload: ANSWER });
   });
 });
