@@ -118,6 +118,9 @@ export class ClusterComponent {
       },
       pick: (region) => (identity === null ? undefined : pickRelays(registry.live(), { count: RELAYS_PER_REQUEST, ...(region !== undefined ? { region } : {}) }).map(targetOf)),
     };
+    // Whether this node got past the node id check: a start refused for a duplicate id must not
+    // remove, on its way out, the live node's entry under that id.
+    let joined = false;
     this.exit = {
       name: 'cluster.exit',
       async start() {
@@ -126,7 +129,7 @@ export class ClusterComponent {
         await redis.connect().catch((err: unknown) => clog.warn({ err: (err as Error).message }, 'registry: Redis not reachable yet; retrying'));
       },
       async stop() {
-        await registry.leave();
+        if (joined) await registry.leave();
         await store.close();
       },
     };
@@ -141,6 +144,7 @@ export class ClusterComponent {
             clog.warn({ err: (err as Error).message }, 'registry: Redis not reachable; this node id was not checked for another live node');
           });
         }
+        joined = true;
         await registry.join();
         const self = registry.live().find((e) => e.nodeId === nodeId);
         clog.info({ node_id: nodeId, public_host: publicHost, ...(identity?.region !== undefined ? { region: identity.region } : {}), relays: registry.live().length }, `relay registry: joined as ${nodeId}${self === undefined ? ' (not confirmed yet)' : ''}`);
