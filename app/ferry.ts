@@ -97,7 +97,9 @@ async function build(config: LoadedConfig, logger: Logger, storeC: StoreComponen
   // The relay registry: joins once the relay listens (its ports are in the entry); on stop it
   // publishes 'draining' before anything closes (registry.drain, stopped first), and leaves the
   // registry once the relay is closed (registry.exit, stopped right after the relay).
-  const order: Component[] = [storeC, accountsC, logging, metricsC, webhooksC, metering, fleetC, limits, registry.exit, turn, registry.join, signaling, registry.drain];
+  // registry.check right after the store: a node id used by another live process refuses the
+  // start before anything is written under it.
+  const order: Component[] = [storeC, registry.check, accountsC, logging, metricsC, webhooksC, metering, fleetC, limits, registry.exit, turn, registry.join, signaling, registry.drain];
   return { order, accounts, aggregator, turn, signaling };
 }
 
