@@ -86,7 +86,8 @@ async function build(config: LoadedConfig, logger: Logger, storeC: StoreComponen
   const allocationRateLimited = (accountId: string) => (gate.accountRateLimited(accountId) ? (metrics.rateLimited('allocations-account'), gate.retryAfterSeconds(accountId)) : 0);
   const registry = new ClusterComponent({ config, identity, relay: turn, log: logger });
   // The same identity (one boot id) for the signaling router as for the registry and the bus.
-  const signaling = new SignalingComponent({ config, accounts, relay: turn, usage, aggregator, limiter, metrics, registry, cluster: identity, log: logger, allocationRateLimited });
+  const healthProblems = () => [...(storage.connected?.() === false ? ['storage: Redis unreachable (accounts, usage and webhook calls fail with 503)'] : []), ...fleetC.problems()];
+  const signaling = new SignalingComponent({ config, accounts, relay: turn, usage, aggregator, limiter, metrics, registry, cluster: identity, log: logger, allocationRateLimited, healthProblems });
   // Start order: what a part reads is running before it starts. The limiter checks once before
   // the relay listens, so no over-limit Allocate slips in at start; signaling answers last, once
   // the relay it hands out URLs for is bound and the usage it reports and limits is loaded.
@@ -96,7 +97,9 @@ async function build(config: LoadedConfig, logger: Logger, storeC: StoreComponen
   // The relay registry: joins once the relay listens (its ports are in the entry); on stop it
   // publishes 'draining' before anything closes (registry.drain, stopped first), and leaves the
   // registry once the relay is closed (registry.exit, stopped right after the relay).
-  const order: Component[] = [storeC, accountsC, logging, metricsC, webhooksC, metering, fleetC, limits, registry.exit, turn, registry.join, signaling, registry.drain];
+  // registry.check right after the store: a node id used by another live process refuses the
+  // start before anything is written under it.
+  const order: Component[] = [storeC, registry.check, accountsC, logging, metricsC, webhooksC, metering, fleetC, limits, registry.exit, turn, registry.join, signaling, registry.drain];
   return { order, accounts, aggregator, turn, signaling };
 }
 

@@ -82,6 +82,7 @@ async function openRedisStorage(url: string, opts: OpenStorageOptions): Promise<
     accounts: new RedisAccountStore(redis),
     usage: new RedisUsageStore(redis),
     outbox,
+    connected: () => redis.status === 'ready',
     close: async () => {
       if (closed) return;
       closed = true;

@@ -4,6 +4,9 @@
  * fleet that /v1/ice-servers chooses relays from and /v1/relays lists. With SQLite storage the
  * registry is this node alone, in memory.
  *
+ * `check` comes right after the store in the start list (app/ferry.ts): another live process with
+ * this node id refuses the start (src/cluster/node-id-check.ts).
+ *
  * Three places in the start/stop list (app/ferry.ts), so that a stop goes in the right order:
  * `exit` before the relay (start: connect to Redis; stop, after the relay closed: leave the
  * registry), `join` after the relay (start: register, once the listening ports are known) and
@@ -12,6 +15,7 @@
  */
 import { networkInterfaces } from 'node:os';
 import { MemoryRegistryStore } from '../../src/cluster/memory-store.js';
+import { checkNodeIdFree } from '../../src/cluster/node-id-check.js';
 import { RelayRegistry } from '../../src/cluster/registry.js';
 import { acceptsCheck, secretCheck } from '../../src/cluster/secret-check.js';
 import { pickRelays } from '../../src/cluster/select.js';
@@ -61,6 +65,7 @@ export class ClusterComponent {
   readonly registry: RelayRegistry;
   /** What signaling reads: /v1/relays, and the relays /v1/ice-servers hands out (a fleet only). */
   readonly fleet: RelayFleet;
+  readonly check: Component;
   readonly exit: Component;
   readonly join: Component;
   readonly drain: Component;
@@ -98,7 +103,10 @@ export class ClusterComponent {
         : {}),
       describe: () => {
         const { transports, ports } = listeningPorts(relay);
-        return { publicHost, transports, ports, ...(identity?.region !== undefined ? { region: identity.region } : {}), load: load(), startedAt, version };
+        return {
+          publicHost, transports, ports, ...(identity?.region !== undefined ? { region: identity.region } : {}), load: load(), startedAt, version,
+          ...(identity !== null ? { bootId: identity.bootId, beatAt: Date.now() } : {}),
+        };
       },
     });
     this.registry = registry;
@@ -114,15 +122,40 @@ export class ClusterComponent {
       },
       pick: (region) => (identity === null ? undefined : pickRelays(registry.live(), { count: RELAYS_PER_REQUEST, ...(region !== undefined ? { region } : {}) }).map(targetOf)),
     };
+    // Whether this node got past the node id check: a start refused for a duplicate id must not
+    // remove, on its way out, the live node's entry under that id. The check is a component of
+    // its own, started right after the store, before anything is written under the node id
+    // (webhook leases, allocation counts, usage, the registry entry, the signaling alive key).
+    let checked = false;
+    let connecting: Promise<void> | undefined;
+    // Not fatal: the store already needed Redis; heartbeats retry and report an outage.
+    const connect = () => (connecting ??= redis?.connect().catch((err: unknown) => clog.warn({ err: (err as Error).message }, 'registry: Redis not reachable yet; retrying')));
+    this.check = {
+      name: 'cluster.check',
+      async start() {
+        if (identity !== null) {
+          await connect();
+          // Another live process with this node id: refuse to start (DuplicateNodeIdError), before
+          // anything of this node is written under the id. Redis unreachable: not checked.
+          await checkNodeIdFree({ store, nodeId, bootId: identity.bootId, heartbeatMs: identity.heartbeatMs, ttlMs: identity.ttlMs, log: clog }).catch((err: unknown) => {
+            if (!isConnectionError(err)) throw err;
+            clog.warn({ err: (err as Error).message }, 'registry: Redis not reachable; this node id was not checked for another live node');
+          });
+        }
+        checked = true;
+      },
+      // A start refused here never starts `exit`: its connection is closed here (idempotent).
+      async stop() {
+        await store.close();
+      },
+    };
     this.exit = {
       name: 'cluster.exit',
       async start() {
-        if (redis === undefined) return;
-        // Not fatal: the store already needed Redis; heartbeats retry and report an outage.
-        await redis.connect().catch((err: unknown) => clog.warn({ err: (err as Error).message }, 'registry: Redis not reachable yet; retrying'));
+        await connect();
       },
       async stop() {
-        await registry.leave();
+        if (checked) await registry.leave();
         await store.close();
       },
     };

@@ -81,6 +81,12 @@ export class FleetLimitsComponent implements Component {
     this.claim = (name, ttlMs) => claimOnce(redis, name, ttlMs);
   }
 
+  /** /healthz's problems: in a fleet, the allocation counts out of sync with Redis (Allocate refused meanwhile). */
+  problems(): string[] {
+    if (this.#fleet === undefined || this.#counts?.available() === true) return [];
+    return ['fleet limits: Redis unreachable or the allocation counts not in sync yet (new allocations are refused: storage unavailable)'];
+  }
+
   /** The allocation gate over `usage` (the limiter); made once, before the relay is built. */
   gate(usage: UsageFlags): FleetLimits {
     if (this.#limits !== undefined) throw new Error('fleet limits: gate() is called once');

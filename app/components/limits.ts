@@ -39,7 +39,8 @@ export class LimitsComponent implements Component {
 
   constructor(deps: LimitsDeps) {
     const { aggregator, accounts, usage, webhooks, metrics } = deps;
-    const send = (type: LimitWebhook, data: unknown) => void webhooks.enqueue(type, data);
+    // The promise rejects when the event could not be stored (oncePerFleet gives its claim back).
+    const send = (type: LimitWebhook, data: unknown) => webhooks.enqueue(type, data);
     const log = deps.log.child({ component: 'limits' });
     this.limiter = new UsageLimiter({
       // The limiter reads only its own settings (LimitSettings) of these; the window comes from the aggregator.

@@ -50,6 +50,8 @@ export interface SignalingComponentDeps {
   readonly log: Logger;
   /** The node in its fleet (storage on Redis): signaling peers on other nodes are reached. Absent: clusterIdentity(config). */
   readonly cluster?: ClusterIdentity | null;
+  /** More of /healthz's problems (the store's connection, the fleet limits'). */
+  readonly healthProblems?: () => readonly string[];
 }
 
 export class SignalingComponent implements Component {
@@ -116,7 +118,14 @@ export class SignalingComponent implements Component {
       usageLimited: (accountId) => this.#deps.limiter.limited(accountId),
       ...(this.#deps.allocationRateLimited !== undefined ? { allocationRateLimited: this.#deps.allocationRateLimited } : {}),
       ...(this.#router ? { signalRouter: this.#router } : {}),
-      ...(this.#deps.registry ? { relays: this.#deps.registry.fleet, healthProblems: () => this.#deps.registry?.registry.problems() ?? [] } : {}),
+      ...(this.#deps.registry ? { relays: this.#deps.registry.fleet } : {}),
+      // Degraded when any Redis connection a request may need is down: the registry's, the
+      // store's, the fleet limits' (Allocate answers "storage unavailable") and the router's.
+      healthProblems: () => [
+        ...(this.#deps.registry?.registry.problems() ?? []),
+        ...(this.#deps.healthProblems?.() ?? []),
+        ...(this.#router !== undefined && !this.#router.stats().connected ? ['signaling: Redis unreachable (messages to peers on other nodes fail)'] : []),
+      ],
       metrics: {
         // `metrics` (its token) needs a restart: the token of the start.
         ...(config.config.metrics.token !== undefined ? { token: config.config.metrics.token } : {}),

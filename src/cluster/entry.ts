@@ -21,6 +21,8 @@ const StoredEntry = z.object({
   started_at: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
   version: z.string().max(64),
   secret_check: z.string().max(64).optional(),
+  boot_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  beat_at: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
 export function encodeEntry(e: RelayEntry): string {
@@ -35,6 +37,8 @@ export function encodeEntry(e: RelayEntry): string {
     started_at: e.startedAt,
     version: e.version,
     ...(e.secretCheck !== undefined ? { secret_check: e.secretCheck } : {}),
+    ...(e.bootId !== undefined ? { boot_id: e.bootId } : {}),
+    ...(e.beatAt !== undefined ? { beat_at: e.beatAt } : {}),
   });
 }
 
@@ -62,5 +66,7 @@ export function decodeEntry(text: string): RelayEntry | null {
     startedAt: s.started_at,
     version: s.version,
     ...(s.secret_check !== undefined ? { secretCheck: s.secret_check } : {}),
+    ...(s.boot_id !== undefined ? { bootId: s.boot_id } : {}),
+    ...(s.beat_at !== undefined ? { beatAt: s.beat_at } : {}),
   };
 }

@@ -35,6 +35,10 @@ export interface RelayEntry {
   readonly version: string;
   /** The node's minting secret's check (./secret-check.ts); absent without auth_secrets. */
   readonly secretCheck?: string;
+  /** New for each start of the node's process: two processes with one node id are told apart (./node-id-check.ts). */
+  readonly bootId?: string;
+  /** When the heartbeat that wrote the entry ran (ms, the node's clock): moves while its node is alive. */
+  readonly beatAt?: number;
 }
 
 /** An entry as read back, with how long it still lives (ms) when it was read. */

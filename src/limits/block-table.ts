@@ -3,7 +3,8 @@
  * budget for the rest of a one-minute window), checked synchronously on the request path. In a
  * fleet every node holds the blocks any node published (src/store/redis/fleet-rates.ts), so the
  * check never waits for Redis. Bounded: at most `max` entries (65,536 by default); past it the
- * entry added longest ago goes first, which can only let a blocked key through early.
+ * entry added (or extended) longest ago goes first, in O(1), which can only let a blocked key
+ * through early.
  */
 
 /** What a rate limit counts: new allocations per account or per client IP, failed authentications per client IP. */
@@ -21,6 +22,7 @@ export class BlockTable {
   /** kind+key → blocked until (ms since the epoch); Map order is insertion order (oldest first). */
   readonly #until = new Map<string, number>();
   readonly #max: number;
+  #evicted = 0;
 
   constructor(max: number = MAX_BLOCKS) {
     if (!(Number.isSafeInteger(max) && max > 0)) throw new RangeError(`BlockTable: max must be a whole number > 0; got ${max}`);
@@ -39,16 +41,19 @@ export class BlockTable {
     if (held !== undefined && held >= until) return;
     this.#until.delete(id);
     this.#until.set(id, until);
-    if (this.#until.size <= this.#max) return;
-    // Expired entries go first (they cost nothing to drop), then the oldest.
-    for (const [k, u] of this.#until) {
-      if (this.#until.size <= this.#max) return;
-      if (u <= now) this.#until.delete(k);
+    // Full: the head goes (the entry added or extended longest ago; expired or not), one per
+    // insert, so a full table costs O(1) per block, never a walk of the whole map.
+    while (this.#until.size > this.#max) {
+      const oldest = this.#until.keys().next();
+      if (oldest.done === true) break;
+      this.#until.delete(oldest.value);
+      this.#evicted++;
     }
-    for (const k of this.#until.keys()) {
-      if (this.#until.size <= this.#max) return;
-      this.#until.delete(k);
-    }
+  }
+
+  /** Entries dropped to stay within the bound (each visited once: the cost of keeping it). */
+  get evicted(): number {
+    return this.#evicted;
   }
 
   blocked(kind: RateKind, key: string, now: number): boolean {

@@ -293,6 +293,9 @@ export class UsageAggregator {
       { timeframe_start: new Date(archived.start).toISOString(), timeframe_end: new Date(archived.end).toISOString(), accounts: archived.accounts.length },
       'usage timeframe closed and archived',
     );
+    // The file holds the archive as of this call: another node's batch for the closed window that
+    // lands later is added to the store's archive (UsageStore.record), not to a file written
+    // already. The store's archive (GET /usage, archives()) is the complete one.
     const dir = this.#archiveDir;
     if (dir !== undefined) {
       const file = join(dir, `usage-${new Date(archived.start).toISOString().replace(/:/g, '-')}.json`);

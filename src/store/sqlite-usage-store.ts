@@ -142,6 +142,8 @@ export class SqliteUsageStore implements UsageStore {
   readonly #timeframeTotals: Statement;
   readonly #putArchive: Statement;
   readonly #archives: Statement;
+  readonly #archiveEnd: Statement;
+  readonly #putArchiveTotals: Statement;
   readonly #allSessions: Statement;
   readonly #accountSessions: Statement;
   /** usage()'s statements by their SQL (a few shapes: granularity × which bounds are set). */
@@ -181,6 +183,8 @@ export class SqliteUsageStore implements UsageStore {
     );
     this.#putArchive = db.prepare('INSERT OR REPLACE INTO usage_archives (start, end, archived_at, totals) VALUES (?, ?, ?, ?)');
     this.#archives = db.prepare('SELECT start, end, archived_at, totals FROM usage_archives ORDER BY start');
+    this.#archiveEnd = db.prepare('SELECT end FROM usage_archives WHERE start = ?');
+    this.#putArchiveTotals = db.prepare('UPDATE usage_archives SET totals = ? WHERE start = ?');
     this.#allSessions = db.prepare('SELECT * FROM usage_sessions ORDER BY id');
     this.#accountSessions = db.prepare('SELECT * FROM usage_sessions WHERE account = ? ORDER BY id');
   }
@@ -212,7 +216,17 @@ export class SqliteUsageStore implements UsageStore {
         this.#addTimeframe.run({ ...c, at: batch.timeframeStart });
       }
       for (const s of batch.sessions) this.#addSession.run({ ...s });
+      // A batch for a timeframe archived already (another node's flush that lands after the
+      // rollover) updates the archive's totals too, as the Redis store does.
+      const archived = batch.deltas.length > 0 ? (this.#archiveEnd.get(batch.timeframeStart) as { end: number } | undefined) : undefined;
+      if (archived !== undefined) this.#putArchiveTotals.run(JSON.stringify(this.#totals(batch.timeframeStart, archived.end)), batch.timeframeStart);
     }).immediate();
+  }
+
+  /** The timeframe's totals per account (in account order), as its archive holds them. */
+  #totals(start: number, end: number): UsageRow[] {
+    const rows = this.#timeframeTotals.all(start) as (CounterRow & { account: string; start: number })[];
+    return rows.map((r) => ({ account: r.account, start: r.start, end, ...counters(r) }));
   }
 
   async usage(filter: UsageFilter): Promise<UsageRow[]> {
@@ -267,13 +281,8 @@ export class SqliteUsageStore implements UsageStore {
       // Archived already (a retry, or another caller first): that archive stands and nothing changes.
       const existing = db.prepare('SELECT start, end, archived_at, totals FROM usage_archives WHERE start = ?').get(closed.start) as ArchiveRow | undefined;
       if (existing !== undefined) return archiveOf(existing);
-      const rows = this.#timeframeTotals.all(closed.start) as (CounterRow & { account: string; start: number })[];
-      const archived: ArchivedTimeframe = {
-        start: closed.start,
-        end: closed.start + closed.lengthMs,
-        archivedAt,
-        accounts: rows.map((r) => ({ account: r.account, start: r.start, end: closed.start + closed.lengthMs, ...counters(r) })),
-      };
+      const end = closed.start + closed.lengthMs;
+      const archived: ArchivedTimeframe = { start: closed.start, end, archivedAt, accounts: this.#totals(closed.start, end) };
       this.#putArchive.run(
         archived.start,
         archived.end,

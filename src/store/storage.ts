@@ -15,6 +15,8 @@ export interface Storage {
   readonly accounts: AccountStore;
   readonly usage: UsageStore;
   readonly outbox: WebhookOutbox;
+  /** Whether the store's connection is up (Redis); absent: always (SQLite). /healthz reports it. */
+  connected?(): boolean;
   /** Closes the database or the connections; idempotent. */
   close(): Promise<void>;
 }

@@ -2,7 +2,8 @@
 // (SQLite, Redis): call usageStoreContract(open) inside a describe(); `open` returns a new, empty
 // store each time. Only the interface is used, so both stores run the same checks: buckets and
 // their filters, session records, archives, a batch applied at most once per writer and seq, and
-// a rollover that archives a window once however often (by however many nodes) it is called.
+// a rollover that archives a window once however often (by however many nodes) it is called, and
+// an archive that a late batch for its timeframe (another node's flush after the rollover) adds to.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Counters, FlushBatch, SessionRecord, Timeframe, UsageRow, UsageStore } from '../../src/metering/types.js';
@@ -129,8 +130,6 @@ export function usageStoreContract(open: () => Promise<UsageStore>): void {
     await s.setTimeframe(closed);
     await s.record(batch(H(1, 10), TF, [['acme', c(100, 10)]]));
     const first = await s.rollover(closed, next, TF + DAY_MS + 1);
-    // A late flush of another node still adds to the closed window's ledger, not to its archive.
-    await s.record(batch(H(1, 23), TF, [['acme', c(1, 1)]]));
     const again = await s.rollover(closed, { start: TF + DAY_MS + 60_000, lengthMs: 7 * DAY_MS }, TF + DAY_MS + 2);
     assert.deepEqual(again, first);
     assert.deepEqual(await s.archives(), [first]);
@@ -146,6 +145,27 @@ export function usageStoreContract(open: () => Promise<UsageStore>): void {
     assert.deepEqual(x, y);
     assert.equal((await s.archives()).length, 2);
     assert.deepEqual(x.accounts.map((r) => [r.account, r.bytesToPeer]), [['beta', 9]]);
+  });
+
+  it('a late batch for an archived timeframe (another node’s flush after the rollover) adds to the archive’s totals too, once', async () => {
+    const s = await open();
+    const closed: Timeframe = { start: TF, lengthMs: DAY_MS };
+    const next: Timeframe = { start: TF + DAY_MS, lengthMs: DAY_MS };
+    const end = TF + DAY_MS;
+    await s.setTimeframe(closed);
+    await s.record(batch(H(1, 10), TF, [['acme', c(100, 10)]]));
+    const first = await s.rollover(closed, next, TF + DAY_MS + 1);
+    assert.deepEqual(first.accounts, [row('acme', TF, end, c(100, 10))]);
+    const late = batch(H(1, 23), TF, [['acme', c(1, 2, 3, 4)], ['zeta', c(7, 0, 1, 0)]], [], { writer: 'node-b:boot-1', seq: 1 });
+    await s.record(late);
+    await s.record(late); // a retry of that flush adds nothing twice
+    const want = [row('acme', TF, end, c(101, 12, 4, 5)), row('zeta', TF, end, c(7, 0, 1, 0))];
+    assert.deepEqual(await s.archives(), [{ ...first, accounts: want }]);
+    assert.deepEqual(await s.rollover(closed, next, TF + DAY_MS + 2), { ...first, accounts: want }, 'a later rollover call gets the updated archive');
+    assert.deepEqual(await totals(s, 'acme'), [[TF, 101, 12, 4, 5]], 'the ledger and the archive agree');
+    // A batch for the current (unarchived) timeframe leaves the archive alone.
+    await s.record(batch(H(2, 1), next.start, [['acme', c(5, 5)]]));
+    assert.deepEqual((await s.archives())[0]!.accounts, want);
   });
 
   it('a replayed batch (same writer and seq) adds nothing, its sessions included', async () => {

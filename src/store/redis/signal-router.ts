@@ -136,15 +136,21 @@ export class RedisSignalRouter implements SignalRouter {
 
   /** Connects both connections and subscribes. Redis unreachable: logs, keeps trying in the background. */
   async start(): Promise<void> {
+    // Both connections are started, each on its own: one that fails keeps reconnecting in the
+    // background and its 'ready' handler (above, once started) subscribes or registers then.
+    const warn = (err: unknown) => this.log.warn({ err: (err as Error).message }, 'signaling: Redis not reachable at start; retrying');
+    const connect = (r: Redis) => r.connect().then(() => true, (err: unknown) => (warn(err), false));
+    const [cmdUp, subUp] = await Promise.all([connect(this.cmd), connect(this.sub)]);
     try {
-      await this.cmd.connect();
-      await this.sub.connect();
-      await this.sub.subscribe(channelOf(this.opts.nodeId));
-      await this.heartbeat();
+      if (subUp) await this.sub.subscribe(channelOf(this.opts.nodeId));
+      if (cmdUp) await this.heartbeat();
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'signaling: Redis not reachable at start; retrying');
+      warn(err);
     }
     this.started = true;
+    // A connection that came up between its failed connect() and now was not acted on by 'ready'.
+    if (!subUp && this.sub.status === 'ready') this.subscribeAndResume();
+    else if (!cmdUp && this.cmd.status === 'ready') this.resume();
     const every = (ms: number, f: () => void) => {
       const t = setInterval(f, ms);
       t.unref();

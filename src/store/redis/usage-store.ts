@@ -13,7 +13,8 @@
  * record() is one Lua script: it applies a batch only when its seq is above the writer's
  * watermark, so a retried or replayed flush adds nothing twice. rollover() is one script too: the
  * first call for a closed window archives it and makes the next current; later calls (other
- * nodes, retries) get that archive back and change nothing.
+ * nodes, retries) get that archive back and change nothing. A batch for an archived timeframe
+ * (another node's flush that lands after the rollover) is added to the archive too.
  */
 import type { Redis } from 'ioredis';
 import type { ArchivedTimeframe, Counters, FlushBatch, SessionRecord, Timeframe, UsageFilter, UsageRow, UsageStore } from '../../metering/types.js';
@@ -45,14 +46,18 @@ const K = {
 const CODES = ['bp', 'bc', 'pp', 'pc'] as const;
 const FIELD: Record<(typeof CODES)[number], keyof Counters> = { bp: 'bytesToPeer', bc: 'bytesToClient', pp: 'packetsToPeer', pc: 'packetsToClient' };
 
-// KEYS: writer, hour hash, tf hash, hours, tfs, sessions, then one account session list per session.
+// KEYS: writer, hour hash, tf hash, hours, tfs, sessions, the timeframe's archive, then one account
+// session list per session.
 // ARGV: seq, ttl, hour, tfStart, nDeltas, kept, keptPerAccount, then 5 per delta
 // (account, bp, bc, pp, pc), then one JSON per session. Returns 1 (applied) or 0 (seen before).
+// A batch for a timeframe another node has already archived (its flush landed after that node's
+// rollover) is added to the archive's totals too, so the archive holds every node's usage.
 const RECORD = new RedisScript(`
 local seq = tonumber(ARGV[1])
 local last = tonumber(redis.call('GET', KEYS[1]) or '0')
 if seq <= last then return 0 end
 local n = tonumber(ARGV[5])
+local archived = redis.call('EXISTS', KEYS[7]) == 1
 local codes = {'bp', 'bc', 'pp', 'pc'}
 for i = 0, n - 1 do
   local base = 8 + i * 5
@@ -61,6 +66,7 @@ for i = 0, n - 1 do
     local f = codes[j] .. ':' .. account
     redis.call('HINCRBY', KEYS[2], f, ARGV[base + j])
     redis.call('HINCRBY', KEYS[3], f, ARGV[base + j])
+    if archived then redis.call('HINCRBY', KEYS[7], f, ARGV[base + j]) end
   end
 end
 if n > 0 then
@@ -71,7 +77,7 @@ local first = 8 + n * 5
 local kept = tonumber(ARGV[6])
 local keptPer = tonumber(ARGV[7])
 for i = first, #ARGV do
-  local list = KEYS[7 + i - first]
+  local list = KEYS[8 + i - first]
   redis.call('RPUSH', KEYS[6], ARGV[i])
   redis.call('RPUSH', list, ARGV[i])
   redis.call('LTRIM', list, -keptPer, -1)
@@ -178,7 +184,7 @@ export class RedisUsageStore implements UsageStore {
     for (const d of batch.deltas) {
       args.push(d.account, count(d.bytesToPeer, 'bytesToPeer'), count(d.bytesToClient, 'bytesToClient'), count(d.packetsToPeer, 'packetsToPeer'), count(d.packetsToClient, 'packetsToClient'));
     }
-    const keys = [K.writer(batch.writer), K.hour(batch.hour), K.tf(batch.timeframeStart), K.hours, K.tfs, K.sessions];
+    const keys = [K.writer(batch.writer), K.hour(batch.hour), K.tf(batch.timeframeStart), K.hours, K.tfs, K.sessions, K.archive(batch.timeframeStart)];
     for (const s of batch.sessions) {
       keys.push(K.accountSessions(s.account));
       args.push(JSON.stringify({

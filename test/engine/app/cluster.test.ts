@@ -1,7 +1,8 @@
 // The relay registry as Ferry wires it (app/components/cluster.ts, app/ferry.ts): one node on
 // SQLite lists itself and hands out its own URLs as before; two in-process nodes on a real
 // redis-server see each other, a stopping node is listed as draining before it is gone, a
-// Redis outage makes /v1/relays answer 503 and /healthz say degraded until Redis is back, and a
+// Redis outage makes /v1/relays answer 503 and /healthz say degraded (naming each Redis connection
+// that is down) until Redis is back, and a
 // node with other auth_secrets is reported by /healthz.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -105,7 +106,14 @@ describe('the relay registry in a running Ferry', () => {
       assert.equal(down.status, 503);
       assert.equal(down.json.error?.code, 'storage_unavailable');
       await eventually(async () => (await apiJson(base(one), 'GET', '/healthz')).json.status === 'degraded', 3000, 'degraded');
-      const health = (await apiJson<{ status: string; problems: string[] }>(base(one), 'GET', '/healthz')).json;
+      // Every Redis connection a request may need is listed: the registry's, the store's, the
+      // fleet limits' (Allocate answers "storage unavailable" meanwhile) and the signal router's.
+      const wanted = [/^relay registry: storage unreachable/, /^storage: Redis unreachable/, /^fleet limits: Redis unreachable/, /^signaling: Redis unreachable/];
+      let health = { status: '', problems: [] as string[] };
+      await eventually(async () => {
+        health = (await apiJson<{ status: string; problems: string[] }>(base(one), 'GET', '/healthz')).json;
+        return wanted.every((w) => health.problems.some((p) => w.test(p)));
+      }, 3000, 'every connection listed').catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(health)}`));
       assert.match(health.problems[0]!, /relay registry: storage unreachable/);
       assert.ok(!JSON.stringify(health).includes(redis.url), 'no storage URL in the answer');
       await redis.start();

@@ -44,6 +44,38 @@ describe('BlockTable', () => {
     assert.equal(t.blocked('allocations-ip', 'b', T0 + 20), false);
     assert.equal(t.blocked('allocations-ip', 'e', T0 + 20), true);
   });
+
+  it('a block into a full table of unexpired entries drops only the head: O(1) per insert', () => {
+    const max = 65_536;
+    const t = new BlockTable(max);
+    const until = T0 + 60_000;
+    // The Map's own iteration is counted: a walk of the table would show here.
+    const proto = Map.prototype as unknown as Record<PropertyKey, (...a: unknown[]) => Iterator<unknown>>;
+    let stepped = 0;
+    const originals = new Map<PropertyKey, (...a: unknown[]) => Iterator<unknown>>();
+    for (const name of ['keys', 'entries', 'values', Symbol.iterator] as PropertyKey[]) {
+      const original = proto[name]!;
+      originals.set(name, original);
+      proto[name] = function (this: Map<unknown, unknown>, ...a: unknown[]) {
+        const it = original.apply(this, a);
+        return { next: () => (stepped++, it.next()), [Symbol.iterator]() { return this; } } as Iterator<unknown>;
+      };
+    }
+    try {
+      for (let i = 0; i < max; i++) t.block('allocations-ip', `k${i}`, until, T0);
+      assert.equal(t.size, max);
+      assert.equal(stepped, 0, 'no walk while there is room');
+      for (let i = max; i < max + 1000; i++) t.block('allocations-ip', `k${i}`, until, T0 + 1);
+      assert.ok(stepped <= 1000, `1000 inserts into a full table stepped ${stepped} entries`);
+    } finally {
+      for (const [name, f] of originals) proto[name] = f;
+    }
+    assert.equal(t.size, max, 'the bound holds');
+    assert.equal(t.evicted, 1000);
+    assert.equal(t.blocked('allocations-ip', 'k999', T0 + 1), false, 'the oldest went first');
+    assert.equal(t.blocked('allocations-ip', 'k1000', T0 + 1), true);
+    assert.equal(t.blocked('allocations-ip', `k${max + 999}`, T0 + 1), true);
+  });
 });
 
 describe('MemoryRateCounter', () => {

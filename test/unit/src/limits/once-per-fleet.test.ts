@@ -32,13 +32,13 @@ describe('oncePerFleet', () => {
         down--;
         throw new Error('storage unavailable');
       }
-      if (claimed.has(name)) return false;
+      if (claimed.has(name)) return null;
       claimed.add(name);
-      return true;
+      return async () => void claimed.delete(name);
     };
     const sent: string[] = [];
-    const nodeA = oncePerFleet({ claim, emit: (t) => sent.push(`a:${t}`), reportIntervalMs: () => 0, now: () => NOW, retryMs: 5 });
-    const nodeB = oncePerFleet({ claim, emit: (t) => sent.push(`b:${t}`), reportIntervalMs: () => 0, now: () => NOW, retryMs: 5 });
+    const nodeA = oncePerFleet({ claim, emit: (t) => void sent.push(`a:${t}`), reportIntervalMs: () => 0, now: () => NOW, retryMs: 5 });
+    const nodeB = oncePerFleet({ claim, emit: (t) => void sent.push(`b:${t}`), reportIntervalMs: () => 0, now: () => NOW, retryMs: 5 });
     const data = { account: 'acme', usage_bytes: 600, limit_bytes: 1000, ...tf };
     nodeA('usage.soft_limit', data);
     await sleep(50);
