@@ -144,3 +144,16 @@ export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 export const hourOf = (t: number) => Math.floor(t / HOUR_MS) * HOUR_MS;
 export const dayOf = (t: number) => Math.floor(t / DAY_MS) * DAY_MS;
+
+/** Hour rows summed per account and UTC day (granularity 'day'), in the order first seen. */
+export function rollUpDays(hours: readonly UsageRow[]): UsageRow[] {
+  const days = new Map<string, UsageRow & Counters>();
+  for (const r of hours) {
+    const start = dayOf(r.start);
+    const key = `${start}\u0000${r.account}`;
+    const d = days.get(key);
+    if (d === undefined) days.set(key, { ...r, start, end: start + DAY_MS });
+    else addCounters(d, r);
+  }
+  return [...days.values()];
+}

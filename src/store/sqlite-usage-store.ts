@@ -16,7 +16,7 @@ import type {
   UsageRow,
   UsageStore,
 } from '../metering/types.js';
-import { addCounters, checkBatchIdentity, copyCounters, DAY_MS, dayOf, HOUR_MS } from '../metering/types.js';
+import { checkBatchIdentity, copyCounters, DAY_MS, HOUR_MS, rollUpDays } from '../metering/types.js';
 import { migrate, type Migration, type VersionTable } from './migrations.js';
 
 const COUNTER_COLUMNS = `
@@ -263,16 +263,7 @@ export class SqliteUsageStore implements UsageStore {
     const rows = statement.all(params) as (CounterRow & { account: string; start: number; end?: number | null })[];
     const length = filter.granularity === 'day' ? DAY_MS : HOUR_MS;
     const out = rows.map((r) => ({ account: r.account, start: r.start, end: byTimeframe ? (r.end ?? r.start) : r.start + length, ...counters(r) }));
-    if (filter.granularity !== 'day') return out;
-    const days = new Map<string, UsageRow & Counters>();
-    for (const r of out) {
-      const start = dayOf(r.start);
-      const key = `${start}\u0000${r.account}`;
-      const d = days.get(key);
-      if (d === undefined) days.set(key, { ...r, start, end: start + DAY_MS });
-      else addCounters(d, r);
-    }
-    return [...days.values()];
+    return filter.granularity === 'day' ? rollUpDays(out) : out;
   }
 
   async rollover(closed: Timeframe, next: Timeframe, archivedAt: number): Promise<ArchivedTimeframe> {

@@ -17,6 +17,7 @@ import type { Logger } from '../../logger.js';
 import type { FleetLink } from '../../limits/fleet-limits.js';
 import { MAX_ACCOUNTS_PER_NODE, MAX_NODES, type RemoteCounts } from '../../limits/remote-counts.js';
 import { KEY_PREFIX } from './client.js';
+import { parseMessage } from './message.js';
 
 export const ALLOCS_CHANNEL = `${KEY_PREFIX}fleet:allocs`;
 const NODES_KEY = `${KEY_PREFIX}fleet:alloc-nodes`;
@@ -185,15 +186,9 @@ export class RedisFleetCounts implements FleetLink {
   }
 
   #onMessage(message: string): void {
-    if (message.length > MAX_MESSAGE_BYTES) return;
-    let m: unknown;
-    try {
-      m = JSON.parse(message);
-    } catch {
-      return;
-    }
-    if (typeof m !== 'object' || m === null) return;
-    const { n, a, c } = m as Record<string, unknown>;
+    const m = parseMessage(message, MAX_MESSAGE_BYTES);
+    if (m === undefined) return;
+    const { n, a, c } = m;
     if (typeof n !== 'string' || n === this.#o.nodeId || n.length > 63) return;
     if (typeof a !== 'string' || a.length === 0 || a.length > MAX_ACCOUNT_LENGTH) return;
     if (typeof c !== 'number' || !Number.isSafeInteger(c) || c < 0) return;

@@ -15,6 +15,7 @@ import { type BlockTable, MAX_KEY_LENGTH, RATE_KINDS, type RateKind } from '../.
 import { RATE_WINDOW_MS, rateWindow, type RateCounter } from '../../limits/rate-counter.js';
 import type { Logger } from '../../logger.js';
 import { KEY_PREFIX } from './client.js';
+import { parseMessage } from './message.js';
 
 export const BLOCKS_CHANNEL = `${KEY_PREFIX}fleet:blocks`;
 /** How long events wait to be sent together (the batch's part of the overshoot bound). */
@@ -151,15 +152,9 @@ export class RedisRateCounter implements RateCounter {
   }
 
   #onBlock(message: string): void {
-    if (message.length > MAX_MESSAGE_BYTES) return;
-    let m: unknown;
-    try {
-      m = JSON.parse(message);
-    } catch {
-      return;
-    }
-    if (typeof m !== 'object' || m === null) return;
-    const { k, key, u } = m as Record<string, unknown>;
+    const m = parseMessage(message, MAX_MESSAGE_BYTES);
+    if (m === undefined) return;
+    const { k, key, u } = m;
     if (typeof k !== 'string' || !(RATE_KINDS as readonly string[]).includes(k)) return;
     if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) return;
     const now = this.#now();

@@ -18,7 +18,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { ArchivedTimeframe, Counters, FlushBatch, SessionRecord, Timeframe, UsageFilter, UsageRow, UsageStore } from '../../metering/types.js';
-import { addCounters, checkBatchIdentity, DAY_MS, dayOf, HOUR_MS, zeroCounters } from '../../metering/types.js';
+import { checkBatchIdentity, DAY_MS, HOUR_MS, rollUpDays, zeroCounters } from '../../metering/types.js';
 import { KEY_PREFIX, redisCall } from './client.js';
 import { execAll, RedisScript } from './script.js';
 
@@ -236,16 +236,7 @@ export class RedisUsageStore implements UsageStore {
         }
       });
     }
-    if (filter.granularity !== 'day') return out;
-    const days = new Map<string, UsageRow & Counters>();
-    for (const r of out) {
-      const start = dayOf(r.start);
-      const key = `${start}\u0000${r.account}`;
-      const d = days.get(key);
-      if (d === undefined) days.set(key, { ...r, start, end: start + DAY_MS });
-      else addCounters(d, r);
-    }
-    return [...days.values()];
+    return filter.granularity === 'day' ? rollUpDays(out) : out;
   }
 
   async rollover(closed: Timeframe, next: Timeframe, archivedAt: number): Promise<ArchivedTimeframe> {
