@@ -1,25 +1,17 @@
 /**
  * Cross-node signaling over Redis (cluster mode): a SignalRouter that makes the fleet one hub.
- *
- * - A peer that registers on this node claims its peer id in a directory in Redis ("<node> <boot>
- *   <conn>"); the holder it displaces on another node is told to close it (4000 "replaced"), the
- *   replacement rule of one node. Messages queued for the peer anywhere come with the claim.
- * - A message for a peer not connected here goes through one Lua script: published to the node
- *   holding the peer (its channel ferry:sig:to:<node>, one subscriber connection per node), or
- *   queued in a bounded list per (account, peer) with the queue TTL. The node the sender is on
- *   keeps a record of what it queued, so it can tell the sender when a message expired and count
- *   the account's queued messages.
- * - A node is alive while its key ferry:sig:alive:<node> holds its boot id (set every heartbeat,
- *   TTL cluster.ttl): entries of a node that died or restarted count as absent, so messages to
- *   their peers are queued, not published into the void.
- * - Redis away: messages to other nodes fail at once with `unavailable` (peers on this node still
- *   reach each other); when Redis is back, the node sets its alive key and claims its peers again
- *   (which also brings what was queued for them meanwhile).
- *
- * Bounds: the message text is the hub's (maxMessageBytes); at most maxInFlight messages (and
- * maxInFlightBytes of them) wait for Redis; notes read from the channel over maxNoteChars are
- * dropped; queues are bounded per peer (maxQueuedPerPeer, in Redis) and per account and node
- * (maxQueuedPerAccount), so fleet-wide an account holds at most nodes × maxQueuedPerAccount.
+ * - A peer registering here claims its peer id in a directory ("<node> <boot> <conn>"); a holder
+ *   on another node is told to close (4000 "replaced"); what was queued for it comes with the claim.
+ * - A message for a peer not connected here goes through one Lua script: published to the holding
+ *   node's channel (ferry:sig:to:<node>), or queued in a bounded list per (account, peer) with the
+ *   queue TTL; the sender's node records what it queued, to report expiry to the sender.
+ * - A node is alive while ferry:sig:alive:<node> holds its boot id (set every heartbeat, TTL
+ *   cluster.ttl): entries of a dead or restarted node count as absent, so their messages queue.
+ * - Redis away: messages to other nodes fail at once with `unavailable` (local peers still reach
+ *   each other); when Redis is back the node sets its alive key and claims its peers again.
+ * Bounds: the hub's message size; at most maxInFlight messages (maxInFlightBytes) wait for Redis;
+ * notes over maxNoteChars are dropped; queues are bounded per peer (maxQueuedPerPeer, in Redis) and
+ * per account and node (maxQueuedPerAccount): fleet-wide nodes × maxQueuedPerAccount per account.
  */
 import type { Redis } from 'ioredis';
 import { createRedis } from './client.js';
