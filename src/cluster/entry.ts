@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { normalizeHost } from '../credentials/ice-servers.js';
+import { parseJsonObject } from '../json-message.js';
 import { MAX_ENTRY_BYTES, type RelayEntry } from './types.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -44,13 +45,8 @@ export function encodeEntry(e: RelayEntry): string {
 
 /** The entry in `text`, or null when it is not one (malformed, too big). */
 export function decodeEntry(text: string): RelayEntry | null {
-  if (text.length > MAX_ENTRY_BYTES) return null;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return null;
-  }
+  const raw = parseJsonObject(text, MAX_ENTRY_BYTES);
+  if (raw === undefined) return null;
   const r = StoredEntry.safeParse(raw);
   if (!r.success) return null;
   const s = r.data;

@@ -17,6 +17,7 @@ import type { Redis } from 'ioredis';
 import type { AccountChange, AccountChangeBus, AccountChangeListener } from '../../accounts/change-bus.js';
 import type { Logger } from '../../logger.js';
 import { remove } from '../../subscriptions.js';
+import { parseJsonObject } from '../../json-message.js';
 import { createRedis, KEY_PREFIX } from './client.js';
 
 export const ACCOUNTS_CHANNEL = `${KEY_PREFIX}accounts`;
@@ -34,15 +35,9 @@ const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** The change in `text`, and who sent it; null when it is not a well-formed message. */
 export function decodeChange(text: string): { from: string; change: AccountChange } | null {
-  if (text.length > MAX_MESSAGE_BYTES) return null;
-  let m: unknown;
-  try {
-    m = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof m !== 'object' || m === null) return null;
-  const { v, from, account, closed, key } = m as Record<string, unknown>;
+  const m = parseJsonObject(text, MAX_MESSAGE_BYTES);
+  if (m === undefined) return null;
+  const { v, from, account, closed, key } = m;
   if (v !== 1 || typeof from !== 'string' || !ID.test(from) || typeof account !== 'string' || !ID.test(account)) return null;
   if (closed !== undefined && typeof closed !== 'boolean') return null;
   if (key !== undefined && (typeof key !== 'string' || !ID.test(key))) return null;

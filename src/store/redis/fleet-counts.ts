@@ -17,7 +17,7 @@ import type { Logger } from '../../logger.js';
 import type { FleetLink } from '../../limits/fleet-limits.js';
 import { MAX_ACCOUNTS_PER_NODE, MAX_NODES, type RemoteCounts } from '../../limits/remote-counts.js';
 import { KEY_PREFIX } from './client.js';
-import { parseMessage } from './message.js';
+import { parseJsonObject } from '../../json-message.js';
 
 export const ALLOCS_CHANNEL = `${KEY_PREFIX}fleet:allocs`;
 const NODES_KEY = `${KEY_PREFIX}fleet:alloc-nodes`;
@@ -186,7 +186,7 @@ export class RedisFleetCounts implements FleetLink {
   }
 
   #onMessage(message: string): void {
-    const m = parseMessage(message, MAX_MESSAGE_BYTES);
+    const m = parseJsonObject(message, MAX_MESSAGE_BYTES);
     if (m === undefined) return;
     const { n, a, c } = m;
     if (typeof n !== 'string' || n === this.#o.nodeId || n.length > 63) return;

@@ -15,7 +15,7 @@ import { type BlockTable, MAX_KEY_LENGTH, RATE_KINDS, type RateKind } from '../.
 import { RATE_WINDOW_MS, rateWindow, type RateCounter } from '../../limits/rate-counter.js';
 import type { Logger } from '../../logger.js';
 import { KEY_PREFIX } from './client.js';
-import { parseMessage } from './message.js';
+import { parseJsonObject } from '../../json-message.js';
 
 export const BLOCKS_CHANNEL = `${KEY_PREFIX}fleet:blocks`;
 /** How long events wait to be sent together (the batch's part of the overshoot bound). */
@@ -152,7 +152,7 @@ export class RedisRateCounter implements RateCounter {
   }
 
   #onBlock(message: string): void {
-    const m = parseMessage(message, MAX_MESSAGE_BYTES);
+    const m = parseJsonObject(message, MAX_MESSAGE_BYTES);
     if (m === undefined) return;
     const { k, key, u } = m;
     if (typeof k !== 'string' || !(RATE_KINDS as readonly string[]).includes(k)) return;
