@@ -49,12 +49,15 @@ async function openRedisStorage(url: string, opts: OpenStorageOptions): Promise<
   const where = redactRedisUrl(url);
   const redis = createRedis(url, { role: 'store' });
   let up = false;
-  // ioredis emits 'error' at every failed reconnect: log the loss once, and the return.
-  redis.on('error', (err: Error) => {
+  // ioredis emits 'error' at every failed reconnect, and 'close' when the server goes away (with no
+  // error when the first reconnect already succeeds): log the loss once, and the return.
+  const lost = (why: string) => {
     if (!up) return;
     up = false;
-    opts.log?.warn({ storage: where, err: err.message }, 'storage: lost the Redis connection; calls that need it fail until it is back');
-  });
+    opts.log?.warn({ storage: where, err: why }, 'storage: lost the Redis connection; calls that need it fail until it is back');
+  };
+  redis.on('error', (err: Error) => lost(err.message));
+  redis.on('close', () => lost('connection closed'));
   redis.on('ready', () => {
     if (up) return;
     up = true;
