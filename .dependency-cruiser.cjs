@@ -7,11 +7,13 @@
 //                                    pure functions credentials share with it: deriveLongTermKey,
 //                                    IpBuckets); domain modules do not import src/store/
 //   client/ (SDK)                  → protocol/ (types only: see the rule)
+//   console/ (operator console)    → uplot only (bundled for the browser; it talks to the server
+//                                    over the documented admin API, not through our modules)
 //   turn/, protocol/               → nothing of ours
 //
 // and no file cycles anywhere; only src/store/ imports the SQLite driver. Tests and benches may
 // reach into any module. scripts/ and bin/ are plain JavaScript entry points: not cruised.
-const ours = '^(turn|signaling|src|app|client|protocol|test|bench)/';
+const ours = '^(turn|signaling|src|app|client|console|protocol|test|bench)/';
 
 module.exports = {
   forbidden: [
@@ -41,7 +43,7 @@ module.exports = {
       comment: 'src/ (domain and stores) does not know the composition root, the HTTP app or the SDK.',
       severity: 'error',
       from: { path: '^src/' },
-      to: { path: '^(signaling|app|client|protocol|test|bench)/' },
+      to: { path: '^(signaling|app|client|console|protocol|test|bench)/' },
     },
     {
       name: 'src-reaches-turn-through-its-entry',
@@ -62,7 +64,14 @@ module.exports = {
       comment: 'signaling/ is a fastify plugin over the domain; the root wires it to the engine.',
       severity: 'error',
       from: { path: '^signaling/' },
-      to: { path: '^(turn|app|client|test|bench)/' },
+      to: { path: '^(turn|app|client|console|test|bench)/' },
+    },
+    {
+      name: 'console-imports-nothing-of-ours',
+      comment: 'The console is a browser page bundled with uPlot: it knows the server only through the admin API.',
+      severity: 'error',
+      from: { path: '^console/' },
+      to: { pathNot: '^(console/|node_modules/uplot/)' },
     },
     {
       name: 'client-imports-the-protocol-only',

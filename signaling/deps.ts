@@ -12,6 +12,9 @@ import type { RelayTarget } from '../src/credentials/ice-servers.js';
 import type { HttpTimeouts } from './timeouts.js';
 import type { SignalLimits } from './ws/limits.js';
 import type { SignalRouter } from '../src/signaling/router.js';
+import type { LimitSettings } from '../src/limits/limiter.js';
+import type { Timeframe } from '../src/metering/types.js';
+import type { MetricsSnapshot } from '../src/metrics/index.js';
 
 export type { UsageQuery } from '../src/metering/query.js';
 
@@ -76,6 +79,18 @@ export interface SignalingDeps {
   readonly relays?: RelayFleet;
   /** What /healthz reports as degraded (e.g. Redis unreachable); absent or empty: ok. */
   readonly healthProblems?: () => readonly string[];
+  /** This node's figures and the limit settings for GET /v1/overview (with `usage`). Absent: no such route. */
+  readonly overview?: OverviewSource;
+}
+
+/** What GET /v1/overview reads besides the accounts, the usage and the registry. */
+export interface OverviewSource {
+  /** This node now (FerryMetrics.snapshot). */
+  snapshot(): MetricsSnapshot;
+  /** The current usage timeframe. */
+  timeframe(): Timeframe;
+  /** network_usage's soft and hard shares and global limit, as the limiter applies them now. */
+  limits(): Pick<LimitSettings, 'softLimit' | 'hardLimit' | 'globalLimitBytes'>;
 }
 
 /** What signaling reads of the relay registry (src/cluster/); the composition root provides it. */

@@ -14,6 +14,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { accountAuthHook, adminGuard, authenticateCredential, requireAdmin } from './auth.js';
 import { installCors, originAllowed } from './cors.js';
 import type { SignalingDeps } from './deps.js';
+import { registerConsole } from './console.js';
 import { registerDemo } from './demo.js';
 import { registerSdk } from './sdk.js';
 import { installErrorHandler } from './errors.js';
@@ -24,6 +25,7 @@ import { credentialRoutes } from './routes/credentials.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { overviewRoutes } from './routes/overview.js';
 import { relayRoutes } from './routes/relays.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { usageRoutes } from './routes/usage.js';
@@ -65,6 +67,7 @@ export async function signalingPlugin(app: FastifyInstance, deps: SignalingDeps)
     await admin.register(apiKeyRoutes(deps));
     await admin.register(sessionRoutes(deps));
     if (deps.relays) await admin.register(relayRoutes(deps.relays));
+    if (deps.overview && deps.usage) await admin.register(overviewRoutes(deps, deps.overview, deps.usage));
   });
   // Account API: an API key or a signaling token.
   void app.register(async (account) => {
@@ -113,4 +116,5 @@ export async function signalingPlugin(app: FastifyInstance, deps: SignalingDeps)
   deps.metrics?.observeSignaling?.(() => hub.stats());
   registerSdk(app);
   registerDemo(app);
+  registerConsole(app);
 }

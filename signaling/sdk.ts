@@ -11,10 +11,9 @@
  * is unchanged. Anything else under /sdk/ is a JSON 404; names are matched against a fixed list
  * and one flat pattern, never joined into a path as given.
  */
-import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './errors.js';
+import { etagMatches, staticFiles } from './static-files.js';
 
 /** Compiled files, relative to this module's compiled location (dist/signaling/sdk.js). */
 const BUNDLE_DIR = new URL('../sdk/', import.meta.url);
@@ -31,13 +30,6 @@ const BUNDLE_FILES: ReadonlyMap<string, string> = new Map([
 /** One flat directory of plain module names: no separators, no dots but the extension. */
 const MODULE_FILE = /^[a-z0-9][a-z0-9-]{0,63}\.js$/;
 
-interface Cached {
-  readonly mtimeMs: number;
-  readonly size: number;
-  readonly body: Buffer;
-  readonly etag: string;
-}
-
 /** The SDK file named `file`, or undefined when there is no such file (or it is not built). */
 export function sdkFileUrl(file: string): { readonly url: URL; readonly type: string } | undefined {
   const bundled = BUNDLE_FILES.get(file);
@@ -46,39 +38,10 @@ export function sdkFileUrl(file: string): { readonly url: URL; readonly type: st
   return undefined;
 }
 
-/** Whether an If-None-Match value names `etag` (weak comparison, as RFC 9110 asks for GET). */
-export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (ifNoneMatch === undefined) return false;
-  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
-  return ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || opaque(tag) === etag);
-}
+export { etagMatches };
 
 export function registerSdk(app: FastifyInstance): void {
-  // Read once per change of the file (size or mtime): a rebuild is picked up without a restart.
-  const cache = new Map<string, Cached>();
-
-  async function load(url: URL): Promise<Cached | undefined> {
-    let info;
-    try {
-      info = await stat(url);
-    } catch {
-      return undefined;
-    }
-    if (!info.isFile()) return undefined;
-    const key = url.href;
-    const hit = cache.get(key);
-    if (hit && hit.mtimeMs === info.mtimeMs && hit.size === info.size) return hit;
-    let body: Buffer;
-    try {
-      body = await readFile(url);
-    } catch {
-      return undefined;
-    }
-    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
-    const entry: Cached = { mtimeMs: info.mtimeMs, size: body.length, body, etag };
-    cache.set(key, entry);
-    return entry;
-  }
+  const load = staticFiles();
 
   const notFound = (reply: FastifyReply, message: string) => reply.code(404).send(errorBody('not_found', message));
 

@@ -126,6 +126,11 @@ export class SignalingComponent implements Component {
         ...(this.#deps.healthProblems?.() ?? []),
         ...(this.#router !== undefined && !this.#router.stats().connected ? ['signaling: Redis unreachable (messages to peers on other nodes fail)'] : []),
       ],
+      overview: {
+        snapshot: () => metrics.snapshot(),
+        timeframe: () => this.#deps.aggregator.timeframe(),
+        limits: () => this.#deps.limiter.settings(),
+      },
       metrics: {
         // `metrics` (its token) needs a restart: the token of the start.
         ...(config.config.metrics.token !== undefined ? { token: config.config.metrics.token } : {}),

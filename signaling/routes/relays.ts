@@ -32,7 +32,7 @@ export const RelaySchema = z
   })
   .describe('Relay');
 
-function relayDto(e: RelayEntry, self: string): z.infer<typeof RelaySchema> {
+export function relayDto(e: RelayEntry, self: string): z.infer<typeof RelaySchema> {
   return {
     node_id: e.nodeId,
     public_host: e.publicHost,

@@ -51,6 +51,15 @@ export interface MetricsSources {
   nativeStats?: () => NativeStats | null;
 }
 
+/** FerryMetrics.snapshot(): this node's figures now. */
+export interface MetricsSnapshot {
+  readonly allocations: number;
+  /** Payload relayed since the start, each way (closed and live allocations). */
+  readonly relayed: Readonly<Totals>;
+  readonly webhookBacklog: number;
+  readonly signalingPeers: number;
+}
+
 export interface FerryMetricsOptions {
   /** Node process metrics (CPU, memory, event loop, GC); default true. */
   readonly defaultMetrics?: boolean;
@@ -286,6 +295,22 @@ export class FerryMetrics {
     let n = 0;
     for (const s of this.#sources) n += s[key]?.() ?? 0;
     return n;
+  }
+
+  /**
+   * What GET /v1/overview reports of this node, read the way a scrape reads it: live allocations,
+   * relayed payload since the start (closed allocations' totals plus the live counters), the
+   * webhook backlog and the signaling peers.
+   */
+  snapshot(): MetricsSnapshot {
+    const relayed = zero();
+    for (const t of this.#closed.values()) addTotals(relayed, t);
+    let allocations = 0;
+    for (const s of this.#sessions()) {
+      allocations++;
+      addTotals(relayed, s);
+    }
+    return { allocations, relayed, webhookBacklog: this.#sum('webhookBacklog'), signalingPeers: this.#sum('signalingPeers') };
   }
 
   /** Counts a request refused for a rate limit outside the engine's own (allocations per account or IP, HTTP 429). */

@@ -1,0 +1,79 @@
+/**
+ * Time series charts (uPlot, bundled: nothing is fetched from elsewhere) that follow their
+ * container's width, from a phone to a laptop. Each chart is an image to assistive technology
+ * with a label saying what it plots; the figures it plots are also in the page as text or tables.
+ */
+import uPlot from 'uplot';
+import { formatBytes, formatRate } from './format.js';
+
+export interface SeriesSpec {
+  readonly label: string;
+  /** A CSS colour. */
+  readonly stroke: string;
+}
+
+export interface ChartSpec {
+  /** Says what the chart plots (aria-label). */
+  readonly label: string;
+  readonly series: readonly SeriesSpec[];
+  /** The y values are bytes per second (rate) or bytes (amount). */
+  readonly unit: 'rate' | 'bytes';
+  readonly height?: number;
+  /** Bars (usage per hour or day) rather than lines (live rates). */
+  readonly bars?: boolean;
+}
+
+export interface Chart {
+  /** x: seconds since the epoch; ys: one array per series, as long as x. */
+  setData(x: readonly number[], ys: readonly (readonly (number | null)[])[]): void;
+  destroy(): void;
+}
+
+export function chart(container: HTMLElement, spec: ChartSpec): Chart {
+  const box = document.createElement('div');
+  box.className = 'chart';
+  box.setAttribute('role', 'img');
+  box.setAttribute('aria-label', spec.label);
+  container.appendChild(box);
+  const fmt = spec.unit === 'rate' ? formatRate : formatBytes;
+  const width = () => Math.max(240, Math.floor(box.clientWidth || container.clientWidth || 600));
+  const bars = spec.bars === true ? uPlot.paths.bars?.({ size: [0.7, 40] }) : undefined;
+  const plot = new uPlot(
+    {
+      width: width(),
+      height: spec.height ?? 220,
+      legend: { show: true },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      axes: [
+        {},
+        { values: (_u, vals) => vals.map((v) => fmt(v)), size: 80 },
+      ],
+      series: [
+        { label: 'Time (UTC)' },
+        ...spec.series.map((s) => ({
+          label: s.label,
+          stroke: s.stroke,
+          width: 2,
+          fill: spec.bars === true ? s.stroke : undefined,
+          ...(bars !== undefined ? { paths: bars } : {}),
+          value: (_u: uPlot, v: number | null) => (v === null ? '–' : fmt(v)),
+        })),
+      ],
+    },
+    [[], ...spec.series.map(() => [])],
+    box,
+  );
+  const resize = new ResizeObserver(() => plot.setSize({ width: width(), height: spec.height ?? 220 }));
+  resize.observe(box);
+  return {
+    setData(x, ys) {
+      plot.setData([x as number[], ...ys.map((y) => y as (number | null)[])]);
+    },
+    destroy() {
+      resize.disconnect();
+      plot.destroy();
+      box.remove();
+    },
+  };
+}

@@ -1,0 +1,7 @@
+// Written by the helper that owns this page (issue 14); the heading only until then.
+import { h, replace } from '../dom.js';
+import type { PageContext } from '../page.js';
+
+export function accountsPage(ctx: PageContext): void {
+  replace(ctx.main, h('h1', {}, 'Accounts'));
+}
