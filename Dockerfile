@@ -21,10 +21,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 # The sources come before `npm ci`: it runs the `prepare` script (npm run build: tsc with
-# tsconfig.build.json, then the SDK bundle), which needs them. Only the product is copied (no test/
-# or bench/), so dist/ holds only what Ferry runs, /sdk/ferry.js included.
+# tsconfig.build.json, then the SDK and console bundles), which needs them. Only the product is copied (no test/
+# or bench/), so dist/ holds only what Ferry runs, /sdk/ferry.js and /console included.
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
-COPY scripts/build-sdk.js ./scripts/build-sdk.js
+COPY scripts/build-sdk.js scripts/build-console.js ./scripts/
 # npm ci's install script (scripts/build-native.js) builds the native data plane from these.
 COPY scripts/build-native.js ./scripts/build-native.js
 COPY binding.gyp ./
@@ -36,6 +36,7 @@ COPY src ./src
 COPY app ./app
 COPY client ./client
 COPY protocol ./protocol
+COPY console ./console
 # The image has the toolchain: a native data plane that does not build fails the image build
 # instead of leaving the image on the TypeScript data path.
 RUN FERRY_NATIVE_REQUIRED=1 npm ci

@@ -77,10 +77,10 @@ describe('Dockerfile', () => {
     assert.equal(at((i) => i.op === 'RUN' && /\bnpm run build\b/.test(i.args)), -1, 'no second build after npm ci');
     assert.ok(!/--ignore-scripts/.test(DOCKERFILE[ci].args), 'npm ci runs the prepare script');
     // `npm ci` runs the prepare script (the build): what it reads must be there already. The build is
-    // tsc over tsconfig.build.json (every product folder, no tests or benches) and the SDK bundle.
+    // tsc over tsconfig.build.json (every product folder, no tests or benches), the SDK bundle and the console's.
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
     assert.match(scripts.prepare, /\bnpm run (--silent )?build\b/);
-    assert.match(scripts.build, /^tsc -p tsconfig\.build\.json && node scripts\/build-sdk\.js$/);
+    assert.match(scripts.build, /^tsc -p tsconfig\.build\.json && node scripts\/build-sdk\.js && node scripts\/build-console\.js$/);
     const include = (JSON.parse(read('tsconfig.build.json')) as { include: string[] }).include.map((g) => g.split('/')[0]);
     const product = include.filter((d) => d !== 'test' && d !== 'bench');
     assert.deepEqual(product, include, 'the build compiles no tests or benches');
@@ -92,7 +92,7 @@ describe('Dockerfile', () => {
     assert.equal(scripts.install, 'node scripts/build-native.js');
     assert.match(DOCKERFILE[ci].args, /^FERRY_NATIVE_REQUIRED=1 npm ci\b/, 'the native build is required in the image');
     const native = ['scripts/build-native.js', 'binding.gyp', 'native/src'];
-    for (const dir of ['package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build-sdk.js', ...native, ...product, 'bin']) {
+    for (const dir of ['package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build-sdk.js', 'scripts/build-console.js', ...native, ...product, 'bin']) {
       const copy = at((i) => i.op === 'COPY' && i.args.split(/\s+/).slice(0, -1).some((s) => s.replace(/\/$/, '') === dir));
       assert.ok(copy >= 0 && copy < ci, `${dir} is copied before npm ci`);
     }

@@ -33,9 +33,9 @@ const ADMIN_TOKEN = 'pack-install-admin-token-0123456789';
 /** What `npm pack` needs from a clone: the sources, the build configs and scripts, the docs it ships. */
 const PACK_INPUTS = [
   'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'CHANGELOG.md',
-  'bin', 'scripts', 'turn', 'signaling', 'src', 'app', 'client', 'protocol', 'binding.gyp', 'native/src',
+  'bin', 'scripts', 'turn', 'signaling', 'src', 'app', 'client', 'console', 'protocol', 'binding.gyp', 'native/src',
 ];
-const SHIPPED_DIRS = ['app', 'client', 'protocol', 'sdk', 'signaling', 'src', 'turn'];
+const SHIPPED_DIRS = ['app', 'client', 'console-app', 'protocol', 'sdk', 'signaling', 'src', 'turn'];
 /** npm's cache first, the registry only for what it lacks. */
 const NPM_INSTALL = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel', 'error'];
 /**
@@ -166,11 +166,12 @@ describe('npm pack → npm install into an empty project', () => {
       for (const t of targets) assert.ok(files.includes(t.replace(/^\.\//, '')), `${entry}: ${t} is in the tarball`);
       if (typeof target !== 'string') assert.match(target.types, /\.d\.ts$/, `${entry} has types`);
     }
-    for (const f of ['dist/sdk/ferry.js', 'dist/sdk/ferry.js.map', 'dist/sdk/ferry.d.ts', 'dist/app/cli/main.js', 'dist/signaling/demo/page.js']) {
+    for (const f of ['dist/sdk/ferry.js', 'dist/sdk/ferry.js.map', 'dist/sdk/ferry.d.ts', 'dist/app/cli/main.js', 'dist/signaling/demo/page.js', 'dist/console-app/index.html', 'dist/console-app/console.js', 'dist/console-app/console.css']) {
       assert.ok(files.includes(f), f);
     }
     // Every compiled module of the package has its declarations beside it.
-    const js = files.filter((f) => f.startsWith('dist/') && f.endsWith('.js') && f !== 'dist/sdk/ferry.js');
+    // The bundles (the SDK's, the console's) are browser files, not modules to import with types.
+    const js = files.filter((f) => f.startsWith('dist/') && f.endsWith('.js') && f !== 'dist/sdk/ferry.js' && f !== 'dist/console-app/console.js');
     assert.deepEqual(js.filter((f) => !files.includes(f.replace(/\.js$/, '.d.ts'))), []);
     // The native data plane's build inputs, every source of it, and nothing else of native/.
     const sources = readdirSync(join(ROOT, 'native', 'src'), { recursive: true, withFileTypes: true })
@@ -238,6 +239,12 @@ describe('npm pack → npm install into an empty project', () => {
       if (!ok) await sleep(100);
     }
     timings.ferryStart = Date.now() - t1;
+    // The operator console ships built in the package: its page and bundle are served.
+    for (const path of ['/console', '/console/console.js', '/console/console.css']) {
+      const res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(5000) });
+      assert.equal(res.status, 200, `${path} from the installed package`);
+      assert.ok((await res.text()).length > 100, `${path} has content`);
+    }
 
     const account = await apiJson(url, 'POST', '/v1/accounts', ADMIN_TOKEN, { name: 'pack-install' });
     assert.equal(account.status, 201, JSON.stringify(account.json));
