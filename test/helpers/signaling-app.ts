@@ -8,6 +8,7 @@ import { SignalTokens } from '../../src/credentials/signal-token.js';
 import { openSqliteStore } from '../../src/store/sqlite-account-store.js';
 import type { SqliteAccountStore } from '../../src/store/sqlite-account-store.js';
 import { buildSignalingApp, type SignalingDeps } from '../../signaling/app.js';
+import { SESSION_COUNTERS } from '../../turn/index.js';
 
 export const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 export const SECRET = 'rest-secret-0123456789abcdef';
@@ -23,7 +24,7 @@ export interface TestAppOptions {
   /** Allocations RelayControl claims to close per call. */
   readonly closedPerCall?: number;
   /** Relay session and usage deps (without them the sessions and usage routes do not exist). */
-  readonly relay?: Pick<SignalingDeps, 'relaySessions' | 'closeSessions' | 'now' | 'usage' | 'usageLimited' | 'relays' | 'healthProblems'>;
+  readonly relay?: Pick<SignalingDeps, 'relaySessions' | 'closeSessions' | 'now' | 'usage' | 'usageLimited' | 'relays' | 'healthProblems' | 'overview'>;
   /** HTTP server time limits (short ones for the timeout tests). */
   readonly httpTimeouts?: SignalingDeps['httpTimeouts'];
   /** Signaling WebSocket limits (a short heartbeat for the token expiry tests). */
@@ -42,6 +43,17 @@ export const WIRED: TestAppOptions = {
     usage: { usage: async () => [] },
     // One node, as with SQLite storage: it lists itself, /v1/ice-servers hands out its own URLs.
     relays: { nodeId: 'local', read: async () => [], pick: () => undefined },
+    // An idle node: nothing relayed, nothing waiting, a 30-day timeframe from the fake clock's start.
+    overview: {
+      snapshot: () => ({
+        allocations: 0,
+        relayed: Object.fromEntries(SESSION_COUNTERS.map((k) => [k, 0])) as Record<(typeof SESSION_COUNTERS)[number], number>,
+        webhookBacklog: 0,
+        signalingPeers: 0,
+      }),
+      timeframe: () => ({ start: Date.UTC(2030, 0, 1), lengthMs: 30 * 86_400_000 }),
+      limits: () => ({ softLimit: 0.8, hardLimit: 1 }),
+    },
   },
 };
 
