@@ -14,6 +14,12 @@ import type { OverviewSource, SignalingDeps, UsageQuery } from '../deps.js';
 import { errors } from '../schemas.js';
 import { RelaySchema, relayDto } from './relays.js';
 
+/**
+ * Answers within this long of each other share one reading: however many consoles poll, the
+ * accounts and the timeframe's usage are read at most once per interval.
+ */
+export const OVERVIEW_REUSE_MS = 1_000;
+
 /** Accounts listed at most under `accounts.at_limit` (most used first); `total` counts them all. */
 export const MAX_LISTED = 100;
 
@@ -69,6 +75,7 @@ export const OverviewSchema = z.object({
 
 export function overviewRoutes(deps: SignalingDeps, source: OverviewSource, ledger: UsageQuery): FastifyPluginAsyncZod {
   const now = deps.now ?? Date.now;
+  let last: { readonly at: number; readonly answer: Promise<z.output<typeof OverviewSchema>> } | undefined;
   return async (app) => {
     app.get('/v1/overview', {
       schema: {
@@ -78,58 +85,71 @@ export function overviewRoutes(deps: SignalingDeps, source: OverviewSource, ledg
         response: { 200: OverviewSchema, ...errors(503) },
       },
     }, async () => {
-      const tf = source.timeframe();
-      const settings = source.limits();
-      const [accounts, rows, relays] = await Promise.all([
-        deps.accounts.listAccounts(),
-        ledger.usage({ granularity: 'timeframe', from: tf.start, to: tf.start + 1 }),
-        deps.relays ? deps.relays.read().catch(() => null) : Promise.resolve(null),
-      ]);
-      const used = new Map<string, number>();
-      let toPeer = 0;
-      let toClient = 0;
-      for (const r of rows) {
-        used.set(r.account, (used.get(r.account) ?? 0) + r.bytesToPeer + r.bytesToClient);
-        toPeer += r.bytesToPeer;
-        toClient += r.bytesToClient;
+      const t = now();
+      if (last === undefined || t - last.at >= OVERVIEW_REUSE_MS || t < last.at) {
+        const reading = { at: t, answer: read(t) };
+        last = reading;
+        // A failed reading is not reused: the next request tries again.
+        reading.answer.catch(() => {
+          if (last === reading) last = undefined;
+        });
       }
-      const { states, total } = accountsAtLimit(accounts, used, settings, MAX_LISTED);
-      const snap = source.snapshot();
-      const globalLimit = settings.globalLimitBytes;
-      const self = deps.relays?.nodeId ?? null;
-      return {
-        at: new Date(now()).toISOString(),
-        node_id: self,
-        node: {
-          allocations: snap.allocations,
-          bytes_to_peer: snap.relayed.bytesToPeer,
-          bytes_to_client: snap.relayed.bytesToClient,
-          packets_to_peer: snap.relayed.packetsToPeer,
-          packets_to_client: snap.relayed.packetsToClient,
-          webhook_backlog: snap.webhookBacklog,
-          signaling_connections: snap.signalingPeers,
-        },
-        timeframe: { start: new Date(tf.start).toISOString(), end: new Date(tf.start + tf.lengthMs).toISOString() },
-        usage: { bytes_to_peer: toPeer, bytes_to_client: toClient, total_bytes: toPeer + toClient, accounts: used.size },
-        limits: {
-          soft_limit: settings.softLimit,
-          hard_limit: settings.hardLimit,
-          global:
-            globalLimit === undefined ? null : {
-              limit_bytes: globalLimit,
-              used: globalLimit === 0 ? 1 : (toPeer + toClient) / globalLimit,
-              state: limitState(toPeer + toClient, globalLimit, settings),
-            },
-        },
-        accounts: {
-          total: accounts.length,
-          with_limit: accounts.filter((a) => a.limitBytes !== undefined && a.limitBytes !== null).length,
-          at_limit_total: total,
-          at_limit: states.map((s) => ({ id: s.id, name: s.name, disabled: s.disabled, limit: s.limit, used_bytes: s.usedBytes, used: s.used, state: s.state })),
-        },
-        relays: relays === null ? null : relays.sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0)).map((e) => relayDto(e, self ?? '')),
-        problems: [...(deps.healthProblems?.() ?? [])],
-      };
+      return last.answer;
     });
   };
+
+  async function read(at: number): Promise<z.output<typeof OverviewSchema>> {
+    const tf = source.timeframe();
+    const settings = source.limits();
+    const [accounts, rows, relays] = await Promise.all([
+      deps.accounts.listAccounts(),
+      ledger.usage({ granularity: 'timeframe', from: tf.start, to: tf.start + 1 }),
+      deps.relays ? deps.relays.read().catch(() => null) : Promise.resolve(null),
+    ]);
+    const used = new Map<string, number>();
+    let toPeer = 0;
+    let toClient = 0;
+    for (const r of rows) {
+      used.set(r.account, (used.get(r.account) ?? 0) + r.bytesToPeer + r.bytesToClient);
+      toPeer += r.bytesToPeer;
+      toClient += r.bytesToClient;
+    }
+    const { states, total } = accountsAtLimit(accounts, used, settings, MAX_LISTED);
+    const snap = source.snapshot();
+    const globalLimit = settings.globalLimitBytes;
+    const self = deps.relays?.nodeId ?? null;
+    return {
+      at: new Date(at).toISOString(),
+      node_id: self,
+      node: {
+        allocations: snap.allocations,
+        bytes_to_peer: snap.relayed.bytesToPeer,
+        bytes_to_client: snap.relayed.bytesToClient,
+        packets_to_peer: snap.relayed.packetsToPeer,
+        packets_to_client: snap.relayed.packetsToClient,
+        webhook_backlog: snap.webhookBacklog,
+        signaling_connections: snap.signalingPeers,
+      },
+      timeframe: { start: new Date(tf.start).toISOString(), end: new Date(tf.start + tf.lengthMs).toISOString() },
+      usage: { bytes_to_peer: toPeer, bytes_to_client: toClient, total_bytes: toPeer + toClient, accounts: used.size },
+      limits: {
+        soft_limit: settings.softLimit,
+        hard_limit: settings.hardLimit,
+        global:
+          globalLimit === undefined ? null : {
+            limit_bytes: globalLimit,
+            used: globalLimit === 0 ? 1 : (toPeer + toClient) / globalLimit,
+            state: limitState(toPeer + toClient, globalLimit, settings),
+          },
+      },
+      accounts: {
+        total: accounts.length,
+        with_limit: accounts.filter((a) => a.limitBytes !== undefined && a.limitBytes !== null).length,
+        at_limit_total: total,
+        at_limit: states.map((s) => ({ id: s.id, name: s.name, disabled: s.disabled, limit: s.limit, used_bytes: s.usedBytes, used: s.used, state: s.state })),
+      },
+      relays: relays === null ? null : [...relays].sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0)).map((e) => relayDto(e, self ?? '')),
+      problems: [...(deps.healthProblems?.() ?? [])],
+    };
+  }
 }

@@ -11,6 +11,9 @@ import type { SignalingDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { AccountParams, errors, NoContent, SessionParams, SessionSchema, sessionDto } from '../schemas.js';
 
+/** The largest `limit` of GET /v1/sessions (the console asks for a page of this size at most). */
+export const MAX_LIMIT = 10_000;
+
 export function sessionRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
   const now = deps.now ?? Date.now;
   const tags = ['admin: sessions'];
@@ -24,17 +27,24 @@ export function sessionRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
           tags,
           querystring: z.object({
             account: z.string().min(1).max(256).optional().describe('Only the sessions of this account (account id or user name).'),
+            limit: z.coerce.number().int().min(1).max(MAX_LIMIT).optional().describe(`At most this many sessions, the oldest first (1 to ${MAX_LIMIT}); all when absent.`),
           }),
-          response: { 200: z.object({ sessions: z.array(SessionSchema) }), ...errors(400) },
+          response: {
+            200: z.object({
+              sessions: z.array(SessionSchema),
+              total: z.int().nonnegative().describe('Sessions matching the filter, also those left out by `limit`.'),
+            }),
+            ...errors(400),
+          },
         },
       }, async (request) => {
-        const { account } = request.query;
+        const { account, limit } = request.query;
         const at = now();
-        const sessions = list()
+        const matching = list()
           .filter((s) => account === undefined || s.account === account)
-          .sort((a, b) => a.id - b.id)
-          .map((s) => sessionDto(s, at));
-        return { sessions };
+          .sort((a, b) => a.id - b.id);
+        const sessions = (limit === undefined ? matching : matching.slice(0, limit)).map((s) => sessionDto(s, at));
+        return { sessions, total: matching.length };
       });
     }
 

@@ -163,6 +163,29 @@ describe('admin sessions API over a live TurnServer', () => {
     assert.deepEqual(none.json(), { closed: 0 });
   });
 
+  it('limit: at most that many sessions, the oldest first; total counts them all', async () => {
+    const clients = [await client('alice'), await client('alice'), await client('bob')];
+    for (const c of clients) assert.equal((await c.allocate()).code, 0);
+    const all = await t.request({ method: 'GET', url: '/v1/sessions' });
+    const every = all.json() as { sessions: Session[]; total: number };
+    assert.equal(every.total, every.sessions.length);
+    assert.ok(every.total >= 3, `${every.total} sessions`);
+    const res = await t.request({ method: 'GET', url: '/v1/sessions?limit=2' });
+    assert.equal(res.statusCode, 200, res.body);
+    const page = res.json() as { sessions: Session[]; total: number };
+    assert.deepEqual(page.sessions.map((s) => s.id), every.sessions.slice(0, 2).map((s) => s.id));
+    assert.equal(page.total, every.total);
+    const bob = (await t.request({ method: 'GET', url: '/v1/sessions?account=bob&limit=10' })).json() as { sessions: Session[]; total: number };
+    assert.equal(bob.total, bob.sessions.length);
+    assert.ok(bob.sessions.every((s) => s.account === 'bob') && bob.total >= 1);
+    for (const bad of ['0', '10001', '1.5', 'x', '-1']) {
+      const r = await t.request({ method: 'GET', url: `/v1/sessions?limit=${bad}` });
+      assert.equal(r.statusCode, 400, `limit=${bad}: ${r.body}`);
+      assert.match(errorOf(r).message, /limit/);
+    }
+    for (const c of clients) c.close();
+  });
+
   it('refuses bad session ids and queries with 400 JSON', async () => {
     for (const url of ['/v1/sessions/abc', '/v1/sessions/-1', '/v1/sessions/1.5', '/v1/sessions/1234567890123456']) {
       const res = await t.request({ method: 'DELETE', url });
