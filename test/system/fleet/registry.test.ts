@@ -31,6 +31,7 @@ interface Relay {
   region: string | null;
   ports: { udp?: number };
   load: { allocations: number };
+  self: boolean;
 }
 
 interface IceServer {
@@ -145,6 +146,15 @@ describe('a relay fleet of three nodes on one Redis', () => {
     assert.equal((await client.nextData())?.data.toString(), 'back');
     await eventually(async () => (await relaysOn(b)).find((r) => r.node_id === 'node-c')?.load.allocations === 1, 2000, 'C\'s load (one allocation) in the registry');
     assert.equal(await sessionsOnC(), 1);
+    // The overview: on A the fleet's three relays with C's load; on C its own node's figures.
+    type Overview = { node_id: string; node: { allocations: number; bytes_to_peer: number; bytes_to_client: number }; relays: Relay[] | null };
+    const onA = await apiJson<Overview>(a.base, 'GET', '/v1/overview', ADMIN);
+    assert.equal(onA.status, 200, JSON.stringify(onA.json));
+    assert.equal(onA.json.node_id, 'node-a');
+    assert.deepEqual(onA.json.relays?.map((r) => [r.node_id, r.self]), [['node-a', true], ['node-b', false], ['node-c', false]]);
+    assert.equal(onA.json.relays?.find((r) => r.node_id === 'node-c')?.load.allocations, 1);
+    const onC = (await apiJson<Overview>(c.base, 'GET', '/v1/overview', ADMIN)).json;
+    assert.deepEqual([onC.node.allocations, onC.node.bytes_to_peer, onC.node.bytes_to_client], [1, 'through C'.length, 'back'.length]);
 
     // A signaling socket of the account on C, opened with its API key.
     const socket = await Client.connect({ base: c.base.replace(/^http/, 'ws') } as TestServer, 'on-c', { key: apiKey });
