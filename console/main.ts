@@ -128,6 +128,11 @@ function start(): void {
     main.focus({ preventScroll: true });
   }
 
+  // The skip link must not change the fragment: the fragment is the route.
+  document.querySelector<HTMLAnchorElement>('a.skip')?.addEventListener('click', (ev) => {
+    ev.preventDefault();
+    main.focus();
+  });
   signOutButton.addEventListener('click', () => signOut('Signed out.'));
   window.addEventListener('hashchange', show);
   show();
