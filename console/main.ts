@@ -68,7 +68,8 @@ function start(): void {
     onUnauthorized: (err: ApiError) => signOut(`Signed out: ${err.message}.`),
   });
 
-  function show(): void {
+  /** Shows the route in the fragment; `focus`: move the focus to it (not on the page's first load). */
+  function show(focus = true): void {
     leave?.();
     leave = undefined;
     if (getToken() === null) {
@@ -124,8 +125,8 @@ function start(): void {
     };
     Promise.resolve()
       .then(() => r.page(ctx))
-      .catch((err: unknown) => { if (!gone) replace(main, errorBox(err, show)); });
-    main.focus({ preventScroll: true });
+      .catch((err: unknown) => { if (!gone) replace(main, errorBox(err, () => show())); });
+    if (focus) main.focus({ preventScroll: true });
   }
 
   // The skip link must not change the fragment: the fragment is the route.
@@ -134,8 +135,8 @@ function start(): void {
     main.focus();
   });
   signOutButton.addEventListener('click', () => signOut('Signed out.'));
-  window.addEventListener('hashchange', show);
-  show();
+  window.addEventListener('hashchange', () => show());
+  show(false);
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
