@@ -153,7 +153,8 @@ export class SignalingComponent implements Component {
       { transport: 'http', address: this.#address.address, port: this.#address.port },
       `signaling on http://${formatHostPort(this.#address.address, this.#address.port)}`,
     );
-    if (signaling.admin_token === undefined) log.info('signaling.admin_token is not set: the admin API (/v1/accounts) answers 503');
+    if (signaling.admin_token === undefined) log.info('signaling.admin_token is not set: the admin API (/v1/accounts) answers 503 and the console (/console) cannot sign in');
+    else log.info(`operator console on http://${formatHostPort(this.#address.address, this.#address.port)}/console (sign in with signaling.admin_token)`);
     if (config.config.auth_secrets.length === 0) log.info('no auth_secrets: /v1/ice-servers and /v1/signal-tokens answer 503');
   }
 
