@@ -72,7 +72,8 @@ export async function announceDevSetup(o: DevNoticeOptions): Promise<void> {
           `  the dev account's API key: ${dev.file} (reused on the next start)`,
         ];
   lines.push('', ...demoLines(o, accountId, base), '', '  ICE servers for the dev account:',
-    `    curl -s -X POST ${base}/v1/ice-servers -H 'Authorization: Bearer ${apiKey}'`);
+    `    curl -s -X POST ${base}/v1/ice-servers -H 'Authorization: Bearer ${apiKey}'`,
+    '', `  operator console: ${base}/console (sign in with the admin token: ${o.configFile === undefined ? `"admin_token" in ${dev.file}` : `signaling.admin_token in ${o.configFile}`})`);
   io.stderr(`\n${lines.join('\n')}\n\n`);
 }
 

@@ -53,6 +53,7 @@ describe('ferry start --fg without a config file', () => {
     assert.match(first.stderr(), /^ {4}http:\/\/localhost:8080\/demo#token=st_[\w.-]+&me=alice&peer=bob$/m);
     assert.match(first.stderr(), /^ {4}http:\/\/localhost:8080\/demo#token=st_[\w.-]+&me=bob&peer=alice&call=1$/m);
     assert.match(first.stderr(), /curl -s -X POST http:\/\/localhost:8080\/v1\/ice-servers -H 'Authorization: Bearer fk_/);
+    assert.match(first.stderr(), /operator console: http:\/\/localhost:8080\/console \(sign in with the admin token: "admin_token" in \S+\)/);
     const secretsFile = join(dir, 'data', 'dev-secrets.json');
     assert.equal(statSync(secretsFile).mode & 0o777, 0o600);
     const saved = JSON.parse(readFileSync(secretsFile, 'utf8')) as { api_key: string; auth_secret: string; admin_token: string };
