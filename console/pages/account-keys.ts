@@ -43,7 +43,7 @@ export function keysSection(view: AccountView): HTMLElement {
       'tr',
       { 'data-key': k.id },
       h('td', {}, h('code', {}, `${k.prefix}…`)),
-      h('td', {}, formatTime(k.created_at)),
+      h('td', { class: 'hide-narrow' }, formatTime(k.created_at)),
       h('td', {}, k.revoked_at === null ? h('span', { class: 'badge ok' }, 'valid') : h('span', { class: 'badge disabled', title: formatTime(k.revoked_at) }, 'revoked')),
       h('td', {}, revoke),
     );
@@ -82,7 +82,7 @@ export function keysSection(view: AccountView): HTMLElement {
       h(
         'table',
         { class: 'data', id: 'keys-table' },
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Created'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col', class: 'hide-narrow' }, 'Created'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
         body,
       ),
     ),

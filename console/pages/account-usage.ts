@@ -73,8 +73,8 @@ export function usageSection(view: AccountView, overviewAtStart: OverviewLimits)
       unit: 'bytes',
       bars: true,
     });
-    replace(head, h('th', { scope: 'col' }, range.bucketWord), h('th', { scope: 'col', class: 'num' }, 'To peer (bytes)'), h('th', { scope: 'col', class: 'num' }, 'To client (bytes)'), h('th', { scope: 'col', class: 'num' }, 'Total (bytes)'));
-    setText(caption, `${range.title} (UTC): the ${range.granularity === 'hour' ? 'hours' : 'days'} with traffic, newest first`);
+    replace(head, h('th', { scope: 'col' }, range.bucketWord), h('th', { scope: 'col', class: 'num' }, 'To peer'), h('th', { scope: 'col', class: 'num' }, 'To client'), h('th', { scope: 'col', class: 'num hide-narrow' }, 'Total'));
+    setText(caption, `${range.title} (UTC), in bytes: the ${range.granularity === 'hour' ? 'hours' : 'days'} with traffic, newest first`);
   };
   ctx.onLeave(() => plot?.destroy());
 
@@ -122,17 +122,18 @@ export function usageSection(view: AccountView, overviewAtStart: OverviewLimits)
     plot?.setData(xs, [toPeer, toClient]);
 
     const rows = [...byStart.entries()].filter(([, b]) => b.toPeer + b.toClient > 0).sort((a, b) => b[0] - a[0]);
-    const label = (t: number) => (r.granularity === 'hour' ? formatTime(t) : new Date(t).toISOString().slice(0, 10));
+    // "2026-12-03 15:00" (the column says UTC) or "2026-12-03".
+    const label = (t: number) => new Date(t).toISOString().slice(0, r.granularity === 'hour' ? 16 : 10).replace('T', ' ');
     replace(
       body,
       ...rows.map(([t, b]) =>
-        h('tr', {}, h('th', { scope: 'row' }, label(t)), h('td', { class: 'num' }, formatCount(b.toPeer)), h('td', { class: 'num' }, formatCount(b.toClient)), h('td', { class: 'num' }, formatCount(b.toPeer + b.toClient)))),
+        h('tr', {}, h('th', { scope: 'row' }, label(t)), h('td', { class: 'num' }, formatCount(b.toPeer)), h('td', { class: 'num' }, formatCount(b.toClient)), h('td', { class: 'num hide-narrow' }, formatCount(b.toPeer + b.toClient)))),
     );
     if (rows.length === 0) body.appendChild(h('tr', {}, h('td', { colspan: 4 }, 'No traffic in this range.')));
     const sum = rows.reduce((s, [, b]) => ({ toPeer: s.toPeer + b.toPeer, toClient: s.toClient + b.toClient }), { toPeer: 0, toClient: 0 });
     replace(
       foot,
-      h('tr', { 'data-total': '' }, h('th', { scope: 'row' }, 'Total'), h('td', { class: 'num' }, formatCount(sum.toPeer)), h('td', { class: 'num' }, formatCount(sum.toClient)), h('td', { class: 'num' }, formatCount(sum.toPeer + sum.toClient))),
+      h('tr', { 'data-total': '' }, h('th', { scope: 'row' }, 'Total'), h('td', { class: 'num' }, formatCount(sum.toPeer)), h('td', { class: 'num' }, formatCount(sum.toClient)), h('td', { class: 'num hide-narrow' }, formatCount(sum.toPeer + sum.toClient))),
     );
   };
 

@@ -116,6 +116,9 @@ describe('console: accounts', () => {
     const search = page.getByLabel('Search by name or id');
     await search.waitFor();
     assert.equal(await page.locator('#accounts-table tbody tr').count(), 2);
+    // Its usage this timeframe in the list (the cell's title has the exact count).
+    const listed = Number(((await page.locator(`#accounts-table tr[data-account="${id}"] td`).nth(5).getAttribute('title')) ?? '').replace(/[, a-z]/g, ''));
+    assert.ok(listed >= 90_000, `the list shows the account's usage: ${listed}`);
     await search.fill('acme');
     await page.locator('#accounts-table tbody tr').nth(1).waitFor({ state: 'detached', timeout: 5000 });
     assert.equal(await page.locator(`#accounts-table tbody tr[data-account="${id}"]`).count(), 1);
