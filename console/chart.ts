@@ -29,6 +29,13 @@ export interface Chart {
   destroy(): void;
 }
 
+/** The x range of bars: the data's, and half the step between two buckets more at each end. */
+function padded(u: uPlot, min: number, max: number): uPlot.Range.MinMax {
+  const xs = u.data[0];
+  const step = xs.length > 1 ? (xs[xs.length - 1] - xs[0]) / (xs.length - 1) : 3600;
+  return [min - step / 2, max + step / 2];
+}
+
 export function chart(container: HTMLElement, spec: ChartSpec): Chart {
   const box = document.createElement('div');
   box.className = 'chart';
@@ -37,26 +44,33 @@ export function chart(container: HTMLElement, spec: ChartSpec): Chart {
   container.appendChild(box);
   const fmt = spec.unit === 'rate' ? formatRate : formatBytes;
   const width = () => Math.max(240, Math.floor(box.clientWidth || container.clientWidth || 600));
-  const bars = spec.bars === true ? uPlot.paths.bars?.({ size: [0.7, 40] }) : undefined;
+  // Two series of bars stand side by side in each bucket (left and right of its time), so
+  // neither hides the other; any other number overlaps, centred.
+  const pair = spec.series.length === 2;
+  const bars = (i: number) => (spec.bars === true ? uPlot.paths.bars?.({ size: pair ? [0.35, 20] : [0.7, 40], align: pair ? (i === 0 ? -1 : 1) : 0 }) : undefined);
   const plot = new uPlot(
     {
       width: width(),
       height: spec.height ?? 220,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      scales: {
+        // Bars get half a bucket of room at each end, so the first and the last are whole.
+        x: spec.bars === true ? { time: true, range: (u, min, max) => padded(u, min, max) } : { time: true },
+        y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+      },
       axes: [
         {},
         { values: (_u, vals) => vals.map((v) => fmt(v)), size: 80 },
       ],
       series: [
         { label: 'Time (UTC)' },
-        ...spec.series.map((s) => ({
+        ...spec.series.map((s, i) => ({
           label: s.label,
           stroke: s.stroke,
-          width: 2,
+          width: spec.bars === true ? 0 : 2,
           fill: spec.bars === true ? s.stroke : undefined,
-          ...(bars !== undefined ? { paths: bars } : {}),
+          ...(spec.bars === true ? { paths: bars(i), points: { show: false } } : {}),
           value: (_u: uPlot, v: number | null) => (v === null ? '–' : fmt(v)),
         })),
       ],
