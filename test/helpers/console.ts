@@ -59,8 +59,13 @@ export async function startConsoleFerry(overrides: Record<string, unknown> = {})
 
 export interface ConsolePage {
   readonly page: Page;
-  /** What went wrong in the page so far: script errors, CSP violations, requests to other origins. */
+  /**
+   * What went wrong in the page so far: script errors, CSP violations, requests to other origins,
+   * files that failed to load. An error answer of the API is not one (the page shows it): see apiErrors.
+   */
   problems(): string[];
+  /** The API's error answers so far, in order: "<status> <METHOD> <path>". */
+  apiErrors(): string[];
   /** Takes `<name>-<width>x<height>.png` into SHOTS_DIR; returns its path. */
   screenshot(name: string): Promise<string>;
   close(): Promise<void>;
@@ -71,14 +76,34 @@ export async function openConsole(browser: LaunchedChromium, base: string, viewp
   const page = await browser.context.newPage();
   await page.setViewportSize(viewport);
   const problems: string[] = [];
+  const apiErrors: string[] = [];
+  /** Chromium logs every error answer as a console error: one per API error answer is expected. */
+  const apiErrorsBy = new Map<number, number>();
+  const failedLogsBy = new Map<number, number>();
+  const bump = (m: Map<number, number>, k: number) => m.set(k, (m.get(k) ?? 0) + 1);
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('response', (res) => {
+    if (res.status() < 400) return;
+    const url = new URL(res.url());
+    if (`${url.protocol}//${url.host}` === base && url.pathname.startsWith('/v1/')) {
+      apiErrors.push(`${res.status()} ${res.request().method()} ${url.pathname}${url.search}`);
+      bump(apiErrorsBy, res.status());
+    } else {
+      problems.push(`${res.status()} for ${res.url()}`);
+    }
+  });
   page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+    if (msg.type() !== 'error') return;
+    const failed = /^Failed to load resource: the server responded with a status of (\d+)/.exec(msg.text());
+    if (failed) bump(failedLogsBy, Number(failed[1]));
+    else problems.push(`console error: ${msg.text()}`);
   });
-  page.on('request', (req) => {
-    const url = req.url();
-    if (!url.startsWith(`${base}/`) && !url.startsWith('blob:') && !url.startsWith('data:')) problems.push(`request to another origin: ${url}`);
-  });
+  /** Logged failures beyond the API's error answers (the response and the log come in either order). */
+  const unexplained = (): string[] =>
+    [...failedLogsBy].flatMap(([status, n]) => {
+      const extra = n - (apiErrorsBy.get(status) ?? 0);
+      return extra > 0 ? [`console error: ${extra} resource(s) failed to load with status ${status}`] : [];
+    });
   // A CSP violation is reported to the page's own listeners too: kept where assertClean reads them.
   await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => {
@@ -89,7 +114,8 @@ export async function openConsole(browser: LaunchedChromium, base: string, viewp
   await page.goto(`${base}/console`);
   return {
     page,
-    problems: () => problems,
+    problems: () => [...problems, ...unexplained()],
+    apiErrors: () => apiErrors,
     async screenshot(name) {
       mkdirSync(SHOTS_DIR, { recursive: true });
       const size = page.viewportSize() ?? viewport;

@@ -44,11 +44,11 @@ const tableTotal = (page: Page) =>
  * just provoked on purpose (the API refusing a wrong limit, no such account) out of the page's
  * problems, so assertClean still sees any other.
  */
-function expectApiError(c: ConsolePage, status: 400 | 404): void {
-  const problems = c.problems();
-  const i = problems.findIndex((p) => p.startsWith(`console error: Failed to load resource: the server responded with a status of ${status} `));
-  assert.ok(i >= 0, `the ${status} answer was logged: ${JSON.stringify(problems)}`);
-  problems.splice(i, 1);
+/** The page got exactly one more error answer of the API, with `status`, since the last look. */
+function expectApiError(c: ConsolePage, status: 400 | 404, seen: { n: number }): void {
+  const fresh = c.apiErrors().slice(seen.n);
+  seen.n = c.apiErrors().length;
+  assert.deepEqual(fresh.map((e) => Number(e.split(' ')[0])), [status], `the API answered ${status} once: ${JSON.stringify(fresh)}`);
 }
 
 async function noSidewaysScroll(page: Page, what: string): Promise<void> {
@@ -103,6 +103,7 @@ describe('console: accounts', () => {
     assert.ok((await traffic(50)) >= 45, 'the echo peer answered through the relay');
 
     const c: ConsolePage = await openConsole(browser, ferry.base, LAPTOP);
+    const seen = { n: 0 };
     const { page } = c;
     const dialogs: string[] = [];
     page.on('dialog', (d) => {
@@ -181,7 +182,7 @@ describe('console: accounts', () => {
     await eventually(async () => (await page.locator('#setting-limit-error').textContent()) === wrong.json.error.message, 5000, `the API's message: ${wrong.json.error.message}`);
     assert.equal(await limitForm.getByLabel('Usage limit').getAttribute('aria-invalid'), 'true');
     assert.equal((await ferry.admin('GET', `/v1/accounts/${id}`)).json.limit, 50_000_000);
-    expectApiError(c, 400);
+    expectApiError(c, 400, seen);
 
     // A key created in the console works; revoked there, it is refused.
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ferry.base });
@@ -226,7 +227,7 @@ describe('console: accounts', () => {
     await page.goto(`${ferry.base}/console#/accounts/acc_doesnotexist00000`);
     await page.getByRole('heading', { level: 1, name: 'No such account' }).waitFor({ timeout: 5000 });
     await page.getByRole('link', { name: 'Back to the accounts' }).waitFor();
-    expectApiError(c, 404);
+    expectApiError(c, 404, seen);
 
     await assertClean(c);
     await c.close();
