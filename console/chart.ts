@@ -51,6 +51,8 @@ export function chart(container: HTMLElement, spec: ChartSpec): Chart {
   const plot = new uPlot(
     {
       width: width(),
+      // The ledger's hours and days are UTC: the axis says them in UTC, whatever the browser's zone.
+      tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       height: spec.height ?? 220,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
