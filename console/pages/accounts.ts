@@ -12,6 +12,9 @@ import { type Account, accountHash, accountPath, type OverviewLimits, timeframeU
 import { errorText } from './error.js';
 import { secretBox } from './secret-box.js';
 
+/** Rows in the table at most: beyond, the search narrows the list (the page stays quick with any number of accounts). */
+export const MAX_ROWS = 500;
+
 export async function accountsPage(ctx: PageContext): Promise<void> {
   const { api } = ctx;
   const [{ accounts }, overview] = await Promise.all([
@@ -56,14 +59,14 @@ export async function accountsPage(ctx: PageContext): Promise<void> {
   const filter = (announce: boolean) => {
     const q = search.value.trim().toLowerCase();
     const shown = rows.filter(({ account }) => q === '' || account.name.toLowerCase().includes(q) || account.id.toLowerCase().includes(q));
-    replace(body, ...shown.map((r) => r.row));
+    replace(body, ...shown.slice(0, MAX_ROWS).map((r) => r.row));
     if (shown.length === 0) {
       body.appendChild(h('tr', {}, h('td', { colspan: 7 }, accounts.length === 0 ? 'No accounts yet.' : 'No account matches.')));
     }
     const words = q === ''
       ? `${formatCount(accounts.length)} ${accounts.length === 1 ? 'account' : 'accounts'}`
       : `${formatCount(shown.length)} of ${formatCount(accounts.length)} accounts match “${search.value.trim()}”`;
-    setText(count, words);
+    setText(count, shown.length > MAX_ROWS ? `${words}; the first ${formatCount(MAX_ROWS)} are shown: search to narrow` : words);
     // Said once the typing settles on a new count, not at every key.
     if (announce && shown.length !== lastCount) ctx.announce(words);
     lastCount = shown.length;
