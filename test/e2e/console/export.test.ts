@@ -347,6 +347,49 @@ describe('console: usage export', { timeout: 90_000 }, () => {
     }
   });
 
+  test('this timeframe, when it does not start at midnight: the exact instants are exported, and said', async () => {
+    // Fixed one-hour windows from when metering started: neither end is a midnight.
+    const hourly = await startConsoleFerry({ network_usage: { write_interval: '200ms', timeframe: '1h' } });
+    const c = await openConsole(browser, hourly.base, LAPTOP);
+    try {
+      await signIn(c);
+      const { page } = c;
+      await page.getByRole('link', { name: 'Usage export' }).click();
+      await page.getByRole('button', { name: 'This timeframe' }).and(page.locator('[aria-pressed="true"]')).waitFor({ timeout: 10_000 });
+      const tf = (await hourly.admin<{ timeframe: { start: string; end: string } }>('GET', '/v1/overview')).json.timeframe;
+      const [start, end] = [Date.parse(tf.start), Date.parse(tf.end)];
+      assert.equal(end - start, 3_600_000);
+      assert.notEqual(start % DAY, 0, 'a window that starts inside a day');
+      assert.equal(await page.getByLabel('From').inputValue(), day(start));
+      assert.equal(await page.getByLabel('To (not included)').inputValue(), day(end));
+      const hm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+      assert.match(String(await page.locator('#export-range-help').textContent()), new RegExp(`^Exactly ${day(start)} ${hm(start)} UTC to ${day(end)} ${hm(end)} UTC`));
+      const [download, request] = await Promise.all([
+        page.waitForEvent('download', { timeout: 10_000 }),
+        page.waitForRequest(/\/v1\/usage\/export\.csv\?/, { timeout: 10_000 }),
+        page.getByRole('button', { name: 'Download CSV' }).click(),
+      ]);
+      const params = new URL(request.url()).searchParams;
+      assert.equal(params.get('from'), new Date(start).toISOString());
+      assert.equal(params.get('to'), new Date(end).toISOString());
+      const stamp = (ms: number) => `${day(ms)}T${hm(ms).replace(':', '')}Z`;
+      assert.equal(download.suggestedFilename(), `ferry-usage-${stamp(start)}-${stamp(end)}.csv`);
+      // Nothing relayed on this one: the header only, and the preview says so.
+      assert.equal(readFileSync(await download.path(), 'utf8'), 'start,end,account,account_name,bytes_to_peer,bytes_to_client,total_bytes,packets_to_peer,packets_to_client\r\n');
+      await page.getByText('No usage in this range').waitFor();
+      assert.equal(await page.locator('#export-count').textContent(), `0 rows in ferry-usage-${stamp(start)}-${stamp(end)}.csv.`);
+
+      // Editing a day leaves the exact instants: whole days again.
+      await page.getByLabel('From').fill(day(start - DAY));
+      assert.equal(await page.getByRole('button', { name: 'This timeframe' }).getAttribute('aria-pressed'), 'false');
+      assert.match(String(await page.locator('#export-range-help').textContent()), /^Buckets starting from \d{4}-\d{2}-\d{2} 00:00 UTC/);
+      await assertClean(c);
+    } finally {
+      await c.close();
+      await hourly.stop();
+    }
+  });
+
   // Last: it spends this address's budget of failed admin tokens, refusing the right one too for a minute.
   test('an error of the API is shown in the alert region, as the API said it', async () => {
     const c = await exportPage();
