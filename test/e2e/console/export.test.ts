@@ -186,8 +186,20 @@ describe('console: usage export', { timeout: 90_000 }, () => {
       await page.getByLabel('From').fill(from);
       await page.getByLabel('To (not included)').fill(to);
       await page.getByLabel('Rows per').selectOption('hour');
+      // Which object URLs the page makes and gives back: the file's must not outlive its download.
+      await page.evaluate(() => {
+        const blobs = { created: [] as string[], revoked: [] as string[] };
+        (window as unknown as { __blobs: typeof blobs }).__blobs = blobs;
+        const create = URL.createObjectURL.bind(URL);
+        const revoke = URL.revokeObjectURL.bind(URL);
+        URL.createObjectURL = (o: Blob | MediaSource) => { const u = create(o); blobs.created.push(u); return u; };
+        URL.revokeObjectURL = (u: string) => { blobs.revoked.push(u); revoke(u); };
+      });
       const { download, text, request } = await downloadCsv(page);
       assert.equal(download.suggestedFilename(), `ferry-usage-${from}-${to}.csv`);
+      assert.match(download.url(), /^blob:/);
+      assert.deepEqual(await page.evaluate(() => (window as unknown as { __blobs: { created: string[] } }).__blobs.created), [download.url()]);
+      await page.waitForFunction((u) => (window as unknown as { __blobs: { revoked: string[] } }).__blobs.revoked.includes(u), download.url(), { timeout: 5000 });
       assert.equal(await request.headerValue('authorization'), `Bearer ${CONSOLE_ADMIN_TOKEN}`);
       const params = new URL(request.url()).searchParams;
       assert.deepEqual(Object.fromEntries(params), { from: `${from}T00:00:00.000Z`, to: `${to}T00:00:00.000Z`, granularity: 'hour' });
@@ -231,7 +243,8 @@ describe('console: usage export', { timeout: 90_000 }, () => {
       assert.equal(await previewRows.count(), Math.min(rows.length, 10));
       const texts = await previewRows.allTextContents();
       const beeAt = rows.findIndex((r) => r.account === bee.id);
-      if (beeAt < 10) assert.match(texts[beeAt], new RegExp(`^.*UTC${TRICKY_NAME.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')} ${bee.id}`));
+      assert.ok(beeAt >= 0 && beeAt < 10, `${TRICKY_NAME} is previewed`);
+      assert.match(texts[beeAt], new RegExp(`^.*UTC${TRICKY_NAME.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')} ${bee.id}`));
       const first = rows[0];
       assert.ok(texts[0].includes(Number(first.total_bytes).toLocaleString('en-US')), texts[0]);
       await c.screenshot('export');
