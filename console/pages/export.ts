@@ -74,9 +74,9 @@ export function exportPage(ctx: PageContext): void {
     replace(alert, message === null ? null : h('p', {}, message));
   };
 
-  const describe = () => {
+  const explainRange = () => {
     const r = readRange();
-    if (exact !== undefined && !(isMidnight(exact.from) && isMidnight(exact.to))) {
+    if (exact !== undefined) {
       setText(rangeHelp, `Exactly ${formatTime(exact.from)} to ${formatTime(exact.to)} (the current timeframe). Buckets starting in that time are exported.`);
     } else if (r !== undefined) {
       setText(rangeHelp, `Buckets starting from ${formatTime(r.from)} up to, not including, ${formatTime(r.to)}.`);
@@ -85,13 +85,13 @@ export function exportPage(ctx: PageContext): void {
     }
   };
 
-  const setRange = (r: Range, key: Quick | null) => {
+  const setRange = (r: Range, key: Quick) => {
     from.value = dayOf(r.from);
     // An end inside a day (a timeframe ending at 15:00) shows as that day; `exact` keeps the time.
     to.value = dayOf(r.to);
     exact = isMidnight(r.from) && isMidnight(r.to) ? undefined : r;
     for (const [k, b] of quickButtons) b.setAttribute('aria-pressed', String(k === key));
-    describe();
+    explainRange();
   };
 
   function choose(key: Quick): void {
@@ -114,7 +114,7 @@ export function exportPage(ctx: PageContext): void {
     touched = true;
     exact = undefined;
     for (const b of quickButtons.values()) b.setAttribute('aria-pressed', 'false');
-    describe();
+    explainRange();
   };
   from.addEventListener('input', edited);
   to.addEventListener('input', edited);
