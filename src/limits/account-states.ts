@@ -35,7 +35,9 @@ export function accountsAtLimit(
     if (limit === undefined || limit === null) continue;
     const bytes = usedBytes.get(a.id) ?? 0;
     const over = limitState(bytes, limit, settings);
-    const near = bytes >= NEAR_SOFT_LIMIT * settings.softLimit * limit;
+    // Of the soft threshold as limitState computes it (soft × limit): 0.8 × 0.9 × 10000 would be
+    // 7200.000000000001 and miss an account at 7200 bytes.
+    const near = bytes >= NEAR_SOFT_LIMIT * (settings.softLimit * limit);
     if (over === 'ok' && !near) continue;
     states.push({
       id: a.id,
