@@ -44,11 +44,10 @@ interface UsageRow {
  * refused fetch as a console error. Anything else (a script error, a CSP violation, another
  * origin, another failed request) still fails.
  */
+/** assertClean, after exactly `count` error answers of the API with `status` (and no other). */
 async function assertCleanBut(c: ConsolePage, status: number, count: number): Promise<void> {
-  const refused = new RegExp(`^console error: Failed to load resource: the server responded with a status of ${status} `);
-  const csp = await c.page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? []);
-  assert.equal(c.problems().filter((p) => refused.test(p)).length, count, c.problems().join('\n'));
-  assert.deepEqual([...c.problems().filter((p) => !refused.test(p)), ...csp], []);
+  assert.deepEqual(c.apiErrors().map((e) => Number(e.split(' ')[0])), Array.from({ length: count }, () => status), c.apiErrors().join('\n'));
+  await assertClean(c);
 }
 
 describe('console: usage export', { timeout: 90_000 }, () => {

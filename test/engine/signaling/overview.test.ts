@@ -9,7 +9,7 @@ import type { UsageFilter, UsageRow } from '../../../src/metering/types.js';
 import type { MetricsSnapshot } from '../../../src/metrics/index.js';
 import { buildSignalingApp } from '../../../signaling/app.js';
 import type { OverviewSource, RelayFleet } from '../../../signaling/deps.js';
-import { MAX_LISTED } from '../../../signaling/routes/overview.js';
+import { MAX_LISTED, OVERVIEW_REUSE_MS } from '../../../signaling/routes/overview.js';
 import { errorOf, testApp, type TestApp, type TestAppOptions } from '../../helpers/signaling-app.js';
 
 const TF_START = Date.UTC(2030, 0, 1);
@@ -49,6 +49,8 @@ interface Fakes {
   relays: RelayEntry[] | null | Error;
   settings: { softLimit: number; hardLimit: number; globalLimitBytes?: number };
   problems: string[];
+  /** The next usage read throws. */
+  failNext?: boolean;
 }
 
 function overviewApp(fakes: Fakes, options: Pick<TestAppOptions, 'adminToken'> = {}): Promise<TestApp> {
@@ -69,7 +71,16 @@ function overviewApp(fakes: Fakes, options: Pick<TestAppOptions, 'adminToken'> =
     ...options,
     appClock: true,
     relay: {
-      usage: { usage: async (filter) => { fakes.filters.push(filter); return fakes.rows; } },
+      usage: {
+        usage: async (filter) => {
+          fakes.filters.push(filter);
+          if (fakes.failNext === true) {
+            fakes.failNext = false;
+            throw new Error('the ledger failed');
+          }
+          return fakes.rows;
+        },
+      },
       relays,
       healthProblems: () => fakes.problems,
     },
@@ -92,7 +103,11 @@ describe('GET /v1/overview', () => {
     await t.accounts.updateAccount(ids.off, { disabled: true });
   });
   after(() => t.close());
-  const get = (auth?: string | null) => t.request({ method: 'GET', url: '/v1/overview', ...(auth !== undefined ? { auth } : {}) });
+  /** A fresh reading each time: the clock moves past the reuse interval first. */
+  const get = (auth?: string | null) => {
+    t.clock.ms += OVERVIEW_REUSE_MS;
+    return t.request({ method: 'GET', url: '/v1/overview', ...(auth !== undefined ? { auth } : {}) });
+  };
 
   test('401 without a token and with a wrong one', async () => {
     const none = await get(null);
@@ -126,7 +141,7 @@ describe('GET /v1/overview', () => {
     const toPeer = 300 + 200 + 500 + 400 + 399 + 5_000_000 + 60 + 7;
     const toClient = 350 + 100 + 5_000_000 + 40 + 3;
     assert.deepEqual(body, {
-      at: new Date(TF_START).toISOString(),
+      at: new Date(t.clock.ms).toISOString(),
       node_id: 'node-b',
       node: {
         allocations: 7,
@@ -225,6 +240,31 @@ describe('GET /v1/overview', () => {
     assert.equal(body.accounts.at_limit[3].id, extra[102]);
     assert.equal(body.accounts.at_limit[3].state, 'soft_limit');
     assert.equal(body.accounts.at_limit[MAX_LISTED - 1].state, 'near');
+  });
+
+  test('answers within OVERVIEW_REUSE_MS share one reading; a failed reading is not reused', async () => {
+    const first = await get();
+    assert.equal(first.statusCode, 200, first.body);
+    const reads = fakes.filters.length;
+    const saved = fakes.rows;
+    fakes.rows = [row(ids.ok!, 1, 1)];
+    t.clock.ms += OVERVIEW_REUSE_MS - 1;
+    const again = await t.request({ method: 'GET', url: '/v1/overview' });
+    assert.equal(fakes.filters.length, reads, 'no second reading within the interval');
+    assert.deepEqual(again.json(), first.json(), 'the same answer');
+    t.clock.ms += 1;
+    const later = await t.request({ method: 'GET', url: '/v1/overview' });
+    assert.equal(fakes.filters.length, reads + 1, 'read again once the interval has passed');
+    assert.equal((later.json() as { usage: { total_bytes: number } }).usage.total_bytes, 2);
+    fakes.rows = saved;
+    // A reading that fails (the ledger throws) is answered 500 and forgotten: the next asks again.
+    const usage = fakes.filters.length;
+    fakes.failNext = true;
+    const failed = await get();
+    assert.equal(failed.statusCode, 500, failed.body);
+    const retried = await t.request({ method: 'GET', url: '/v1/overview' });
+    assert.equal(retried.statusCode, 200, retried.body);
+    assert.equal(fakes.filters.length, usage + 2);
   });
 });
 
