@@ -1,7 +1,8 @@
 /**
  * The overview's two tables: the accounts near or over their limit, and the relays of the fleet.
- * Both are small (at most 100 accounts are listed, a fleet is a handful of nodes) and rebuilt on
- * each answer; they hold links but no buttons, so nothing the operator is on gets lost.
+ * Both are small (at most 100 accounts are listed, a fleet is a handful of nodes) and rebuilt when
+ * an answer changes them; the focus, when it was on one of their links (or on the scrolling box),
+ * is put back on the same one in the new table.
  */
 import { h, replace, type Child } from '../dom.js';
 import { formatAge, formatBytes, formatCount, formatRate, formatShare, formatTime } from '../format.js';
@@ -54,8 +55,33 @@ function td(content: Child, opts: { num?: boolean; title?: string } = {}): HTMLT
   return h('td', { class: opts.num === true ? 'num' : undefined, title: opts.title }, content);
 }
 
+/** Runs `build` (which refills `into`) and puts the focus back where it was inside `into`. */
+function keepingFocus(into: HTMLElement, build: () => void): void {
+  const active = document.activeElement;
+  const href = active instanceof HTMLElement && into.contains(active) ? (active.getAttribute('href') ?? (active.classList.contains('table-wrap') ? '' : null)) : null;
+  build();
+  if (href === null) return;
+  const again = href === '' ? into.querySelector<HTMLElement>('.table-wrap') : [...into.querySelectorAll<HTMLElement>('a[href]')].find((a) => a.getAttribute('href') === href);
+  again?.focus({ preventScroll: true });
+}
+
+/** What was last drawn in each container: an answer that changes nothing rebuilds nothing. */
+const drawn = new WeakMap<HTMLElement, string>();
+
+function changed(into: HTMLElement, data: unknown): boolean {
+  const key = JSON.stringify(data);
+  if (drawn.get(into) === key) return false;
+  drawn.set(into, key);
+  return true;
+}
+
 /** Fills `into` with the accounts table, or a sentence when there is none. */
 export function renderAtLimit(into: HTMLElement, list: readonly AtLimit[], total: number, withLimit: number): void {
+  if (!changed(into, [list, total, withLimit])) return;
+  keepingFocus(into, () => drawAtLimit(into, list, total, withLimit));
+}
+
+function drawAtLimit(into: HTMLElement, list: readonly AtLimit[], total: number, withLimit: number): void {
   if (total === 0) {
     replace(into, h('p', { class: 'help' }, withLimit === 0 ? 'No account has a limit.' : `None of the ${formatCount(withLimit)} accounts with a limit is near it.`));
     return;
@@ -80,6 +106,11 @@ export function renderAtLimit(into: HTMLElement, list: readonly AtLimit[], total
 
 /** Fills `into` with the relays table; null: the registry could not be read. */
 export function renderRelays(into: HTMLElement, relays: readonly Relay[] | null, nowMs: number): void {
+  if (!changed(into, relays)) return;
+  keepingFocus(into, () => drawRelays(into, relays, nowMs));
+}
+
+function drawRelays(into: HTMLElement, relays: readonly Relay[] | null, nowMs: number): void {
   if (relays === null) {
     replace(into, h('p', { class: 'warn' }, 'The relay registry is unreachable: the fleet\'s relays cannot be listed right now.'));
     return;

@@ -102,6 +102,7 @@ export function overviewPage(ctx: PageContext): void {
 
   const history = new RateHistory(WINDOW_MS, MAX_POINTS);
   let prev: (Reading & { node: string | null }) | undefined;
+  let shownProblems = '';
 
   const show = (o: Overview) => {
     const atMs = Date.parse(o.at);
@@ -145,9 +146,12 @@ export function overviewPage(ctx: PageContext): void {
     );
     renderAtLimit(atLimit, o.accounts.at_limit, o.accounts.at_limit_total, o.accounts.with_limit);
     renderRelays(relays, o.relays, atMs);
-    problems.hidden = o.problems.length === 0;
-    if (o.problems.length > 0) {
-      replace(problems, h('h2', {}, 'Problems'), h('ul', {}, ...o.problems.map((p) => h('li', {}, p))));
+    // A live region: filled again only when the problems change, so they are read once.
+    const problemsKey = o.problems.join('\n');
+    if (problemsKey !== shownProblems) {
+      shownProblems = problemsKey;
+      problems.hidden = o.problems.length === 0;
+      replace(problems, ...(o.problems.length === 0 ? [] : [h('h2', {}, 'Problems'), h('ul', {}, ...o.problems.map((p) => h('li', {}, p)))]));
     }
     setText(updated, `Updated ${o.at.slice(11, 19)} UTC`);
   };

@@ -170,6 +170,13 @@ describe('console: Overview and Sessions with TURN traffic flowing', { timeout: 
     assert.match((await heavyRow.textContent()) ?? '', /45\.0 kB of 40\.0 kB.*11[23] %.*hard limit/);
     assert.equal(await atLimit.getByRole('row').count(), 2, 'the header and Heavy Sender: Live Demo has no limit');
     assert.equal(await page.getByRole('alert').count(), 0, 'no failure shown');
+    // The relays table is drawn again when the load changes: the focus on it stays.
+    await relays.focus();
+    await page.evaluate(() => { (document.activeElement as HTMLElement & { old?: boolean }).old = true; });
+    await eventually(async () => page.evaluate(() => (document.querySelector('[aria-label="Relays of the fleet"]') as (HTMLElement & { old?: boolean }) | null)?.old !== true),
+      8000, () => 'the relays table drawn again');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Relays of the fleet');
+    await page.evaluate(() => { (document.activeElement as HTMLElement | null)?.blur(); window.scrollTo(0, 0); });
 
     // Let the chart draw a few readings (and uclient's flow join), then picture it at both sizes.
     await eventually(async () => /^([4-9]|\d\d+) readings/.test((await page.locator('.chart-box + p').textContent()) ?? ''), 12_000, () => 'four readings');
