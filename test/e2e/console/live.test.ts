@@ -238,6 +238,12 @@ describe('console: Overview and Sessions with TURN traffic flowing', { timeout: 
     await sleep(300);
     await assertNoSideScroll('Sessions at phone width');
     await c!.screenshot('sessions');
+    // The rows are small cards on a phone; a filter that matches none still says so.
+    await page.getByLabel('Filter by account').fill('acc_nobody');
+    await row.waitFor({ state: 'hidden', timeout: 2000 });
+    await page.getByText('No live session of an account matching').waitFor({ timeout: 2000 });
+    await page.getByLabel('Filter by account').fill('');
+    await row.waitFor({ state: 'visible', timeout: 2000 });
     await page.setViewportSize(LAPTOP);
 
     // Close the TCP session from the page; the confirmation names it.
