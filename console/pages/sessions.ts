@@ -11,6 +11,9 @@ import { POLL_MS, type PageContext } from '../page.js';
 import { errorText } from './error.js';
 import { COLUMNS, sessionRow, type Session, type SessionRow } from './session-rows.js';
 
+/** Rows listed at most (GET /v1/sessions?limit=): the page stays quick on a relay with many allocations. */
+export const MAX_SESSION_ROWS = 500;
+
 export function sessionsPage(ctx: PageContext): void {
   const heading = h('h1', { tabindex: -1 }, 'Sessions');
   const filter = h('input', { id: 'session-filter', type: 'search', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'session-filter-help' });
@@ -57,6 +60,8 @@ export function sessionsPage(ctx: PageContext): void {
   /** Sessions closed from here: an answer read before the close must not bring them back. */
   const closed = new Set<number>();
   let loaded = false;
+  /** Live sessions on the node, those beyond MAX_SESSION_ROWS included. */
+  let total = 0;
 
   const matches = (row: SessionRow) => {
     const q = filter.value.trim().toLowerCase();
@@ -75,11 +80,15 @@ export function sessionsPage(ctx: PageContext): void {
     tableWrap.hidden = shown === 0;
     empty.hidden = shown > 0;
     setText(empty, rows.size === 0 ? 'No live sessions on this node.' : `No live session of an account matching “${q}”.`);
-    setText(summary, shown === rows.size ? `${formatCount(rows.size)} live session${rows.size === 1 ? '' : 's'}` : `${formatCount(shown)} of ${formatCount(rows.size)} shown`);
+    const more = total > rows.size ? ` (the oldest ${formatCount(rows.size)} of ${formatCount(total)} live sessions are listed)` : '';
+    setText(summary, (shown === rows.size ? `${formatCount(rows.size)} live session${rows.size === 1 ? '' : 's'}` : `${formatCount(shown)} of ${formatCount(rows.size)} shown`) + more);
   };
 
   const show = (sessions: readonly Session[], atMs: number) => {
     const live = new Set<number>();
+    // A closed session absent from an answer is gone for good (ids are not reused): forget it.
+    const listed = new Set(sessions.map((s) => s.id));
+    for (const id of closed) if (!listed.has(id)) closed.delete(id);
     let cursor: HTMLTableRowElement | null = null;
     for (const s of sessions) {
       if (closed.has(s.id)) continue;
@@ -159,7 +168,8 @@ export function sessionsPage(ctx: PageContext): void {
 
   ctx.every(POLL_MS, async () => {
     try {
-      const answer = await ctx.api.get<{ sessions: Session[] }>('/v1/sessions');
+      const answer = await ctx.api.get<{ sessions: Session[]; total: number }>(`/v1/sessions?limit=${MAX_SESSION_ROWS}`);
+      total = answer.total;
       show(answer.sessions, Date.now());
       failure.hidden = true;
     } catch (err) {
