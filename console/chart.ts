@@ -36,6 +36,9 @@ function padded(u: uPlot, min: number, max: number): uPlot.Range.MinMax {
   return [min - step / 2, max + step / 2];
 }
 
+/** Tick steps of a live chart's time axis, in seconds. */
+const LIVE_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600];
+
 export function chart(container: HTMLElement, spec: ChartSpec): Chart {
   const box = document.createElement('div');
   box.className = 'chart';
@@ -62,7 +65,8 @@ export function chart(container: HTMLElement, spec: ChartSpec): Chart {
         y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
       },
       axes: [
-        {},
+        // Live rates: whole seconds, written HH:MM:SS (UTC); usage buckets: uPlot's dates and hours.
+        spec.bars === true ? {} : { incrs: LIVE_STEPS, space: 70, values: (_u, vals) => vals.map((v) => new Date(v * 1000).toISOString().slice(11, 19)) },
         { values: (_u, vals) => vals.map((v) => fmt(v)), size: 80 },
       ],
       series: [
