@@ -19,6 +19,11 @@ import { RelaySchema, relayDto } from './relays.js';
  * accounts and the timeframe's usage are read at most once per interval.
  */
 export const OVERVIEW_REUSE_MS = 1_000;
+/**
+ * A slow reading (many accounts: the stores answer on this thread) is shared for this many times
+ * its own duration, so the overview takes at most about a tenth of the thread whatever the size.
+ */
+export const OVERVIEW_COST_FACTOR = 10;
 
 /** Accounts listed at most under `accounts.at_limit` (most used first); `total` counts them all. */
 export const MAX_LISTED = 100;
@@ -75,7 +80,7 @@ export const OverviewSchema = z.object({
 
 export function overviewRoutes(deps: SignalingDeps, source: OverviewSource, ledger: UsageQuery): FastifyPluginAsyncZod {
   const now = deps.now ?? Date.now;
-  let last: { readonly at: number; readonly answer: Promise<z.output<typeof OverviewSchema>> } | undefined;
+  let last: { readonly at: number; reuseMs: number; readonly answer: Promise<z.output<typeof OverviewSchema>> } | undefined;
   return async (app) => {
     app.get('/v1/overview', {
       schema: {
@@ -86,13 +91,19 @@ export function overviewRoutes(deps: SignalingDeps, source: OverviewSource, ledg
       },
     }, async () => {
       const t = now();
-      if (last === undefined || t - last.at >= OVERVIEW_REUSE_MS || t < last.at) {
-        const reading = { at: t, answer: read(t) };
+      if (last === undefined || t - last.at >= last.reuseMs || t < last.at) {
+        const started = performance.now();
+        const reading = { at: t, reuseMs: OVERVIEW_REUSE_MS, answer: read(t) };
         last = reading;
-        // A failed reading is not reused: the next request tries again.
-        reading.answer.catch(() => {
-          if (last === reading) last = undefined;
-        });
+        reading.answer.then(
+          () => {
+            reading.reuseMs = Math.max(OVERVIEW_REUSE_MS, OVERVIEW_COST_FACTOR * (performance.now() - started));
+          },
+          // A failed reading is not reused: the next request tries again.
+          () => {
+            if (last === reading) last = undefined;
+          },
+        );
       }
       return last.answer;
     });
