@@ -14,8 +14,10 @@ export class ApiError extends Error {
   }
 }
 
-/** How long one request may take before the console gives up on it. */
+/** How long one request may take, its answer read, before the console gives up on it. */
 export const REQUEST_TIMEOUT_MS = 15_000;
+/** The same for a text answer (a CSV export of many rows). */
+export const TEXT_TIMEOUT_MS = 120_000;
 
 export interface ApiOptions {
   readonly token: () => string | null;
@@ -48,23 +50,26 @@ export class Api {
 
   /** A text answer (the CSV export). */
   async text(path: string): Promise<string> {
-    const res = await this.#fetch('GET', path);
-    return res.text();
+    const res = await this.#fetch('GET', path, undefined, this.#o.token(), true, TEXT_TIMEOUT_MS);
+    return read(() => res.text());
   }
 
-  /** Checks a token without keeping it: resolves when the admin API accepts it. */
+  /**
+   * Checks a token without keeping it: resolves when the admin API accepts it (a JSON answer of
+   * the API, not any page a proxy in between may answer with).
+   */
   async check(token: string): Promise<void> {
     const res = await this.#fetch('GET', '/v1/overview', undefined, token, false);
-    await res.arrayBuffer();
+    await json(res);
   }
 
   async #json<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.#fetch(method, path, body);
     if (res.status === 204) return undefined as T;
-    return (await res.json()) as T;
+    return (await json(res)) as T;
   }
 
-  async #fetch(method: string, path: string, body?: unknown, token = this.#o.token(), signOut = true): Promise<Response> {
+  async #fetch(method: string, path: string, body?: unknown, token = this.#o.token(), signOut = true, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json, text/csv' };
     if (token !== null) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -76,7 +81,7 @@ export class Api {
         credentials: 'omit',
         cache: 'no-store',
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
       const timedOut = err instanceof DOMException && err.name === 'TimeoutError';
@@ -84,9 +89,31 @@ export class Api {
     }
     if (res.ok) return res;
     const error = await errorOf(res);
-    if (res.status === 401 && signOut) this.#o.onUnauthorized(error);
+    // Only a refusal of the token in use signs out: a late answer to a request sent with an older
+    // token (or none, after signing out) must not sign out the operator who has signed in again.
+    if (res.status === 401 && signOut && token !== null && token === this.#o.token()) this.#o.onUnauthorized(error);
     throw error;
   }
+}
+
+/** Reads an answer's body; a timeout or a broken connection while reading is an ApiError too. */
+async function read<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    const timedOut = err instanceof DOMException && err.name === 'TimeoutError';
+    throw new ApiError(0, timedOut ? 'timeout' : 'network', timedOut ? 'Ferry did not answer in time' : 'the answer from Ferry was cut off');
+  }
+}
+
+/** A 2xx answer's JSON; anything else (a proxy's HTML page) is an ApiError, not a SyntaxError. */
+async function json(res: Response): Promise<unknown> {
+  const type = res.headers.get('content-type') ?? '';
+  if (!/^application\/json\b/i.test(type)) {
+    throw new ApiError(res.status, 'not_json', `the answer is not Ferry's (${type === '' ? 'no content type' : type}): is a proxy in the way?`);
+  }
+  return read(() => res.json());
 }
 
 async function errorOf(res: Response): Promise<ApiError> {

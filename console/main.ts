@@ -9,7 +9,7 @@
  *   #/export              usage as CSV for a range
  */
 import { Api, type ApiError } from './api.js';
-import { replace } from './dom.js';
+import { h, replace } from './dom.js';
 import type { Page, PageContext } from './page.js';
 import { accountPage } from './pages/account.js';
 import { accountsPage } from './pages/accounts.js';
@@ -95,19 +95,36 @@ function start(): void {
       else a.removeAttribute('aria-current');
     }
     document.title = `${r.title} · Ferry console`;
-    replace(main);
+    // Each route draws into its own container: once the route is left (another page, sign-out),
+    // whatever a page still draws after a late answer goes to a detached element, never over the
+    // page or the form now on screen.
+    const view = h('div', { class: 'view' });
+    replace(main, view);
     const timers = new Set<number>();
+    const waiting = new Set<() => void>();
     const leavers: (() => void)[] = [];
     let gone = false;
     const ctx: PageContext = {
       api,
-      main,
+      main: view,
       params: segments.slice(1),
       navigate: (hash) => { location.hash = hash; },
       announce,
       every: (ms, fn) => {
-        const run = () => {
+        const run = (): void => {
           if (gone) return;
+          // A hidden tab does not poll: it asks again when it is shown.
+          if (document.hidden) {
+            const shown = () => {
+              if (document.hidden) return;
+              document.removeEventListener('visibilitychange', shown);
+              waiting.delete(shown);
+              run();
+            };
+            waiting.add(shown);
+            document.addEventListener('visibilitychange', shown);
+            return;
+          }
           fn().catch(() => undefined).finally(() => {
             if (gone) return;
             const t = window.setTimeout(() => { timers.delete(t); run(); }, ms);
@@ -121,11 +138,12 @@ function start(): void {
     leave = () => {
       gone = true;
       for (const t of timers) window.clearTimeout(t);
+      for (const w of waiting) document.removeEventListener('visibilitychange', w);
       for (const fn of leavers) fn();
     };
     Promise.resolve()
       .then(() => r.page(ctx))
-      .catch((err: unknown) => { if (!gone) replace(main, errorBox(err, () => show())); });
+      .catch((err: unknown) => { if (!gone) replace(view, errorBox(err, () => show())); });
     if (focus) main.focus({ preventScroll: true });
   }
 
