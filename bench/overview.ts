@@ -46,6 +46,7 @@ async function measure(n: number, reads: number): Promise<Record<string, unknown
     now: () => clock.ms,
     usage: liveUsage(usage, undefined),
     overview: {
+      startedAt: clock.ms,
       snapshot: () => ({ allocations: 0, relayed: zero, webhookBacklog: 0, signalingPeers: 0 }),
       timeframe: () => ({ start: tfStart, lengthMs: 30 * 86_400_000 }),
       limits: () => ({ softLimit: 0.9, hardLimit: 0.93 }),

@@ -85,6 +85,8 @@ export interface SignalingDeps {
 
 /** What GET /v1/overview reads besides the accounts, the usage and the registry. */
 export interface OverviewSource {
+  /** When this node started (ms since the epoch): its counters count from then. */
+  readonly startedAt: number;
   /** This node now (FerryMetrics.snapshot). */
   snapshot(): MetricsSnapshot;
   /** The current usage timeframe. */

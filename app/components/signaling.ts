@@ -64,6 +64,8 @@ export class SignalingComponent implements Component {
   #unobserve: (() => void) | undefined;
   #router: RedisSignalRouter | undefined;
   #address: { readonly address: string; readonly port: number };
+  /** When this node's relay counters started (the composition root builds this component at start). */
+  readonly #startedAt = Date.now();
 
   constructor(deps: SignalingComponentDeps) {
     this.#deps = deps;
@@ -127,6 +129,7 @@ export class SignalingComponent implements Component {
         ...(this.#router !== undefined && !this.#router.stats().connected ? ['signaling: Redis unreachable (messages to peers on other nodes fail)'] : []),
       ],
       overview: {
+        startedAt: this.#startedAt,
         snapshot: () => metrics.snapshot(),
         timeframe: () => this.#deps.aggregator.timeframe(),
         limits: () => this.#deps.limiter.settings(),

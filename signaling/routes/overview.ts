@@ -15,8 +15,9 @@ import { errors } from '../schemas.js';
 import { RelaySchema, relayDto } from './relays.js';
 
 /**
- * Answers within this long of each other share one reading: however many consoles poll, the
- * accounts and the timeframe's usage are read at most once per interval.
+ * Answers within this long of each other share one reading of the stores: however many consoles
+ * poll, the accounts and the timeframe's usage are read at most once per interval (this node's
+ * figures, the relays and the problems are read for every answer).
  */
 export const OVERVIEW_REUSE_MS = 1_000;
 /**
@@ -45,6 +46,7 @@ export const OverviewSchema = z.object({
   at: iso('When the answer was made'),
   node_id: z.string().nullable().describe('The node that answered (cluster.node_id); null without a relay registry.'),
   node: z.object({
+    started_at: iso('When this node started: counters start from zero then (compare readings of the same node and start only)'),
     allocations: count('Live TURN allocations on this node.'),
     bytes_to_peer: count('Payload bytes this node relayed client→peer since it started.'),
     bytes_to_client: count('Payload bytes this node relayed peer→client since it started.'),
@@ -78,9 +80,20 @@ export const OverviewSchema = z.object({
   problems: z.array(z.string()).describe('What /healthz reports as degraded; empty when all is well.'),
 });
 
+type Overview = z.output<typeof OverviewSchema>;
+/** What the stores give the overview: shared between requests (see shared()). */
+type LedgerPart = Pick<Overview, 'timeframe' | 'usage' | 'limits' | 'accounts'>;
+
+interface Reading {
+  readonly answer: Promise<LedgerPart>;
+  /** When it was done (the route's clock); undefined while it is being read. */
+  doneAt: number | undefined;
+  reuseMs: number;
+}
+
 export function overviewRoutes(deps: SignalingDeps, source: OverviewSource, ledger: UsageQuery): FastifyPluginAsyncZod {
   const now = deps.now ?? Date.now;
-  let last: { readonly at: number; reuseMs: number; readonly answer: Promise<z.output<typeof OverviewSchema>> } | undefined;
+  let last: Reading | undefined;
   return async (app) => {
     app.get('/v1/overview', {
       schema: {
@@ -90,32 +103,64 @@ export function overviewRoutes(deps: SignalingDeps, source: OverviewSource, ledg
         response: { 200: OverviewSchema, ...errors(503) },
       },
     }, async () => {
-      const t = now();
-      if (last === undefined || t - last.at >= last.reuseMs || t < last.at) {
-        const started = performance.now();
-        const reading = { at: t, reuseMs: OVERVIEW_REUSE_MS, answer: read(t) };
-        last = reading;
-        reading.answer.then(
-          () => {
-            reading.reuseMs = Math.max(OVERVIEW_REUSE_MS, OVERVIEW_COST_FACTOR * (performance.now() - started));
-          },
-          // A failed reading is not reused: the next request tries again.
-          () => {
-            if (last === reading) last = undefined;
-          },
-        );
-      }
-      return last.answer;
+      // This node's figures and `at` first and on every request: a client divides the counters'
+      // difference by the difference of `at`, which a wait for the stores must not skew.
+      const at = now();
+      const snap = source.snapshot();
+      const [ledgerPart, relays] = await Promise.all([
+        shared(at),
+        deps.relays ? deps.relays.read().catch(() => null) : Promise.resolve(null),
+      ]);
+      const self = deps.relays?.nodeId ?? null;
+      return {
+        at: new Date(at).toISOString(),
+        node_id: self,
+        node: {
+          started_at: new Date(source.startedAt).toISOString(),
+          allocations: snap.allocations,
+          bytes_to_peer: snap.relayed.bytesToPeer,
+          bytes_to_client: snap.relayed.bytesToClient,
+          packets_to_peer: snap.relayed.packetsToPeer,
+          packets_to_client: snap.relayed.packetsToClient,
+          webhook_backlog: snap.webhookBacklog,
+          signaling_connections: snap.signalingPeers,
+        },
+        ...ledgerPart,
+        relays: relays === null ? null : [...relays].sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0)).map((e) => relayDto(e, self ?? '')),
+        problems: [...(deps.healthProblems?.() ?? [])],
+      };
     });
   };
 
-  async function read(at: number): Promise<z.output<typeof OverviewSchema>> {
+  /**
+   * The part read from the stores (accounts, the timeframe's usage), shared by every request
+   * while it is being read and for reuseMs after: OVERVIEW_REUSE_MS, or OVERVIEW_COST_FACTOR
+   * times what it took when that is longer. A failed reading is not kept.
+   */
+  function shared(at: number): Promise<LedgerPart> {
+    const current = last;
+    if (current !== undefined && (current.doneAt === undefined || (at >= current.doneAt && at - current.doneAt < current.reuseMs))) return current.answer;
+    const started = performance.now();
+    const reading: Reading = { answer: readLedger(), doneAt: undefined, reuseMs: OVERVIEW_REUSE_MS };
+    last = reading;
+    reading.answer.then(
+      () => {
+        reading.doneAt = now();
+        reading.reuseMs = Math.max(OVERVIEW_REUSE_MS, OVERVIEW_COST_FACTOR * (performance.now() - started));
+      },
+      () => {
+        if (last === reading) last = undefined;
+      },
+    );
+    return reading.answer;
+  }
+
+  async function readLedger(): Promise<LedgerPart> {
     const tf = source.timeframe();
     const settings = source.limits();
-    const [accounts, rows, relays] = await Promise.all([
+    const [accounts, rows] = await Promise.all([
       deps.accounts.listAccounts(),
       ledger.usage({ granularity: 'timeframe', from: tf.start, to: tf.start + 1 }),
-      deps.relays ? deps.relays.read().catch(() => null) : Promise.resolve(null),
     ]);
     const used = new Map<string, number>();
     let toPeer = 0;
@@ -126,21 +171,8 @@ export function overviewRoutes(deps: SignalingDeps, source: OverviewSource, ledg
       toClient += r.bytesToClient;
     }
     const { states, total } = accountsAtLimit(accounts, used, settings, MAX_LISTED);
-    const snap = source.snapshot();
     const globalLimit = settings.globalLimitBytes;
-    const self = deps.relays?.nodeId ?? null;
     return {
-      at: new Date(at).toISOString(),
-      node_id: self,
-      node: {
-        allocations: snap.allocations,
-        bytes_to_peer: snap.relayed.bytesToPeer,
-        bytes_to_client: snap.relayed.bytesToClient,
-        packets_to_peer: snap.relayed.packetsToPeer,
-        packets_to_client: snap.relayed.packetsToClient,
-        webhook_backlog: snap.webhookBacklog,
-        signaling_connections: snap.signalingPeers,
-      },
       timeframe: { start: new Date(tf.start).toISOString(), end: new Date(tf.start + tf.lengthMs).toISOString() },
       usage: { bytes_to_peer: toPeer, bytes_to_client: toClient, total_bytes: toPeer + toClient, accounts: used.size },
       limits: {
@@ -159,8 +191,6 @@ export function overviewRoutes(deps: SignalingDeps, source: OverviewSource, ledg
         at_limit_total: total,
         at_limit: states.map((s) => ({ id: s.id, name: s.name, disabled: s.disabled, limit: s.limit, used_bytes: s.usedBytes, used: s.used, state: s.state })),
       },
-      relays: relays === null ? null : [...relays].sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0)).map((e) => relayDto(e, self ?? '')),
-      problems: [...(deps.healthProblems?.() ?? [])],
     };
   }
 }

@@ -45,6 +45,7 @@ export const WIRED: TestAppOptions = {
     relays: { nodeId: 'local', read: async () => [], pick: () => undefined },
     // An idle node: nothing relayed, nothing waiting, a 30-day timeframe from the fake clock's start.
     overview: {
+      startedAt: Date.UTC(2030, 0, 1),
       snapshot: () => ({
         allocations: 0,
         relayed: Object.fromEntries(SESSION_COUNTERS.map((k) => [k, 0])) as Record<(typeof SESSION_COUNTERS)[number], number>,

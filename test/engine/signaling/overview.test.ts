@@ -51,10 +51,13 @@ interface Fakes {
   problems: string[];
   /** The next usage read throws. */
   failNext?: boolean;
+  /** Usage reads wait for it. */
+  gate?: Promise<void>;
 }
 
 function overviewApp(fakes: Fakes, options: Pick<TestAppOptions, 'adminToken'> = {}): Promise<TestApp> {
   const source: OverviewSource = {
+    startedAt: TF_START + 3_600_000,
     snapshot: () => snapshot,
     timeframe: () => ({ start: TF_START, lengthMs: TF_LENGTH }),
     limits: () => fakes.settings,
@@ -74,6 +77,7 @@ function overviewApp(fakes: Fakes, options: Pick<TestAppOptions, 'adminToken'> =
       usage: {
         usage: async (filter) => {
           fakes.filters.push(filter);
+          if (fakes.gate !== undefined) await fakes.gate;
           if (fakes.failNext === true) {
             fakes.failNext = false;
             throw new Error('the ledger failed');
@@ -144,6 +148,7 @@ describe('GET /v1/overview', () => {
       at: new Date(t.clock.ms).toISOString(),
       node_id: 'node-b',
       node: {
+        started_at: new Date(TF_START + 3_600_000).toISOString(),
         allocations: 7,
         bytes_to_peer: 1_000_001,
         bytes_to_client: 2_000_002,
@@ -242,7 +247,7 @@ describe('GET /v1/overview', () => {
     assert.equal(body.accounts.at_limit[MAX_LISTED - 1].state, 'near');
   });
 
-  test('answers within OVERVIEW_REUSE_MS share one reading; a failed reading is not reused', async () => {
+  test('the stores are read once for answers within OVERVIEW_REUSE_MS and while a reading runs; the node figures on every answer', async () => {
     const first = await get();
     assert.equal(first.statusCode, 200, first.body);
     const reads = fakes.filters.length;
@@ -251,12 +256,35 @@ describe('GET /v1/overview', () => {
     t.clock.ms += OVERVIEW_REUSE_MS - 1;
     const again = await t.request({ method: 'GET', url: '/v1/overview' });
     assert.equal(fakes.filters.length, reads, 'no second reading within the interval');
-    assert.deepEqual(again.json(), first.json(), 'the same answer');
+    const pick = (r: typeof first) => {
+      const { at, node, relays, problems, ...stored } = r.json() as Record<string, unknown>;
+      return { at, node, relays, problems, stored };
+    };
+    assert.deepEqual(pick(again).stored, pick(first).stored, 'the stores\' part is shared');
+    assert.equal(pick(again).at, new Date(t.clock.ms).toISOString(), 'at is the answer\'s own');
     t.clock.ms += 1;
     const later = await t.request({ method: 'GET', url: '/v1/overview' });
     assert.equal(fakes.filters.length, reads + 1, 'read again once the interval has passed');
     assert.equal((later.json() as { usage: { total_bytes: number } }).usage.total_bytes, 2);
     fakes.rows = saved;
+
+    // While a reading is under way, every request waits for it: one reading however many ask.
+    let release!: () => void;
+    fakes.gate = new Promise<void>((r) => { release = r; });
+    t.clock.ms += OVERVIEW_REUSE_MS;
+    const before = fakes.filters.length;
+    const pending = [1, 2, 3].map(() => t.request({ method: 'GET', url: '/v1/overview' }));
+    await new Promise((r) => setTimeout(r, 50));
+    t.clock.ms += 10 * OVERVIEW_REUSE_MS; // long past the interval: still the same reading
+    pending.push(t.request({ method: 'GET', url: '/v1/overview' }));
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    for (const res of await Promise.all(pending)) assert.equal(res.statusCode, 200, res.body);
+    assert.equal(fakes.filters.length, before + 1, 'one reading for four requests');
+    fakes.gate = undefined;
+    // That reading took real time (the gate): it is shared for OVERVIEW_COST_FACTOR times as long.
+    t.clock.ms += 60_000;
+
     // A reading that fails (the ledger throws) is answered 500 and forgotten: the next asks again.
     const usage = fakes.filters.length;
     fakes.failNext = true;

@@ -38,6 +38,7 @@ describe('admin sessions API over a live TurnServer', () => {
         relaySessions: () => fx.server.sessions(),
         closeSessions: (p) => fx.server.closeAllocations(p, 'admin'),
         now: () => fx.clock.now,
+        relays: { nodeId: 'node-x', read: async () => [], pick: () => undefined },
       },
     });
   });
@@ -184,6 +185,37 @@ describe('admin sessions API over a live TurnServer', () => {
       assert.match(errorOf(r).message, /limit/);
     }
     for (const c of clients) c.close();
+  });
+
+  it('answers at and node_id; DELETE closes only the session listed: 409 for another node, account or start', async () => {
+    const alice = await client('alice');
+    assert.equal((await alice.allocate()).code, 0);
+    const res = await t.request({ method: 'GET', url: '/v1/sessions?account=alice' });
+    const listing = res.json() as { at: string; node_id: string; sessions: Session[] };
+    assert.equal(listing.node_id, 'node-x');
+    assert.equal(listing.at, new Date(fx.clock.now).toISOString());
+    const s = listing.sessions.at(-1)!;
+    const del = (query: string) => t.request({ method: 'DELETE', url: `/v1/sessions/${s.id}?${query}` });
+    const started = encodeURIComponent(s.started_at);
+    for (const [query, pattern] of [
+      ['node=node-y', /this is node node-x, not node-y/],
+      ['account=bob', /another session/],
+      [`started_at=${encodeURIComponent(new Date(Date.parse(s.started_at) + 1).toISOString())}`, /another session/],
+    ] as const) {
+      const r = await del(query);
+      assert.equal(r.statusCode, 409, `${query}: ${r.body}`);
+      assert.equal(errorOf(r).code, 'conflict');
+      assert.match(errorOf(r).message, pattern);
+    }
+    assert.ok((await sessions()).some((x) => x.id === s.id), 'nothing closed by a refused DELETE');
+    const bad = await del('started_at=yesterday');
+    assert.equal(bad.statusCode, 400, bad.body);
+    const ok = await del(`node=node-x&account=alice&started_at=${started}`);
+    assert.equal(ok.statusCode, 204, ok.body);
+    assert.ok(!(await sessions()).some((x) => x.id === s.id), 'the listed session is closed');
+    const gone = await del(`account=alice&started_at=${started}`);
+    assert.equal(gone.statusCode, 404, gone.body);
+    alice.close();
   });
 
   it('refuses bad session ids and queries with 400 JSON', async () => {
