@@ -312,6 +312,7 @@ describe('GET /openapi.json', () => {
       'GET /v1/accounts',
       'GET /v1/accounts/{id}',
       'GET /v1/accounts/{id}/keys',
+      'GET /v1/overview',
       'GET /v1/relays',
       'GET /v1/sessions',
       'GET /v1/signal',
