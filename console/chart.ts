@@ -1,7 +1,8 @@
 /**
  * Time series charts (uPlot, bundled: nothing is fetched from elsewhere) that follow their
  * container's width, from a phone to a laptop. Each chart is an image to assistive technology
- * with a label saying what it plots; the figures it plots are also in the page as text or tables.
+ * with a label saying what it plots. An account's charts have their figures in a table; the
+ * overview's live chart has its latest figures in the text above it, not its history.
  */
 import uPlot from 'uplot';
 import { formatBytes, formatRate } from './format.js';

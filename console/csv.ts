@@ -51,3 +51,37 @@ export function parseCsv(text: string): string[][] {
 export function cellText(cell: string): string {
   return /^'[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell;
 }
+
+/** The first records of a CSV and how many records it holds in all. */
+export interface CsvHead {
+  /** At most the `records` asked for, parsed (the header first). */
+  readonly records: string[][];
+  /** Every record in the text, the header included. */
+  readonly count: number;
+}
+
+/**
+ * The first `records` records of `text`, parsed, and the number of records in all, without parsing
+ * the rest: a large export is counted by its record ends (a CRLF or LF outside quotes; a quoted
+ * cell may hold line breaks, and a doubled quote inside one toggles twice, so counting quotes is
+ * exact). Only the head is split into cells, so the preview of a file of a million rows costs one
+ * pass over its characters and keeps nothing of the text once it returns.
+ */
+export function csvHead(text: string, records: number): CsvHead {
+  let count = 0;
+  let headEnd = records <= 0 ? 0 : -1;
+  let quoted = false;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) quoted = !quoted;
+    else if (c === 10 /* LF */ && !quoted) {
+      count++;
+      if (count === records) headEnd = i + 1;
+    }
+  }
+  // A last record without a line end is a record too.
+  if (n > 0 && text.charCodeAt(n - 1) !== 10) count++;
+  const head = headEnd < 0 ? text : text.slice(0, headEnd);
+  return { records: parseCsv(head), count };
+}

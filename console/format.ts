@@ -38,9 +38,20 @@ export function formatTime(iso: string | number): string {
   return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
-/** 0.4567 → "45.7 %". */
+/**
+ * 0.4567 → "45.7 %", floored to a tenth of a percent: a share under a limit or a threshold never
+ * shows as reaching it (0.9995 is "99.9 %", not "100 %"; 0.8999 is "89.9 %", not "90.0 %").
+ */
 export function formatShare(share: number): string {
-  return `${(share * 100).toFixed(share >= 0.995 || share === 0 ? 0 : 1)} %`;
+  if (!Number.isFinite(share)) return '–';
+  if (share === 0) return '0 %';
+  if (share >= 1) return `${Math.floor(share * 100)} %`;
+  // Tenths of a percent, corrected for the binary product's error either way (0.57 * 1000 may be
+  // 569.999…): t / 1000 is the largest such step at or below the share.
+  let t = Math.floor(share * 1000);
+  if ((t + 1) / 1000 <= share) t += 1;
+  if (t / 1000 > share) t -= 1;
+  return `${(t / 10).toFixed(1)} %`;
 }
 
 /** 1234567 → "1,234,567" (exact counts in tables and titles). */

@@ -1,6 +1,7 @@
 /**
- * The admin token of this tab: in sessionStorage (gone when the tab closes, never shared with
- * other tabs or sent by the browser on its own, as a cookie would be), in memory when storage is
+ * The admin token of this tab: in sessionStorage (gone when the tab closes; another tab signs in
+ * on its own, except one made by the browser's Duplicate Tab, which starts with a copy of this
+ * tab's sessionStorage; never sent by the browser on its own, as a cookie would be), in memory when storage is
  * unavailable. It is only ever sent as `Authorization: Bearer`, never put in a URL.
  */
 const KEY = 'ferry.console.admin_token';

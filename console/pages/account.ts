@@ -66,7 +66,19 @@ export async function accountPage(ctx: PageContext): Promise<void> {
   view.update(account);
 
   ctx.every(POLL_MS, async () => {
-    const [latest] = await Promise.all([ctx.api.get<Account>(accountPath(id)), usage.refresh()]);
+    let latest: Account;
+    try {
+      [latest] = await Promise.all([ctx.api.get<Account>(accountPath(id)), usage.refresh()]);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) {
+        // Deleted while shown: said, with the way back, and no more asking. A run that never
+        // ends is how a page stops its polling (every() waits for the previous run).
+        replace(ctx.main, notFound(id, err.message));
+        ctx.announce('This account no longer exists.');
+        return new Promise<void>(() => undefined);
+      }
+      throw err;
+    }
     view.update(latest);
   });
 }

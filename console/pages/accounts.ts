@@ -54,12 +54,22 @@ export async function accountsPage(ctx: PageContext): Promise<void> {
     body,
   );
 
-  const rows = accounts.map((a) => ({ account: a, row: accountRow(a, used.get(a.id) ?? 0) }));
+  // A row is built when it is first shown, then kept: with 100,000 accounts the table holds at
+  // most MAX_ROWS rows, and building the others (ten elements each) up front would cost a million.
+  const built = new Map<string, HTMLTableRowElement>();
+  const rowOf = (a: Account) => {
+    let row = built.get(a.id);
+    if (row === undefined) {
+      row = accountRow(a, used.get(a.id) ?? 0);
+      built.set(a.id, row);
+    }
+    return row;
+  };
   let lastCount = -1;
   const filter = (announce: boolean) => {
     const q = search.value.trim().toLowerCase();
-    const shown = rows.filter(({ account }) => q === '' || account.name.toLowerCase().includes(q) || account.id.toLowerCase().includes(q));
-    replace(body, ...shown.slice(0, MAX_ROWS).map((r) => r.row));
+    const shown = accounts.filter((account) => q === '' || account.name.toLowerCase().includes(q) || account.id.toLowerCase().includes(q));
+    replace(body, ...shown.slice(0, MAX_ROWS).map(rowOf));
     if (shown.length === 0) {
       body.appendChild(h('tr', {}, h('td', { colspan: 7 }, accounts.length === 0 ? 'No accounts yet.' : 'No account matches.')));
     }
@@ -86,7 +96,6 @@ export async function accountsPage(ctx: PageContext): Promise<void> {
     createForm(ctx, (made) => {
       // Into the list at once (the API lists oldest first: the new one last).
       accounts.push(made);
-      rows.push({ account: made, row: accountRow(made, 0) });
       filter(false);
     }),
     h(

@@ -12,6 +12,10 @@ export interface Range {
 }
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+/** Rows per hour, per UTC day or per timeframe (GET /v1/usage/export.csv's `granularity`). */
+export type Granularity = 'hour' | 'day' | 'timeframe';
 
 /** "2026-12-03" → 00:00 UTC that day, or undefined for anything that is not such a date. */
 export function parseDay(value: string): number | undefined {
@@ -62,4 +66,16 @@ export function lastMonth(now: number): Range {
 export function fileStamp(ms: number): string {
   const iso = new Date(ms).toISOString();
   return isMidnight(ms) ? iso.slice(0, 10) : `${iso.slice(0, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}Z`;
+}
+
+/**
+ * The range to ask for with rows per `granularity`: the API keeps only the buckets that START at or
+ * after `from`, so a From inside an hour or a day (a timeframe starting at 15:37) would drop the
+ * bucket holding it, the first of the billing period. From is rounded down to its bucket's start
+ * and To up to the next one; rows per timeframe start at the timeframe's exact start, kept as it is.
+ */
+export function alignRange(r: Range, granularity: Granularity): Range {
+  if (granularity === 'timeframe') return r;
+  const size = granularity === 'hour' ? HOUR_MS : DAY_MS;
+  return { from: Math.floor(r.from / size) * size, to: Math.ceil(r.to / size) * size };
 }

@@ -7,21 +7,17 @@
  * holds.
  */
 import type { Api } from '../api.js';
-import { cellText, parseCsv } from '../csv.js';
+import type { AccountItem } from './export-account.js';
+import { cellText, csvHead } from '../csv.js';
 import { h, replace, setText } from '../dom.js';
 import { formatCount, formatTime } from '../format.js';
 import type { PageContext } from '../page.js';
 import { errorText } from './error.js';
-import { dayOf, fileStamp, isMidnight, lastMonth, lastSevenDays, parseDay, thisMonth, type Range } from './export-range.js';
+import { accountChoice } from './export-account.js';
+import { alignRange, dayOf, fileStamp, type Granularity, isMidnight, lastMonth, lastSevenDays, parseDay, thisMonth, type Range } from './export-range.js';
 
 /** Rows shown in the preview; the file has them all. */
 export const PREVIEW_ROWS = 10;
-
-interface AccountItem {
-  readonly id: string;
-  readonly name: string;
-  readonly disabled: boolean;
-}
 
 interface OverviewTimeframe {
   readonly timeframe: { readonly start: string; readonly end: string };
@@ -43,7 +39,7 @@ export function exportPage(ctx: PageContext): void {
     h('option', { value: 'day', selected: true }, 'Day (UTC)'),
     h('option', { value: 'timeframe' }, 'Timeframe (billing period)'),
   );
-  const account = h('select', { id: 'export-account', name: 'account' }, h('option', { value: '' }, 'All accounts'));
+  const account = accountChoice();
   const alert = h('div', { id: 'export-error', class: 'error', role: 'alert', hidden: true });
   const download = h('button', { type: 'submit', class: 'primary' }, 'Download CSV');
   const preview = h('section', { class: 'card export-preview', 'aria-labelledby': 'export-preview-title', hidden: true });
@@ -74,10 +70,20 @@ export function exportPage(ctx: PageContext): void {
     replace(alert, message === null ? null : h('p', {}, message));
   };
 
+  const rowsPer = () => granularity.value as Granularity;
   const explainRange = () => {
     const r = readRange();
     if (exact !== undefined) {
-      setText(rangeHelp, `Exactly ${formatTime(exact.from)} to ${formatTime(exact.to)} (the current timeframe). Buckets starting in that time are exported.`);
+      const a = alignRange(exact, rowsPer());
+      if (a.from === exact.from && a.to === exact.to) {
+        setText(rangeHelp, `Exactly ${formatTime(exact.from)} to ${formatTime(exact.to)} (the current timeframe). Buckets starting in that time are exported.`);
+      } else {
+        // Rows per hour or day start on the hour or at midnight: the bucket holding the
+        // timeframe's start is the first of the billing period, so the range takes it whole.
+        const unit = rowsPer() === 'hour' ? 'hours' : 'days';
+        const hm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+        setText(rangeHelp, `Whole ${unit}: from ${formatTime(a.from)} up to, not including, ${formatTime(a.to)} (the current timeframe starts ${hm(exact.from)} and ends ${formatTime(exact.to)}).`);
+      }
     } else if (r !== undefined) {
       setText(rangeHelp, `Buckets starting from ${formatTime(r.from)} up to, not including, ${formatTime(r.to)}.`);
     } else {
@@ -118,6 +124,7 @@ export function exportPage(ctx: PageContext): void {
   };
   from.addEventListener('input', edited);
   to.addEventListener('input', edited);
+  granularity.addEventListener('change', explainRange);
 
   const form = h(
     'form',
@@ -140,7 +147,7 @@ export function exportPage(ctx: PageContext): void {
       'div',
       { class: 'row export-options' },
       h('div', { class: 'field' }, h('label', { for: 'export-granularity' }, 'Rows per'), granularity),
-      h('div', { class: 'field' }, h('label', { for: 'export-account' }, 'Account'), account),
+      account.element,
     ),
     alert,
     download,
@@ -148,22 +155,28 @@ export function exportPage(ctx: PageContext): void {
 
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    const r = readRange();
-    if (r === undefined) {
+    const picked = readRange();
+    if (picked === undefined) {
       showError('Give both days, From and To, as dates (YYYY-MM-DD).');
       (parseDay(from.value) === undefined ? from : to).focus();
       return;
     }
-    if (r.from >= r.to) {
+    if (picked.from >= picked.to) {
       showError('From must be before To: the range is empty.');
       to.focus();
       return;
     }
+    const who = account.read();
+    if (who === undefined) {
+      account.focus();
+      return;
+    }
+    const r = alignRange(picked, rowsPer());
     showError(null);
     download.disabled = true;
     form.setAttribute('aria-busy', 'true');
     const query = new URLSearchParams({ from: new Date(r.from).toISOString(), to: new Date(r.to).toISOString(), granularity: granularity.value });
-    if (account.value !== '') query.set('account', account.value);
+    if (who !== '') query.set('account', who);
     const name = `ferry-usage-${fileStamp(r.from)}-${fileStamp(r.to)}.csv`;
     ctx.api
       .text(`/v1/usage/export.csv?${query.toString()}`)
@@ -191,7 +204,7 @@ export function exportPage(ctx: PageContext): void {
     preview,
   );
 
-  loadChoices(ctx.api, account, (tf) => {
+  loadChoices(ctx.api, account.setAccounts, (tf) => {
     if (gone) return;
     timeframe = tf;
     quickButtons.get('timeframe')!.disabled = false;
@@ -204,13 +217,10 @@ export function exportPage(ctx: PageContext): void {
 }
 
 /** Fills the account list (GET /v1/accounts) and learns the current timeframe (GET /v1/overview). */
-function loadChoices(api: Api, select: HTMLSelectElement, gotTimeframe: (r: Range) => void, failed: (message: string) => void): void {
+function loadChoices(api: Api, gotAccounts: (accounts: readonly AccountItem[]) => void, gotTimeframe: (r: Range) => void, failed: (message: string) => void): void {
   api
     .get<{ accounts: AccountItem[] }>('/v1/accounts')
-    .then(({ accounts }) => {
-      const sorted = [...accounts].sort((a, b) => a.name.localeCompare(b.name, 'en', { sensitivity: 'base' }) || (a.id < b.id ? -1 : 1));
-      for (const a of sorted) select.append(h('option', { value: a.id }, `${a.name} (${a.id})${a.disabled ? ' – disabled' : ''}`));
-    })
+    .then(({ accounts }) => gotAccounts(accounts))
     .catch((err: unknown) => failed(`The account list could not be read: ${errorText(err)}`));
   api
     .get<OverviewTimeframe>('/v1/overview')
@@ -234,24 +244,27 @@ function saveFile(text: string, name: string): void {
 
 /** Shows the file's row count and first rows; returns the count (the header not included). */
 function showPreview(section: HTMLElement, csv: string, name: string): number {
-  const [header = [], ...rows] = parseCsv(csv);
+  // Only the header and the rows shown are parsed; the rest is counted. Nothing built here keeps
+  // the text: once the download started and this returns, the page lets go of it.
+  const head = csvHead(csv, PREVIEW_ROWS + 1);
+  const [header = [], ...shown] = head.records;
+  const total = Math.max(0, head.count - 1);
   const col = (n: string) => header.indexOf(n);
   const at = (row: readonly string[], n: string) => row[col(n)] ?? '';
   const num = (row: readonly string[], n: string) => {
     const v = Number(at(row, n));
     return Number.isFinite(v) && at(row, n) !== '' ? formatCount(v) : '–';
   };
-  const shown = rows.slice(0, PREVIEW_ROWS);
-  const count = h('p', { id: 'export-count' }, rows.length === 1 ? '1 row' : `${formatCount(rows.length)} rows`, ' in ', h('span', { class: 'mono' }, name), '.');
+  const count = h('p', { id: 'export-count' }, total === 1 ? '1 row' : `${formatCount(total)} rows`, ' in ', h('span', { class: 'mono' }, name), '.');
   const table =
-    rows.length === 0 ? h('p', { class: 'help' }, 'No usage in this range: the file holds the header row only.')
+    total === 0 ? h('p', { class: 'help' }, 'No usage in this range: the file holds the header row only.')
     : h(
       'div',
       { class: 'table-wrap' },
       h(
         'table',
         { class: 'data export-rows' },
-        h('caption', {}, rows.length > shown.length ? `The first ${shown.length} rows` : 'All rows'),
+        h('caption', {}, total > shown.length ? `The first ${shown.length} rows` : 'All rows'),
         h('thead', {}, h(
           'tr',
           {},
@@ -278,5 +291,5 @@ function showPreview(section: HTMLElement, csv: string, name: string): number {
     );
   replace(section, h('h2', { id: 'export-preview-title' }, 'Preview'), count, table);
   section.hidden = false;
-  return rows.length;
+  return total;
 }

@@ -25,7 +25,7 @@ export function signIn(main: HTMLElement, api: Api, signedIn: (token: string) =>
     h('h1', { id: 'sign-in-title' }, 'Sign in'),
     h('label', { for: 'token' }, 'Admin token'),
     input,
-    h('p', { id: 'token-help', class: 'help' }, 'The signaling.admin_token of this Ferry. It stays in this tab only (sessionStorage) and is sent only to this server.'),
+    h('p', { id: 'token-help', class: 'help' }, 'The signaling.admin_token of this Ferry. It is kept in this tab\'s sessionStorage (gone when the tab closes) and sent only to this server.'),
     message,
     button,
   );

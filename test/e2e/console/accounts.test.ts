@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { apiJson } from '../../helpers/admin-http.js';
 import { launchChromium, type LaunchedChromium } from '../../helpers/chromium.js';
-import { assertClean, type ConsoleFerry, type ConsolePage, LAPTOP, openConsole, PHONE, signIn, startConsoleFerry } from '../../helpers/console.js';
+import { assertClean, CONSOLE_ADMIN_TOKEN, type ConsoleFerry, type ConsolePage, LAPTOP, openConsole, PHONE, signIn, startConsoleFerry } from '../../helpers/console.js';
 import { TestTurnClient } from '../../helpers/turn-client.js';
 import { UdpPeer } from '../../helpers/udp-peer.js';
 import { sleep } from '../../helpers/wait.js';
@@ -222,6 +222,22 @@ describe('console: accounts', () => {
     cleanups.push(() => late.close());
     assert.equal((await late.allocate()).code, 401, 'a TURN credential issued before the revocation is refused');
     assert.deepEqual(dialogs.length, 4, `confirmations asked: ${JSON.stringify(dialogs)}`);
+
+    // An account deleted while its page is shown: said, with the way back, and no more asking.
+    const doomed = await ferry.admin<{ id: string }>('POST', '/v1/accounts', { name: 'Short Lived' });
+    assert.equal(doomed.status, 201);
+    await page.evaluate((h) => { location.hash = h; }, `#/accounts/${doomed.json.id}`);
+    await page.getByRole('heading', { level: 1, name: 'Short Lived' }).waitFor({ timeout: 5000 });
+    const asks: string[] = [];
+    page.on('request', (r) => { if (r.url().includes(doomed.json.id)) asks.push(r.url()); });
+    const gone = await fetch(`${ferry.base}/v1/accounts/${doomed.json.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${CONSOLE_ADMIN_TOKEN}` }, signal: AbortSignal.timeout(10_000) });
+    assert.equal(gone.status, 204, 'deleted');
+    await page.getByRole('heading', { level: 1, name: 'No such account' }).waitFor({ timeout: 5000 });
+    await page.getByRole('link', { name: 'Back to the accounts' }).waitFor();
+    const asked = asks.length;
+    await sleep(4_500); // two polling intervals (2 s) and more
+    assert.equal(asks.length, asked, `no more requests for the deleted account: ${asks.slice(asked).join(' ')}`);
+    expectApiError(c, 404, seen);
 
     // No such account: said, with the way back.
     await page.goto(`${ferry.base}/console#/accounts/acc_doesnotexist00000`);

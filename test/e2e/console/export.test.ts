@@ -60,8 +60,8 @@ describe('console: usage export', { timeout: 90_000 }, () => {
   const relayed = new Map<string, Relayed>();
 
   /** Relays `n` datagrams of `size` bytes to the echo peer and back with these credentials. */
-  async function relay(cred: { username: string; password: string }, n: number, size: number): Promise<Relayed> {
-    const client = await TestTurnClient.connect({ port: ferry.udpPort, ...cred });
+  async function relay(cred: { username: string; password: string }, n: number, size: number, port = ferry.udpPort): Promise<Relayed> {
+    const client = await TestTurnClient.connect({ port, ...cred });
     clients.push(client);
     const alloc = await client.allocate();
     assert.equal(alloc.code, 0, 'allocate');
@@ -80,8 +80,8 @@ describe('console: usage export', { timeout: 90_000 }, () => {
     return { toPeer: n * size, toClient: back * size };
   }
 
-  async function iceCredentials(apiKey: string): Promise<{ username: string; password: string }> {
-    const res = await fetch(`${ferry.base}/v1/ice-servers`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(10_000) });
+  async function iceCredentials(apiKey: string, base = ferry.base): Promise<{ username: string; password: string }> {
+    const res = await fetch(`${base}/v1/ice-servers`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(10_000) });
     assert.equal(res.status, 200);
     const ice = (await res.json()) as { iceServers: { username: string; credential: string }[] };
     return { username: ice.iceServers[0].username, password: ice.iceServers[0].credential };
@@ -130,7 +130,7 @@ describe('console: usage export', { timeout: 90_000 }, () => {
     await signIn(c);
     await c.page.getByRole('link', { name: 'Usage export' }).click();
     await c.page.getByRole('heading', { level: 1, name: 'Usage export' }).waitFor();
-    await c.page.waitForFunction(() => document.querySelector('#export-account option:nth-child(3)') !== null, undefined, { timeout: 10_000 });
+    await c.page.waitForFunction(() => document.querySelector('#export-account-list option:nth-child(2)') !== null, undefined, { timeout: 10_000 });
     await c.page.getByRole('button', { name: 'This timeframe' }).and(c.page.locator('[aria-pressed="true"]')).waitFor({ timeout: 10_000 });
     return c;
   }
@@ -248,8 +248,22 @@ describe('console: usage export', { timeout: 90_000 }, () => {
       assert.ok(texts[0].includes(Number(first.total_bytes).toLocaleString('en-US')), texts[0]);
       await c.screenshot('export');
 
-      // One account, per timeframe: only its rows.
-      await page.getByLabel('Account').selectOption(acme.id);
+      // An account that does not exist is refused in the page, said next to the field: nothing asked.
+      const askedBefore = asked.length;
+      await page.getByLabel('Account').fill('Nobody Ltd');
+      await page.getByRole('button', { name: 'Download CSV' }).click();
+      await page.locator('#export-account-error').filter({ hasText: 'No account has the name or id “Nobody Ltd”' }).waitFor({ timeout: 5000 });
+      assert.equal(await page.getByLabel('Account').getAttribute('aria-invalid'), 'true');
+      assert.equal(asked.length, askedBefore);
+
+      // The suggestions narrow as the operator types: a name, its id as the value.
+      await page.getByLabel('Account').fill('acme');
+      await page.waitForFunction(() => document.querySelectorAll('#export-account-list option').length === 1, undefined, { timeout: 5000 });
+      assert.equal(await page.locator('#export-account-list option').getAttribute('value'), acme.id);
+      assert.equal(await page.locator('#export-account-list option').getAttribute('label'), 'Acme Video');
+
+      // One account by its name, per timeframe: only its rows.
+      await page.getByLabel('Account').fill('Acme Video');
       await page.getByLabel('Rows per').selectOption('timeframe');
       const one = await downloadCsv(page);
       const oneQuery = new URL(one.request.url()).searchParams;
@@ -294,7 +308,7 @@ describe('console: usage export', { timeout: 90_000 }, () => {
       await signIn(c);
       assert.equal(await page.evaluate((k) => sessionStorage.getItem(k), TOKEN_KEY), CONSOLE_ADMIN_TOKEN);
       await page.getByRole('link', { name: 'Usage export' }).click();
-      await page.waitForFunction(() => document.querySelector('#export-account option:nth-child(3)') !== null, undefined, { timeout: 10_000 });
+      await page.waitForFunction(() => document.querySelector('#export-account-list option:nth-child(2)') !== null, undefined, { timeout: 10_000 });
       await downloadCsv(page);
 
       const api = requests.filter((r) => new URL(r.url()).pathname.startsWith('/v1/'));
@@ -359,11 +373,16 @@ describe('console: usage export', { timeout: 90_000 }, () => {
     }
   });
 
-  test('this timeframe, when it does not start at midnight: the exact instants are exported, and said', async () => {
-    // Fixed one-hour windows from when metering started: neither end is a midnight.
+  test('this timeframe, when it does not start at midnight: its first day or hour is exported whole, with the traffic in it, and said', async () => {
+    // Fixed one-hour windows from the moment metering started: neither end is on an hour, let
+    // alone a midnight. The API keeps the buckets that START in the range, so an export from the
+    // timeframe's exact start per day or per hour would drop the one bucket holding the traffic.
     const hourly = await startConsoleFerry({ network_usage: { write_interval: '200ms', timeframe: '1h' } });
     const c = await openConsole(browser, hourly.base, LAPTOP);
     try {
+      const made = await hourly.admin<{ id: string; api_key: string }>('POST', '/v1/accounts', { name: 'Early Bird' });
+      assert.equal(made.status, 201);
+      const sent = await relay(await iceCredentials(made.json.api_key, hourly.base), 6, 500, hourly.udpPort);
       await signIn(c);
       const { page } = c;
       await page.getByRole('link', { name: 'Usage export' }).click();
@@ -371,30 +390,51 @@ describe('console: usage export', { timeout: 90_000 }, () => {
       const tf = (await hourly.admin<{ timeframe: { start: string; end: string } }>('GET', '/v1/overview')).json.timeframe;
       const [start, end] = [Date.parse(tf.start), Date.parse(tf.end)];
       assert.equal(end - start, 3_600_000);
-      assert.notEqual(start % DAY, 0, 'a window that starts inside a day');
+      assert.notEqual(start % 3_600_000, 0, 'a window that starts inside an hour');
       assert.equal(await page.getByLabel('From').inputValue(), day(start));
       assert.equal(await page.getByLabel('To (not included)').inputValue(), day(end));
+      assert.equal(await page.getByLabel('Rows per').inputValue(), 'day', 'rows per day by default');
       const hm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
-      assert.match(String(await page.locator('#export-range-help').textContent()), new RegExp(`^Exactly ${day(start)} ${hm(start)} UTC to ${day(end)} ${hm(end)} UTC`));
-      const [download, request] = await Promise.all([
-        page.waitForEvent('download', { timeout: 10_000 }),
-        page.waitForRequest(/\/v1\/usage\/export\.csv\?/, { timeout: 10_000 }),
-        page.getByRole('button', { name: 'Download CSV' }).click(),
-      ]);
-      const params = new URL(request.url()).searchParams;
-      assert.equal(params.get('from'), new Date(start).toISOString());
-      assert.equal(params.get('to'), new Date(end).toISOString());
+      const iso = (ms: number) => new Date(ms).toISOString();
+      const help = async () => String(await page.locator('#export-range-help').textContent());
+
+      /** The default export's file for `granularity`: the range asked for, its account's bytes. */
+      const check = async (granularity: string, from: number, to: number, name: string) => {
+        const { download, text, request } = await downloadCsv(page);
+        const params = new URL(request.url()).searchParams;
+        assert.deepEqual(Object.fromEntries(params), { from: iso(from), to: iso(to), granularity }, granularity);
+        assert.equal(download.suggestedFilename(), name);
+        const [header, ...rows] = parseCsv(text);
+        const mine = rows.filter((r) => r[header.indexOf('account')] === made.json.id);
+        assert.ok(mine.length >= 1, `${granularity}: the account's row is in the file: ${JSON.stringify(text)}`);
+        assert.equal(mine.reduce((n, r) => n + Number(r[header.indexOf('bytes_to_peer')]), 0), sent.toPeer, `${granularity} to peer`);
+        assert.equal(mine.reduce((n, r) => n + Number(r[header.indexOf('bytes_to_client')]), 0), sent.toClient, `${granularity} to client`);
+        await page.locator('#export-count').filter({ hasText: new RegExp(`^${rows.length} rows? in ${name.replace(/\./g, '\\.')}\\.$`) }).waitFor({ timeout: 5000 });
+        assert.equal(await page.locator('table.export-rows tbody tr').count(), rows.length);
+      };
+
+      // Per day (the default): whole UTC days, from the midnight before the timeframe's start.
+      const [dayFrom, dayTo] = [Math.floor(start / DAY) * DAY, Math.ceil(end / DAY) * DAY];
+      assert.match(await help(), new RegExp(`^Whole days: from ${day(dayFrom)} 00:00 UTC up to, not including, ${day(dayTo)} 00:00 UTC \\(the current timeframe starts ${hm(start)} and ends ${day(end)} ${hm(end)} UTC\\)\\.$`));
+      await check('day', dayFrom, dayTo, `ferry-usage-${day(dayFrom)}-${day(dayTo)}.csv`);
+
+      // Per hour: whole hours, from the start of the hour the timeframe starts in.
+      const HOUR = 3_600_000;
+      const [hourFrom, hourTo] = [Math.floor(start / HOUR) * HOUR, Math.ceil(end / HOUR) * HOUR];
+      await page.getByLabel('Rows per').selectOption('hour');
+      assert.match(await help(), new RegExp(`^Whole hours: from ${day(hourFrom)} ${hm(hourFrom)} UTC up to, not including, ${day(hourTo)} ${hm(hourTo)} UTC \\(the current timeframe starts ${hm(start)}`));
       const stamp = (ms: number) => `${day(ms)}T${hm(ms).replace(':', '')}Z`;
-      assert.equal(download.suggestedFilename(), `ferry-usage-${stamp(start)}-${stamp(end)}.csv`);
-      // Nothing relayed on this one: the header only, and the preview says so.
-      assert.equal(readFileSync(await download.path(), 'utf8'), 'start,end,account,account_name,bytes_to_peer,bytes_to_client,total_bytes,packets_to_peer,packets_to_client\r\n');
-      await page.getByText('No usage in this range').waitFor();
-      assert.equal(await page.locator('#export-count').textContent(), `0 rows in ferry-usage-${stamp(start)}-${stamp(end)}.csv.`);
+      await check('hour', hourFrom, hourTo, `ferry-usage-${stamp(hourFrom)}-${stamp(hourTo)}.csv`);
+
+      // Per timeframe: its row starts at the exact start, which is the range asked for.
+      await page.getByLabel('Rows per').selectOption('timeframe');
+      assert.match(await help(), new RegExp(`^Exactly ${day(start)} ${hm(start)} UTC to ${day(end)} ${hm(end)} UTC`));
+      await check('timeframe', start, end, `ferry-usage-${stamp(start)}-${stamp(end)}.csv`);
 
       // Editing a day leaves the exact instants: whole days again.
       await page.getByLabel('From').fill(day(start - DAY));
       assert.equal(await page.getByRole('button', { name: 'This timeframe' }).getAttribute('aria-pressed'), 'false');
-      assert.match(String(await page.locator('#export-range-help').textContent()), /^Buckets starting from \d{4}-\d{2}-\d{2} 00:00 UTC/);
+      assert.match(await help(), /^Buckets starting from \d{4}-\d{2}-\d{2} 00:00 UTC/);
       await assertClean(c);
     } finally {
       await c.close();
