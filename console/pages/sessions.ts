@@ -201,7 +201,8 @@ export function sessionsPage(ctx: PageContext): void {
       // 404: gone; 409: that id (or that node) is another session now. Either way the session
       // listed had ended before the close: nothing the operator did wrong, nothing closed.
       if (err instanceof ApiError && (err.status === 404 || err.status === 409)) {
-        closed.add(identity(row));
+        // The listing asked now says what is live (a 409 from another node lists that node's).
+        if (err.status === 404) closed.add(identity(row));
         removeRow(row, refocus());
         refreshView();
         say(`Session ${row.id} of ${row.account} had already ended; the list is updated.`);
