@@ -135,10 +135,12 @@ export function sessionsPage(ctx: PageContext): void {
       let row = rows.get(s.id);
       if (row !== undefined && identity(row) !== identity(s)) {
         // The same id, another session (the node restarted): its row, Close label and rate are not this one's.
-        const at = row.tr;
+        const old = row.tr;
+        const hadFocus = old.contains(document.activeElement);
         row = sessionRow(s, atMs, closeSession);
-        at.replaceWith(row.tr);
-        if (at.contains(document.activeElement)) row.close.focus();
+        old.replaceWith(row.tr);
+        // The keyboard stays where it was; the new Close names the new session (and asks first).
+        if (hadFocus) row.close.focus();
         rows.set(s.id, row);
       } else if (row === undefined) {
         // New sessions go in the answer's order (by id) without moving the rows already there.
