@@ -1,16 +1,18 @@
 /**
  * Overview: what the relay is doing now, from GET /v1/overview every POLL_MS. The node answers
- * byte counters since its start; the rate each way is the difference between two answers over
- * the time between their `at`, and the last few minutes of it are kept in memory for a live
- * chart (nothing is stored: a page opened now starts empty). Every figure on the chart is also
- * on the page as text.
+ * byte counters since its start; the rate each way is the difference between two answers of the
+ * same node (and the same start) over the time between their `at`. Behind a load balancer the
+ * answers come from several nodes: the figures are those of the node that answered, named, and
+ * the chart follows one node (the first that answered, until it stops answering), keeping the
+ * last few minutes in memory (nothing is stored: a page opened now starts empty). The chart's
+ * latest figures are also on the page as text.
  */
 import { ApiError } from '../api.js';
 import { chart } from '../chart.js';
 import { h, replace, setText } from '../dom.js';
 import { formatBytes, formatCount, formatRate, formatShare, formatTime } from '../format.js';
 import { POLL_MS, type PageContext } from '../page.js';
-import { rateBetween, RateHistory, type Reading } from '../rates.js';
+import { NodeReadings, RateHistory } from '../rates.js';
 import { errorText } from './error.js';
 import { badge, renderAtLimit, renderRelays, type AtLimit, type Relay } from './overview-tables.js';
 
@@ -19,6 +21,7 @@ interface Overview {
   readonly at: string;
   readonly node_id: string | null;
   readonly node: {
+    readonly started_at: string;
     readonly allocations: number;
     readonly bytes_to_peer: number;
     readonly bytes_to_client: number;
@@ -40,6 +43,8 @@ interface Overview {
 /** The chart's span: five minutes of answers, one every POLL_MS (and some room for late ones). */
 const WINDOW_MS = 5 * 60_000;
 const MAX_POINTS = Math.ceil(WINDOW_MS / POLL_MS) + 30;
+/** The chart moves to the node that answers when the one it follows has not answered for this long. */
+const FOLLOW_MS = 30_000;
 /** Where `near` starts, as GET /v1/overview documents it: this share of the soft threshold. */
 const NEAR_SOFT = 0.8;
 
@@ -101,32 +106,46 @@ export function overviewPage(ctx: PageContext): void {
   ctx.onLeave(() => rates.destroy());
 
   const history = new RateHistory(WINDOW_MS, MAX_POINTS);
-  let prev: (Reading & { node: string | null }) | undefined;
+  const readings = new NodeReadings();
+  /** The node the chart follows, and when (its `at`) it last answered. */
+  let charted: { node: string | null; lastMs: number } | undefined;
   let shownProblems = '';
+  const nodeName = (id: string | null) => (id === null ? 'this node' : `node ${id}`);
 
   const show = (o: Overview) => {
     const atMs = Date.parse(o.at);
-    const cur = { atMs, toPeer: o.node.bytes_to_peer, toClient: o.node.bytes_to_client, node: o.node_id };
-    // Only answers of the same node compare (behind a load balancer another node may answer).
-    const rate = prev !== undefined && prev.node === cur.node ? rateBetween(prev, cur) : null;
-    if (prev !== undefined && rate === null) history.clear();
-    prev = cur;
-    if (rate !== null) {
-      history.push(atMs, rate);
-      setText(toPeer.value, formatRate(rate.toPeer));
-      setText(toClient.value, formatRate(rate.toClient));
+    const taken = readings.take(o.node_id, o.node.started_at, { atMs, toPeer: o.node.bytes_to_peer, toClient: o.node.bytes_to_client });
+    // The same reading again (an answer made in the same millisecond): nothing new to show.
+    if (!taken.fresh) return;
+    const { rate } = taken;
+    setText(toPeer.value, rate === null ? '–' : formatRate(rate.toPeer));
+    setText(toClient.value, rate === null ? '–' : formatRate(rate.toClient));
+    if (charted !== undefined && charted.node !== o.node_id && atMs - charted.lastMs > FOLLOW_MS) {
+      // The followed node is gone (drained, or the load balancer left it): follow this one.
+      charted = undefined;
+      history.clear();
+    }
+    if (charted === undefined || charted.node === o.node_id) {
+      charted = { node: o.node_id, lastMs: atMs };
+      // A reading without a rate (the first of this node, or since it restarted) is a gap.
+      if (history.length > 0 || rate !== null) history.push(atMs, rate);
       const s = history.series();
       rates.setData(s.x, [s.toPeer, s.toClient]);
-      setText(chartNote, `${formatCount(history.length)} readings, one every ${POLL_MS / 1000} s, kept in this page only.`);
+      setText(
+        chartNote,
+        history.rates === 0
+          ? `The rate of ${nodeName(o.node_id)} appears after two answers.`
+          : `${nodeName(o.node_id)[0]!.toUpperCase()}${nodeName(o.node_id).slice(1)}: ${formatCount(history.rates)} readings, asked every ${POLL_MS / 1000} s, kept in this page only.`,
+      );
     }
-    setText(toPeer.sub, `${formatBytes(o.node.bytes_to_peer)} since the node started`);
-    setText(toClient.sub, `${formatBytes(o.node.bytes_to_client)} since the node started`);
+    setText(toPeer.sub, `${formatBytes(o.node.bytes_to_peer)} since ${nodeName(o.node_id)} started`);
+    setText(toClient.sub, `${formatBytes(o.node.bytes_to_client)} since ${nodeName(o.node_id)} started`);
     setText(allocations.value, formatCount(o.node.allocations));
-    setText(allocations.sub, o.node_id === null ? 'on this node' : `on node ${o.node_id}`);
+    setText(allocations.sub, `on ${nodeName(o.node_id)}`);
     setText(backlog.value, formatCount(o.node.webhook_backlog));
     setText(backlog.sub, o.node.webhook_backlog === 0 ? 'all delivered' : 'events not yet delivered');
     setText(signaling.value, formatCount(o.node.signaling_connections));
-    setText(signaling.sub, 'WebSocket peers on this node');
+    setText(signaling.sub, `WebSocket peers on ${nodeName(o.node_id)}`);
     setText(usage.value, formatBytes(o.usage.total_bytes));
     setText(usage.sub, `${formatTime(o.timeframe.start)} to ${formatTime(o.timeframe.end)}`);
     usage.value.title = `${formatCount(o.usage.total_bytes)} bytes (${formatCount(o.usage.bytes_to_peer)} to peers, ${formatCount(o.usage.bytes_to_client)} to clients)`;

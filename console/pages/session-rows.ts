@@ -40,9 +40,11 @@ export const COLUMNS: readonly { readonly text: string; readonly num?: boolean }
 export interface SessionRow {
   readonly id: number;
   readonly account: string;
+  /** As listed: with the id and the node, what names this session (ids start again when a node restarts). */
+  readonly startedAt: string;
   readonly tr: HTMLTableRowElement;
   readonly close: HTMLButtonElement;
-  /** Takes a newer reading of the same session (read at `atMs`, the answer's arrival). */
+  /** Takes a newer reading of the same session (read at `atMs`, the answer's `at`). */
   update(s: Session, atMs: number): void;
 }
 
@@ -94,6 +96,7 @@ export function sessionRow(s: Session, atMs: number, onClose: (row: SessionRow) 
   const row: SessionRow = {
     id: s.id,
     account: s.account,
+    startedAt: s.started_at,
     tr,
     close,
     update(cur, at) {
@@ -103,6 +106,8 @@ export function sessionRow(s: Session, atMs: number, onClose: (row: SessionRow) 
       setText(toClient, formatBytes(cur.bytes_to_client));
       toClient.title = `${formatCount(cur.bytes_to_client)} bytes in ${formatCount(cur.packets_to_client)} packets`;
       const reading = { atMs: at, toPeer: cur.bytes_to_peer, toClient: cur.bytes_to_client };
+      // The same reading again (answers made in the same millisecond): the rate shown stays.
+      if (last !== undefined && last.atMs === at) return;
       const rate = last === undefined ? null : rateBetween(last, reading);
       last = reading;
       setText(ratePeer, rate === null ? '–' : formatRate(rate.toPeer));
