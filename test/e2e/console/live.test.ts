@@ -264,6 +264,9 @@ describe('console: Overview and Sessions with TURN traffic flowing', { timeout: 
     // uclient's flow is on by now: both rows have figures. Picture both sizes.
     await eventually(async () => /[1-9]/.test((await page.locator(`tr[data-session="${udpSession.id}"] td.to-client`).textContent()) ?? ''), WAIT,
       () => 'uclient\'s echoes in its row');
+    // And a rate (two readings since the filter's last list) for the picture.
+    await eventually(async () => /[1-9]/.test((await page.locator(`tr[data-session="${tcpSession!.id}"] td.rate-to-peer`).textContent()) ?? ''), WAIT,
+      () => 'a rate in the TCP row');
     await c!.screenshot('sessions');
     await page.setViewportSize(PHONE);
     await assertNoSideScroll('Sessions at phone width', PHONE.width);
