@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { apiJson } from './admin-http.js';
 import type { LaunchedChromium } from './chromium.js';
-import { LOOPBACK_PEERS, startFerryProcess, type FerryProcess } from './ferry-process.js';
+import { LOOPBACK_PEERS, signalingPort, startFerryProcess, type FerryProcess } from './ferry-process.js';
 import { tempDir } from './temp-dir.js';
 import { until } from './wait.js';
 
@@ -45,7 +45,7 @@ export async function startConsoleFerry(overrides: Record<string, unknown> = {})
   });
   let port = 0;
   try {
-    await until(() => (port = Number(/signaling on http:\/\/127\.0\.0\.1:(\d+)/.exec(handle.logs())?.[1] ?? 0)) > 0, 5000, 'signaling port in the log');
+    port = await signalingPort(handle);
   } catch (err) {
     await handle.stop();
     throw err;

@@ -12,6 +12,7 @@ import { exited, killNow, spawnGuarded, terminate } from './reaper.js';
 import { waitForStun } from './stun-ping.js';
 import { makeSelfSignedCert } from './tls-cert.js';
 import { requestedDataPlane } from './data-plane.js';
+import { until } from './wait.js';
 
 interface FerryConfig {
   address: string;
@@ -140,4 +141,11 @@ export async function startFerryProcess(overrides: Partial<FerryConfig> = {}, op
 export function restCredentials(secret: string, account: string, ttlSeconds = 3600): { username: string; password: string } {
   const { username, password } = mintRestCredential(secret, account, ttlSeconds, Date.now());
   return { username, password };
+}
+
+/** The port the process logged its signaling service on ("signaling on http://127.0.0.1:P"), within 5 s. */
+export async function signalingPort(handle: Pick<FerryProcess, 'logs'>, what = 'signaling port in the log'): Promise<number> {
+  let port = 0;
+  await until(() => (port = Number(/signaling on http:\/\/127\.0\.0\.1:(\d+)/.exec(handle.logs())?.[1] ?? 0)) > 0, 5000, what);
+  return port;
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { openStorage } from '../../../app/storage.js';
 import type { Storage } from '../../../src/store/storage.js';
 import { apiJson } from '../../helpers/admin-http.js';
-import { LOOPBACK_PEERS, startFerryProcess, type FerryProcess } from '../../helpers/ferry-process.js';
+import { LOOPBACK_PEERS, signalingPort, startFerryProcess, type FerryProcess } from '../../helpers/ferry-process.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { TestTurnClient } from '../../helpers/turn-client.js';
 import { UdpPeer } from '../../helpers/udp-peer.js';
@@ -23,7 +23,7 @@ async function launch(redis: TestRedis): Promise<FerryProcess & { base: string }
   });
   let port = 0;
   try {
-    await until(() => (port = Number(/signaling on http:\/\/127\.0\.0\.1:(\d+)/.exec(handle.logs())?.[1] ?? 0)) > 0, 5000, 'signaling port in the log');
+    port = await signalingPort(handle);
   } catch (err) {
     await handle.stop();
     throw err;

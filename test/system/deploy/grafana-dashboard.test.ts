@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { apiJson, apiRequest } from '../../helpers/admin-http.js';
-import { LOOPBACK_PEERS, startFerryProcess, type FerryProcess } from '../../helpers/ferry-process.js';
+import { LOOPBACK_PEERS, signalingPort, startFerryProcess, type FerryProcess } from '../../helpers/ferry-process.js';
 import { allPanels, checkDashboard, expressions, promqlRefs, type Dashboard } from '../../helpers/grafana-dashboard.js';
 import { parseExposition, type Exposition } from '../../helpers/prometheus-text.js';
 import { TestTurnClient } from '../../helpers/turn-client.js';
@@ -48,7 +48,7 @@ describe('deploy/grafana/ferry-dashboard.json against a real Ferry\'s /metrics',
     });
     cleanups.push(() => ferry.stop());
     let port = 0;
-    await until(() => (port = Number(/signaling on http:\/\/127\.0\.0\.1:(\d+)/.exec(ferry.logs())?.[1] ?? 0)) > 0, 5000, 'signaling port in the log');
+    port = await signalingPort(ferry);
     base = `http://127.0.0.1:${port}`;
 
     // An account with a small limit and a TURN credential of it.

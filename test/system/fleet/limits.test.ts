@@ -8,7 +8,7 @@
 //  2. quotas.allocations_per_user counts the account's allocations on both nodes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { LOOPBACK_PEERS, TEST_SECRET, restCredentials, startFerryProcess, type FerryProcess } from '../../helpers/ferry-process.js';
+import { LOOPBACK_PEERS, TEST_SECRET, restCredentials, signalingPort, startFerryProcess, type FerryProcess } from '../../helpers/ferry-process.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { TestTurnClient } from '../../helpers/turn-client.js';
 import { UdpPeer } from '../../helpers/udp-peer.js';
@@ -52,7 +52,7 @@ describe('a fleet of two nodes enforces one account\'s limits together', () => {
     });
     nodes.push(handle as Node);
     let port = 0;
-    await until(() => (port = Number(/signaling on http:\/\/127\.0\.0\.1:(\d+)/.exec(handle.logs())?.[1] ?? 0)) > 0, 5000, 'signaling port in the log');
+    port = await signalingPort(handle);
     const node = Object.assign(handle, { signalingPort: port });
     nodes[nodes.length - 1] = node;
     return node;

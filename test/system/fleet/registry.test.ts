@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { apiJson } from '../../helpers/admin-http.js';
-import { LOOPBACK_PEERS, startFerryProcess, type FerryProcess } from '../../helpers/ferry-process.js';
+import { LOOPBACK_PEERS, signalingPort, startFerryProcess, type FerryProcess } from '../../helpers/ferry-process.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { TestTurnClient } from '../../helpers/turn-client.js';
 import { UdpPeer } from '../../helpers/udp-peer.js';
@@ -50,7 +50,7 @@ async function startNode(name: string, redisUrl: string): Promise<Node> {
   });
   let port = 0;
   try {
-    await until(() => (port = Number(/signaling on http:\/\/127\.0\.0\.1:(\d+)/.exec(handle.logs())?.[1] ?? 0)) > 0, 5000, `node ${name}: signaling port in the log`);
+    port = await signalingPort(handle, `node ${name}: signaling port in the log`);
   } catch (err) {
     await handle.stop();
     throw err;

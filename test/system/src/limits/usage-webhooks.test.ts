@@ -16,7 +16,7 @@ import { AccountService } from '../../../../src/accounts/service.js';
 import { hourOf } from '../../../../src/metering/types.js';
 import { openSqliteStore } from '../../../../src/store/sqlite-account-store.js';
 import { SqliteUsageStore } from '../../../../src/store/sqlite-usage-store.js';
-import { LOOPBACK_PEERS, TEST_SECRET, restCredentials, startFerryProcess, type FerryProcess } from '../../../helpers/ferry-process.js';
+import { LOOPBACK_PEERS, TEST_SECRET, restCredentials, signalingPort, startFerryProcess, type FerryProcess } from '../../../helpers/ferry-process.js';
 import { TestTurnClient } from '../../../helpers/turn-client.js';
 import { UdpPeer } from '../../../helpers/udp-peer.js';
 import { until } from '../../../helpers/wait.js';
@@ -70,7 +70,7 @@ async function launch(receiver: Receiver, storage: string, networkUsage: Record<
   });
   let port = 0;
   try {
-    await until(() => (port = Number(/signaling on http:\/\/127\.0\.0\.1:(\d+)/.exec(handle.logs())?.[1] ?? 0)) > 0, 5000, 'signaling port in the log');
+    port = await signalingPort(handle);
   } catch (err) {
     await handle.stop();
     throw err;
