@@ -45,7 +45,13 @@ export function formatTime(iso: string | number): string {
 export function formatShare(share: number): string {
   if (!Number.isFinite(share)) return '–';
   if (share === 0) return '0 %';
-  if (share >= 1) return `${Math.floor(share * 100)} %`;
+  if (share >= 1) {
+    // Whole percents, with the same correction (1.15 * 100 is 114.999…).
+    let p = Math.floor(share * 100);
+    if ((p + 1) / 100 <= share) p += 1;
+    if (p / 100 > share) p -= 1;
+    return `${p} %`;
+  }
   // Tenths of a percent, corrected for the binary product's error either way (0.57 * 1000 may be
   // 569.999…): t / 1000 is the largest such step at or below the share.
   let t = Math.floor(share * 1000);

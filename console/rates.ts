@@ -19,10 +19,15 @@ export interface Rate {
   readonly toClient: number;
 }
 
+/** Two readings further apart than this give no rate (the polls are every 2 s). */
+export const MAX_RATE_GAP_MS = 10_000;
+
 /** The rate between two readings; null when they cannot be compared. */
 export function rateBetween(prev: Reading, cur: Reading): Rate | null {
   const seconds = (cur.atMs - prev.atMs) / 1000;
-  if (!(seconds > 0)) return null;
+  // Readings further apart than a few polls (a hidden tab, a node that did not answer for a
+  // while) would give an average over the gap, not a rate "now": no rate, a gap in the chart.
+  if (!(seconds > 0) || seconds * 1000 > MAX_RATE_GAP_MS) return null;
   const toPeer = cur.toPeer - prev.toPeer;
   const toClient = cur.toClient - prev.toClient;
   if (toPeer < 0 || toClient < 0) return null;

@@ -200,10 +200,19 @@ export function sessionsPage(ctx: PageContext): void {
       refreshView();
       say(`Session ${row.id} of ${row.account} closed.`);
     } catch (err) {
-      // 404: gone; 409: that id (or that node) is another session now. Either way the session
-      // listed had ended before the close: nothing the operator did wrong, nothing closed.
+      // Another node answered (a load balancer in front of a fleet): the session may well be live
+      // on its own node; nothing was closed. The row stays, to be closed again.
+      if (err instanceof ApiError && err.status === 409 && err.code === 'wrong_node') {
+        const back = refocus();
+        row.close.disabled = false;
+        if (back) row.close.focus();
+        say(`Session ${row.id} was not closed: another node answered (${err.message}). Try again.`);
+        return;
+      }
+      // 404: gone; 409: that id is another session now. Either way the session listed had ended
+      // before the close: nothing the operator did wrong, nothing closed.
       if (err instanceof ApiError && (err.status === 404 || err.status === 409)) {
-        // The listing asked now says what is live (a 409 from another node lists that node's).
+        // The listing asked now says what is live.
         if (err.status === 404) closed.add(identity(row));
         removeRow(row, refocus());
         refreshView();

@@ -55,11 +55,11 @@ export function sessionRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
       app.delete('/v1/sessions/:id', {
         schema: {
           summary: 'Close a live relay session',
-          description: 'The relayed ports are freed; a TCP or TLS client\'s connection is closed, a UDP client\'s next request is answered 437. The credentials stay valid (see POST /v1/accounts/{id}/revoke). Ids are per node and start again when a node restarts: give `node`, `account` and `started_at` as listed to close that session only (409 conflict when this node or its session with that id is another one).',
+          description: 'The relayed ports are freed; a TCP or TLS client\'s connection is closed, a UDP client\'s next request is answered 437. The credentials stay valid (see POST /v1/accounts/{id}/revoke). Ids are per node and start again when a node restarts: give `node`, `account` and `started_at` as listed to close that session only (409 wrong_node when another node answers, 409 conflict when its session with that id is another one; nothing is closed).',
           tags,
           params: SessionParams,
           querystring: z.object({
-            node: z.string().min(1).max(256).optional().describe('The node_id the session was listed on: 409 when another node answers.'),
+            node: z.string().min(1).max(256).optional().describe('The node_id the session was listed on: 409 wrong_node when another node answers.'),
             account: z.string().min(1).max(256).optional().describe('The session\'s account as listed: 409 when session {id} is another account\'s.'),
             started_at: z
               .string()
@@ -73,7 +73,7 @@ export function sessionRoutes(deps: SignalingDeps): FastifyPluginAsyncZod {
         const id = Number(request.params.id);
         const { node, account, started_at: startedAt } = request.query;
         if (node !== undefined && node !== nodeId) {
-          throw new ApiError(409, 'conflict', `this is node ${nodeId ?? '(unnamed)'}, not ${node}: close session ${id} of ${node} there`);
+          throw new ApiError(409, 'wrong_node', `this is node ${nodeId ?? '(unnamed)'}, not ${node}: close session ${id} of ${node} there`);
         }
         const startedMs = startedAt === undefined ? undefined : Date.parse(startedAt);
         const same = (s: RelaySession) => s.id === id && (account === undefined || s.account === account) && (startedMs === undefined || s.startedAt === startedMs);

@@ -15,6 +15,7 @@ import { restCredentials, TEST_SECRET } from '../../helpers/ferry-process.js';
 import { TestTurnClient } from '../../helpers/turn-client.js';
 import { UdpPeer } from '../../helpers/udp-peer.js';
 import { sleep } from '../../helpers/wait.js';
+import { fileStamp } from '../../../console/pages/export-range.js';
 
 const DAY = 86_400_000;
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -423,7 +424,8 @@ describe('console: usage export', { timeout: 90_000 }, () => {
       const [hourFrom, hourTo] = [Math.floor(start / HOUR) * HOUR, Math.ceil(end / HOUR) * HOUR];
       await page.getByLabel('Rows per').selectOption('hour');
       assert.match(await help(), new RegExp(`^Whole hours: from ${day(hourFrom)} ${hm(hourFrom)} UTC up to, not including, ${day(hourTo)} ${hm(hourTo)} UTC \\(the current timeframe starts ${hm(start)}`));
-      const stamp = (ms: number) => `${day(ms)}T${hm(ms).replace(':', '')}Z`;
+      // As the page names files: the day alone at a midnight (the hour before or after one is).
+      const stamp = fileStamp;
       await check('hour', hourFrom, hourTo, `ferry-usage-${stamp(hourFrom)}-${stamp(hourTo)}.csv`);
 
       // Per timeframe: its row starts at the exact start, which is the range asked for.

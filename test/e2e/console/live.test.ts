@@ -6,7 +6,8 @@
 // TCP one from the page (Close, then OK in the confirmation) sends the session's node, account
 // and start with the DELETE, takes its row away, the relay closes the client's TCP connection, and
 // the admin API no longer lists it, while the UDP one lives on. A close the server refuses with
-// 409 (another session now) is said as already ended, and the list is asked again.
+// 409 (another session now) is said as already ended, and the list is asked again; 409 wrong_node
+// (another node answered) keeps the row, to be closed again.
 // Waits are bounded polls of their condition with ample limits (a loaded 2-core CI), never sleeps:
 // on a quiet machine each returns as soon as its condition holds.
 import { after, before, describe, test } from 'node:test';
@@ -339,6 +340,23 @@ describe('console: Overview and Sessions with TURN traffic flowing', { timeout: 
     await page.unroute(closeUrl);
     assert.ok((await sessions()).some((s) => s.id === udpSession.id), 'the 409 closed nothing');
     assert.equal(await page.getByRole('alert').count(), 0, 'no failure shown');
+
+    // Another node answers the close (a load balancer; the request names node "node-b"): 409
+    // wrong_node, nothing closed, the row stays with its Close button, and the page says so.
+    await page.route(closeUrl, (route) => {
+      const u = new URL(route.request().url());
+      u.searchParams.set('node', 'node-b');
+      void route.continue({ url: u.toString() });
+    });
+    page.once('dialog', (d) => void d.accept());
+    const wrongNode = page.waitForResponse((r) => r.request().method() === 'DELETE' && r.status() === 409, { timeout: WAIT });
+    await udpRow.getByRole('button', { name: `Close session ${udpSession.id} of ${account}` }).click();
+    await wrongNode;
+    await page.getByText(new RegExp(`^Session ${udpSession.id} was not closed: another node answered .*Try again\\.$`)).first().waitFor({ timeout: WAIT });
+    await page.unroute(closeUrl);
+    assert.equal(await udpRow.count(), 1, 'the row stays');
+    assert.equal(await udpRow.getByRole('button', { name: `Close session ${udpSession.id} of ${account}` }).isEnabled(), true);
+    assert.ok((await sessions()).some((s) => s.id === udpSession.id), 'wrong_node closed nothing');
     await assertClean(c!);
   });
 });

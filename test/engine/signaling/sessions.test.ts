@@ -197,14 +197,14 @@ describe('admin sessions API over a live TurnServer', () => {
     const s = listing.sessions.at(-1)!;
     const del = (query: string) => t.request({ method: 'DELETE', url: `/v1/sessions/${s.id}?${query}` });
     const started = encodeURIComponent(s.started_at);
-    for (const [query, pattern] of [
-      ['node=node-y', /this is node node-x, not node-y/],
-      ['account=bob', /another session/],
-      [`started_at=${encodeURIComponent(new Date(Date.parse(s.started_at) + 1).toISOString())}`, /another session/],
+    for (const [query, code, pattern] of [
+      ['node=node-y', 'wrong_node', /this is node node-x, not node-y/],
+      ['account=bob', 'conflict', /another session/],
+      [`started_at=${encodeURIComponent(new Date(Date.parse(s.started_at) + 1).toISOString())}`, 'conflict', /another session/],
     ] as const) {
       const r = await del(query);
       assert.equal(r.statusCode, 409, `${query}: ${r.body}`);
-      assert.equal(errorOf(r).code, 'conflict');
+      assert.equal(errorOf(r).code, code);
       assert.match(errorOf(r).message, pattern);
     }
     assert.ok((await sessions()).some((x) => x.id === s.id), 'nothing closed by a refused DELETE');

@@ -22,6 +22,8 @@ describe('console formatShare', () => {
     assert.equal(formatShare(0), '0 %');
     assert.equal(formatShare(1), '100 %');
     assert.equal(formatShare(1.2345), '123 %');
+    // Exact percents above the whole stay exact despite binary products (1.15 * 100 is 114.999…).
+    for (let p = 100; p <= 500; p++) assert.equal(formatShare(p / 100), `${p} %`, String(p));
     assert.equal(formatShare(Number.NaN), '–');
   });
 });

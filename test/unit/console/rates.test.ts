@@ -3,7 +3,7 @@
 // gaps, and the previous reading kept per node (a load balancer alternating nodes, a restart).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NodeReadings, rateBetween, RateHistory } from '../../../console/rates.js';
+import { MAX_RATE_GAP_MS, NodeReadings, rateBetween, RateHistory } from '../../../console/rates.js';
 
 describe('console rates', () => {
   test('the difference of two readings over the seconds between them', () => {
@@ -14,6 +14,9 @@ describe('console rates', () => {
     assert.equal(rateBetween({ atMs: 1_000, toPeer: 5_000, toClient: 0 }, { atMs: 3_000, toPeer: 10, toClient: 10 }), null);
     assert.equal(rateBetween({ atMs: 1_000, toPeer: 0, toClient: 0 }, { atMs: 1_000, toPeer: 10, toClient: 10 }), null);
     assert.equal(rateBetween({ atMs: 2_000, toPeer: 0, toClient: 0 }, { atMs: 1_000, toPeer: 10, toClient: 10 }), null);
+    // Further apart than MAX_RATE_GAP_MS (a hidden tab, a node away): an average over the gap is no rate now.
+    assert.deepEqual(rateBetween({ atMs: 0, toPeer: 0, toClient: 0 }, { atMs: MAX_RATE_GAP_MS, toPeer: 10_000, toClient: 0 }), { toPeer: 1_000, toClient: 0 });
+    assert.equal(rateBetween({ atMs: 0, toPeer: 0, toClient: 0 }, { atMs: MAX_RATE_GAP_MS + 1, toPeer: 10_000, toClient: 0 }), null);
   });
 
   test('the history keeps the window and at most maxPoints, oldest first, in seconds', () => {
