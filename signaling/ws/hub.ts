@@ -4,7 +4,8 @@
  * drive the hub with fake links and a fake clock.
  */
 import type { SignalLimits } from './limits.js';
-import { ExpiryFifo, PendingTable, type Pending } from './pending.js';
+import { ExpiryFifo } from '../../src/expiry-fifo.js';
+import { PendingTable, type Pending } from './pending.js';
 import { CLOSE, type RoutedFrame, type SignalErrorCode } from '../../protocol/signaling.js';
 import { deliveredText, errorText, welcomeText } from './frames.js';
 import type { LocalPeers, RoutedPeer, SignalRouter } from '../../src/signaling/router.js';
@@ -71,7 +72,8 @@ export interface HubStats {
 
 export class Hub implements LocalPeers {
   private readonly accounts = new Map<string, Account>();
-  private readonly fifo = new ExpiryFifo();
+  /** Expiry order over all tables. */
+  private readonly fifo = new ExpiryFifo<Pending>();
   private nextConnId = 1;
 
   /** `router`: where messages to peers not connected here go (a fleet); absent, they are queued here. */
@@ -200,7 +202,8 @@ export class Hub implements LocalPeers {
 
   /** Expires queued messages whose time is up; their senders (if connected) get `peer_unavailable`. */
   sweep(): void {
-    this.fifo.sweep(this.now(), (p) => this.expire(p));
+    const now = this.now();
+    for (let p = this.fifo.shiftExpired(now); p !== undefined; p = this.fifo.shiftExpired(now)) if (!p.done) this.expire(p);
   }
 
   /** Closes every connection of one account (e.g. its credentials were revoked) and drops its queue. */

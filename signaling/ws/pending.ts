@@ -68,37 +68,3 @@ export class PendingTable {
     this.count += 1;
   }
 }
-
-/** Expiry order over all tables. */
-export class ExpiryFifo {
-  private items: (Pending | undefined)[] = [];
-  private head = 0;
-
-  push(p: Pending): void {
-    this.items.push(p);
-  }
-
-  /** Calls `expire` for every message not done whose expiresAt <= now, oldest first. */
-  sweep(now: number, expire: (p: Pending) => void): void {
-    const items = this.items;
-    while (this.head < items.length) {
-      const p = items[this.head]!;
-      if (p.expiresAt > now) break;
-      items[this.head] = undefined;
-      this.head += 1;
-      if (!p.done) expire(p);
-    }
-    if (this.head === items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > items.length) {
-      this.items = items.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  clear(): void {
-    this.items = [];
-    this.head = 0;
-  }
-}

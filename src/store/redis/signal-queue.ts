@@ -5,6 +5,7 @@
  * that counts the account's queued messages against maxQueuedPerAccount. Every message waits
  * the same TTL, so arrival order is expiry order: one FIFO, swept from its head.
  */
+import { ExpiryFifo } from '../../expiry-fifo.js';
 import type { RoutedPeer } from '../../signaling/router.js';
 
 export interface QueuedRecord {
@@ -20,8 +21,7 @@ export interface QueuedRecord {
 }
 
 export class FleetQueue {
-  private items: (QueuedRecord | undefined)[] = [];
-  private head = 0;
+  private readonly fifo = new ExpiryFifo<QueuedRecord>();
   private readonly perAccount = new Map<string, number>();
   count = 0;
 
@@ -30,7 +30,7 @@ export class FleetQueue {
   }
 
   push(r: QueuedRecord): void {
-    this.items.push(r);
+    this.fifo.push(r);
     this.count += 1;
     this.perAccount.set(r.accountId, this.accountCount(r.accountId) + 1);
   }
@@ -38,21 +38,11 @@ export class FleetQueue {
   /** Removes and returns up to `max` records whose expiry is <= now (dropped ones are not returned), oldest first. */
   expired(now: number, max: number): QueuedRecord[] {
     const out: QueuedRecord[] = [];
-    const items = this.items;
-    while (this.head < items.length && out.length < max) {
-      const r = items[this.head]!;
-      if (r.expiresAt > now) break;
-      items[this.head] = undefined;
-      this.head += 1;
+    while (out.length < max) {
+      const r = this.fifo.shiftExpired(now);
+      if (r === undefined) break;
       this.forget(r);
       if (!r.dropped) out.push(r);
-    }
-    if (this.head === items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > items.length) {
-      this.items = items.slice(this.head);
-      this.head = 0;
     }
     return out;
   }
@@ -61,8 +51,7 @@ export class FleetQueue {
   dropAccount(accountId: string): QueuedRecord[] {
     if (this.accountCount(accountId) === 0) return [];
     const out: QueuedRecord[] = [];
-    for (let i = this.head; i < this.items.length; i++) {
-      const r = this.items[i]!;
+    for (const r of this.fifo.waiting()) {
       if (r.accountId !== accountId || r.dropped) continue;
       r.dropped = true;
       out.push(r);
@@ -74,8 +63,7 @@ export class FleetQueue {
   }
 
   clear(): void {
-    this.items = [];
-    this.head = 0;
+    this.fifo.clear();
     this.count = 0;
     this.perAccount.clear();
   }
