@@ -14,6 +14,7 @@ import { assertClean, CONSOLE_ADMIN_TOKEN, type ConsoleFerry, type ConsolePage, 
 import { TestTurnClient } from '../../helpers/turn-client.js';
 import { UdpPeer } from '../../helpers/udp-peer.js';
 import { sleep } from '../../helpers/wait.js';
+import { Cleanups } from '../../helpers/cleanups.js';
 
 const CHANNEL = 0x4000;
 const XOR_RELAYED_ADDRESS = 0x0016;
@@ -57,15 +58,9 @@ async function noSidewaysScroll(page: Page, what: string): Promise<void> {
 }
 
 describe('console: accounts', () => {
-  const cleanups: Array<() => unknown> = [];
+  const cleanups = new Cleanups();
   after(async () => {
-    for (const c of cleanups.splice(0).reverse()) {
-      try {
-        await c();
-      } catch {
-        // keep cleaning up
-      }
-    }
+    await cleanups.run();
   });
 
   it('finds an account, shows its usage moving, edits it, and manages its keys and credentials', async () => {

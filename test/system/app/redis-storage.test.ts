@@ -11,6 +11,7 @@ import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { TestTurnClient } from '../../helpers/turn-client.js';
 import { UdpPeer } from '../../helpers/udp-peer.js';
 import { until } from '../../helpers/wait.js';
+import { Cleanups } from '../../helpers/cleanups.js';
 
 const ADMIN = 'admin-token-redis-storage-0123456789';
 
@@ -34,13 +35,13 @@ async function launch(redis: TestRedis): Promise<FerryProcess & { base: string }
 describe('a Ferry process on Redis storage', () => {
   let redis: TestRedis;
   let storage: Storage;
-  const cleanups: Array<() => unknown> = [];
+  const cleanups = new Cleanups();
   before(async () => {
     redis = await startRedis();
     storage = await openStorage(redis.url);
   });
   after(async () => {
-    for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => undefined);
+    await cleanups.run();
     await storage.close();
     await redis.stop();
   });

@@ -16,6 +16,7 @@ import { parseExposition, type Exposition } from '../../helpers/prometheus-text.
 import { TestTurnClient } from '../../helpers/turn-client.js';
 import { UdpPeer } from '../../helpers/udp-peer.js';
 import { sleep, until } from '../../helpers/wait.js';
+import { Cleanups } from '../../helpers/cleanups.js';
 
 const FILE = fileURLToPath(new URL('../../../../deploy/grafana/ferry-dashboard.json', import.meta.url));
 const ADMIN = 'grafana-test-admin-token-0123';
@@ -29,7 +30,7 @@ const text = readFileSync(FILE, 'utf8');
 const dashboard = JSON.parse(text) as Dashboard;
 
 describe('deploy/grafana/ferry-dashboard.json against a real Ferry\'s /metrics', () => {
-  const cleanups: Array<() => unknown> = [];
+  const cleanups = new Cleanups();
   let base = '';
   let body = '';
   let scrape: Exposition;
@@ -87,13 +88,7 @@ describe('deploy/grafana/ferry-dashboard.json against a real Ferry\'s /metrics',
   });
 
   after(async () => {
-    for (const c of cleanups.splice(0).reverse()) {
-      try {
-        await c();
-      } catch {
-        // keep cleaning up
-      }
-    }
+    await cleanups.run();
   });
 
   it('GET /metrics wants the bearer token of metrics.token (the README\'s scrape config sends it)', async () => {

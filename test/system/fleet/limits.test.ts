@@ -15,6 +15,7 @@ import { UdpPeer } from '../../helpers/udp-peer.js';
 import { sleep, until } from '../../helpers/wait.js';
 import { Receiver } from '../../helpers/webhook-receiver.js';
 import { apiJson } from '../../helpers/admin-http.js';
+import { Cleanups } from '../../helpers/cleanups.js';
 
 const HOOK_SECRET = 'fleet-limits-hook-secret-0123';
 const ADMIN = 'fleet-limits-admin-token-0123';
@@ -38,7 +39,7 @@ describe('a fleet of two nodes enforces one account\'s limits together', () => {
   let redis: TestRedis;
   const receiver = new Receiver();
   const nodes: Node[] = [];
-  const cleanups: Array<() => unknown> = [];
+  const cleanups = new Cleanups();
 
   const launch = async (nodeId: string): Promise<Node> => {
     const handle = await startFerryProcess({
@@ -87,13 +88,7 @@ describe('a fleet of two nodes enforces one account\'s limits together', () => {
   });
 
   after(async () => {
-    for (const c of cleanups.splice(0).reverse()) {
-      try {
-        await c();
-      } catch {
-        // keep cleaning up
-      }
-    }
+    await cleanups.run();
     for (const n of nodes) await n.stop();
     await receiver.close();
     await redis?.stop();

@@ -13,6 +13,7 @@ import { TestTurnClient } from '../../helpers/turn-client.js';
 import { UdpPeer } from '../../helpers/udp-peer.js';
 import { Client, type TestServer } from '../../helpers/ws-client.js';
 import { sleep, until } from '../../helpers/wait.js';
+import { Cleanups } from '../../helpers/cleanups.js';
 
 const ADMIN = 'fleet-admin-token-0123456789abcdef';
 const HEARTBEAT_MS = 200;
@@ -86,7 +87,7 @@ describe('a relay fleet of three nodes on one Redis', () => {
   let a: Node;
   let b: Node;
   let c: Node;
-  const cleanups: (() => unknown)[] = [];
+  const cleanups = new Cleanups();
 
   before(async () => {
     redis = await startRedis();
@@ -98,13 +99,7 @@ describe('a relay fleet of three nodes on one Redis', () => {
     [a, b, c] = nodes.map((n) => (n as PromiseFulfilledResult<Node>).value) as [Node, Node, Node];
   });
   after(async () => {
-    for (const f of cleanups.splice(0).reverse()) {
-      try {
-        await f();
-      } catch {
-        // keep cleaning up
-      }
-    }
+    await cleanups.run();
   });
 
   it('mints on B for C, relays through C, revokes from A, loses C to SIGKILL and drains B on SIGTERM', async () => {

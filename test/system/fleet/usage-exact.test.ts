@@ -11,6 +11,7 @@ import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { TestTurnClient } from '../../helpers/turn-client.js';
 import { UdpPeer } from '../../helpers/udp-peer.js';
 import { sleep, until } from '../../helpers/wait.js';
+import { Cleanups } from '../../helpers/cleanups.js';
 
 const ADMIN = 'fleet-usage-admin-token-0123456789';
 const WRITE_INTERVAL_MS = 500;
@@ -48,7 +49,7 @@ interface Leg {
   readonly relayed: { address: string; port: number };
 }
 
-async function openLeg(node: Node, cred: { username: string; password: string }, cleanups: Array<() => unknown>): Promise<Leg> {
+async function openLeg(node: Node, cred: { username: string; password: string }, cleanups: Cleanups): Promise<Leg> {
   const peer = await UdpPeer.open('127.0.0.1');
   cleanups.push(() => peer.close());
   const client = await TestTurnClient.connect({ port: node.udpPort, transport: 'udp', ...cred });
@@ -95,15 +96,9 @@ async function usageOn(node: Node, account: string) {
 }
 
 describe('fleet usage is exact across nodes, a node restart and a Redis restart', () => {
-  const cleanups: Array<() => unknown> = [];
+  const cleanups = new Cleanups();
   after(async () => {
-    for (const c of cleanups.splice(0).reverse()) {
-      try {
-        await c();
-      } catch {
-        // keep cleaning up
-      }
-    }
+    await cleanups.run();
   });
 
   it('GET /v1/usage on either node equals the bytes relayed, each way', async () => {

@@ -22,6 +22,7 @@ import { UdpPeer } from '../../../helpers/udp-peer.js';
 import { until } from '../../../helpers/wait.js';
 import { Receiver, type Received } from '../../../helpers/webhook-receiver.js';
 import { apiJson } from '../../../helpers/admin-http.js';
+import { Cleanups } from '../../../helpers/cleanups.js';
 
 const HOOK_SECRET = 'e2e-usage-hook-secret-0123';
 const ADMIN = 'e2e-usage-admin-token-0123';
@@ -80,15 +81,9 @@ async function launch(receiver: Receiver, storage: string, networkUsage: Record<
 
 describe('usage webhooks from a ferry process', () => {
   // Each test's process, sockets, receiver and files go when it ends, passed or not.
-  const cleanups: Array<() => unknown> = [];
+  const cleanups = new Cleanups();
   afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) {
-      try {
-        await c();
-      } catch {
-        // keep cleaning up
-      }
-    }
+    await cleanups.run();
   });
   const tempDir = () => {
     const d = mkdtempSync(join(tmpdir(), 'ferry-usage-hooks-'));
