@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pickRelays } from '../../../../src/cluster/select.js';
 import type { RelayEntry, RelayState } from '../../../../src/cluster/types.js';
+import { prng } from '../../../helpers/bytes.js';
 
 function relay(nodeId: string, allocations: number, opts: { region?: string; state?: RelayState; bps?: number } = {}): RelayEntry {
   return {
@@ -17,18 +18,6 @@ function relay(nodeId: string, allocations: number, opts: { region?: string; sta
     state: opts.state ?? 'active',
     startedAt: 0,
     version: 'test',
-  };
-}
-
-/** A small deterministic generator (mulberry32), so a failure reproduces. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -65,7 +54,7 @@ describe('pickRelays', () => {
   it('over many picks the lighter relays get most, the heaviest none', () => {
     const relays = [relay('r0', 0), relay('r1', 10), relay('r2', 20), relay('r3', 30), relay('r4', 40)];
     const counts = new Map<string, number>(relays.map((r) => [r.nodeId, 0]));
-    const random = seeded(42);
+    const random = prng(42);
     const N = 20_000;
     for (let k = 0; k < N; k++) {
       const [p] = pickRelays(relays, { count: 1, random });
@@ -80,7 +69,7 @@ describe('pickRelays', () => {
   });
 
   it('two distinct relays when two are live; one when one is; none from draining relays', () => {
-    const random = seeded(7);
+    const random = prng(7);
     for (let k = 0; k < 200; k++) {
       const two = pickRelays([relay('a', 1), relay('b', 2), relay('c', 3, { state: 'draining' })], { count: 2, random });
       assert.equal(two.length, 2);
@@ -94,7 +83,7 @@ describe('pickRelays', () => {
 
   it('prefers the requested region, even when more loaded, and fills up from others', () => {
     const relays = [relay('eu1', 50, { region: 'eu' }), relay('eu2', 60, { region: 'eu' }), relay('us1', 0, { region: 'us' }), relay('x', 0)];
-    const random = seeded(3);
+    const random = prng(3);
     for (let k = 0; k < 200; k++) {
       const both = pickRelays(relays, { count: 2, region: 'eu', random }).map((r) => r.nodeId).sort();
       assert.deepEqual(both, ['eu1', 'eu2']);
